@@ -1,0 +1,332 @@
+/**
+ * The one config module. Layers, later wins: typed defaults (below, documented on each setting)
+ * -> an optional JSON file named by CONFIG_FILE -> environment variables -> validation.
+ * Unknown keys are rejected in every layer: a JSON key that is not a setting, and an `ESH_*`
+ * environment variable that is not one, both stop start-up with the list of what is known.
+ *
+ * Every setting has an `ESH_*` variable (ESH_GATEWAY_MAX_FRAME_BYTES ...); the common ones also
+ * have a short alias (PORT, HOST, DATA_DIR, NATS_URL, SERVICES, LOG_LEVEL).
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+export const SERVICE_NAMES = ["gateway", "sessions", "streams", "rooms"] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const STORE_KINDS = ["sqlite", "jetstream"] as const;
+export const TRACING_EXPORTERS = ["none", "console", "event"] as const;
+
+export interface AppConfig {
+  /** Gateway HTTP/WebSocket port (PORT). 0 picks a free port. Default 8080. */
+  port: number;
+  /** Address the gateway listens on (HOST). Default 127.0.0.1. */
+  host: string;
+  /** Where this node keeps its files: the sqlite store, later uploads and segments (DATA_DIR). */
+  dataDir: string;
+  /** NATS server URL(s), comma separated (NATS_URL). Unset = embedded: in-process transport. */
+  natsUrl: string;
+  /** Which actors this node runs (SERVICES=gateway,sessions,...). Default: all of them. */
+  services: ServiceName[];
+  /** Moleculer node id (NODE_ID). Default: hostname-pid. */
+  nodeId: string;
+  /** Moleculer namespace: nodes only see nodes of the same namespace. */
+  namespace: string;
+  logLevel: LogLevel;
+  /** Persistence backend. Default: sqlite when embedded, jetstream when NATS_URL is set. */
+  store: "" | (typeof STORE_KINDS)[number];
+  /** JetStream KV replicas (1 for a single NATS server, 3 for a cluster). */
+  storeReplicas: number;
+  auth: {
+    /** Access token lifetime. Short: revocation also reaches every node by event. */
+    accessTtlSec: number;
+    /** Refresh token lifetime; each use rotates it. */
+    refreshTtlSec: number;
+    /** Guest viewer token lifetime (no refresh: ask for a new guest token). */
+    guestTtlSec: number;
+    /** scrypt cost N (power of two). 16384 ~ 50 ms per hash on our machines. */
+    scryptCost: number;
+    /** A retired signing key still verifies for this long (>= accessTtlSec). */
+    keyGraceSec: number;
+    /** Create or reset this admin at start when both are set (ADMIN_USER / ADMIN_PASSWORD). */
+    adminUser: string;
+    adminPassword: string;
+  };
+  gateway: {
+    /** Largest WebSocket frame accepted; bigger ones close the socket with 1009. */
+    maxFrameBytes: number;
+    /** Bytes queued for one slow WebSocket before it is closed (4001, reconnect). */
+    maxBackpressureBytes: number;
+    /** Idle WebSocket timeout; clients ping to stay connected. */
+    idleTimeoutSec: number;
+    /** Sustained WebSocket messages/s per connection, and the burst above it. */
+    wsRatePerSec: number;
+    wsBurst: number;
+    /** Rate-limit errors in a row before a flooding WebSocket is closed (4002). */
+    wsFloodCloseAfter: number;
+    /** HTTP requests/s per client IP and per user, with bursts. */
+    httpRatePerIp: number;
+    httpBurstPerIp: number;
+    httpRatePerUser: number;
+    httpBurstPerUser: number;
+    /** Login/register/guest attempts per second per IP (password guessing). */
+    authRatePerIp: number;
+    authBurstPerIp: number;
+    /** Largest HTTP request body. */
+    maxBodyBytes: number;
+    /** Allowed CORS origins, comma separated; `*` allows any (tokens are bearer, no cookies). */
+    corsOrigins: string[];
+    /** How long SIGTERM waits for in-flight requests before closing anyway. */
+    drainTimeoutMs: number;
+    /** Trust X-Forwarded-For for the client IP (only behind your own proxy). */
+    trustProxy: boolean;
+    /** Allow the pure-JS uWS fallback when the native binary does not load (slow). */
+    allowUwsFallback: boolean;
+  };
+  broker: {
+    requestTimeoutMs: number;
+    retries: number;
+    heartbeatIntervalSec: number;
+    heartbeatTimeoutSec: number;
+    bulkheadConcurrency: number;
+    bulkheadMaxQueue: number;
+    tracingExporter: (typeof TRACING_EXPORTERS)[number];
+    tracingSampleRate: number;
+  };
+}
+
+export const DEFAULTS: AppConfig = {
+  port: 8080,
+  host: "127.0.0.1",
+  dataDir: "data",
+  natsUrl: "",
+  services: [...SERVICE_NAMES],
+  nodeId: "",
+  namespace: "esh",
+  logLevel: "info",
+  store: "",
+  storeReplicas: 1,
+  auth: {
+    accessTtlSec: 300,
+    refreshTtlSec: 30 * 24 * 3600,
+    guestTtlSec: 3600,
+    scryptCost: 16384,
+    keyGraceSec: 900,
+    adminUser: "",
+    adminPassword: "",
+  },
+  gateway: {
+    maxFrameBytes: 64 * 1024,
+    maxBackpressureBytes: 1024 * 1024,
+    idleTimeoutSec: 60,
+    wsRatePerSec: 50,
+    wsBurst: 100,
+    wsFloodCloseAfter: 50,
+    httpRatePerIp: 50,
+    httpBurstPerIp: 100,
+    httpRatePerUser: 20,
+    httpBurstPerUser: 40,
+    authRatePerIp: 2,
+    authBurstPerIp: 10,
+    maxBodyBytes: 1024 * 1024,
+    corsOrigins: ["*"],
+    drainTimeoutMs: 10_000,
+    trustProxy: false,
+    allowUwsFallback: false,
+  },
+  broker: {
+    requestTimeoutMs: 10_000,
+    retries: 2,
+    heartbeatIntervalSec: 5,
+    heartbeatTimeoutSec: 15,
+    bulkheadConcurrency: 64,
+    bulkheadMaxQueue: 1000,
+    tracingExporter: "none",
+    tracingSampleRate: 0.1,
+  },
+};
+
+type Kind =
+  | { t: "int"; min: number; max: number }
+  | { t: "num"; min: number; max: number }
+  | { t: "bool" }
+  | { t: "str" }
+  | { t: "enum"; values: readonly string[] }
+  | { t: "list"; values?: readonly string[] };
+
+interface Setting {
+  path: string;
+  env: string;
+  alias?: string;
+  kind: Kind;
+}
+
+const int = (min: number, max: number): Kind => ({ t: "int", min, max });
+const BIG = Number.MAX_SAFE_INTEGER;
+
+/** Every setting, its variable and its constraints. Paths mirror AppConfig. */
+const SETTINGS: Setting[] = [
+  s("port", int(0, 65535), "PORT"),
+  s("host", { t: "str" }, "HOST"),
+  s("dataDir", { t: "str" }, "DATA_DIR"),
+  s("natsUrl", { t: "str" }, "NATS_URL"),
+  s("services", { t: "list", values: SERVICE_NAMES }, "SERVICES"),
+  s("nodeId", { t: "str" }, "NODE_ID"),
+  s("namespace", { t: "str" }),
+  s("logLevel", { t: "enum", values: LOG_LEVELS }, "LOG_LEVEL"),
+  s("store", { t: "enum", values: ["", ...STORE_KINDS] }),
+  s("storeReplicas", int(1, 5)),
+  s("auth.accessTtlSec", int(5, 86400)),
+  s("auth.refreshTtlSec", int(60, 365 * 86400)),
+  s("auth.guestTtlSec", int(5, 7 * 86400)),
+  s("auth.scryptCost", int(1024, 1 << 20)),
+  s("auth.keyGraceSec", int(5, 7 * 86400)),
+  s("auth.adminUser", { t: "str" }, "ADMIN_USER"),
+  s("auth.adminPassword", { t: "str" }, "ADMIN_PASSWORD"),
+  s("gateway.maxFrameBytes", int(256, 16 << 20)),
+  s("gateway.maxBackpressureBytes", int(1024, 1 << 30)),
+  s("gateway.idleTimeoutSec", int(8, 960)),
+  s("gateway.wsRatePerSec", { t: "num", min: 0.1, max: 1e6 }),
+  s("gateway.wsBurst", int(1, 1e6)),
+  s("gateway.wsFloodCloseAfter", int(1, 1e6)),
+  s("gateway.httpRatePerIp", { t: "num", min: 0.1, max: 1e6 }),
+  s("gateway.httpBurstPerIp", int(1, 1e6)),
+  s("gateway.httpRatePerUser", { t: "num", min: 0.1, max: 1e6 }),
+  s("gateway.httpBurstPerUser", int(1, 1e6)),
+  s("gateway.authRatePerIp", { t: "num", min: 0.01, max: 1e6 }),
+  s("gateway.authBurstPerIp", int(1, 1e6)),
+  s("gateway.maxBodyBytes", int(64, 1 << 30)),
+  s("gateway.corsOrigins", { t: "list" }),
+  s("gateway.drainTimeoutMs", int(0, 600_000)),
+  s("gateway.trustProxy", { t: "bool" }),
+  s("gateway.allowUwsFallback", { t: "bool" }, "UWS_ALLOW_FALLBACK"),
+  s("broker.requestTimeoutMs", int(100, 600_000)),
+  s("broker.retries", int(0, 10)),
+  s("broker.heartbeatIntervalSec", int(1, 600)),
+  s("broker.heartbeatTimeoutSec", int(2, 3600)),
+  s("broker.bulkheadConcurrency", int(1, BIG)),
+  s("broker.bulkheadMaxQueue", int(1, BIG)),
+  s("broker.tracingExporter", { t: "enum", values: TRACING_EXPORTERS }),
+  s("broker.tracingSampleRate", { t: "num", min: 0, max: 1 }),
+];
+
+function s(p: string, kind: Kind, alias?: string): Setting {
+  const env = "ESH_" + p.replace(/\./g, "_").replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+  return alias === undefined ? { path: p, env, kind } : { path: p, env, alias, kind };
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Builds the config: defaults -> CONFIG_FILE -> env -> validation. Throws ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const cfg = structuredClone(DEFAULTS);
+  const tree = cfg as unknown as Tree; // the settings table keeps paths and types in step
+  const file = env.CONFIG_FILE;
+  if (file) applyFile(tree, readJson(file));
+  applyEnv(tree, env);
+  return finish(cfg);
+}
+
+type Tree = Record<string, unknown>;
+
+function readJson(file: string): Tree {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
+    return parsed as Tree;
+  } catch (err) {
+    throw new ConfigError(`CONFIG_FILE ${file}: ${(err as Error).message}`);
+  }
+}
+
+function applyFile(tree: Tree, obj: Tree, prefix = ""): void {
+  for (const [key, value] of Object.entries(obj)) {
+    const p = prefix + key;
+    const setting = SETTINGS.find((x) => x.path === p);
+    if (setting) {
+      setPath(tree, p, coerceFileValue(setting, value));
+    } else if (SETTINGS.some((x) => x.path.startsWith(p + ".")) && typeof value === "object" && value !== null) {
+      applyFile(tree, value as Tree, p + ".");
+    } else {
+      throw new ConfigError(`CONFIG_FILE: unknown key "${p}". Known: ${SETTINGS.map((x) => x.path).join(", ")}`);
+    }
+  }
+}
+
+function coerceFileValue(setting: Setting, value: unknown): unknown {
+  if (Array.isArray(value) || typeof value !== "object") return parseValue(setting, Array.isArray(value) ? value.join(",") : String(value));
+  throw new ConfigError(`${setting.path}: expected a scalar or a list`);
+}
+
+function applyEnv(tree: Tree, env: NodeJS.ProcessEnv): void {
+  const known = new Set(SETTINGS.map((x) => x.env));
+  const unknown = Object.keys(env).filter((k) => k.startsWith("ESH_") && !known.has(k));
+  if (unknown.length > 0) {
+    throw new ConfigError(`unknown environment variable(s) ${unknown.join(", ")}. Known: ${[...known].join(", ")}`);
+  }
+  for (const setting of SETTINGS) {
+    const raw = env[setting.env] ?? (setting.alias ? env[setting.alias] : undefined);
+    if (raw !== undefined && raw !== "") setPath(tree, setting.path, parseValue(setting, raw));
+  }
+}
+
+function parseValue(setting: Setting, raw: string): unknown {
+  const k = setting.kind;
+  const bad = (why: string): never => {
+    throw new ConfigError(`${setting.env}${setting.alias ? ` (${setting.alias})` : ""}=${JSON.stringify(raw)}: ${why}`);
+  };
+  switch (k.t) {
+    case "int":
+    case "num": {
+      const n = Number(raw);
+      if (!Number.isFinite(n) || (k.t === "int" && !Number.isInteger(n))) return bad(`expected ${k.t === "int" ? "an integer" : "a number"}`);
+      if (n < k.min || n > k.max) return bad(`expected ${k.min}..${k.max}`);
+      return n;
+    }
+    case "bool":
+      if (/^(1|true|yes|on)$/i.test(raw)) return true;
+      if (/^(0|false|no|off)$/i.test(raw)) return false;
+      return bad("expected true or false");
+    case "str":
+      return raw;
+    case "enum":
+      return k.values.includes(raw) ? raw : bad(`expected one of ${k.values.join(", ")}`);
+    case "list": {
+      const items = raw.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
+      const wrong = k.values ? items.filter((x) => !k.values?.includes(x)) : [];
+      return wrong.length > 0 ? bad(`unknown ${wrong.join(", ")}; expected some of ${k.values?.join(", ") ?? ""}`) : items;
+    }
+  }
+}
+
+function setPath(tree: Tree, p: string, value: unknown): void {
+  const parts = p.split(".");
+  const last = parts.pop() ?? p;
+  let node = tree;
+  for (const part of parts) node = node[part] as Tree;
+  node[last] = value;
+}
+
+/** Cross-field rules and derived defaults. */
+function finish(cfg: AppConfig): AppConfig {
+  if (cfg.services.length === 0) throw new ConfigError("SERVICES names no actor");
+  if (cfg.store === "") cfg.store = cfg.natsUrl ? "jetstream" : "sqlite";
+  if (cfg.store === "jetstream" && !cfg.natsUrl) throw new ConfigError("store=jetstream needs NATS_URL");
+  if (cfg.auth.keyGraceSec < cfg.auth.accessTtlSec) cfg.auth.keyGraceSec = cfg.auth.accessTtlSec;
+  if (cfg.broker.heartbeatTimeoutSec <= cfg.broker.heartbeatIntervalSec) {
+    throw new ConfigError("broker.heartbeatTimeoutSec must exceed broker.heartbeatIntervalSec");
+  }
+  if ((cfg.auth.scryptCost & (cfg.auth.scryptCost - 1)) !== 0) throw new ConfigError("auth.scryptCost must be a power of two");
+  if (Boolean(cfg.auth.adminUser) !== Boolean(cfg.auth.adminPassword)) {
+    throw new ConfigError("ADMIN_USER and ADMIN_PASSWORD go together");
+  }
+  cfg.dataDir = path.resolve(cfg.dataDir);
+  return cfg;
+}
+
+/** The table of settings, for docs and `--help`. */
+export function describeSettings(): { path: string; env: string; alias?: string }[] {
+  return SETTINGS.map(({ path: p, env, alias }) => (alias ? { path: p, env, alias } : { path: p, env }));
+}
