@@ -1,0 +1,142 @@
+/**
+ * Users and their login sessions (the refresh-token side). A refresh token is
+ * `<userId>.<sid>.<secret>`; the store keeps only a hash of the current secret and of the few
+ * before it. Presenting an old secret means the token was copied: the whole session is revoked.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { AppError } from "../../lib/errors.js";
+import type { Role } from "../../lib/identity.js";
+import type { Entry, Store } from "../../store/index.js";
+
+export interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  role: Role;
+  passwordHash: string;
+  createdAt: number;
+}
+
+export type PublicUser = Omit<User, "passwordHash">;
+
+export interface LoginSession {
+  userId: string;
+  sid: string;
+  secretHash: string;
+  previousHashes: string[];
+  createdAt: number;
+  expiresAt: number;
+}
+
+const USERS = "users";
+const USERNAMES = "usernames";
+const SESSIONS = "login_sessions";
+const PREVIOUS_KEPT = 8;
+
+export const newId = (): string => randomBytes(12).toString("base64url");
+const hashSecret = (s: string): string => createHash("sha256").update(s).digest("base64url");
+
+export function publicUser(u: User): PublicUser {
+  const { passwordHash: _hidden, ...rest } = u;
+  return rest;
+}
+
+export class Accounts {
+  readonly #store: Store;
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  /** Creates a user; the username index entry is created first, so two racing registrations of
+   *  one name cannot both succeed. */
+  async createUser(user: User): Promise<void> {
+    await this.#store.put(USERNAMES, user.username, { userId: user.id }, { expect: 0 }).catch((err: unknown) => {
+      throw (err as { type?: string }).type === "CONFLICT" ? new AppError("CONFLICT", "Username taken") : err;
+    });
+    await this.#store.put(USERS, user.id, user, { expect: 0 });
+  }
+
+  async byUsername(username: string): Promise<User | undefined> {
+    const idx = await this.#store.get<{ userId: string }>(USERNAMES, username);
+    return idx ? this.byId(idx.value.userId) : undefined;
+  }
+
+  async byId(id: string): Promise<User | undefined> {
+    return (await this.#store.get<User>(USERS, id))?.value;
+  }
+
+  async entry(id: string): Promise<Entry<User> | undefined> {
+    return this.#store.get<User>(USERS, id);
+  }
+
+  async updateUser(user: User, revision: number): Promise<void> {
+    await this.#store.put(USERS, user.id, user, { expect: revision });
+  }
+
+  async listUsers(): Promise<PublicUser[]> {
+    return (await this.#store.list<User>(USERS)).map((e) => publicUser(e.value));
+  }
+
+  /** Starts a login session and returns its first refresh token. */
+  async openSession(userId: string, ttlSec: number): Promise<{ sid: string; refreshToken: string; expiresAt: number }> {
+    const sid = newId();
+    const secret = randomBytes(32).toString("base64url");
+    const now = Date.now();
+    const s: LoginSession = { userId, sid, secretHash: hashSecret(secret), previousHashes: [], createdAt: now, expiresAt: now + ttlSec * 1000 };
+    await this.#store.put(SESSIONS, `${userId}.${sid}`, s, { expect: 0 });
+    return { sid, refreshToken: `${userId}.${sid}.${secret}`, expiresAt: s.expiresAt };
+  }
+
+  /**
+   * Swaps a refresh token for the next one. A reused (already rotated) token revokes the
+   * session and answers TOKEN_REVOKED; the returned `reused` tells the caller to broadcast.
+   */
+  async rotate(refreshToken: string, ttlSec: number): Promise<{ session: LoginSession; refreshToken: string } | { reused: LoginSession }> {
+    const [userId, sid, secret, extra] = refreshToken.split(".");
+    if (!userId || !sid || !secret || extra !== undefined || !/^[A-Za-z0-9_-]+$/.test(userId + sid)) {
+      throw new AppError("UNAUTHENTICATED", "Malformed refresh token");
+    }
+    const key = `${userId}.${sid}`;
+    const e = await this.#store.get<LoginSession>(SESSIONS, key);
+    if (!e || e.value.expiresAt < Date.now()) throw new AppError("TOKEN_REVOKED", "Session ended: log in again");
+    const presented = hashSecret(secret);
+    if (!sameHash(presented, e.value.secretHash)) {
+      if (e.value.previousHashes.some((h) => sameHash(presented, h))) {
+        await this.#store.delete(SESSIONS, key);
+        return { reused: e.value };
+      }
+      throw new AppError("UNAUTHENTICATED", "Invalid refresh token");
+    }
+    const next = randomBytes(32).toString("base64url");
+    const session: LoginSession = {
+      ...e.value,
+      secretHash: hashSecret(next),
+      previousHashes: [e.value.secretHash, ...e.value.previousHashes].slice(0, PREVIOUS_KEPT),
+      expiresAt: Date.now() + ttlSec * 1000,
+    };
+    // CAS: of two concurrent refreshes with the same token exactly one wins.
+    await this.#store.put(SESSIONS, key, session, { expect: e.revision }).catch(() => {
+      throw new AppError("CONFLICT", "Refresh token already used");
+    });
+    return { session, refreshToken: `${userId}.${sid}.${next}` };
+  }
+
+  /** Ends a session if it exists; returns whether it did. */
+  async closeSession(userId: string, sid: string): Promise<boolean> {
+    const key = `${userId}.${sid}`;
+    const existed = (await this.#store.get(SESSIONS, key)) !== undefined;
+    await this.#store.delete(SESSIONS, key);
+    return existed;
+  }
+
+  async sessionsOf(userId: string): Promise<LoginSession[]> {
+    return (await this.#store.list<LoginSession>(SESSIONS, `${userId}.`)).map((e) => e.value);
+  }
+}
+
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

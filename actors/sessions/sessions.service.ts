@@ -1,0 +1,75 @@
+/**
+ * sessions actor: accounts, logins, tokens and their revocation.
+ *
+ * Actions (access level in brackets, enforced by actors/access.ts):
+ *   register [public]  login [public]  guest [public]  refresh [public]  logout [public]
+ *   me [guest]  listUsers [admin]  setRole [admin]  revokeUser [admin]  rotateKeys [admin]
+ *   jwks [internal]  revocations [internal]
+ * Events emitted (broadcast, every node): sessions.revoked {list: Revocation[]},
+ * sessions.keys.changed {}.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import type { AppConfig } from "../../lib/config.js";
+import type { CallMeta } from "../../lib/identity.js";
+import type { Store } from "../../store/index.js";
+import { SessionsLogic } from "./sessions-logic.js";
+
+const username = { type: "string", min: 3, max: 32, pattern: /^[A-Za-z0-9_-]+$/, trim: true };
+const password = { type: "string", min: 8, max: 256 };
+
+type Ctx<P> = Context<P, CallMeta>;
+
+export function sessionsService(cfg: AppConfig, store: Store): ServiceSchema {
+  let logic: SessionsLogic;
+  return {
+    name: "sessions",
+    actions: {
+      register: {
+        access: "public",
+        params: { username, password, displayName: { type: "string", min: 1, max: 64, optional: true }, role: { type: "enum", values: ["viewer", "creator"], optional: true } },
+        handler: (ctx: Ctx<{ username: string; password: string; displayName?: string; role?: "viewer" | "creator" }>) => logic.register(ctx.params),
+      },
+      login: {
+        access: "public",
+        params: { username, password: { type: "string", min: 1, max: 256 } },
+        handler: (ctx: Ctx<{ username: string; password: string }>) => logic.login(ctx.params.username, ctx.params.password),
+      },
+      guest: { access: "public", handler: () => logic.guest() },
+      refresh: {
+        access: "public",
+        params: { refreshToken: { type: "string", min: 10, max: 512 } },
+        handler: (ctx: Ctx<{ refreshToken: string }>) => logic.refresh(ctx.params.refreshToken),
+      },
+      logout: {
+        access: "public",
+        params: { refreshToken: { type: "string", min: 10, max: 512, optional: true } },
+        handler: (ctx: Ctx<{ refreshToken?: string }>) => logic.logout(ctx.meta.caller, ctx.params.refreshToken),
+      },
+      me: { access: "guest", handler: (ctx: Ctx<object>) => logic.me(ctx.meta.caller) },
+      listUsers: { access: "admin", handler: () => logic.listUsers() },
+      setRole: {
+        access: "admin",
+        params: { userId: { type: "string", min: 1, max: 64 }, role: { type: "enum", values: ["viewer", "creator", "admin"] } },
+        handler: (ctx: Ctx<{ userId: string; role: "viewer" | "creator" | "admin" }>) => logic.setRole(ctx.params.userId, ctx.params.role),
+      },
+      revokeUser: {
+        access: "admin",
+        params: { userId: { type: "string", min: 1, max: 64 } },
+        handler: (ctx: Ctx<{ userId: string }>) => logic.revokeUser(ctx.params.userId),
+      },
+      rotateKeys: { access: "admin", handler: () => logic.rotateKeys() },
+      jwks: { access: "internal", handler: () => logic.keyring.publicKeys() },
+      revocations: { access: "internal", handler: () => logic.activeRevocations() },
+    },
+    events: {
+      "sessions.keys.changed": { handler: () => logic.keyring.forget() },
+    },
+    async started() {
+      logic = new SessionsLogic(cfg, store, this.broker);
+      await logic.start();
+    },
+    stopped() {
+      logic.stop();
+    },
+  } as ServiceSchema;
+}

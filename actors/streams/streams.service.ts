@@ -1,0 +1,133 @@
+/**
+ * streams actor: the catalog of live streams and videos, persisted in the store.
+ *   create [creator]  update [creator, owner]  remove [creator, owner]  get [public]  list [public]
+ *   setStatus [internal] (media and encoder actors move a stream through its lifecycle)
+ * Every stream has a room (same id) for its audience, created and removed with it.
+ */
+import { randomBytes } from "node:crypto";
+import type { Context, ServiceSchema } from "moleculer";
+import { AppError } from "../../lib/errors.js";
+import type { CallMeta } from "../../lib/identity.js";
+import type { Store } from "../../store/index.js";
+import { assertOwnerOrAdmin } from "../ownership.js";
+
+export const STREAM_KINDS = ["live", "vod"] as const;
+export const STREAM_STATUSES = ["created", "live", "ended", "processing", "ready", "failed"] as const;
+export type StreamStatus = (typeof STREAM_STATUSES)[number];
+
+/** Allowed lifecycle moves; anything else is CONFLICT. */
+const NEXT: Record<StreamStatus, readonly StreamStatus[]> = {
+  created: ["live", "processing", "ended"],
+  live: ["ended"],
+  ended: ["processing"],
+  processing: ["ready", "failed"],
+  ready: [],
+  failed: ["processing"],
+};
+
+export interface Stream {
+  id: string;
+  ownerId: string;
+  ownerName: string;
+  title: string;
+  description: string;
+  kind: (typeof STREAM_KINDS)[number];
+  status: StreamStatus;
+  createdAt: number;
+  updatedAt: number;
+}
+
+const C = "streams";
+type Ctx<P> = Context<P, CallMeta>;
+const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
+const title = { type: "string", min: 1, max: 200, trim: true };
+const description = { type: "string", max: 5000, optional: true };
+
+export function streamsService(store: Store): ServiceSchema {
+  const load = async (sid: string) => {
+    const e = await store.get<Stream>(C, sid);
+    if (!e) throw new AppError("NOT_FOUND", "No such stream");
+    return e;
+  };
+  return {
+    name: "streams",
+    actions: {
+      create: {
+        access: "creator",
+        params: { title, description, kind: { type: "enum", values: STREAM_KINDS } },
+        async handler(ctx: Ctx<{ title: string; description?: string; kind: Stream["kind"] }>) {
+          const caller = ctx.meta.caller;
+          if (caller?.kind !== "user") throw new AppError("UNAUTHENTICATED", "A token is required");
+          const now = Date.now();
+          const s: Stream = {
+            id: randomBytes(9).toString("base64url"),
+            ownerId: caller.principal.userId,
+            ownerName: caller.principal.name,
+            title: ctx.params.title,
+            description: ctx.params.description ?? "",
+            kind: ctx.params.kind,
+            status: "created",
+            createdAt: now,
+            updatedAt: now,
+          };
+          await store.put(C, s.id, s, { expect: 0 });
+          await ctx.call("rooms.create", { id: s.id, ownerId: s.ownerId });
+          return s;
+        },
+      },
+      get: { access: "public", params: { id }, handler: async (ctx: Ctx<{ id: string }>) => (await load(ctx.params.id)).value },
+      list: {
+        access: "public",
+        params: {
+          status: { type: "enum", values: STREAM_STATUSES, optional: true },
+          ownerId: { ...id, optional: true },
+          limit: { type: "number", integer: true, min: 1, max: 200, optional: true, convert: true },
+        },
+        async handler(ctx: Ctx<{ status?: StreamStatus; ownerId?: string; limit?: number }>) {
+          const { status, ownerId, limit = 50 } = ctx.params;
+          const all = (await store.list<Stream>(C)).map((e) => e.value);
+          return all
+            .filter((s) => (status === undefined || s.status === status) && (ownerId === undefined || s.ownerId === ownerId))
+            .sort((a, b) => b.createdAt - a.createdAt)
+            .slice(0, limit);
+        },
+      },
+      update: {
+        access: "creator",
+        params: { id, title: { ...title, optional: true }, description },
+        async handler(ctx: Ctx<{ id: string; title?: string; description?: string }>) {
+          const e = await load(ctx.params.id);
+          assertOwnerOrAdmin(ctx.meta.caller, e.value.ownerId);
+          const s: Stream = { ...e.value, title: ctx.params.title ?? e.value.title, description: ctx.params.description ?? e.value.description, updatedAt: Date.now() };
+          await store.put(C, s.id, s, { expect: e.revision });
+          return s;
+        },
+      },
+      setStatus: {
+        access: "internal",
+        params: { id, status: { type: "enum", values: STREAM_STATUSES } },
+        async handler(ctx: Ctx<{ id: string; status: StreamStatus }>) {
+          const e = await load(ctx.params.id);
+          if (!NEXT[e.value.status].includes(ctx.params.status)) {
+            throw new AppError("CONFLICT", `Cannot go from ${e.value.status} to ${ctx.params.status}`);
+          }
+          const s: Stream = { ...e.value, status: ctx.params.status, updatedAt: Date.now() };
+          await store.put(C, s.id, s, { expect: e.revision });
+          ctx.emit("streams.status", { id: s.id, status: s.status });
+          return s;
+        },
+      },
+      remove: {
+        access: "creator",
+        params: { id },
+        async handler(ctx: Ctx<{ id: string }>) {
+          const e = await load(ctx.params.id);
+          assertOwnerOrAdmin(ctx.meta.caller, e.value.ownerId);
+          await store.delete(C, e.key, { expect: e.revision });
+          await ctx.call("rooms.remove", { id: e.key });
+          return { removed: e.key };
+        },
+      },
+    },
+  } as ServiceSchema;
+}

@@ -1,0 +1,25 @@
+/** The gateway as an actor: starts the uWS edge with the broker, drains it on stop. */
+import type { Context, ServiceSchema } from "moleculer";
+import type { AppConfig } from "../lib/config.js";
+import type { Revocation } from "../lib/revocations.js";
+import { Gateway } from "./gateway.js";
+
+/** `onStarted` hands the Gateway to main.ts, which drains it before stopping the broker. */
+export function gatewayService(cfg: AppConfig, onStarted?: (gw: Gateway) => void): ServiceSchema {
+  let gw: Gateway;
+  return {
+    name: "gateway",
+    events: {
+      "sessions.revoked": { handler: (ctx: Context<{ list: Revocation[] }>) => gw.onRevoked(ctx.params.list) },
+      "sessions.keys.changed": { handler: () => gw.onKeysChanged() },
+    },
+    async started() {
+      gw = new Gateway(cfg, this.broker);
+      await gw.start();
+      onStarted?.(gw);
+    },
+    async stopped() {
+      await gw.drain();
+    },
+  } as ServiceSchema;
+}

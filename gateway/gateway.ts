@@ -1,0 +1,291 @@
+/**
+ * The gateway of one node: a uWS app serving the HTTP API, /ws, health, metrics and the web
+ * apps. It verifies tokens itself from the sessions actor's public keys (no RPC per request)
+ * and honours revocations broadcast by the sessions actor.
+ *
+ * Owner of: the listen socket, the WsHub (and so every WebSocket), the token verifier.
+ * drain() closes them in order: stop listening -> tell WebSockets to reconnect elsewhere ->
+ * wait for in-flight HTTP requests (bounded by drainTimeoutMs).
+ */
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from "@trufflesuite/uws-js-unofficial";
+import type { ServiceBroker } from "moleculer";
+import type { AppConfig } from "../lib/config.js";
+import { AppError, httpStatusOf, toErrorBody } from "../lib/errors.js";
+import type { Caller, Principal } from "../lib/identity.js";
+import { RevocationList, type Revocation } from "../lib/revocations.js";
+import { TokenVerifier, type PublicKey } from "../lib/tokens.js";
+import { CLOSE } from "./close-codes.js";
+import { Exchange, readHead } from "./http/exchange.js";
+import { openApiDocument } from "./http/openapi.js";
+import { apiRoutes } from "./http/routes-api.js";
+import { Router, type Route, type RouteContext } from "./http/router.js";
+import { StaticFiles } from "./http/static.js";
+import { prometheusText } from "./metrics.js";
+import { RateLimiter } from "./rate-limit.js";
+import { loadUws, type Uws } from "./uws.js";
+import { WsHub } from "./ws/hub.js";
+
+const WEB_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "web");
+const VERSION = "0.1.0";
+
+export class Gateway {
+  readonly #cfg: AppConfig;
+  readonly #broker: ServiceBroker;
+  readonly #router = new Router();
+  readonly #revocations = new RevocationList();
+  readonly #verifier: TokenVerifier;
+  readonly #hub: WsHub;
+  readonly #static = new StaticFiles(WEB_ROOT);
+  readonly #ipLimiter: RateLimiter;
+  readonly #userLimiter: RateLimiter;
+  readonly #authLimiter: RateLimiter;
+  #uws: Uws | undefined;
+  #listen: us_listen_socket | undefined;
+  #port = 0;
+  #inflight = 0;
+  #draining = false;
+  #keysLoaded = false;
+  #timers: NodeJS.Timeout[] = [];
+
+  constructor(cfg: AppConfig, broker: ServiceBroker) {
+    this.#cfg = cfg;
+    this.#broker = broker;
+    const g = cfg.gateway;
+    this.#ipLimiter = new RateLimiter(g.httpRatePerIp, g.httpBurstPerIp);
+    this.#userLimiter = new RateLimiter(g.httpRatePerUser, g.httpBurstPerUser);
+    this.#authLimiter = new RateLimiter(g.authRatePerIp, g.authBurstPerIp);
+    this.#verifier = new TokenVerifier({ fetchKeys: () => this.#internal<PublicKey[]>("sessions.jwks") }, this.#revocations);
+    this.#hub = new WsHub(g, {
+      call: (action, params, principal) => this.#callActor(action, params, { kind: "user", principal }),
+      verify: (token) => this.#verifier.verify(token),
+      nodeId: broker.nodeID,
+    }, {
+      onReject: (code) => broker.metrics.increment("esh.gateway.rejects.total", { code }),
+      onMessage: (type) => broker.metrics.increment("esh.gateway.ws.messages.total", { type }),
+    });
+    this.#router.add(...this.#systemRoutes(), ...apiRoutes((action, params, principal, ctx) => this.#callActor(action, params, this.#caller(principal, ctx))));
+    this.#registerMetrics();
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  async start(): Promise<void> {
+    const loaded = loadUws(this.#cfg.gateway.allowUwsFallback);
+    (loaded.native ? this.#broker.logger.info : this.#broker.logger.warn)(`gateway: ${loaded.implementation}`);
+    this.#uws = loaded.uws;
+    const app = loaded.uws.App();
+    app.ws("/ws", this.#hub.behavior());
+    app.any("/*", (res, req) => this.#handle(res, req));
+    this.#port = await this.#listenOn(app);
+    this.#syncAuthState();
+    this.#timers.push(setInterval(() => this.#syncAuthState(), 15_000), setInterval(() => this.#sweep(), 60_000));
+    for (const t of this.#timers) t.unref();
+    this.#broker.logger.info(`gateway: listening on http://${this.#cfg.host}:${this.#port} (WebSocket at /ws)`);
+  }
+
+  /** Called by the sessions.revoked event on every node. */
+  onRevoked(list: Revocation[]): void {
+    this.#revocations.add(list);
+    const closed = this.#hub.closeSessions(new Set(list.map((r) => r.sid)), CLOSE.SESSION_REVOKED, "session revoked");
+    if (closed > 0) this.#broker.logger.info(`gateway: closed ${closed} WebSocket(s) of revoked sessions`);
+  }
+
+  onKeysChanged(): void {
+    void this.#verifier.refresh().catch((err: unknown) => this.#broker.logger.warn(`gateway: key refresh failed: ${String(err)}`));
+  }
+
+  async drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    for (const t of this.#timers) clearInterval(t);
+    if (this.#listen && this.#uws) this.#uws.us_listen_socket_close(this.#listen);
+    this.#listen = undefined;
+    const ws = this.#hub.size;
+    this.#hub.drain();
+    const deadline = Date.now() + this.#cfg.gateway.drainTimeoutMs;
+    while (this.#inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    this.#broker.logger.info(`gateway: drained (${ws} WebSocket(s) told to reconnect elsewhere, ${this.#inflight} request(s) cut off)`);
+  }
+
+  #listenOn(app: TemplatedApp): Promise<number> {
+    return new Promise((resolve, reject) => {
+      app.listen(this.#cfg.host, this.#cfg.port, (socket) => {
+        if (!socket || !this.#uws) return reject(new Error(`gateway: cannot listen on ${this.#cfg.host}:${this.#cfg.port}`));
+        this.#listen = socket;
+        resolve(this.#uws.us_socket_local_port(socket as unknown as Parameters<Uws["us_socket_local_port"]>[0])); // a listen socket is a socket
+      });
+    });
+  }
+
+  /** Keys and revocations from the sessions actor: at start, on a timer, and after faults. */
+  #syncAuthState(): void {
+    void this.#verifier
+      .refresh()
+      .then(async () => {
+        this.#keysLoaded = this.#verifier.keyCount > 0;
+        this.#revocations.add(await this.#internal<Revocation[]>("sessions.revocations"));
+      })
+      .catch((err: unknown) => {
+        this.#broker.logger.warn(`gateway: cannot sync keys/revocations yet (${(err as Error).message}); retrying`);
+        const retry = setTimeout(() => this.#syncAuthState(), 1000);
+        retry.unref();
+      });
+  }
+
+  #sweep(): void {
+    this.#revocations.sweep();
+    this.#ipLimiter.sweep();
+    this.#userLimiter.sweep();
+    this.#authLimiter.sweep();
+  }
+
+  #internal<T>(action: string): Promise<T> {
+    return this.#broker.call(action, {});
+  }
+
+  #caller(principal: Principal | undefined, ctx: RouteContext): Caller {
+    return principal ? { kind: "user", principal } : { kind: "anonymous", ip: ctx.ex.head.ip };
+  }
+
+  #callActor(action: string, params: Record<string, unknown>, caller: Caller): Promise<unknown> {
+    return this.#broker.call(action, params, { meta: { caller, requestId: randomUUID() } });
+  }
+
+  #handle(res: HttpResponse, req: HttpRequest): void {
+    const ex = new Exchange(res, readHead(res, req, this.#cfg.gateway.trustProxy));
+    this.#inflight++;
+    const started = process.hrtime.bigint();
+    void this.#serve(ex)
+      .catch((err: unknown) => this.#fail(ex, err))
+      .finally(() => {
+        this.#inflight--;
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        this.#broker.metrics.observe("esh.gateway.http.request.time", ms);
+      });
+  }
+
+  async #serve(ex: Exchange): Promise<void> {
+    const h = ex.head;
+    this.#cors(ex);
+    if (h.method === "OPTIONS") return ex.send(204, "", { "access-control-max-age": "600" });
+    const wait = this.#ipLimiter.take(h.ip);
+    if (wait > 0) throw rateLimited(wait);
+    const match = this.#router.match(h.method, h.url);
+    if (!match) {
+      if (h.method === "GET" && !h.url.startsWith("/api/")) return this.#serveStatic(ex);
+      throw new AppError("NOT_FOUND", "No such route");
+    }
+    if ("allowed" in match) {
+      ex.header("allow", match.allowed.join(", "));
+      throw new AppError("METHOD_NOT_ALLOWED", `Use ${match.allowed.join(" or ")}`);
+    }
+    const { route, params } = match;
+    if (route.authLimited) {
+      const w = this.#authLimiter.take(h.ip);
+      if (w > 0) throw rateLimited(w);
+    }
+    const principal = await this.#authenticate(ex, route);
+    const body = route.body ? await this.#jsonBody(ex) : undefined;
+    const result = await route.handler({ ex, params, principal, body });
+    this.#broker.metrics.increment("esh.gateway.http.requests.total", { route: route.path, status: result.status ?? 200 });
+    ex.json(result.status ?? 200, result.body ?? null, result.headers);
+  }
+
+  async #authenticate(ex: Exchange, route: Route): Promise<Principal | undefined> {
+    if (route.auth === "none") return undefined;
+    const auth = ex.head.authorization;
+    if (!auth) {
+      if (route.auth === "required") throw new AppError("UNAUTHENTICATED", "Authorization: Bearer <token> required");
+      return undefined;
+    }
+    if (!/^bearer /i.test(auth)) throw new AppError("UNAUTHENTICATED", "Use Authorization: Bearer <token>");
+    const principal = await this.#verifier.verify(auth.slice(7).trim());
+    const wait = this.#userLimiter.take(principal.userId);
+    if (wait > 0) throw rateLimited(wait);
+    return principal;
+  }
+
+  async #jsonBody(ex: Exchange): Promise<unknown> {
+    const type = ex.head.contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+    if (ex.head.contentLength === 0 || (type === "" && ex.head.contentLength === undefined)) return {};
+    if (type !== "application/json") throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send application/json");
+    const raw = await ex.readBody(this.#cfg.gateway.maxBodyBytes);
+    if (raw.length === 0) return {};
+    try {
+      return JSON.parse(raw.toString("utf8")) as unknown;
+    } catch {
+      throw new AppError("BAD_REQUEST", "Body is not valid JSON");
+    }
+  }
+
+  async #serveStatic(ex: Exchange): Promise<void> {
+    const file = await this.#static.get(ex.head.url);
+    if (!file) throw new AppError("NOT_FOUND", "No such file");
+    ex.send(200, file.body, { "content-type": file.type, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+  }
+
+  #cors(ex: Exchange): void {
+    const origin = ex.head.origin;
+    if (!origin) return;
+    const allowed = this.#cfg.gateway.corsOrigins;
+    if (!allowed.includes("*") && !allowed.includes(origin)) return;
+    ex.header("access-control-allow-origin", allowed.includes("*") ? "*" : origin)
+      .header("vary", "Origin")
+      .header("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+      .header("access-control-allow-headers", ex.head.accessControlRequestHeaders || "authorization, content-type")
+      .header("access-control-expose-headers", "location, retry-after, etag");
+  }
+
+  #fail(ex: Exchange, err: unknown): void {
+    const body = toErrorBody(err);
+    const requestId = randomUUID();
+    const status = httpStatusOf(body.code);
+    if (status >= 500) this.#broker.logger.error(`gateway: ${ex.head.method} ${ex.head.url.slice(0, 200)} -> ${body.code} [${requestId}]`, err);
+    else this.#broker.logger.info(`gateway: ${ex.head.method} ${ex.head.url.slice(0, 200)} from ${ex.head.ip} -> ${status} ${body.code}`);
+    this.#broker.metrics.increment("esh.gateway.rejects.total", { code: body.code });
+    const headers: Record<string, string> = {};
+    const retryAfter = body.data?.retryAfterSec;
+    if (typeof retryAfter === "number") headers["retry-after"] = String(retryAfter);
+    ex.json(status, { error: { ...body, requestId } }, headers);
+  }
+
+  #systemRoutes(): Route[] {
+    return [
+      { method: "GET", path: "/healthz", auth: "none", summary: "Liveness: the process serves HTTP", handler: () => ({ body: { ok: true, nodeId: this.#broker.nodeID } }) },
+      { method: "GET", path: "/readyz", auth: "none", summary: "Readiness: keys loaded, sessions reachable, not draining", handler: () => this.#ready() },
+      { method: "GET", path: "/metrics", auth: "none", summary: "Prometheus metrics of this node", handler: (ctx) => {
+        ctx.ex.send(200, prometheusText(this.#broker), { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+        return {};
+      } },
+      { method: "GET", path: "/api/openapi.json", auth: "none", summary: "This document", handler: () => ({ body: openApiDocument(this.#router.routes, VERSION) }) },
+    ];
+  }
+
+  #ready(): { status: number; body: unknown } {
+    const sessions = this.#broker.registry.actions.isAvailable("sessions.jwks");
+    const ok = !this.#draining && this.#keysLoaded && sessions;
+    return { status: ok ? 200 : 503, body: { ready: ok, draining: this.#draining, keysLoaded: this.#keysLoaded, sessionsReachable: sessions, connections: this.#hub.size } };
+  }
+
+  #registerMetrics(): void {
+    const m = this.#broker.metrics;
+    m.register({ type: "gauge", name: "esh.gateway.ws.connections", description: "Open WebSocket connections" });
+    m.register({ type: "counter", name: "esh.gateway.ws.messages.total", labelNames: ["type"], description: "WebSocket messages received, by type" });
+    m.register({ type: "counter", name: "esh.gateway.rejects.total", labelNames: ["code"], description: "Requests, frames and upgrades refused, by error code" });
+    m.register({ type: "counter", name: "esh.gateway.http.requests.total", labelNames: ["route", "status"], description: "HTTP API requests answered" });
+    m.register({ type: "histogram", name: "esh.gateway.http.request.time", unit: "millisecond", buckets: [1, 5, 10, 25, 50, 100, 250, 1000], description: "HTTP request time" });
+    const t = setInterval(() => m.set("esh.gateway.ws.connections", this.#hub.size), 1000);
+    t.unref();
+    this.#timers.push(t);
+  }
+}
+
+function rateLimited(waitSec: number): AppError {
+  const retryAfterSec = Math.max(1, Math.ceil(waitSec));
+  return new AppError("RATE_LIMITED", `Too many requests: retry in ${retryAfterSec}s`, { retryAfterSec });
+}

@@ -1,0 +1,111 @@
+/**
+ * One HTTP request/response over uWS, with its lifetime rules kept in one place: everything
+ * from `req` is copied synchronously, `onAborted` is set before any async work, writes are
+ * corked, and nothing is written after an abort or after the response ended.
+ */
+import type { HttpRequest, HttpResponse } from "@trufflesuite/uws-js-unofficial";
+import { AppError } from "../../lib/errors.js";
+
+export interface RequestHead {
+  method: string;
+  /** Raw path as sent (not decoded). */
+  url: string;
+  query: URLSearchParams;
+  ip: string;
+  authorization: string;
+  contentType: string;
+  contentLength: number | undefined;
+  origin: string;
+  accessControlRequestHeaders: string;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: "OK", 201: "Created", 204: "No Content", 304: "Not Modified", 400: "Bad Request", 401: "Unauthorized",
+  403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
+  415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout",
+};
+
+export function readHead(res: HttpResponse, req: HttpRequest, trustProxy: boolean): RequestHead {
+  const len = req.getHeader("content-length");
+  const forwarded = trustProxy ? req.getHeader("x-forwarded-for").split(",")[0]?.trim() : "";
+  return {
+    method: req.getMethod().toUpperCase(),
+    url: req.getUrl(),
+    query: new URLSearchParams(req.getQuery() ?? ""),
+    ip: forwarded || Buffer.from(res.getRemoteAddressAsText()).toString(),
+    authorization: req.getHeader("authorization"),
+    contentType: req.getHeader("content-type"),
+    contentLength: len === "" ? undefined : Number(len),
+    origin: req.getHeader("origin"),
+    accessControlRequestHeaders: req.getHeader("access-control-request-headers"),
+  };
+}
+
+export class Exchange {
+  readonly head: RequestHead;
+  readonly #res: HttpResponse;
+  #done = false;
+  #aborted = false;
+  readonly #extraHeaders: [string, string][] = [];
+
+  constructor(res: HttpResponse, head: RequestHead) {
+    this.#res = res;
+    this.head = head;
+    res.onAborted(() => {
+      this.#aborted = true;
+      this.#done = true;
+    });
+  }
+
+  get finished(): boolean {
+    return this.#done;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** Headers added to whatever response is sent (CORS, rate-limit info). */
+  header(name: string, value: string): this {
+    this.#extraHeaders.push([name, value]);
+    return this;
+  }
+
+  send(status: number, body: string | Buffer, headers: Record<string, string> = {}): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#res.cork(() => {
+      this.#res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ""}`);
+      for (const [k, v] of this.#extraHeaders) this.#res.writeHeader(k, v);
+      for (const [k, v] of Object.entries(headers)) this.#res.writeHeader(k, v);
+      this.#res.end(body);
+    });
+  }
+
+  json(status: number, value: unknown, headers: Record<string, string> = {}): void {
+    this.send(status, status === 204 ? "" : JSON.stringify(value), { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers });
+  }
+
+  /** Reads the body up to `limit` bytes; larger bodies fail with PAYLOAD_TOO_LARGE as soon as
+   *  the limit is crossed, without buffering the rest. */
+  readBody(limit: number): Promise<Buffer> {
+    if (this.head.contentLength !== undefined && this.head.contentLength > limit) {
+      return Promise.reject(new AppError("PAYLOAD_TOO_LARGE", `Body over ${limit} bytes`, { limit }));
+    }
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      this.#res.onData((chunk, isLast) => {
+        if (size < 0) return;
+        size += chunk.byteLength;
+        if (size > limit) {
+          size = -1;
+          reject(new AppError("PAYLOAD_TOO_LARGE", `Body over ${limit} bytes`, { limit }));
+          return;
+        }
+        chunks.push(Buffer.from(chunk.slice(0))); // the chunk is neutered after this callback
+        if (isLast) resolve(Buffer.concat(chunks));
+      });
+    });
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The WebSocket edge at /ws: token check at upgrade, one TokenBucket per connection, decode ->
+ * dispatch -> answer, backpressure limits from config, and the registry of open connections
+ * (by session id) used to close them when a session is revoked, a token expires, or the node
+ * drains.
+ */
+import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket, WebSocketBehavior } from "@trufflesuite/uws-js-unofficial";
+import type { AppConfig } from "../../lib/config.js";
+import { AppError, toErrorBody } from "../../lib/errors.js";
+import type { Principal } from "../../lib/identity.js";
+import { CLOSE } from "../close-codes.js";
+import { TokenBucket } from "../rate-limit.js";
+import { decodeFrame, encodeFrame, type ServerFrame, type WireFormat } from "./codec.js";
+import { runMessage, type MessageEnv } from "./messages.js";
+
+export interface ConnData {
+  id: number;
+  principal: Principal;
+  ip: string;
+  format: WireFormat;
+  bucket: TokenBucket;
+  limitedInARow: number;
+  malformedInARow: number;
+}
+
+export interface HubEvents {
+  onReject(code: string): void;
+  onMessage(type: string): void;
+}
+
+type Ws = WebSocket<ConnData>;
+const MALFORMED_CLOSE_AFTER = 5;
+
+export class WsHub {
+  readonly #cfg: AppConfig["gateway"];
+  readonly #env: MessageEnv;
+  readonly #events: HubEvents;
+  readonly #conns = new Set<Ws>();
+  #nextId = 1;
+  #draining = false;
+  #sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(cfg: AppConfig["gateway"], env: MessageEnv, events: HubEvents) {
+    this.#cfg = cfg;
+    this.#env = env;
+    this.#events = events;
+    this.#sweepTimer = setInterval(() => this.#closeExpired(), 2000);
+    this.#sweepTimer.unref();
+  }
+
+  get size(): number {
+    return this.#conns.size;
+  }
+
+  behavior(): WebSocketBehavior<ConnData> {
+    return {
+      maxPayloadLength: this.#cfg.maxFrameBytes,
+      maxBackpressure: this.#cfg.maxBackpressureBytes,
+      closeOnBackpressureLimit: 1, // typed as a number in this build's d.ts; it is a flag
+      idleTimeout: this.#cfg.idleTimeoutSec,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => this.#upgrade(res, req, context),
+      open: (ws) => this.#open(ws),
+      message: (ws, message, isBinary) => this.#message(ws, message, isBinary),
+      drain: (ws) => {
+        // The socket caught up; nothing is queued on our side (sends are not buffered here).
+        if (ws.getBufferedAmount() === 0) ws.getUserData().limitedInARow = 0;
+      },
+      close: (ws) => {
+        this.#conns.delete(ws);
+      },
+    };
+  }
+
+  /** Sends one frame; a send refused for backpressure closes the socket (slow consumer). */
+  send(ws: Ws, frame: ServerFrame): void {
+    const data = ws.getUserData();
+    const bytes = encodeFrame(frame, data.format);
+    const status = ws.send(bytes, data.format === "msgpack");
+    if (status === 2) this.#events.onReject("SLOW_CONSUMER");
+  }
+
+  /** Closes every connection of these sessions (revoked). */
+  closeSessions(sids: ReadonlySet<string>, code: number, reason: string): number {
+    let n = 0;
+    for (const ws of this.#conns) {
+      if (sids.has(ws.getUserData().principal.sid)) {
+        ws.end(code, reason);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Stops accepting upgrades and tells every client to reconnect to another node. */
+  drain(): void {
+    this.#draining = true;
+    clearInterval(this.#sweepTimer);
+    for (const ws of [...this.#conns]) ws.end(CLOSE.RECONNECT_ELSEWHERE, "server draining: reconnect elsewhere");
+  }
+
+  #upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
+    const key = req.getHeader("sec-websocket-key");
+    const protocol = req.getHeader("sec-websocket-protocol");
+    const extensions = req.getHeader("sec-websocket-extensions");
+    const auth = req.getHeader("authorization");
+    const query = new URLSearchParams(req.getQuery() ?? "");
+    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    const token = auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : (query.get("token") ?? "");
+    const format: WireFormat = query.get("format") === "json" ? "json" : "msgpack";
+    void this.#authorize(token)
+      .then((principal) => {
+        if (aborted) return;
+        const data: ConnData = { id: this.#nextId++, principal, ip, format, bucket: new TokenBucket(this.#cfg.wsRatePerSec, this.#cfg.wsBurst), limitedInARow: 0, malformedInARow: 0 };
+        res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+      })
+      .catch((err: unknown) => {
+        if (aborted) return;
+        const body = toErrorBody(err);
+        this.#events.onReject(body.code);
+        const status = body.code === "UNAVAILABLE" ? "503 Service Unavailable" : "401 Unauthorized";
+        res.cork(() => res.writeStatus(status).writeHeader("content-type", "application/json").end(JSON.stringify({ error: body })));
+      });
+  }
+
+  async #authorize(token: string): Promise<Principal> {
+    if (this.#draining) throw new AppError("UNAVAILABLE", "Draining: connect to another node");
+    if (!token) throw new AppError("UNAUTHENTICATED", "A token is required (Authorization: Bearer, or ?token=)");
+    return this.#env.verify(token);
+  }
+
+  #open(ws: Ws): void {
+    this.#conns.add(ws);
+    const p = ws.getUserData().principal;
+    this.send(ws, { t: "hello", d: { protocol: 1, nodeId: this.#env.nodeId, userId: p.userId, role: p.role, guest: p.guest, exp: p.exp } });
+  }
+
+  #message(ws: Ws, message: ArrayBuffer, isBinary: boolean): void {
+    const data = ws.getUserData();
+    if (data.bucket.take() > 0) {
+      this.#events.onReject("RATE_LIMITED");
+      if (++data.limitedInARow >= this.#cfg.wsFloodCloseAfter) return ws.end(CLOSE.FLOODING, "flooding");
+      return this.send(ws, { t: "error", d: { code: "RATE_LIMITED", message: "Too many messages" } });
+    }
+    data.limitedInARow = 0;
+    let frame;
+    try {
+      frame = decodeFrame(message, isBinary);
+      data.malformedInARow = 0;
+    } catch (err) {
+      this.#events.onReject("MALFORMED_FRAME");
+      if (++data.malformedInARow >= MALFORMED_CLOSE_AFTER) return ws.end(CLOSE.PROTOCOL_ERROR, "too many malformed frames");
+      return this.send(ws, { t: "error", d: toErrorBody(err) });
+    }
+    const { t, id, d } = frame;
+    this.#events.onMessage(t);
+    void runMessage(t, d, data, this.#env).then(
+      (result) => this.#answer(ws, id === undefined ? undefined : { t: "ok", id, d: result ?? null }),
+      (err: unknown) => {
+        const body = toErrorBody(err);
+        this.#events.onReject(body.code);
+        this.#answer(ws, id === undefined ? { t: "error", d: body } : { t: "error", id, d: body });
+      },
+    );
+  }
+
+  /** Answers unless the socket closed while the handler ran. */
+  #answer(ws: Ws, frame: ServerFrame | undefined): void {
+    if (frame && this.#conns.has(ws)) this.send(ws, frame);
+  }
+
+  #closeExpired(): void {
+    const now = Date.now() / 1000;
+    for (const ws of this.#conns) if (ws.getUserData().principal.exp <= now) ws.end(CLOSE.TOKEN_EXPIRED, "token expired: refresh and reconnect");
+  }
+}

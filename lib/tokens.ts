@@ -1,0 +1,111 @@
+/**
+ * Access tokens: JWTs signed with Ed25519 (EdDSA), `kid` in the header, short expiry.
+ * Signing lives in the sessions actor; verification (TokenVerifier) runs on every gateway
+ * from the public keys the sessions actor publishes, so checking a token costs no RPC.
+ */
+import { errors as joseErrors, importJWK, jwtVerify, SignJWT, decodeProtectedHeader, type JWK } from "jose";
+import { AppError } from "./errors.js";
+import { isRole, type Principal } from "./identity.js";
+
+export const ISSUER = "echostreamhub";
+export const ALG = "EdDSA";
+
+export interface PublicKey {
+  kid: string;
+  jwk: JWK;
+}
+
+type KeyLike = Awaited<ReturnType<typeof importJWK>>;
+
+export async function signAccessToken(p: Omit<Principal, "exp">, ttlSec: number, kid: string, privateJwk: JWK): Promise<{ token: string; exp: number }> {
+  const key = await importJWK(privateJwk, ALG);
+  const now = Math.floor(Date.now() / 1000);
+  const exp = now + ttlSec;
+  const token = await new SignJWT({ role: p.role, name: p.name, sid: p.sid, guest: p.guest })
+    .setProtectedHeader({ alg: ALG, kid, typ: "JWT" })
+    .setSubject(p.userId)
+    .setIssuer(ISSUER)
+    .setIssuedAt(now)
+    .setExpirationTime(exp)
+    .sign(key);
+  return { token, exp };
+}
+
+/** What a verifier needs from the outside: current public keys, and revoked session ids. */
+export interface KeySource {
+  fetchKeys(): Promise<PublicKey[]>;
+}
+
+export interface RevocationCheck {
+  isRevoked(sid: string): boolean;
+}
+
+/**
+ * Verifies access tokens against a cached key set. An unknown `kid` triggers one refetch
+ * (at most once a second), which is how a rotated key reaches a gateway that missed the event.
+ */
+export class TokenVerifier {
+  readonly #keys = new Map<string, KeyLike>();
+  readonly #source: KeySource;
+  readonly #revocations: RevocationCheck;
+  #lastFetch = 0;
+  #fetching: Promise<void> | undefined;
+
+  constructor(source: KeySource, revocations: RevocationCheck) {
+    this.#source = source;
+    this.#revocations = revocations;
+  }
+
+  /** Replaces the key set (on start, and when the sessions actor says keys changed). */
+  async refresh(): Promise<void> {
+    this.#fetching ??= this.#load().finally(() => (this.#fetching = undefined));
+    return this.#fetching;
+  }
+
+  async #load(): Promise<void> {
+    this.#lastFetch = Date.now();
+    const keys = await this.#source.fetchKeys();
+    const imported = await Promise.all(keys.map(async (k) => [k.kid, await importJWK(k.jwk, ALG)] as const));
+    this.#keys.clear();
+    for (const [kid, key] of imported) this.#keys.set(kid, key);
+  }
+
+  async verify(token: string): Promise<Principal> {
+    const kid = headerKid(token);
+    let key = this.#keys.get(kid);
+    if (!key && Date.now() - this.#lastFetch > 1000) {
+      await this.refresh().catch(() => undefined);
+      key = this.#keys.get(kid);
+    }
+    if (!key) throw new AppError("UNAUTHENTICATED", "Token signed by an unknown key");
+    const principal = await verifyWith(token, key);
+    if (this.#revocations.isRevoked(principal.sid)) throw new AppError("TOKEN_REVOKED", "The session was revoked");
+    return principal;
+  }
+
+  get keyCount(): number {
+    return this.#keys.size;
+  }
+}
+
+function headerKid(token: string): string {
+  try {
+    const h = decodeProtectedHeader(token);
+    if (h.alg !== ALG || typeof h.kid !== "string") throw new Error("bad header");
+    return h.kid;
+  } catch {
+    throw new AppError("UNAUTHENTICATED", "Malformed token");
+  }
+}
+
+async function verifyWith(token: string, key: KeyLike): Promise<Principal> {
+  try {
+    const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: [ALG] });
+    const { sub, role, name, sid, guest, exp } = payload;
+    if (typeof sub !== "string" || !isRole(role) || typeof sid !== "string" || typeof exp !== "number") throw new Error("bad claims");
+    return { userId: sub, role, name: typeof name === "string" ? name : sub, sid, guest: guest === true, exp };
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) throw new AppError("TOKEN_EXPIRED", "The access token expired");
+    throw new AppError("UNAUTHENTICATED", "Invalid token");
+  }
+}

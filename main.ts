@@ -1,0 +1,71 @@
+/**
+ * One program, every role: `SERVICES` picks the actors this node runs (default: all of them,
+ * embedded). Prints the URL it serves; SIGTERM/SIGINT drain: the gateway stops accepting,
+ * tells WebSockets to reconnect elsewhere (close 4000) and lets in-flight requests finish,
+ * then the broker stops (waiting for in-flight actions) and the store closes.
+ */
+import { mkdirSync } from "node:fs";
+import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { roomsService } from "./actors/rooms/rooms.service.js";
+import { sessionsService } from "./actors/sessions/sessions.service.js";
+import { streamsService } from "./actors/streams/streams.service.js";
+import type { Gateway } from "./gateway/gateway.js";
+import { gatewayService } from "./gateway/gateway.service.js";
+import { ConfigError, loadConfig, type AppConfig, type ServiceName } from "./lib/config.js";
+import { brokerOptions } from "./moleculer.config.js";
+import { openStore, type Store } from "./store/index.js";
+
+const NEEDS_STORE: readonly ServiceName[] = ["sessions", "streams", "rooms"];
+
+async function main(): Promise<void> {
+  let cfg: AppConfig;
+  try {
+    cfg = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`echostreamhub: bad configuration: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  mkdirSync(cfg.dataDir, { recursive: true });
+  const broker = new ServiceBroker(brokerOptions(cfg));
+  const store = cfg.services.some((s) => NEEDS_STORE.includes(s)) ? await openStore(cfg) : undefined;
+  let gateway: Gateway | undefined;
+  for (const schema of schemas(cfg, store, (gw) => (gateway = gw))) broker.createService(schema);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    broker.logger.info(`${signal}: draining`);
+    await gateway?.drain();
+    await broker.stop();
+    await store?.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+
+  await broker.start();
+  const mode = cfg.natsUrl ? `distributed over NATS ${cfg.natsUrl}` : "embedded (in-process transport)";
+  broker.logger.info(`node ${broker.nodeID}: ${cfg.services.join(",")}; ${mode}; store ${cfg.store}; data in ${cfg.dataDir}`);
+  if (gateway) process.stdout.write(`Echostreamhub is serving on http://${cfg.host}:${gateway.port}\n`);
+}
+
+function schemas(cfg: AppConfig, store: Store | undefined, onGateway: (gw: Gateway) => void): ServiceSchema[] {
+  const need = (): Store => {
+    if (!store) throw new Error("store not opened");
+    return store;
+  };
+  const factories: Record<ServiceName, () => ServiceSchema> = {
+    gateway: () => gatewayService(cfg, onGateway),
+    sessions: () => sessionsService(cfg, need()),
+    streams: () => streamsService(need()),
+    rooms: () => roomsService(need()),
+  };
+  return cfg.services.map((name) => factories[name]());
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`echostreamhub: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
