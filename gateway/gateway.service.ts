@@ -12,6 +12,8 @@ export function gatewayService(cfg: AppConfig, onStarted?: (gw: Gateway) => void
     events: {
       "sessions.revoked": { handler: (ctx: Context<{ list: Revocation[] }>) => gw.onRevoked(ctx.params.list) },
       "sessions.keys.changed": { handler: () => gw.onKeysChanged() },
+      // A sessions actor appeared (start-up order, a node joined): load keys now, not on the next timer.
+      "$services.changed": { handler: () => gw.onServicesChanged() },
     },
     async started() {
       gw = new Gateway(cfg, this.broker);

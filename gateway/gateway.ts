@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from "@trufflesuite/uws-js-unofficial";
-import type { ServiceBroker } from "moleculer";
+import type { LoggerInstance, ServiceBroker } from "moleculer";
 import type { AppConfig } from "../lib/config.js";
 import { AppError, httpStatusOf, toErrorBody } from "../lib/errors.js";
 import type { Caller, Principal } from "../lib/identity.js";
@@ -34,6 +34,7 @@ const VERSION = "0.1.0";
 export class Gateway {
   readonly #cfg: AppConfig;
   readonly #broker: ServiceBroker;
+  readonly #log: LoggerInstance;
   readonly #router = new Router();
   readonly #revocations = new RevocationList();
   readonly #verifier: TokenVerifier;
@@ -53,6 +54,7 @@ export class Gateway {
   constructor(cfg: AppConfig, broker: ServiceBroker) {
     this.#cfg = cfg;
     this.#broker = broker;
+    this.#log = broker.getLogger("gateway");
     const g = cfg.gateway;
     this.#ipLimiter = new RateLimiter(g.httpRatePerIp, g.httpBurstPerIp);
     this.#userLimiter = new RateLimiter(g.httpRatePerUser, g.httpBurstPerUser);
@@ -76,7 +78,8 @@ export class Gateway {
 
   async start(): Promise<void> {
     const loaded = loadUws(this.#cfg.gateway.allowUwsFallback);
-    (loaded.native ? this.#broker.logger.info : this.#broker.logger.warn)(`gateway: ${loaded.implementation}`);
+    if (loaded.native) this.#log.info(`${loaded.implementation}`);
+    else this.#log.warn(`${loaded.implementation}`);
     this.#uws = loaded.uws;
     const app = loaded.uws.App();
     app.ws("/ws", this.#hub.behavior());
@@ -85,18 +88,22 @@ export class Gateway {
     this.#syncAuthState();
     this.#timers.push(setInterval(() => this.#syncAuthState(), 15_000), setInterval(() => this.#sweep(), 60_000));
     for (const t of this.#timers) t.unref();
-    this.#broker.logger.info(`gateway: listening on http://${this.#cfg.host}:${this.#port} (WebSocket at /ws)`);
+    this.#log.info(`listening on http://${this.#cfg.host}:${this.#port} (WebSocket at /ws)`);
   }
 
   /** Called by the sessions.revoked event on every node. */
   onRevoked(list: Revocation[]): void {
     this.#revocations.add(list);
     const closed = this.#hub.closeSessions(new Set(list.map((r) => r.sid)), CLOSE.SESSION_REVOKED, "session revoked");
-    if (closed > 0) this.#broker.logger.info(`gateway: closed ${closed} WebSocket(s) of revoked sessions`);
+    if (closed > 0) this.#log.info(`closed ${closed} WebSocket(s) of revoked sessions`);
   }
 
   onKeysChanged(): void {
-    void this.#verifier.refresh().catch((err: unknown) => this.#broker.logger.warn(`gateway: key refresh failed: ${String(err)}`));
+    void this.#verifier.refresh().catch((err: unknown) => this.#log.warn(`key refresh failed: ${String(err)}`));
+  }
+
+  onServicesChanged(): void {
+    if (!this.#keysLoaded && this.#broker.registry.actions.isAvailable("sessions.jwks")) this.#syncAuthState();
   }
 
   async drain(): Promise<void> {
@@ -109,13 +116,13 @@ export class Gateway {
     this.#hub.drain();
     const deadline = Date.now() + this.#cfg.gateway.drainTimeoutMs;
     while (this.#inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    this.#broker.logger.info(`gateway: drained (${ws} WebSocket(s) told to reconnect elsewhere, ${this.#inflight} request(s) cut off)`);
+    this.#log.info(`drained (${ws} WebSocket(s) told to reconnect elsewhere, ${this.#inflight} request(s) cut off)`);
   }
 
   #listenOn(app: TemplatedApp): Promise<number> {
     return new Promise((resolve, reject) => {
       app.listen(this.#cfg.host, this.#cfg.port, (socket) => {
-        if (!socket || !this.#uws) return reject(new Error(`gateway: cannot listen on ${this.#cfg.host}:${this.#cfg.port}`));
+        if (!socket || !this.#uws) return reject(new Error(`cannot listen on ${this.#cfg.host}:${this.#cfg.port}`));
         this.#listen = socket;
         resolve(this.#uws.us_socket_local_port(socket as unknown as Parameters<Uws["us_socket_local_port"]>[0])); // a listen socket is a socket
       });
@@ -131,8 +138,8 @@ export class Gateway {
         this.#revocations.add(await this.#internal<Revocation[]>("sessions.revocations"));
       })
       .catch((err: unknown) => {
-        this.#broker.logger.warn(`gateway: cannot sync keys/revocations yet (${(err as Error).message}); retrying`);
-        const retry = setTimeout(() => this.#syncAuthState(), 1000);
+        this.#log.warn(`cannot sync keys/revocations yet (${(err as Error).message}); retrying`);
+        const retry = setTimeout(() => this.#syncAuthState(), 500);
         retry.unref();
       });
   }
@@ -189,8 +196,11 @@ export class Gateway {
       const w = this.#authLimiter.take(h.ip);
       if (w > 0) throw rateLimited(w);
     }
+    // uWS delivers the body right away: onData must be attached before the first await.
+    const pendingBody = route.body ? this.#jsonBody(ex) : Promise.resolve(undefined);
+    pendingBody.catch(() => undefined); // if authentication fails first, the body error is moot
     const principal = await this.#authenticate(ex, route);
-    const body = route.body ? await this.#jsonBody(ex) : undefined;
+    const body = await pendingBody;
     const result = await route.handler({ ex, params, principal, body });
     this.#broker.metrics.increment("esh.gateway.http.requests.total", { route: route.path, status: result.status ?? 200 });
     ex.json(result.status ?? 200, result.body ?? null, result.headers);
@@ -245,8 +255,8 @@ export class Gateway {
     const body = toErrorBody(err);
     const requestId = randomUUID();
     const status = httpStatusOf(body.code);
-    if (status >= 500) this.#broker.logger.error(`gateway: ${ex.head.method} ${ex.head.url.slice(0, 200)} -> ${body.code} [${requestId}]`, err);
-    else this.#broker.logger.info(`gateway: ${ex.head.method} ${ex.head.url.slice(0, 200)} from ${ex.head.ip} -> ${status} ${body.code}`);
+    if (status >= 500) this.#log.error(`${ex.head.method} ${ex.head.url.slice(0, 200)} -> ${body.code} [${requestId}]`, err);
+    else this.#log.info(`${ex.head.method} ${ex.head.url.slice(0, 200)} from ${ex.head.ip} -> ${status} ${body.code}`);
     this.#broker.metrics.increment("esh.gateway.rejects.total", { code: body.code });
     const headers: Record<string, string> = {};
     const retryAfter = body.data?.retryAfterSec;
@@ -279,6 +289,7 @@ export class Gateway {
     m.register({ type: "counter", name: "esh.gateway.rejects.total", labelNames: ["code"], description: "Requests, frames and upgrades refused, by error code" });
     m.register({ type: "counter", name: "esh.gateway.http.requests.total", labelNames: ["route", "status"], description: "HTTP API requests answered" });
     m.register({ type: "histogram", name: "esh.gateway.http.request.time", unit: "millisecond", buckets: [1, 5, 10, 25, 50, 100, 250, 1000], description: "HTTP request time" });
+    m.set("esh.gateway.ws.connections", 0);
     const t = setInterval(() => m.set("esh.gateway.ws.connections", this.#hub.size), 1000);
     t.unref();
     this.#timers.push(t);

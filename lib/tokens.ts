@@ -73,7 +73,9 @@ export class TokenVerifier {
   async verify(token: string): Promise<Principal> {
     const kid = headerKid(token);
     let key = this.#keys.get(kid);
-    if (!key && Date.now() - this.#lastFetch > 1000) {
+    // Refetch for an unknown kid at most once a second, or whenever no key set was loaded yet
+    // (fetches are deduplicated: one in flight at a time).
+    if (!key && (Date.now() - this.#lastFetch > 1000 || this.#keys.size === 0)) {
       await this.refresh().catch(() => undefined);
       key = this.#keys.get(kid);
     }

@@ -1,5 +1,5 @@
 /** What the sessions actor does, apart from how it is called (sessions.service.ts). */
-import type { ServiceBroker } from "moleculer";
+import type { LoggerInstance, ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError } from "../../lib/errors.js";
 import type { Caller, Principal, Role } from "../../lib/identity.js";
@@ -26,6 +26,7 @@ export class SessionsLogic {
   readonly #cfg: AppConfig;
   readonly #store: Store;
   readonly #broker: ServiceBroker;
+  readonly #log: LoggerInstance;
   #decoy = "";
   #timer: NodeJS.Timeout | undefined;
 
@@ -33,6 +34,7 @@ export class SessionsLogic {
     this.#cfg = cfg;
     this.#store = store;
     this.#broker = broker;
+    this.#log = broker.getLogger("sessions");
     this.#accounts = new Accounts(store);
     this.keyring = new Keyring(store, cfg.auth.keyGraceSec);
   }
@@ -59,7 +61,7 @@ export class SessionsLogic {
       createdAt: Date.now(),
     };
     await this.#accounts.createUser(user);
-    this.#broker.logger.info(`sessions: registered ${user.username} (${user.role})`);
+    this.#log.info(`registered ${user.username} (${user.role})`);
     return this.#issue(user);
   }
 
@@ -67,7 +69,7 @@ export class SessionsLogic {
     const user = await this.#accounts.byUsername(username.toLowerCase());
     const ok = await verifyPassword(password, user?.passwordHash ?? this.#decoy);
     if (!user || !ok) {
-      this.#broker.logger.warn(`sessions: failed login for ${JSON.stringify(username.slice(0, 32))}`);
+      this.#log.warn(`failed login for ${JSON.stringify(username.slice(0, 32))}`);
       throw new AppError("BAD_CREDENTIALS", "Unknown user or wrong password");
     }
     return this.#issue(user);
@@ -85,7 +87,7 @@ export class SessionsLogic {
   async refresh(refreshToken: string): Promise<TokenPair> {
     const r = await this.#accounts.rotate(refreshToken, this.#cfg.auth.refreshTtlSec);
     if ("reused" in r) {
-      this.#broker.logger.warn(`sessions: refresh token reuse for user ${r.reused.userId}; session ${r.reused.sid} revoked`);
+      this.#log.warn(`refresh token reuse for user ${r.reused.userId}; session ${r.reused.sid} revoked`);
       await this.#revoke([r.reused.sid]);
       throw new AppError("TOKEN_REVOKED", "Refresh token reused: the session was revoked");
     }
@@ -144,7 +146,7 @@ export class SessionsLogic {
 
   async rotateKeys(): Promise<{ kid: string }> {
     const key = await this.keyring.rotate();
-    this.#broker.logger.info(`sessions: signing key rotated, active kid ${key.kid}`);
+    this.#log.info(`signing key rotated, active kid ${key.kid}`);
     await this.#broker.broadcast("sessions.keys.changed", {});
     return { kid: key.kid };
   }
@@ -190,7 +192,7 @@ export class SessionsLogic {
         if ((err as { type?: string }).type !== "CONFLICT") throw err; // another sessions node made it
       });
     }
-    this.#broker.logger.info(`sessions: admin account "${name}" ensured`);
+    this.#log.info(`admin account "${name}" ensured`);
   }
 
   async #housekeeping(): Promise<void> {
@@ -199,7 +201,7 @@ export class SessionsLogic {
       const now = Date.now();
       for (const e of await this.#store.list<{ until: number }>(REVOKED)) if (e.value.until <= now) await this.#store.delete(REVOKED, e.key);
     } catch (err) {
-      this.#broker.logger.warn(`sessions: housekeeping failed: ${(err as Error).message}`);
+      this.#log.warn(`housekeeping failed: ${(err as Error).message}`);
     }
   }
 }

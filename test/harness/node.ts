@@ -1,0 +1,115 @@
+/**
+ * Starts a real Echostreamhub node (main.ts through tsx) as a child process with the given
+ * environment, on free loopback ports, in a scratch DATA_DIR. Output is kept for failures.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "./ports.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export interface NodeOptions {
+  services?: string;
+  natsUrl?: string;
+  env?: Record<string, string>;
+  dataDir?: string;
+  /** Wait until /readyz answers 200 (default when the node runs a gateway). */
+  waitReady?: boolean;
+}
+
+export class PlatformNode {
+  readonly proc: ChildProcess;
+  readonly dataDir: string;
+  readonly #ownsDir: boolean;
+  output = "";
+  port = 0;
+
+  private constructor(proc: ChildProcess, dataDir: string, ownsDir: boolean) {
+    this.proc = proc;
+    this.dataDir = dataDir;
+    this.#ownsDir = ownsDir;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.port}/ws`;
+  }
+
+  static async start(opts: NodeOptions = {}): Promise<PlatformNode> {
+    const ownsDir = opts.dataDir === undefined;
+    const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "esh-node-"));
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      PORT: "0",
+      HOST: "127.0.0.1",
+      DATA_DIR: dataDir,
+      LOG_LEVEL: "info",
+      ESH_AUTH_SCRYPT_COST: "1024",
+      ...(opts.services ? { SERVICES: opts.services } : {}),
+      ...(opts.natsUrl ? { NATS_URL: opts.natsUrl } : {}),
+      ...opts.env,
+    };
+    const proc = spawn(process.execPath, ["--import", "tsx", "main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const node = new PlatformNode(proc, dataDir, ownsDir);
+    const gatewayWanted = !opts.services || opts.services.split(",").includes("gateway");
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`node did not start in 30 s:\n${node.output}`)), 30_000);
+      const onData = (chunk: Buffer) => {
+        node.output += chunk.toString();
+        const m = /serving on http:\/\/127\.0\.0\.1:(\d+)/.exec(node.output);
+        if (m?.[1]) node.port = Number(m[1]);
+        if ((gatewayWanted && node.port) || (!gatewayWanted && node.output.includes("started successfully"))) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      proc.stdout?.on("data", onData);
+      proc.stderr?.on("data", onData);
+      proc.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`node exited with ${code}:\n${node.output}`));
+      });
+    });
+    proc.removeAllListeners("exit");
+    if (gatewayWanted && opts.waitReady !== false) await waitFor("/readyz", async () => (await fetch(`${node.url}/readyz`)).status === 200 || undefined);
+    return node;
+  }
+
+  /** Resolves with the exit code once the process has gone. */
+  exited(): Promise<number | null> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve(this.proc.exitCode);
+    return new Promise((r) => this.proc.once("exit", (code) => r(code)));
+  }
+
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+    const done = this.exited();
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
+    const code = await done;
+    if (this.#ownsDir) rmSync(this.dataDir, { recursive: true, force: true });
+    return code;
+  }
+}
+
+/** A small JSON HTTP client for tests. */
+export async function api(base: string, method: string, path: string, body?: unknown, token?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(base + path, {
+    method,
+    headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    parsed = { text };
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
