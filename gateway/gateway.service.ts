@@ -23,5 +23,5 @@ export function gatewayService(cfg: AppConfig, onStarted?: (gw: Gateway) => void
     async stopped() {
       await gw.drain();
     },
-  } as ServiceSchema;
+  };
 }

@@ -67,6 +67,7 @@ export class Gateway {
     }, {
       onReject: (code) => broker.metrics.increment("esh.gateway.rejects.total", { code }),
       onMessage: (type) => broker.metrics.increment("esh.gateway.ws.messages.total", { type }),
+      onError: (err) => this.#log.error("WebSocket handler failed", err),
     });
     this.#router.add(...this.#systemRoutes(), ...apiRoutes((action, params, principal, ctx) => this.#callActor(action, params, this.#caller(principal, ctx))));
     this.#registerMetrics();
@@ -78,8 +79,8 @@ export class Gateway {
 
   async start(): Promise<void> {
     const loaded = loadUws(this.#cfg.gateway.allowUwsFallback);
-    if (loaded.native) this.#log.info(`${loaded.implementation}`);
-    else this.#log.warn(`${loaded.implementation}`);
+    if (loaded.native) this.#log.info(loaded.implementation);
+    else this.#log.warn(loaded.implementation);
     this.#uws = loaded.uws;
     const app = loaded.uws.App();
     app.ws("/ws", this.#hub.behavior());
@@ -124,7 +125,7 @@ export class Gateway {
       app.listen(this.#cfg.host, this.#cfg.port, (socket) => {
         if (!socket || !this.#uws) return reject(new Error(`cannot listen on ${this.#cfg.host}:${this.#cfg.port}`));
         this.#listen = socket;
-        resolve(this.#uws.us_socket_local_port(socket as unknown as Parameters<Uws["us_socket_local_port"]>[0])); // a listen socket is a socket
+        resolve(this.#uws.us_socket_local_port(socket)); // a listen socket is a socket
       });
     });
   }

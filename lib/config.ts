@@ -256,7 +256,8 @@ function applyFile(tree: Tree, obj: Tree, prefix = ""): void {
 }
 
 function coerceFileValue(setting: Setting, value: unknown): unknown {
-  if (Array.isArray(value) || typeof value !== "object") return parseValue(setting, Array.isArray(value) ? value.join(",") : String(value));
+  if (Array.isArray(value)) return parseValue(setting, value.map((x) => String(x)).join(","));
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return parseValue(setting, String(value));
   throw new ConfigError(`${setting.path}: expected a scalar or a list`);
 }
 

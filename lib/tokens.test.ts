@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { RevocationList } from "./revocations.js";
-import { signAccessToken, TokenVerifier, type PublicKey } from "./tokens.js";
+import { signAccessToken, TokenVerifier } from "./tokens.js";
 
 async function keypair(kid: string) {
   const { publicKey, privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-  return { kid, pub: { kid, jwk: await exportJWK(publicKey) } as PublicKey, priv: await exportJWK(privateKey), privateKey };
+  return { kid, pub: { kid, jwk: await exportJWK(publicKey) }, priv: await exportJWK(privateKey), privateKey };
 }
 
 const who = { userId: "u1", name: "Ann", role: "creator" as const, guest: false, sid: "s1" };

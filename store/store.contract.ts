@@ -28,7 +28,7 @@ export function storeContract(name: string, open: () => Promise<Store>, dispose:
       value.nested.b.push(3);
       const got = await store.get<typeof value>("things", "k1");
       assert.deepEqual(got, { key: "k1", value: { a: 1, nested: { b: [1, 2] } }, revision: rev });
-      got!.value.a = 99;
+      got.value.a = 99;
       assert.equal((await store.get<typeof value>("things", "k1"))!.value.a, 1);
     });
 

@@ -37,7 +37,7 @@ before(async () => {
 });
 
 after(async () => {
-  await node?.stop();
+  await node.stop();
 });
 
 describe("embedded platform: system endpoints", () => {

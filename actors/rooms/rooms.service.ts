@@ -56,7 +56,7 @@ export function roomsService(store: Store): ServiceSchema {
             updatedAt: Date.now(),
           };
           await store.put(C, room.id, room, { expect: e.revision });
-          ctx.emit("rooms.updated", room);
+          await ctx.emit("rooms.updated", room);
           return room;
         },
       },
@@ -69,5 +69,5 @@ export function roomsService(store: Store): ServiceSchema {
         },
       },
     },
-  } as ServiceSchema;
+  };
 }

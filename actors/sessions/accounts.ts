@@ -37,8 +37,7 @@ export const newId = (): string => randomBytes(12).toString("base64url");
 const hashSecret = (s: string): string => createHash("sha256").update(s).digest("base64url");
 
 export function publicUser(u: User): PublicUser {
-  const { passwordHash: _hidden, ...rest } = u;
-  return rest;
+  return { id: u.id, username: u.username, displayName: u.displayName, role: u.role, createdAt: u.createdAt };
 }
 
 export class Accounts {

@@ -71,5 +71,5 @@ export function sessionsService(cfg: AppConfig, store: Store): ServiceSchema {
     stopped() {
       logic.stop();
     },
-  } as ServiceSchema;
+  };
 }

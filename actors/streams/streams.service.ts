@@ -113,7 +113,7 @@ export function streamsService(store: Store): ServiceSchema {
           }
           const s: Stream = { ...e.value, status: ctx.params.status, updatedAt: Date.now() };
           await store.put(C, s.id, s, { expect: e.revision });
-          ctx.emit("streams.status", { id: s.id, status: s.status });
+          await ctx.emit("streams.status", { id: s.id, status: s.status });
           return s;
         },
       },
@@ -129,5 +129,5 @@ export function streamsService(store: Store): ServiceSchema {
         },
       },
     },
-  } as ServiceSchema;
+  };
 }

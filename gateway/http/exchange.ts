@@ -31,7 +31,7 @@ export function readHead(res: HttpResponse, req: HttpRequest, trustProxy: boolea
   return {
     method: req.getMethod().toUpperCase(),
     url: req.getUrl(),
-    query: new URLSearchParams(req.getQuery() ?? ""),
+    query: new URLSearchParams(rawQuery(req)),
     ip: forwarded || Buffer.from(res.getRemoteAddressAsText()).toString(),
     authorization: req.getHeader("authorization"),
     contentType: req.getHeader("content-type"),
@@ -108,4 +108,10 @@ export class Exchange {
       });
     });
   }
+}
+
+/** uWS answers `undefined` (not "") when there is no query string, whatever its d.ts says. */
+export function rawQuery(req: HttpRequest): string {
+  const q = req.getQuery() as string | undefined;
+  return q ?? "";
 }

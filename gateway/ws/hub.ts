@@ -9,6 +9,7 @@ import type { AppConfig } from "../../lib/config.js";
 import { AppError, toErrorBody } from "../../lib/errors.js";
 import type { Principal } from "../../lib/identity.js";
 import { CLOSE } from "../close-codes.js";
+import { rawQuery } from "../http/exchange.js";
 import { TokenBucket } from "../rate-limit.js";
 import { decodeFrame, encodeFrame, type ServerFrame, type WireFormat } from "./codec.js";
 import { runMessage, type MessageEnv } from "./messages.js";
@@ -26,6 +27,7 @@ export interface ConnData {
 export interface HubEvents {
   onReject(code: string): void;
   onMessage(type: string): void;
+  onError(err: unknown): void;
 }
 
 type Ws = WebSocket<ConnData>;
@@ -61,7 +63,16 @@ export class WsHub {
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => this.#upgrade(res, req, context),
       open: (ws) => this.#open(ws),
-      message: (ws, message, isBinary) => this.#message(ws, message, isBinary),
+      message: (ws, message, isBinary) => {
+        // Last line of defence: nothing a client sends may throw out of a uWS callback.
+        try {
+          this.#message(ws, message, isBinary);
+        } catch (err) {
+          this.#events.onReject("INTERNAL");
+          this.#events.onError(err);
+          this.send(ws, { t: "error", d: { code: "INTERNAL", message: "Internal error" } });
+        }
+      },
       drain: (ws) => {
         // The socket caught up; nothing is queued on our side (sends are not buffered here).
         if (ws.getBufferedAmount() === 0) ws.getUserData().limitedInARow = 0;
@@ -104,7 +115,7 @@ export class WsHub {
     const protocol = req.getHeader("sec-websocket-protocol");
     const extensions = req.getHeader("sec-websocket-extensions");
     const auth = req.getHeader("authorization");
-    const query = new URLSearchParams(req.getQuery() ?? "");
+    const query = new URLSearchParams(rawQuery(req));
     const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
     let aborted = false;
     res.onAborted(() => (aborted = true));

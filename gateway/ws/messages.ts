@@ -22,7 +22,7 @@ export interface MessageEnv {
 
 interface MessageDef<P> {
   schema: Record<string, unknown>;
-  handler: (d: P, conn: Connection, env: MessageEnv) => Promise<unknown> | unknown;
+  handler: (d: P, conn: Connection, env: MessageEnv) => unknown;
 }
 
 type Check = (d: unknown) => true | { message?: string; field?: string }[];
@@ -60,8 +60,14 @@ export type MessageType = keyof typeof MESSAGES;
 
 const checkers = new Map<string, Check>(Object.entries(MESSAGES).map(([t, m]) => [t, v.compile(m.schema)]));
 
-/** Validates and runs one message; throws UNKNOWN_TYPE / BAD_REQUEST / the handler's error. */
+/** Validates and runs one message. Never throws: rejects with UNKNOWN_TYPE / BAD_REQUEST / the
+ *  handler's error (a synchronous throw inside a uWS callback would take the process down). */
 export async function runMessage(t: string, d: unknown, conn: Connection, env: MessageEnv): Promise<unknown> {
+  await Promise.resolve();
+  return dispatch(t, d, conn, env);
+}
+
+function dispatch(t: string, d: unknown, conn: Connection, env: MessageEnv): unknown {
   const check = checkers.get(t);
   if (!check || !Object.hasOwn(MESSAGES, t)) throw new AppError("UNKNOWN_TYPE", `Unknown message type "${t.slice(0, 64)}"`);
   const payload = d === undefined ? {} : d;

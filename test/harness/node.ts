@@ -70,8 +70,8 @@ export class PlatformNode {
           resolve();
         }
       };
-      proc.stdout?.on("data", onData);
-      proc.stderr?.on("data", onData);
+      proc.stdout.on("data", onData);
+      proc.stderr.on("data", onData);
       proc.once("exit", (code) => {
         clearTimeout(timer);
         reject(new Error(`node exited with ${code}:\n${node.output}`));
@@ -105,7 +105,7 @@ export async function api(base: string, method: string, path: string, body?: unk
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
-  let parsed: Record<string, unknown> = {};
+  let parsed: Record<string, unknown>;
   try {
     parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
   } catch {

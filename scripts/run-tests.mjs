@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// `npm test`: type-check, lint, then every *.test.ts with node's test runner (through tsx).
+// Test files run one at a time: integration tests start real servers and 2 cores are shared.
+// Extra arguments are test files or folders to run instead of all of them.
+import { spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const SKIP = new Set(["node_modules", ".git", "data", ".data", ".scratch", "web"]);
+
+function findTests(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    if (SKIP.has(name)) continue;
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) findTests(p, out);
+    else if (name.endsWith(".test.ts")) out.push(path.relative(root, p));
+  }
+  return out.sort();
+}
+
+function step(label, cmd, args) {
+  console.log(`\n[test] ${label}: ${cmd} ${args.join(" ")}`);
+  const started = Date.now();
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit" });
+  console.log(`[test] ${label}: ${r.status === 0 ? "ok" : "FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return r.status === 0;
+}
+
+const only = process.argv.slice(2);
+const files = only.length ? only.flatMap((p) => (statSync(p).isDirectory() ? findTests(path.resolve(p)) : [p])) : findTests(root);
+const bin = (name) => path.join(root, "node_modules", ".bin", name);
+
+let ok = true;
+if (!only.length) {
+  ok = step("typecheck", bin("tsc"), ["--noEmit", "-p", "."]) && ok;
+  ok = step("lint", bin("eslint"), ["."]) && ok;
+}
+ok = step(`tests (${files.length} files)`, process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files]) && ok;
+console.log(ok ? "\n[test] all passed" : "\n[test] FAILED");
+process.exit(ok ? 0 : 1);
