@@ -87,7 +87,7 @@ export class Gateway {
     app.any("/*", (res, req) => this.#handle(res, req));
     this.#port = await this.#listenOn(app);
     this.#syncAuthState();
-    this.#timers.push(setInterval(() => this.#syncAuthState(), 15_000), setInterval(() => this.#sweep(), 60_000));
+    this.#timers.push(setInterval(() => this.#syncAuthState(), 5_000), setInterval(() => this.#sweep(), 60_000));
     for (const t of this.#timers) t.unref();
     this.#log.info(`listening on http://${this.#cfg.host}:${this.#port} (WebSocket at /ws)`);
   }
@@ -136,7 +136,9 @@ export class Gateway {
       .refresh()
       .then(async () => {
         this.#keysLoaded = this.#verifier.keyCount > 0;
-        this.#revocations.add(await this.#internal<Revocation[]>("sessions.revocations"));
+        // Through onRevoked, so sockets of a revocation whose event this node missed (it joined
+        // moments before, or NATS was down) are closed too, not just refused next time.
+        this.onRevoked(await this.#internal<Revocation[]>("sessions.revocations"));
       })
       .catch((err: unknown) => {
         this.#log.warn(`cannot sync keys/revocations yet (${(err as Error).message}); retrying`);
