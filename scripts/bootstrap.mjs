@@ -46,7 +46,8 @@ const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "igno
 
 function ensureAptPackages() {
   const missing = (APT_NEEDS[mode] ?? []).filter((n) => !has(n.command));
-  if (missing.length === 0) return say(`system packages: ${(APT_NEEDS[mode] ?? []).map((n) => n.command).join(", ") || "none needed"} present`);
+  const needed = (APT_NEEDS[mode] ?? []).map((n) => n.command);
+  if (missing.length === 0) return say(needed.length ? `system packages: ${needed.join(", ")} present` : "system packages: none needed");
   const pkgs = [...new Set(missing.map((n) => n.pkg))];
   const cmd = `apt-get update && apt-get install -y --no-install-recommends ${pkgs.join(" ")}`;
   if (process.getuid?.() !== 0 || !has("apt-get")) {
