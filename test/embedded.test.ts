@@ -11,6 +11,7 @@ import { WsClient } from "./harness/ws-client.js";
 
 const ADMIN = { username: "root", password: "root-password-1" };
 let node: PlatformNode;
+const NODE_ENV_VARS = { ADMIN_USER: "root", ADMIN_PASSWORD: "root-password-1", ESH_GATEWAY_AUTH_BURST_PER_IP: "60", ESH_GATEWAY_AUTH_RATE_PER_IP: "1", ESH_GATEWAY_WS_BURST: "40", ESH_GATEWAY_WS_FLOOD_CLOSE_AFTER: "20", ESH_GATEWAY_MAX_FRAME_BYTES: "8192", ESH_GATEWAY_MAX_BODY_BYTES: "4096", ESH_GATEWAY_HTTP_BURST_PER_IP: "2000", ESH_GATEWAY_HTTP_BURST_PER_USER: "20" };
 let base: string;
 
 type Tokens = { accessToken: string; refreshToken: string; user: { id: string; role: string } };
@@ -31,7 +32,7 @@ const code = (r: { body: Record<string, unknown> }) => (r.body.error as { code?:
 
 before(async () => {
   node = await PlatformNode.start({
-    env: { ADMIN_USER: ADMIN.username, ADMIN_PASSWORD: ADMIN.password, ESH_GATEWAY_AUTH_BURST_PER_IP: "60", ESH_GATEWAY_AUTH_RATE_PER_IP: "1", ESH_GATEWAY_WS_BURST: "40", ESH_GATEWAY_WS_FLOOD_CLOSE_AFTER: "20", ESH_GATEWAY_MAX_FRAME_BYTES: "8192", ESH_GATEWAY_MAX_BODY_BYTES: "4096" },
+    env: NODE_ENV_VARS,
   });
   base = node.url;
 });
@@ -288,7 +289,7 @@ describe("embedded platform: persistence and drain", () => {
     assert.equal(await c.closed(), 4000);
     assert.equal(await node.exited(), 0);
     assert.match(node.output, /drained \(1 WebSocket/);
-    node = await PlatformNode.start({ dataDir, env: { ADMIN_USER: ADMIN.username, ADMIN_PASSWORD: ADMIN.password } });
+    node = await PlatformNode.start({ dataDir, env: NODE_ENV_VARS });
     base = node.url;
     const again = await login("nina", "correct horse battery");
     assert.equal((await api(base, "GET", `/api/streams/${s.body.id as string}`, undefined, again.accessToken)).body.title, "survives");
@@ -296,6 +297,16 @@ describe("embedded platform: persistence and drain", () => {
 });
 
 describe("embedded platform: limits", () => {
+  it("one user's request flood gets 429 per user while another user is served", async () => {
+    const greedy = await login("nina", "correct horse battery");
+    const other = await register("oscar");
+    const results = await Promise.all(Array.from({ length: 60 }, () => api(base, "GET", "/api/auth/me", undefined, greedy.accessToken)));
+    const limited = results.filter((r) => r.status === 429);
+    assert.ok(limited.length > 0 && limited.length < 60, `${limited.length} limited`);
+    assert.ok(Number(limited[0]!.headers.get("retry-after")) >= 1);
+    assert.equal((await api(base, "GET", "/api/auth/me", undefined, other.accessToken)).status, 200, "another user is not limited");
+  });
+
   it("a login flood from one IP gets 429 with Retry-After, and the node keeps serving", async () => {
     const results = await Promise.all(Array.from({ length: 80 }, () => api(base, "POST", "/api/auth/login", { username: "nobody", password: "whatever1" })));
     const limited = results.filter((r) => r.status === 429);
