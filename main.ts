@@ -48,6 +48,8 @@ async function main(): Promise<void> {
   await broker.start();
   const mode = cfg.natsUrl ? `distributed over NATS ${cfg.natsUrl}` : "embedded (in-process transport)";
   broker.logger.info(`node ${broker.nodeID}: ${cfg.services.join(",")}; ${mode}; store ${cfg.store}; data in ${cfg.dataDir}`);
+  // Plain stdout, whatever the log level: operators and scripts read these two lines.
+  process.stdout.write(`Echostreamhub node ${broker.nodeID} started: ${cfg.services.join(",")}\n`);
   if (gateway) process.stdout.write(`Echostreamhub is serving on http://${cfg.host}:${gateway.port}\n`);
 }
 

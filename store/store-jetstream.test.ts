@@ -1,3 +1,6 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { waitFor } from "../test/harness/ports.js";
 import { NatsServer } from "../test/harness/nats.js";
 import { storeContract } from "./store.contract.js";
 import { JetStreamStore } from "./store-jetstream.js";
@@ -11,3 +14,26 @@ storeContract(
   },
   async () => nats?.dispose(),
 );
+
+describe("jetstream store: two nodes", () => {
+  it("one node's writes reach the other's listing (mirror fed by a KV watch)", async () => {
+    const server = await NatsServer.start();
+    const a = await JetStreamStore.open({ servers: server.url, namespace: "two", replicas: 1 });
+    const b = await JetStreamStore.open({ servers: server.url, namespace: "two", replicas: 1 });
+    try {
+      await a.put("items", "k1", { v: 1 });
+      assert.deepEqual((await b.list<{ v: number }>("items")).map((e) => e.value.v), [1]);
+      await a.put("items", "k2", { v: 2 });
+      await b.delete("items", "k1");
+      await waitFor("b's write to reach a", async () => {
+        const keys = (await a.list("items")).map((e) => e.key);
+        return keys.length === 1 && keys[0] === "k2" ? true : undefined;
+      }, 5000);
+      assert.deepEqual((await b.list("items")).map((e) => e.key), ["k2"], "b reads its own delete");
+    } finally {
+      await a.close();
+      await b.close();
+      await server.dispose();
+    }
+  });
+});

@@ -3,8 +3,9 @@
  * history 1, replicated `replicas` times by NATS itself. Contract in store.ts.
  * Revisions are the bucket's stream sequence: they grow with every write, as the contract asks.
  */
-import { connect, type KV, type KvEntry, type NatsConnection } from "nats";
+import { connect, Events, type KV, type KvEntry, type NatsConnection } from "nats";
 import { AppError } from "../lib/errors.js";
+import { KvMirror } from "./kv-mirror.js";
 import { checkKey, checkPrefix, conflict, type Entry, type PutOptions, type Store } from "./store.js";
 
 export interface JetStreamStoreOptions {
@@ -19,10 +20,23 @@ export class JetStreamStore implements Store {
   readonly #nc: NatsConnection;
   readonly #opts: JetStreamStoreOptions;
   readonly #buckets = new Map<string, Promise<KV>>();
+  readonly #mirrors = new Map<string, KvMirror>();
+  /** Highest revision this process wrote per collection: list() waits for its mirror to see it. */
+  readonly #written = new Map<string, number>();
 
   private constructor(nc: NatsConnection, opts: JetStreamStoreOptions) {
     this.#nc = nc;
     this.#opts = opts;
+    void this.#watchStatus();
+  }
+
+  /** After a reconnect the mirrors' watches may have missed updates: rebuild them. */
+  async #watchStatus(): Promise<void> {
+    for await (const s of this.#nc.status()) {
+      if (s.type !== Events.Reconnect) continue;
+      for (const m of this.#mirrors.values()) m.stop();
+      this.#mirrors.clear();
+    }
   }
 
   /** Connects and keeps reconnecting for ever: a NATS restart is a pause, not a failure. */
@@ -47,9 +61,9 @@ export class JetStreamStore implements Store {
     const kv = await this.#bucket(collection);
     const data = new TextEncoder().encode(JSON.stringify(value));
     try {
-      if (opts.expect === 0) return await kv.create(key, data);
-      if (opts.expect !== undefined) return await kv.update(key, data, opts.expect);
-      return await kv.put(key, data);
+      const rev = opts.expect === 0 ? await kv.create(key, data) : opts.expect !== undefined ? await kv.update(key, data, opts.expect) : await kv.put(key, data);
+      this.#wrote(collection, rev);
+      return rev;
     } catch (err) {
       throw mapError(err, collection, key);
     }
@@ -60,6 +74,8 @@ export class JetStreamStore implements Store {
     const kv = await this.#bucket(collection);
     try {
       await kv.delete(key, opts.expect === undefined ? {} : { previousSeq: opts.expect });
+      // A delete's revision is not returned; the bucket's last sequence covers it.
+      this.#wrote(collection, (await kv.status()).streamInfo.state.last_seq);
     } catch (err) {
       throw mapError(err, collection, key);
     }
@@ -67,15 +83,31 @@ export class JetStreamStore implements Store {
 
   async list<T extends object>(collection: string, prefix = ""): Promise<Entry<T>[]> {
     checkPrefix(collection, prefix);
-    const kv = await this.#bucket(collection);
-    const keys: string[] = [];
-    for await (const k of await kv.keys()) if (k.startsWith(prefix)) keys.push(k);
-    keys.sort();
-    const entries = await Promise.all(keys.map(async (k) => toEntry<T>(await kv.get(k))));
-    return entries.filter((e): e is Entry<T> => e !== undefined);
+    const mirror = await this.#mirror(collection);
+    await mirror.caughtUp(this.#written.get(collection) ?? 0);
+    const out: Entry<T>[] = [];
+    for (const [key, e] of mirror.entries) {
+      if (key.startsWith(prefix)) out.push({ key, value: JSON.parse(new TextDecoder().decode(e.value)) as T, revision: e.revision });
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  #wrote(collection: string, revision: number): void {
+    this.#written.set(collection, Math.max(revision, this.#written.get(collection) ?? 0));
+  }
+
+  async #mirror(collection: string): Promise<KvMirror> {
+    let m = this.#mirrors.get(collection);
+    if (!m || m.ended) {
+      m = KvMirror.start(await this.#bucket(collection));
+      this.#mirrors.set(collection, m);
+    }
+    return m;
   }
 
   async close(): Promise<void> {
+    for (const m of this.#mirrors.values()) m.stop();
+    this.#mirrors.clear();
     if (!this.#nc.isClosed()) await this.#nc.drain();
   }
 

@@ -65,7 +65,7 @@ export class PlatformNode {
         node.output += chunk.toString();
         const m = /serving on http:\/\/127\.0\.0\.1:(\d+)/.exec(node.output);
         if (m?.[1]) node.port = Number(m[1]);
-        if ((gatewayWanted && node.port) || (!gatewayWanted && node.output.includes("started successfully"))) {
+        if ((gatewayWanted && node.port) || (!gatewayWanted && /Echostreamhub node \S+ started/.test(node.output))) {
           clearTimeout(timer);
           resolve();
         }

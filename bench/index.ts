@@ -1,0 +1,17 @@
+/**
+ * `npm run bench -- <suite> [options]`: load tests that print figures next to their baseline
+ * from the same run. Suites:
+ *   rpc    WebSocket request/answer: ws baseline vs our gateway vs actors embedded vs over NATS
+ */
+import { rpcBench } from "./rpc.js";
+
+const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench };
+
+const [suite, ...rest] = process.argv.slice(2);
+const run = suite ? SUITES[suite] : undefined;
+if (!run) {
+  console.error(`usage: npm run bench -- <suite> [options]\nsuites: ${Object.keys(SUITES).join(", ")}`);
+  process.exit(2);
+}
+await run(rest);
+process.exit(0);
