@@ -12,4 +12,5 @@ export async function openStore(cfg: AppConfig): Promise<Store> {
   return new SqliteStore(path.join(cfg.dataDir, "store.sqlite"));
 }
 
+export { mustGet } from "./store.js";
 export type { Entry, PutOptions, Store } from "./store.js";

@@ -56,6 +56,13 @@ export function checkPrefix(collection: string, prefix: string): void {
   if (prefix !== "" && !/^[A-Za-z0-9_=.-]{1,200}$/.test(prefix)) throw new AppError("BAD_REQUEST", `Invalid key prefix`);
 }
 
+/** get() that answers NOT_FOUND ("No such <what>") instead of undefined. */
+export async function mustGet<T extends object>(store: Store, collection: string, key: string, what: string): Promise<Entry<T>> {
+  const e = await store.get<T>(collection, key);
+  if (!e) throw new AppError("NOT_FOUND", `No such ${what}`);
+  return e;
+}
+
 export function conflict(collection: string, key: string): AppError {
   return new AppError("CONFLICT", `${collection}/${key} exists or changed concurrently`, { collection, key });
 }

@@ -4,9 +4,8 @@
  *   create [internal]  remove [internal]  get [public]  update [creator, owner]
  */
 import type { Context, ServiceSchema } from "moleculer";
-import { AppError } from "../../lib/errors.js";
 import type { CallMeta } from "../../lib/identity.js";
-import type { Store } from "../../store/index.js";
+import { mustGet, type Store } from "../../store/index.js";
 import { assertOwnerOrAdmin } from "../ownership.js";
 
 export interface RoomMeta {
@@ -24,11 +23,7 @@ type Ctx<P> = Context<P, CallMeta>;
 const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
 
 export function roomsService(store: Store): ServiceSchema {
-  const load = async (rid: string) => {
-    const e = await store.get<RoomMeta>(C, rid);
-    if (!e) throw new AppError("NOT_FOUND", "No such room");
-    return e;
-  };
+  const load = (rid: string) => mustGet<RoomMeta>(store, C, rid, "room");
   return {
     name: "rooms",
     actions: {

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import { AppError } from "../../lib/errors.js";
 import type { CallMeta } from "../../lib/identity.js";
-import type { Store } from "../../store/index.js";
+import { mustGet, type Store } from "../../store/index.js";
 import { assertOwnerOrAdmin } from "../ownership.js";
 
 export const STREAM_KINDS = ["live", "vod"] as const;
@@ -44,11 +44,7 @@ const title = { type: "string", min: 1, max: 200, trim: true };
 const description = { type: "string", max: 5000, optional: true };
 
 export function streamsService(store: Store): ServiceSchema {
-  const load = async (sid: string) => {
-    const e = await store.get<Stream>(C, sid);
-    if (!e) throw new AppError("NOT_FOUND", "No such stream");
-    return e;
-  };
+  const load = (sid: string) => mustGet<Stream>(store, C, sid, "stream");
   return {
     name: "streams",
     actions: {
