@@ -62,7 +62,7 @@ function schemas(cfg: AppConfig, store: Store | undefined, onGateway: (gw: Gatew
     gateway: () => gatewayService(cfg, onGateway),
     sessions: () => sessionsService(cfg, need()),
     streams: () => streamsService(need()),
-    rooms: () => roomsService(need()),
+    rooms: () => roomsService(cfg, need()),
   };
   return cfg.services.map((name) => factories[name]());
 }

@@ -2,6 +2,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../lib/config.js";
 import type { Revocation } from "../lib/revocations.js";
+import type { RoomOut } from "../actors/rooms/room-protocol.js";
 import { Gateway } from "./gateway.js";
 
 /** `onStarted` hands the Gateway to main.ts, which drains it before stopping the broker. */
@@ -12,6 +13,7 @@ export function gatewayService(cfg: AppConfig, onStarted?: (gw: Gateway) => void
     events: {
       "sessions.revoked": { handler: (ctx: Context<{ list: Revocation[] }>) => gw.onRevoked(ctx.params.list) },
       "sessions.keys.changed": { handler: () => gw.onKeysChanged() },
+      "rooms.out": { handler: (ctx: Context<RoomOut>) => gw.onRoomOut(ctx.params) },
       // A sessions actor appeared (start-up order, a node joined): load keys now, not on the next timer.
       "$services.changed": { handler: () => gw.onServicesChanged() },
     },

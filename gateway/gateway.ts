@@ -24,9 +24,11 @@ import { apiRoutes } from "./http/routes-api.js";
 import { Router, type Route, type RouteContext } from "./http/router.js";
 import { StaticFiles } from "./http/static.js";
 import { prometheusText } from "./metrics.js";
-import { RateLimiter } from "./rate-limit.js";
+import { RateLimiter } from "../lib/rate-limit.js";
 import { loadUws, type Uws } from "./uws.js";
 import { WsHub } from "./ws/hub.js";
+import { RoomsEdge } from "./rooms-edge.js";
+import type { RoomOut } from "../actors/rooms/room-protocol.js";
 
 const WEB_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "web");
 const VERSION = "0.1.0";
@@ -39,6 +41,7 @@ export class Gateway {
   readonly #revocations = new RevocationList();
   readonly #verifier: TokenVerifier;
   readonly #hub: WsHub;
+  readonly #rooms: RoomsEdge;
   readonly #static = new StaticFiles(WEB_ROOT);
   readonly #ipLimiter: RateLimiter;
   readonly #userLimiter: RateLimiter;
@@ -60,7 +63,15 @@ export class Gateway {
     this.#userLimiter = new RateLimiter(g.httpRatePerUser, g.httpBurstPerUser);
     this.#authLimiter = new RateLimiter(g.authRatePerIp, g.authBurstPerIp);
     this.#verifier = new TokenVerifier({ fetchKeys: () => this.#internal<PublicKey[]>("sessions.jwks") }, this.#revocations);
+    this.#rooms = new RoomsEdge({
+      nodeId: broker.nodeID,
+      batchMs: cfg.rooms.fanoutBatchMs,
+      reactionFlushMs: Math.max(20, Math.floor(cfg.rooms.reactionWindowMs / 2)),
+      callInternal: (action, params) => this.#broker.call(action, params),
+      onError: (what, err) => this.#log.debug(`rooms ${what} report failed: ${String(err)}`),
+    });
     this.#hub = new WsHub(g, {
+      rooms: this.#rooms,
       call: (action, params, principal) => this.#callActor(action, params, { kind: "user", principal }),
       verify: (token) => this.#verifier.verify(token),
       nodeId: broker.nodeID,
@@ -84,6 +95,7 @@ export class Gateway {
     this.#uws = loaded.uws;
     const app = loaded.uws.App();
     app.ws("/ws", this.#hub.behavior());
+    this.#rooms.attach(app);
     app.any("/*", (res, req) => this.#handle(res, req));
     this.#port = await this.#listenOn(app);
     this.#syncAuthState();
@@ -99,6 +111,11 @@ export class Gateway {
     if (closed > 0) this.#log.info(`closed ${closed} WebSocket(s) of revoked sessions`);
   }
 
+  /** A room owner's broadcast: fan out to this node's members of the room. */
+  onRoomOut(out: RoomOut): void {
+    this.#rooms.onRoomOut(out);
+  }
+
   onKeysChanged(): void {
     void this.#verifier.refresh().catch((err: unknown) => this.#log.warn(`key refresh failed: ${String(err)}`));
   }
@@ -111,6 +128,7 @@ export class Gateway {
     if (this.#draining) return;
     this.#draining = true;
     for (const t of this.#timers) clearInterval(t);
+    this.#rooms.stop();
     if (this.#listen && this.#uws) this.#uws.us_listen_socket_close(this.#listen);
     this.#listen = undefined;
     const ws = this.#hub.size;

@@ -83,6 +83,24 @@ export interface AppConfig {
     /** Allow the pure-JS uWS fallback when the native binary does not load (slow). */
     allowUwsFallback: boolean;
   };
+  rooms: {
+    /** Sequenced events a room keeps in memory for joins and recovery. */
+    historySize: number;
+    /** Sequenced events kept in the durable log per room. */
+    logKeep: number;
+    chatMaxLength: number;
+    /** Chat messages per second per user in a room, and the burst above it. */
+    chatRatePerSec: number;
+    chatBurst: number;
+    /** Reactions are summed per window before they fan out. */
+    reactionWindowMs: number;
+    /** Presence (viewer count) updates go out at most this often. */
+    presenceDebounceMs: number;
+    /** Room ownership lease; a dead owner's rooms move after at most this long. */
+    leaseTtlMs: number;
+    /** Gateways gather a room's outgoing items for this long into one frame (0: same tick). */
+    fanoutBatchMs: number;
+  };
   broker: {
     requestTimeoutMs: number;
     retries: number;
@@ -133,6 +151,17 @@ export const DEFAULTS: AppConfig = {
     drainTimeoutMs: 10_000,
     trustProxy: false,
     allowUwsFallback: false,
+  },
+  rooms: {
+    historySize: 100,
+    logKeep: 1000,
+    chatMaxLength: 500,
+    chatRatePerSec: 1,
+    chatBurst: 5,
+    reactionWindowMs: 200,
+    presenceDebounceMs: 500,
+    leaseTtlMs: 10_000,
+    fanoutBatchMs: 10,
   },
   broker: {
     requestTimeoutMs: 10_000,
@@ -200,6 +229,15 @@ const SETTINGS: Setting[] = [
   s("gateway.drainTimeoutMs", int(0, 600_000)),
   s("gateway.trustProxy", { t: "bool" }),
   s("gateway.allowUwsFallback", { t: "bool" }, "UWS_ALLOW_FALLBACK"),
+  s("rooms.historySize", int(1, 10_000)),
+  s("rooms.logKeep", int(1, 1_000_000)),
+  s("rooms.chatMaxLength", int(1, 10_000)),
+  s("rooms.chatRatePerSec", { t: "num", min: 0.01, max: 1000 }),
+  s("rooms.chatBurst", int(1, 1000)),
+  s("rooms.reactionWindowMs", int(20, 5000)),
+  s("rooms.presenceDebounceMs", int(50, 60_000)),
+  s("rooms.leaseTtlMs", int(1000, 600_000)),
+  s("rooms.fanoutBatchMs", int(0, 20)),
   s("broker.requestTimeoutMs", int(100, 600_000)),
   s("broker.retries", int(0, 10)),
   s("broker.heartbeatIntervalSec", int(1, 600)),
@@ -319,6 +357,7 @@ function finish(cfg: AppConfig): AppConfig {
   if (cfg.broker.heartbeatTimeoutSec <= cfg.broker.heartbeatIntervalSec) {
     throw new ConfigError("broker.heartbeatTimeoutSec must exceed broker.heartbeatIntervalSec");
   }
+  if (cfg.rooms.logKeep < cfg.rooms.historySize) throw new ConfigError("rooms.logKeep must be >= rooms.historySize");
   if ((cfg.auth.scryptCost & (cfg.auth.scryptCost - 1)) !== 0) throw new ConfigError("auth.scryptCost must be a power of two");
   if (Boolean(cfg.auth.adminUser) !== Boolean(cfg.auth.adminPassword)) {
     throw new ConfigError("ADMIN_USER and ADMIN_PASSWORD go together");

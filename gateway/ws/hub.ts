@@ -10,15 +10,12 @@ import { AppError, toErrorBody } from "../../lib/errors.js";
 import type { Principal } from "../../lib/identity.js";
 import { CLOSE } from "../close-codes.js";
 import { rawQuery } from "../http/exchange.js";
-import { TokenBucket } from "../rate-limit.js";
+import { TokenBucket } from "../../lib/rate-limit.js";
 import { decodeFrame, encodeFrame, type ServerFrame, type WireFormat } from "./codec.js";
-import { runMessage, type MessageEnv } from "./messages.js";
+import { runMessage, type Connection, type MessageEnv } from "./messages.js";
 
-export interface ConnData {
-  id: number;
-  principal: Principal;
+export interface ConnData extends Connection {
   ip: string;
-  format: WireFormat;
   bucket: TokenBucket;
   limitedInARow: number;
   malformedInARow: number;
@@ -78,7 +75,11 @@ export class WsHub {
         if (ws.getBufferedAmount() === 0) ws.getUserData().limitedInARow = 0;
       },
       close: (ws) => {
+        const data = ws.getUserData();
+        data.closed = true;
+        data.socket = undefined;
         this.#conns.delete(ws);
+        this.#env.rooms.closed(ws);
       },
     };
   }
@@ -124,7 +125,7 @@ export class WsHub {
     void this.#authorize(token)
       .then((principal) => {
         if (aborted) return;
-        const data: ConnData = { id: this.#nextId++, principal, ip, format, bucket: new TokenBucket(this.#cfg.wsRatePerSec, this.#cfg.wsBurst), limitedInARow: 0, malformedInARow: 0 };
+        const data: ConnData = { id: this.#nextId++, principal, ip, format, rooms: new Set(), closed: false, bucket: new TokenBucket(this.#cfg.wsRatePerSec, this.#cfg.wsBurst), limitedInARow: 0, malformedInARow: 0 };
         res.cork(() => res.upgrade(data, key, protocol, extensions, context));
       })
       .catch((err: unknown) => {
@@ -144,6 +145,7 @@ export class WsHub {
 
   #open(ws: Ws): void {
     this.#conns.add(ws);
+    ws.getUserData().socket = ws;
     const p = ws.getUserData().principal;
     this.send(ws, { t: "hello", d: { protocol: 1, nodeId: this.#env.nodeId, userId: p.userId, role: p.role, guest: p.guest, exp: p.exp } });
   }

@@ -4,13 +4,25 @@
  * (sent as `{t:"error", id, d:{code,message}}`). Later features add their types here.
  */
 import { createRequire } from "node:module";
+import type { WebSocket } from "@trufflesuite/uws-js-unofficial";
+import { REACTIONS } from "../../actors/rooms/room-protocol.js";
 import { AppError } from "../../lib/errors.js";
+import type { RoomsEdge } from "../rooms-edge.js";
+import type { WireFormat } from "./codec.js";
 import type { Principal } from "../../lib/identity.js";
 
 export interface Connection {
   principal: Principal;
   readonly id: number;
+  readonly format: WireFormat;
+  /** Rooms this connection has joined. */
+  readonly rooms: Set<string>;
+  /** The socket, for room subscriptions; `closed` once uWS closed it (never touch it then). */
+  socket?: WebSocket<Connection>;
+  closed: boolean;
 }
+
+const MAX_ROOMS_PER_CONNECTION = 10;
 
 export interface MessageEnv {
   /** Calls an actor as this connection's user. */
@@ -18,6 +30,7 @@ export interface MessageEnv {
   /** Verifies a token (signature, expiry, revocation). */
   verify(token: string): Promise<Principal>;
   nodeId: string;
+  rooms: RoomsEdge;
 }
 
 interface MessageDef<P> {
@@ -54,11 +67,64 @@ export const MESSAGES = {
   ),
 
   "streams.get": def<{ id: string }>({ id }, (d, conn, env) => env.call("streams.get", d, conn.principal)),
+
+  /** Join a room: history (or what was missed since `since`), polls, presence; then live. */
+  "room.join": def<{ room: string; since?: number }>({ room: id, since: { type: "number", integer: true, min: 0, optional: true } }, async (d, conn, env) => {
+    const ws = conn.socket;
+    if (!ws) throw new AppError("INTERNAL", "Connection not ready");
+    if (!conn.rooms.has(d.room) && conn.rooms.size >= MAX_ROOMS_PER_CONNECTION) throw new AppError("BAD_REQUEST", `At most ${MAX_ROOMS_PER_CONNECTION} rooms per connection`);
+    env.rooms.subscribe(ws, d.room);
+    try {
+      return await env.call("rooms.join", d.since === undefined ? { id: d.room } : { id: d.room, since: d.since }, conn.principal);
+    } catch (err) {
+      if (!conn.closed) env.rooms.unsubscribe(ws, d.room);
+      throw err;
+    }
+  }),
+
+  "room.leave": def<{ room: string }>({ room: id }, (d, conn, env) => {
+    if (conn.socket && conn.rooms.has(d.room)) env.rooms.unsubscribe(conn.socket, d.room);
+    return { left: d.room };
+  }),
+
+  "room.chat": def<{ room: string; text: string }>({ room: id, text: { type: "string", min: 1, max: 2000 } }, (d, conn, env) =>
+    env.call("rooms.chat", { id: inRoom(conn, d.room), text: d.text }, conn.principal),
+  ),
+
+  /** Reactions are summed on this node and sent to the room's owner once per window. */
+  "room.react": def<{ room: string; emoji: string }>({ room: id, emoji: { type: "enum", values: [...REACTIONS] } }, (d, conn, env) => {
+    env.rooms.addReaction(inRoom(conn, d.room), d.emoji);
+    return { ok: true };
+  }),
+
+  "room.vote": def<{ room: string; pollId: string; option: number }>({ room: id, pollId: id, option: { type: "number", integer: true, min: 0, max: 31 } }, (d, conn, env) =>
+    env.call("rooms.vote", { id: inRoom(conn, d.room), pollId: d.pollId, option: d.option }, conn.principal),
+  ),
+
+  "room.poll.create": def<{ room: string; question: string; options: string[] }>(
+    { room: id, question: { type: "string", min: 1, max: 300 }, options: { type: "array", min: 2, max: 10, items: { type: "string", min: 1, max: 100 } } },
+    (d, conn, env) => env.call("rooms.pollCreate", { id: d.room, question: d.question, options: d.options }, conn.principal),
+  ),
+
+  "room.poll.close": def<{ room: string; pollId: string }>({ room: id, pollId: id }, (d, conn, env) => env.call("rooms.pollClose", { id: d.room, pollId: d.pollId }, conn.principal)),
+
+  "room.delete": def<{ room: string; seq: number }>({ room: id, seq: { type: "number", integer: true, min: 1 } }, (d, conn, env) => env.call("rooms.deleteMessage", { id: d.room, seq: d.seq }, conn.principal)),
+
+  "room.mute": def<{ room: string; userId: string; seconds: number }>({ room: id, userId: id, seconds: { type: "number", integer: true, min: 1, max: 604800 } }, (d, conn, env) =>
+    env.call("rooms.mute", { id: d.room, userId: d.userId, seconds: d.seconds }, conn.principal),
+  ),
+
+  "room.ban": def<{ room: string; userId: string }>({ room: id, userId: id }, (d, conn, env) => env.call("rooms.ban", { id: d.room, userId: d.userId }, conn.principal)),
 } satisfies Record<string, MessageDef<never>>;
 
 export type MessageType = keyof typeof MESSAGES;
 
 const checkers = new Map<string, Check>(Object.entries(MESSAGES).map(([t, m]) => [t, v.compile(m.schema)]));
+
+function inRoom(conn: Connection, room: string): string {
+  if (!conn.rooms.has(room)) throw new AppError("BAD_REQUEST", "Join the room first (room.join)");
+  return room;
+}
 
 /** Validates and runs one message. Never throws: rejects with UNKNOWN_TYPE / BAD_REQUEST / the
  *  handler's error (a synchronous throw inside a uWS callback would take the process down). */

@@ -1,0 +1,46 @@
+/**
+ * What a room sends to its audience. Sequenced events (chat, deletions, polls opened and
+ * closed, moderation) carry the room's `seq`, are kept in the log and replayed on recovery.
+ * Aggregates (reaction counts per window, poll tallies, presence) are ephemeral: they carry no
+ * seq, because a client that missed one only needs the next.
+ */
+export const REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "👏", "🔥", "🎉"] as const;
+export type Reaction = (typeof REACTIONS)[number];
+
+export interface UserRef {
+  id: string;
+  name: string;
+}
+
+export interface PollPublic {
+  id: string;
+  question: string;
+  options: string[];
+  open: boolean;
+  counts: number[];
+  votes: number;
+}
+
+export type RoomEvent =
+  | { seq: number; ts: number; kind: "chat"; user: UserRef; text: string }
+  | { seq: number; ts: number; kind: "deleted"; target: number; by: string }
+  | { seq: number; ts: number; kind: "poll.opened"; poll: PollPublic }
+  | { seq: number; ts: number; kind: "poll.closed"; poll: PollPublic }
+  | { seq: number; ts: number; kind: "muted"; userId: string; until: number }
+  | { seq: number; ts: number; kind: "banned"; userId: string };
+
+/** A sequenced event before the owner numbers it. */
+export type NewRoomEvent = RoomEvent extends infer E ? (E extends RoomEvent ? Omit<E, "seq" | "ts"> : never) : never;
+
+export type Ephemeral =
+  | { kind: "reactions"; counts: Partial<Record<Reaction, number>>; windowMs: number }
+  | { kind: "poll.tally"; poll: PollPublic }
+  | { kind: "presence"; count: number; sample: UserRef[] };
+
+/** One fan-out item: what the owner broadcasts to gateways for a room. */
+export type RoomItem = RoomEvent | Ephemeral;
+
+export interface RoomOut {
+  room: string;
+  items: RoomItem[];
+}

@@ -1,0 +1,157 @@
+/**
+ * The gateway's side of rooms. Local fan-out: each room is a uWS topic per wire format
+ * (`room/<id>/m` msgpack, `room/<id>/j` JSON); the owner's `rooms.out` reaches this node once
+ * per room and is gathered for `fanoutBatchMs` into one frame, encoded once per format and
+ * published to the topic. Upstream, this node sums its viewers' reactions per window and
+ * reports its audience per room (presence), so the owner's work does not grow with either.
+ */
+import type { TemplatedApp, WebSocket } from "@trufflesuite/uws-js-unofficial";
+import type { RoomItem, RoomOut, UserRef } from "../actors/rooms/room-protocol.js";
+import { encodeFrame, type WireFormat } from "./ws/codec.js";
+import type { Connection } from "./ws/messages.js";
+
+type Ws = WebSocket<Connection>;
+
+export interface RoomsEdgeDeps {
+  nodeId: string;
+  batchMs: number;
+  reactionFlushMs: number;
+  /** Calls the rooms actor (internal calls: this node speaks for its viewers). */
+  callInternal(action: string, params: Record<string, unknown>): Promise<unknown>;
+  onError(what: string, err: unknown): void;
+}
+
+const topic = (room: string, format: WireFormat): string => `room/${room}/${format === "json" ? "j" : "m"}`;
+const PRESENCE_EVERY_MS = 2000;
+
+export class RoomsEdge {
+  readonly #deps: RoomsEdgeDeps;
+  #app: TemplatedApp | undefined;
+  readonly #members = new Map<string, Set<Ws>>();
+  readonly #pending = new Map<string, RoomItem[]>();
+  readonly #reactions = new Map<string, Map<string, number>>();
+  readonly #presenceDirty = new Set<string>();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #flushScheduled = false;
+  /** Frames published and items carried, for metrics and the bench. */
+  framesOut = 0;
+  itemsOut = 0;
+
+  constructor(deps: RoomsEdgeDeps) {
+    this.#deps = deps;
+    this.#timers.push(
+      setInterval(() => this.#flushReactions(), deps.reactionFlushMs),
+      setInterval(() => this.#reportPresence(false), 250),
+      setInterval(() => this.#reportPresence(true), PRESENCE_EVERY_MS),
+    );
+    for (const t of this.#timers) t.unref();
+  }
+
+  attach(app: TemplatedApp): void {
+    this.#app = app;
+  }
+
+  stop(): void {
+    for (const t of this.#timers) clearInterval(t);
+  }
+
+  /** Subscribes before the join call, so nothing published meanwhile is missed (the client
+   *  drops live events with seq <= what the join answer gave it). */
+  subscribe(ws: Ws, room: string): void {
+    const m = ws.getUserData();
+    ws.subscribe(topic(room, m.format));
+    m.rooms.add(room);
+    let set = this.#members.get(room);
+    if (!set) this.#members.set(room, (set = new Set()));
+    set.add(ws);
+    this.#presenceDirty.add(room);
+  }
+
+  unsubscribe(ws: Ws, room: string, socketOpen = true): void {
+    const m = ws.getUserData();
+    if (socketOpen) ws.unsubscribe(topic(room, m.format));
+    m.rooms.delete(room);
+    const set = this.#members.get(room);
+    set?.delete(ws);
+    if (set?.size === 0) this.#members.delete(room);
+    this.#presenceDirty.add(room);
+  }
+
+  /** A socket closed: it left every room (uWS already dropped its subscriptions). */
+  closed(ws: Ws): void {
+    for (const room of [...ws.getUserData().rooms]) this.unsubscribe(ws, room, false);
+  }
+
+  addReaction(room: string, emoji: string): void {
+    let counts = this.#reactions.get(room);
+    if (!counts) this.#reactions.set(room, (counts = new Map<string, number>()));
+    counts.set(emoji, (counts.get(emoji) ?? 0) + 1);
+  }
+
+  /** The owner's broadcast for one room: queue it; one frame per room per batch window. */
+  onRoomOut(out: RoomOut): void {
+    if (!this.#members.has(out.room)) return;
+    const q = this.#pending.get(out.room);
+    if (q) q.push(...out.items);
+    else this.#pending.set(out.room, [...out.items]);
+    for (const item of out.items) if (item.kind === "banned") this.#kick(out.room, item.userId);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    if (this.#deps.batchMs > 0) setTimeout(() => this.#flush(), this.#deps.batchMs);
+    else setImmediate(() => this.#flush());
+  }
+
+  memberCount(room: string): number {
+    return this.#members.get(room)?.size ?? 0;
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const app = this.#app;
+    if (!app) return;
+    for (const [room, items] of this.#pending) {
+      const frame = { t: "room", d: { room, items } };
+      for (const format of ["msgpack", "json"] as const) {
+        const t = topic(room, format);
+        if (app.numSubscribers(t) === 0) continue;
+        app.publish(t, encodeFrame(frame, format), format === "msgpack");
+        this.framesOut++;
+      }
+      this.itemsOut += items.length;
+    }
+    this.#pending.clear();
+  }
+
+  #kick(room: string, userId: string): void {
+    for (const ws of [...(this.#members.get(room) ?? [])]) {
+      const m = ws.getUserData();
+      if (m.principal.userId !== userId) continue;
+      this.unsubscribe(ws, room);
+      ws.send(encodeFrame({ t: "room.kicked", d: { room, reason: "banned" } }, m.format), m.format === "msgpack");
+    }
+  }
+
+  #flushReactions(): void {
+    for (const [room, counts] of this.#reactions) {
+      this.#deps.callInternal("rooms.react", { id: room, counts: Object.fromEntries(counts) }).catch((err: unknown) => this.#deps.onError("reactions", err));
+    }
+    this.#reactions.clear();
+  }
+
+  /** Reports this node's audience per room: changed rooms every 250 ms, all every 2 s. */
+  #reportPresence(all: boolean): void {
+    const rooms = all ? new Set([...this.#members.keys(), ...this.#presenceDirty]) : this.#presenceDirty;
+    for (const room of rooms) {
+      const set = this.#members.get(room);
+      const sample: UserRef[] = [];
+      for (const ws of set ?? []) {
+        const p = ws.getUserData().principal;
+        if (!sample.some((u) => u.id === p.userId)) sample.push({ id: p.userId, name: p.name });
+        if (sample.length >= 20) break;
+      }
+      const count = new Set([...(set ?? [])].map((ws) => ws.getUserData().principal.userId)).size;
+      this.#deps.callInternal("rooms.presence", { id: room, nodeId: this.#deps.nodeId, count, sample }).catch((err: unknown) => this.#deps.onError("presence", err));
+    }
+    this.#presenceDirty.clear();
+  }
+}
