@@ -76,7 +76,10 @@ function mapMoleculerError(e: Error & { type?: unknown; data?: unknown }): Error
     case "ValidationError":
       return { code: "BAD_REQUEST", message: "Validation failed", data: { errors: e.data } };
     case "RequestTimeoutError":
+    case "RequestSkippedError": // the call's deadline passed before a nested call could start
       return { code: "TIMEOUT", message: "The actor did not answer in time" };
+    case "RequestRejectedError": // circuit breaker open for that endpoint
+      return { code: "UNAVAILABLE", message: "The actor is failing: retry shortly" };
     case "ServiceNotFoundError":
     case "ServiceNotAvailableError":
     case "BrokerDisconnectedError":

@@ -174,6 +174,7 @@ export class WsHub {
       (err: unknown) => {
         const body = toErrorBody(err);
         this.#events.onReject(body.code);
+        if (body.code === "INTERNAL") this.#events.onError(err);
         this.#answer(ws, id === undefined ? { t: "error", d: body } : { t: "error", id, d: body });
       },
     );
