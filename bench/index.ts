@@ -3,9 +3,10 @@
  * from the same run. Suites:
  *   rpc    WebSocket request/answer: ws baseline vs our gateway vs actors embedded vs over NATS
  */
+import { fanoutBench } from "./fanout.js";
 import { rpcBench } from "./rpc.js";
 
-const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench };
+const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench };
 
 const [suite, ...rest] = process.argv.slice(2);
 const run = suite ? SUITES[suite] : undefined;

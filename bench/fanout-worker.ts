@@ -1,0 +1,92 @@
+/**
+ * A fan-out bench client process: holds its share of the connections (each from one of the
+ * 127.0.0.x source addresses it was given), sends its share of chat and reactions during a
+ * step, and reports a latency histogram and per-message delivery counts back over IPC.
+ */
+import { connectClient, type BenchClient, type ServerKind } from "./fanout-clients.js";
+import { HIST_BUCKETS, histIndex, type StepReport, type WorkerCommand } from "./fanout-protocol.js";
+
+const clients: { c: BenchClient; room: string }[] = [];
+let stepId = "";
+let hist = new Array<number>(HIST_BUCKETS).fill(0);
+let received = new Map<string, number>();
+const now = () => performance.timeOrigin + performance.now();
+const send = (m: unknown) => process.send?.(m);
+
+function onItems(_room: string, items: { kind: string; text?: string }[]): void {
+  for (const it of items) {
+    if (it.kind !== "chat" || !it.text?.startsWith(stepId)) continue;
+    const [, key, ts] = it.text.split("|");
+    if (!key || !ts) continue;
+    const b = histIndex(now() - Number(ts));
+    hist[b] = (hist[b] ?? 0) + 1;
+    received.set(key, (received.get(key) ?? 0) + 1);
+  }
+}
+
+async function connectAll(kind: ServerKind, url: string, list: { token: string; room: string }[], addresses: string[]): Promise<void> {
+  let done = 0;
+  const queue = [...list.entries()];
+  const one = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [i, spec] = next;
+      const c = await connectClient(kind, url, spec.token, addresses[i % addresses.length] ?? "127.0.0.1", onItems);
+      await c.join(spec.room);
+      clients.push({ c, room: spec.room });
+      if (++done % 250 === 0) send({ type: "progress", connected: done });
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, one));
+}
+
+/** Sends `perRoom` chats/s and reactions/s for each room this worker has clients in. */
+async function runStep(id: string, rates: Record<string, { chat: number; react: number }>, seconds: number, drainMs: number): Promise<StepReport> {
+  stepId = id;
+  hist = new Array<number>(HIST_BUCKETS).fill(0);
+  received = new Map();
+  const sent: [string, string][] = [];
+  const byRoom = new Map<string, BenchClient[]>();
+  for (const { c, room } of clients) byRoom.set(room, [...(byRoom.get(room) ?? []), c]);
+  const started = now();
+  const TICK = 10;
+  let n = 0;
+  const owed = new Map<string, { chat: number; react: number }>();
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = now() - started;
+      if (elapsed >= seconds * 1000) return clearInterval(timer), resolve();
+      for (const [room, list] of byRoom) {
+        const r = rates[room];
+        if (!r) continue;
+        const o = owed.get(room) ?? { chat: 0, react: 0 };
+        o.chat += (r.chat * TICK) / 1000;
+        o.react += (r.react * TICK) / 1000;
+        for (; o.chat >= 1; o.chat--) {
+          const key = `${process.pid}.${n++}`;
+          list[n % list.length]?.chat(room, `${id}|${key}|${now()}`);
+          sent.push([key, room]);
+        }
+        for (; o.react >= 1; o.react--) list[(n + Math.floor(o.react * 7)) % list.length]?.react(room, "🔥");
+        owed.set(room, o);
+      }
+    }, TICK);
+  });
+  await new Promise((r) => setTimeout(r, drainMs));
+  return { type: "step", hist, sent, received: [...received] };
+}
+
+process.on("message", (msg: WorkerCommand) => {
+  void (async () => {
+    if (msg.cmd === "connect") {
+      await connectAll(msg.kind, msg.url, msg.clients, msg.addresses);
+      send({ type: "connected", n: clients.length });
+    } else if (msg.cmd === "step") {
+      send(await runStep(msg.id, msg.rates, msg.seconds, msg.drainMs));
+    } else {
+      for (const { c } of clients) c.close();
+      setTimeout(() => process.exit(0), 200);
+    }
+  })().catch((err: unknown) => {
+    send({ type: "error", message: String(err) });
+  });
+});
