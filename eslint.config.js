@@ -30,6 +30,12 @@ export default tseslint.config(
     rules: { ...tseslint.configs.disableTypeChecked.rules, "no-console": "off" },
   },
   {
+    files: ["web/**/*.js"],
+    languageOptions: {
+      globals: { document: "readonly", location: "readonly", WebSocket: "readonly", fetch: "readonly", FormData: "readonly", URLSearchParams: "readonly", setTimeout: "readonly", console: "readonly" },
+    },
+  },
+  {
     files: ["**/*.test.ts", "**/*.contract.ts", "test/**/*.ts", "bench/**/*.ts", "scripts/**"],
     rules: { "no-console": "off", "@typescript-eslint/no-non-null-assertion": "off" },
   },

@@ -18,7 +18,10 @@ const say = (msg) => console.log(`[bootstrap] ${msg}`);
 /** Commands each mode needs, and the apt package that provides each. */
 const APT_NEEDS = {
   start: [],
-  test: [{ command: "nats-server", pkg: "nats-server" }],
+  test: [
+    { command: "nats-server", pkg: "nats-server" },
+    { command: "chromium", pkg: "chromium" },
+  ],
 };
 
 function checkNode() {

@@ -1,0 +1,183 @@
+// The viewer page: join a stream's room as a guest or a logged-in user, chat, react, vote,
+// see who is here; moderation controls for the room's owner. One WebSocket (JSON frames),
+// reconnecting with backoff and recovering missed messages by seq (docs/protocol.md).
+const REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "👏", "🔥", "🎉"];
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const state = { token: null, me: null, room: params.get("room"), lastSeq: 0, ws: null, reqs: new Map(), nextId: 1, owner: null, joined: false, buffer: [], backoff: 500 };
+
+async function http(method, path, body, token) {
+  const res = await fetch(path, { method, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(data.error?.message ?? res.statusText);
+  return data;
+}
+
+async function start(tokens) {
+  state.token = tokens.accessToken;
+  state.me = tokens.user;
+  if (!state.room) {
+    const live = await http("GET", "/api/streams?limit=1");
+    state.room = live[0]?.id;
+  }
+  if (!state.room) return ($("auth-error").textContent = "No stream to join");
+  const stream = await http("GET", `/api/streams/${encodeURIComponent(state.room)}`);
+  $("title").textContent = stream.title;
+  state.owner = stream.ownerId;
+  $("auth").hidden = true;
+  $("room").hidden = false;
+  $("poll-form").hidden = !isModerator();
+  connect();
+}
+
+const isModerator = () => state.me && (state.me.id === state.owner || state.me.role === "admin");
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${proto}://${location.host}/ws?format=json&token=${encodeURIComponent(state.token)}`);
+  state.ws = ws;
+  state.joined = false;
+  ws.onopen = async () => {
+    $("conn").textContent = "online";
+    $("conn").classList.add("online");
+    state.backoff = 500;
+    const ans = await request("room.join", state.lastSeq ? { room: state.room, since: state.lastSeq } : { room: state.room }).catch((e) => ($("room-error").textContent = e.message));
+    if (!ans || typeof ans !== "object") return;
+    if (ans.reset) $("messages").replaceChildren();
+    for (const e of ans.events) applyEvent(e);
+    for (const p of ans.polls) renderPoll(p);
+    renderPresence(ans.presence);
+    state.joined = true;
+    for (const items of state.buffer.splice(0)) applyItems(items);
+  };
+  ws.onmessage = (m) => onFrame(JSON.parse(m.data));
+  ws.onclose = (ev) => {
+    $("conn").textContent = "offline";
+    $("conn").classList.remove("online");
+    for (const { reject } of state.reqs.values()) reject(new Error("connection lost"));
+    state.reqs.clear();
+    if (ev.code >= 4500 && ev.code < 5000) return ($("room-error").textContent = `Disconnected: ${ev.reason || ev.code}`);
+    setTimeout(connect, state.backoff + Math.random() * 250);
+    state.backoff = Math.min(state.backoff * 2, 30000);
+  };
+}
+
+function request(t, d) {
+  const id = `r${state.nextId++}`;
+  state.ws.send(JSON.stringify({ t, id, d }));
+  return new Promise((resolve, reject) => state.reqs.set(id, { resolve, reject }));
+}
+
+function onFrame(f) {
+  if (f.id !== undefined && state.reqs.has(f.id)) {
+    const r = state.reqs.get(f.id);
+    state.reqs.delete(f.id);
+    return f.t === "ok" ? r.resolve(f.d) : r.reject(new Error(f.d.message));
+  }
+  if (f.t === "room" && f.d.room === state.room) return state.joined ? applyItems(f.d.items) : state.buffer.push(f.d.items);
+  if (f.t === "room.kicked") {
+    $("room-error").textContent = "You were removed from this room";
+    $("chat-input").disabled = true;
+  }
+}
+
+function applyItems(items) {
+  for (const it of items) {
+    if (it.seq !== undefined) applyEvent(it);
+    else if (it.kind === "reactions") renderReactions(it.counts);
+    else if (it.kind === "poll.tally") renderPoll(it.poll);
+    else if (it.kind === "presence") renderPresence(it);
+  }
+}
+
+function applyEvent(e) {
+  if (e.seq <= state.lastSeq) return; // already seen (join answer and live overlap)
+  state.lastSeq = e.seq;
+  if (e.kind === "chat") addMessage(e);
+  else if (e.kind === "deleted") markDeleted(e.target);
+  else if (e.kind === "poll.opened" || e.kind === "poll.closed") renderPoll(e.poll);
+}
+
+function addMessage(e) {
+  const li = document.createElement("li");
+  li.dataset.seq = e.seq;
+  const who = Object.assign(document.createElement("span"), { className: "who", textContent: e.user.name });
+  const text = Object.assign(document.createElement("span"), { className: "text", textContent: e.text });
+  li.append(who, text);
+  if (isModerator() && e.user.id !== state.me.id) {
+    const mod = Object.assign(document.createElement("span"), { className: "mod" });
+    for (const [label, t, d] of [["delete", "room.delete", { seq: e.seq }], ["mute", "room.mute", { userId: e.user.id, seconds: 300 }], ["ban", "room.ban", { userId: e.user.id }]]) {
+      const b = Object.assign(document.createElement("button"), { type: "button", textContent: label });
+      b.dataset.action = label;
+      b.onclick = () => request(t, { room: state.room, ...d }).catch((err) => ($("room-error").textContent = err.message));
+      mod.append(b);
+    }
+    li.append(mod);
+  }
+  $("messages").append(li);
+  li.scrollIntoView({ block: "end" });
+}
+
+function markDeleted(seq) {
+  const li = $("messages").querySelector(`li[data-seq="${seq}"]`);
+  if (!li) return;
+  li.classList.add("deleted");
+  li.querySelector(".text").textContent = "message deleted";
+}
+
+const totals = {};
+function renderReactions(counts) {
+  for (const [emoji, n] of Object.entries(counts)) totals[emoji] = (totals[emoji] ?? 0) + n;
+  $("reaction-counts").replaceChildren(...Object.entries(totals).map(([e, n]) => Object.assign(document.createElement("span"), { textContent: `${e} ${n}` })));
+}
+
+function renderPoll(p) {
+  let box = document.getElementById(`poll-${p.id}`);
+  if (!box) {
+    box = Object.assign(document.createElement("div"), { id: `poll-${p.id}`, className: "poll" });
+    $("polls").prepend(box);
+  }
+  const q = Object.assign(document.createElement("strong"), { textContent: `${p.question}${p.open ? "" : " (closed)"}` });
+  const buttons = p.options.map((o, i) => {
+    const b = Object.assign(document.createElement("button"), { type: "button", textContent: `${o} — ${p.counts[i]}`, disabled: !p.open });
+    b.onclick = () => request("room.vote", { room: state.room, pollId: p.id, option: i }).then(renderPoll, (err) => ($("room-error").textContent = err.message));
+    return b;
+  });
+  box.replaceChildren(q, ...buttons);
+  if (isModerator() && p.open) {
+    const close = Object.assign(document.createElement("button"), { type: "button", textContent: "Close poll" });
+    close.onclick = () => request("room.poll.close", { room: state.room, pollId: p.id });
+    box.append(close);
+  }
+}
+
+function renderPresence(p) {
+  $("viewers").textContent = `${p.count} watching`;
+  $("sample").replaceChildren(...p.sample.map((u) => Object.assign(document.createElement("li"), { textContent: u.name })));
+}
+
+$("login").onsubmit = (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  http("POST", "/api/auth/login", { username: f.get("username"), password: f.get("password") }).then(start, (e) => ($("auth-error").textContent = e.message));
+};
+$("guest").onclick = () => http("POST", "/api/auth/guest").then(start, (e) => ($("auth-error").textContent = e.message));
+$("chat-form").onsubmit = (ev) => {
+  ev.preventDefault();
+  const input = $("chat-input");
+  const text = input.value.trim();
+  if (!text) return;
+  request("room.chat", { room: state.room, text }).then(() => ($("room-error").textContent = ""), (e) => ($("room-error").textContent = e.message));
+  input.value = "";
+};
+$("poll-form").onsubmit = (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const options = String(f.get("options")).split(",").map((s) => s.trim()).filter(Boolean);
+  request("room.poll.create", { room: state.room, question: f.get("question"), options }).then(() => ev.target.reset(), (e) => ($("room-error").textContent = e.message));
+};
+$("reactions").replaceChildren(...REACTIONS.map((e) => {
+  const b = Object.assign(document.createElement("button"), { type: "button", textContent: e, title: `react ${e}` });
+  b.onclick = () => state.ws?.readyState === 1 && state.ws.send(JSON.stringify({ t: "room.react", d: { room: state.room, emoji: e } }));
+  return b;
+}));
