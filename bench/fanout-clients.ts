@@ -1,10 +1,12 @@
 /**
- * One client connection per server kind, behind one small interface, so the fan-out bench
- * drives ours and the baselines with the same code.
+ * One client connection per server kind, behind one small interface, all on the same light
+ * WebSocket client (light-ws.ts) so the client-side cost is the same for every server:
+ *   ours, ws   msgpack binary frames `{t, id?, d}`
+ *   socketio   the Engine.IO v4 / Socket.IO v5 text protocol over WebSocket ("40", "42[...]",
+ *              acks "42<id>[...]" / "43<id>[...]", ping "2" -> pong "3")
  */
 import { Packr } from "msgpackr";
-import { io, type Socket } from "socket.io-client";
-import WebSocket from "ws";
+import { LightWs } from "./light-ws.js";
 
 export type ServerKind = "ours" | "ws" | "socketio";
 
@@ -21,51 +23,73 @@ export interface BenchClient {
   close(): void;
 }
 
+type OnItems = (room: string, items: RoomItemLite[]) => void;
 const packr = new Packr({ useRecords: false });
 
-export function connectClient(kind: ServerKind, url: string, token: string, localAddress: string, onItems: (room: string, items: RoomItemLite[]) => void): Promise<BenchClient> {
-  return kind === "socketio" ? connectSocketIo(url, localAddress, onItems) : connectWs(kind === "ours" ? `${url}?token=${token}` : url, localAddress, onItems);
+export function connectClient(kind: ServerKind, url: string, token: string, localAddress: string, onItems: OnItems): Promise<BenchClient> {
+  const u = new URL(url);
+  const base = { host: u.hostname, port: Number(u.port), localAddress };
+  return kind === "socketio" ? connectSocketIo(base, onItems) : connectMsgpack({ ...base, path: kind === "ours" ? `${u.pathname}?token=${token}` : u.pathname }, onItems);
 }
 
-function connectWs(url: string, localAddress: string, onItems: (room: string, items: RoomItemLite[]) => void): Promise<BenchClient> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, localAddress });
-    const pending = new Map<string, () => void>();
-    let n = 0;
-    const send = (t: string, d: unknown, wantAnswer: boolean): Promise<void> => {
-      const id = wantAnswer ? `j${n++}` : undefined;
-      ws.send(packr.pack(id ? { t, id, d } : { t, d }));
-      return id ? new Promise((res) => pending.set(id, res)) : Promise.resolve();
-    };
-    ws.on("message", (data: Buffer) => {
+async function connectMsgpack(o: { host: string; port: number; path: string; localAddress: string }, onItems: OnItems): Promise<BenchClient> {
+  const pending = new Map<string, () => void>();
+  let n = 0;
+  const ws = await LightWs.connect({
+    ...o,
+    onMessage(data) {
       const f = packr.unpack(data) as { t: string; id?: string; d: { room: string; items: RoomItemLite[] } };
       if (f.t === "room") onItems(f.d.room, f.d.items);
       else if (f.id !== undefined) pending.get(f.id)?.();
-    });
-    ws.once("open", () =>
-      resolve({
-        join: (room) => send("room.join", { room }, true),
-        chat: (room, text) => void send("room.chat", { room, text }, false),
-        react: (room, emoji) => void send("room.react", { room, emoji }, false),
-        close: () => ws.close(),
-      }),
-    );
-    ws.once("error", reject);
+    },
   });
+  const send = (t: string, d: unknown, wantAnswer: boolean): Promise<void> => {
+    const id = wantAnswer ? `j${n++}` : undefined;
+    ws.send(packr.pack(id ? { t, id, d } : { t, d }));
+    return id ? new Promise((res) => pending.set(id, res)) : Promise.resolve();
+  };
+  return {
+    join: (room) => send("room.join", { room }, true),
+    chat: (room, text) => void send("room.chat", { room, text }, false),
+    react: (room, emoji) => void send("room.react", { room, emoji }, false),
+    close: () => ws.close(),
+  };
 }
 
-function connectSocketIo(url: string, localAddress: string, onItems: (room: string, items: RoomItemLite[]) => void): Promise<BenchClient> {
-  return new Promise((resolve, reject) => {
-    const socket: Socket = io(url, { transports: ["websocket"], reconnection: false, forceNew: true, localAddress } as Parameters<typeof io>[1]);
-    socket.on("room", (d: { room: string; items: RoomItemLite[] }) => onItems(d.room, d.items));
-    socket.once("connect", () =>
-      resolve({
-        join: (room) => new Promise((res) => socket.emit("room.join", { room }, () => res())),
-        chat: (room, text) => void socket.emit("room.chat", { room, text }, () => undefined),
-        react: (room, emoji) => void socket.emit("room.react", { room, emoji }),
-        close: () => socket.close(),
-      }),
-    );
-    socket.once("connect_error", reject);
+async function connectSocketIo(o: { host: string; port: number; localAddress: string }, onItems: OnItems): Promise<BenchClient> {
+  const acks = new Map<number, () => void>();
+  let nextAck = 0;
+  let connected: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (connected = r));
+  const ws: LightWs = await LightWs.connect({
+    ...o,
+    path: "/socket.io/?EIO=4&transport=websocket",
+    onMessage(data) {
+      const s = data.toString();
+      if (s === "2") return ws.send("3");
+      if (s.startsWith("0")) return ws.send("40");
+      if (s.startsWith("40")) return connected();
+      if (s.startsWith("43")) return acks.get(Number(/^43(\d+)/.exec(s)?.[1]))?.();
+      if (s.startsWith("42[")) {
+        const [event, d] = JSON.parse(s.slice(2)) as [string, { room: string; items: RoomItemLite[] }];
+        if (event === "room") onItems(d.room, d.items);
+      }
+    },
   });
+  await ready;
+  const emit = (event: string, d: unknown, wantAck: boolean): Promise<void> => {
+    if (!wantAck) {
+      ws.send(`42${JSON.stringify([event, d])}`);
+      return Promise.resolve();
+    }
+    const id = nextAck++;
+    ws.send(`42${id}${JSON.stringify([event, d])}`);
+    return new Promise((res) => acks.set(id, res));
+  };
+  return {
+    join: (room) => emit("room.join", { room }, true),
+    chat: (room, text) => void emit("room.chat", { room, text }, true),
+    react: (room, emoji) => void emit("room.react", { room, emoji }, false),
+    close: () => ws.close(),
+  };
 }

@@ -187,6 +187,8 @@ async function runServer(kind: ServerKind, o: Options): Promise<ServerResult> {
   const rss1 = procStats(server.pid).rssMB;
   const result: ServerResult = { kind, connected: o.clients, memPerConnKB: Math.round(((rss1 - rss0) * 1024 * 10) / o.clients) / 10, steps: [] };
   try {
+    // Warm-up (JIT, buffers, first GCs), not reported.
+    await runStep(kind, workers, rooms, members, o.chatRate ?? LADDER[0] ?? 5, { ...o, stepSeconds: 2 }, server.pid);
     for (const rate of o.chatRate !== undefined ? [o.chatRate] : LADDER) {
       const step = await runStep(kind, workers, rooms, members, rate, o, server.pid);
       result.steps.push(step);
