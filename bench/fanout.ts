@@ -45,6 +45,10 @@ export interface StepResult {
   deliveriesPerSec: number;
   serverCpuPct: number;
   serverRssMB: number;
+  /** CPU of all client processes together, % of one core: when near 100% x cores, the clients limit the figures. */
+  clientCpuPct: number;
+  /** Whole machine busy %, kernel (loopback TCP, softirq) included: near 100 means the box is the limit. */
+  machineBusyPct: number;
   pass: boolean;
 }
 
@@ -117,6 +121,14 @@ function kill(proc: ChildProcess): Promise<void> {
     proc.once("exit", () => resolve());
     proc.kill("SIGKILL");
   });
+}
+
+/** Busy and total jiffies of the whole machine (all cores), from /proc/stat. */
+function machineJiffies(): { busy: number; total: number } {
+  const f = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busy: total - idle, total };
 }
 
 /** CPU seconds and RSS of a process, from /proc. */
@@ -206,10 +218,15 @@ async function runStep(kind: ServerKind, workers: Workers, rooms: string[], memb
   progress(`[${kind}] ${o.clients} clients, ${rate} chat/s + ${o.reactionRate} reactions/s per room, ${o.stepSeconds} s ...`);
   const rates = Object.fromEntries(rooms.map((r) => [r, { chat: rate / o.workers, react: o.reactionRate / o.workers }]));
   const cpu0 = procStats(pid).cpuSec;
+  const clientCpu = () => workers.procs.reduce((n, p) => n + procStats(p.pid ?? 0).cpuSec, 0);
+  const ccpu0 = clientCpu();
+  const m0 = machineJiffies();
   const t0 = performance.now();
   const reports = await workers.all<StepReport>(workers.procs.map(() => ({ cmd: "step", id: `s${rate}x${Date.now()}`, rates, seconds: o.stepSeconds, drainMs: 1500 })), "step");
   const wall = (performance.now() - t0) / 1000;
   const stats = procStats(pid);
+  const ccpu1 = clientCpu();
+  const m1 = machineJiffies();
   const hist = new Array<number>(HIST_BUCKETS).fill(0);
   for (const r of reports) for (let i = 0; i < HIST_BUCKETS; i++) hist[i] = (hist[i] ?? 0) + (r.hist[i] ?? 0);
   const sent = reports.flatMap((r) => r.sent);
@@ -228,19 +245,21 @@ async function runStep(kind: ServerKind, workers: Workers, rooms: string[], memb
     deliveriesPerSec: Math.round(delivered / o.stepSeconds),
     serverCpuPct: Math.round(((stats.cpuSec - cpu0) / wall) * 100),
     serverRssMB: Math.round(stats.rssMB),
+    clientCpuPct: Math.round(((ccpu1 - ccpu0) / wall) * 100),
+    machineBusyPct: Math.round(((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * 100),
     pass: p99 <= SLO_P99_MS && expected - delivered <= 0 && sent.length > 0,
   };
-  progress(`[${kind}] ${rate}/s: p99 ${step.p99} ms, ${step.deliveriesPerSec} deliveries/s, undelivered ${step.undelivered}, cpu ${step.serverCpuPct}% -> ${step.pass ? "holds" : "breaks"} the SLO`);
+  progress(`[${kind}] ${rate}/s: p99 ${step.p99} ms, ${step.deliveriesPerSec} deliveries/s, undelivered ${step.undelivered}, server cpu ${step.serverCpuPct}%, clients cpu ${step.clientCpuPct}%, machine busy ${step.machineBusyPct}% -> ${step.pass ? "holds" : "breaks"} the SLO`);
   if (process.stdout.isTTY) process.stdout.write("\n");
   return step;
 }
 
 function report(results: ServerResult[], o: Options): void {
   console.log(`\nfan-out: ${o.clients} clients in ${o.rooms} room(s), ${o.reactionRate} reactions/s per room, ${o.workers} client processes over ${o.addresses} source addresses; SLO p99 <= ${SLO_P99_MS} ms, nothing undelivered`);
-  console.log("server".padEnd(10) + "chat/s".padStart(8) + "deliv/s".padStart(10) + "p50".padStart(8) + "p99".padStart(8) + "p999".padStart(8) + "lost".padStart(7) + "cpu%".padStart(6) + "rssMB".padStart(7) + "  KB/conn");
+  console.log("server".padEnd(10) + "chat/s".padStart(8) + "deliv/s".padStart(10) + "p50".padStart(8) + "p99".padStart(8) + "p999".padStart(8) + "lost".padStart(7) + "cpu%".padStart(6) + "rssMB".padStart(7) + "  KB/conn" + "  client-cpu%" + "  machine-busy%");
   for (const r of results) {
     for (const s of r.steps) {
-      console.log(r.kind.padEnd(10) + String(s.chatRate).padStart(8) + String(s.deliveriesPerSec).padStart(10) + String(s.p50).padStart(8) + String(s.p99).padStart(8) + String(s.p999).padStart(8) + String(s.undelivered).padStart(7) + String(s.serverCpuPct).padStart(6) + String(s.serverRssMB).padStart(7) + `  ${r.memPerConnKB}` + (s.pass ? "" : "  (breaks SLO)"));
+      console.log(r.kind.padEnd(10) + String(s.chatRate).padStart(8) + String(s.deliveriesPerSec).padStart(10) + String(s.p50).padStart(8) + String(s.p99).padStart(8) + String(s.p999).padStart(8) + String(s.undelivered).padStart(7) + String(s.serverCpuPct).padStart(6) + String(s.serverRssMB).padStart(7) + `  ${r.memPerConnKB}`.padEnd(9) + `  ${s.clientCpuPct}`.padEnd(13) + `  ${s.machineBusyPct}` + (s.pass ? "" : "  (breaks SLO)"));
     }
   }
   const ours = results.find((r) => r.kind === "ours")?.sustainable?.deliveriesPerSec;
