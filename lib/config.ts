@@ -98,7 +98,8 @@ export interface AppConfig {
     presenceDebounceMs: number;
     /** Room ownership lease; a dead owner's rooms move after at most this long. */
     leaseTtlMs: number;
-    /** Gateways gather a room's outgoing items for this long into one frame (0: same tick). */
+    /** While a room is busy, gateways send it at most one frame per this many ms (leading edge: a
+     *  quiet room sends at once); 0 = every event-loop turn. */
     fanoutBatchMs: number;
   };
   broker: {
