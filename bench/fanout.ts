@@ -60,7 +60,7 @@ export interface ServerResult {
   sustainable?: StepResult;
 }
 
-const LADDER = [5, 10, 20, 50, 100, 200, 400, 800, 1600];
+const LADDER = [1, 2, 5, 10, 20, 50, 100, 200, 400, 800, 1600];
 const SLO_P99_MS = 50;
 
 interface Server {
