@@ -96,7 +96,7 @@ async function runFor(name: string, url: string, type: string, payload: unknown)
 const round = (x: number) => Math.round(x * 100) / 100;
 
 function startBaseline(): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(process.execPath, ["--import", "tsx", "bench/baseline-ws-server.ts"], { stdio: ["ignore", "pipe", "inherit"] });
+  const proc = spawn(process.execPath, ["--import", "tsx", "bench/baselines/ws-echo-server.ts"], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve) => {
     proc.stdout.on("data", (c: Buffer) => {
       const m = /listening (\d+)/.exec(c.toString());
