@@ -1,6 +1,9 @@
 /**
  * `npm run bench -- fanout [--clients N] [--rooms R] [--chat-rate X] [--reaction-rate Y]
- *   [--servers ours,ws,socketio] [--workers P] [--addresses A] [--step-seconds S] [--json out.json]`
+ *   [--servers ours,ws,socketio] [--workers P] [--gateways G] [--addresses A] [--step-seconds S] [--json out.json]`
+ *
+ * --gateways G (G > 1) runs ours distributed: nats-server + an actors node + G gateway nodes,
+ * the client processes spread over the gateways; CPU and RSS are summed over all its processes.
  *
  * Room fan-out, side by side: our platform (one embedded node) against a plain `ws` server and
  * a Socket.IO server with the same room semantics (bench/baselines/). N clients in R rooms, in
@@ -17,6 +20,7 @@
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { NatsServer } from "../test/harness/nats.js";
 import { api, PlatformNode } from "../test/harness/node.js";
 import type { ServerKind } from "./fanout-clients.js";
 import { HIST_BUCKETS, percentile, type StepReport, type WorkerCommand, type WorkerMessage } from "./fanout-protocol.js";
@@ -29,6 +33,8 @@ export interface Options {
   reactionRate: number;
   servers: ServerKind[];
   workers: number;
+  /** Gateway processes for "ours": 1 = embedded node; more = NATS + actors node + that many gateways. */
+  gateways: number;
   addresses: number;
   stepSeconds: number;
   json?: string;
@@ -65,15 +71,17 @@ const LADDER = [1, 2, 5, 10, 20, 50, 100, 200, 400, 800, 1600];
 const SLO_P99_MS = 50;
 
 interface Server {
-  url: string;
-  pid: number;
+  /** One WebSocket URL per gateway process; client process i uses urls[i % length]. */
+  urls: string[];
+  /** Every server process (CPU and RSS are summed over them). */
+  pids: number[];
   tokens(n: number): Promise<string[]>;
   rooms(r: number): Promise<string[]>;
   stop(): Promise<void>;
 }
 
-async function startServer(kind: ServerKind): Promise<Server> {
-  if (kind === "ours") return startOurs();
+async function startServer(kind: ServerKind, gateways: number): Promise<Server> {
+  if (kind === "ours") return gateways > 1 ? startOursDistributed(gateways) : startOurs();
   const script = kind === "ws" ? "bench/baselines/ws-server.ts" : "bench/baselines/socketio-server.ts";
   const proc = spawn(process.execPath, ["--import", "tsx", script], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve) => proc.stdout.on("data", (c: Buffer) => {
@@ -81,37 +89,64 @@ async function startServer(kind: ServerKind): Promise<Server> {
     if (m?.[1]) resolve(Number(m[1]));
   }));
   return {
-    url: kind === "ws" ? `ws://127.0.0.1:${port}/` : `http://127.0.0.1:${port}`,
-    pid: proc.pid ?? 0,
+    urls: [kind === "ws" ? `ws://127.0.0.1:${port}/` : `http://127.0.0.1:${port}`],
+    pids: [proc.pid ?? 0],
     tokens: (n) => Promise.resolve(new Array<string>(n).fill("")),
     rooms: (r) => Promise.resolve(Array.from({ length: r }, (_, i) => `room${i}`)),
     stop: () => kill(proc),
   };
 }
 
-async function startOurs(): Promise<Server> {
-  const node = await PlatformNode.start({
-    env: { LOG_LEVEL: "warn", ESH_ROOMS_CHAT_RATE_PER_SEC: "1000", ESH_ROOMS_CHAT_BURST: "1000", ESH_GATEWAY_WS_RATE_PER_SEC: "100000", ESH_GATEWAY_WS_BURST: "100000", ESH_GATEWAY_AUTH_BURST_PER_IP: "1000000", ESH_GATEWAY_AUTH_RATE_PER_IP: "100000", ESH_GATEWAY_HTTP_BURST_PER_IP: "1000000", ESH_GATEWAY_MAX_BACKPRESSURE_BYTES: String(16 << 20) },
-  });
+const OPEN_LIMITS = { LOG_LEVEL: "warn", ESH_ROOMS_CHAT_RATE_PER_SEC: "1000", ESH_ROOMS_CHAT_BURST: "1000", ESH_GATEWAY_WS_RATE_PER_SEC: "100000", ESH_GATEWAY_WS_BURST: "100000", ESH_GATEWAY_AUTH_BURST_PER_IP: "1000000", ESH_GATEWAY_AUTH_RATE_PER_IP: "100000", ESH_GATEWAY_HTTP_BURST_PER_IP: "1000000", ESH_GATEWAY_MAX_BACKPRESSURE_BYTES: String(16 << 20) };
+
+/** Our platform as several processes: nats-server, one actors node, `g` gateway nodes. */
+async function startOursDistributed(g: number): Promise<Server> {
+  const nats = await NatsServer.start();
+  const actors = await PlatformNode.start({ services: "sessions,streams,rooms", natsUrl: nats.url, env: OPEN_LIMITS });
+  const gws: PlatformNode[] = [];
+  for (let i = 0; i < g; i++) gws.push(await PlatformNode.start({ services: "gateway", natsUrl: nats.url, env: OPEN_LIMITS }));
+  const first = gws[0];
+  if (!first) throw new Error("no gateway");
+  const api0 = ourApi(first.url);
   return {
-    url: node.wsUrl,
-    pid: node.proc.pid ?? 0,
+    urls: gws.map((n) => n.wsUrl),
+    pids: [actors, ...gws].map((n) => n.proc.pid ?? 0),
+    tokens: api0.tokens,
+    rooms: api0.rooms,
+    stop: async () => {
+      for (const n of [...gws, actors]) await n.stop("SIGKILL");
+      await nats.dispose();
+    },
+  };
+}
+
+async function startOurs(): Promise<Server> {
+  const node = await PlatformNode.start({ env: OPEN_LIMITS });
+  return {
+    urls: [node.wsUrl],
+    pids: [node.proc.pid ?? 0],
+    ...ourApi(node.url),
+    stop: async () => {
+      await node.stop("SIGKILL");
+    },
+  };
+}
+
+function ourApi(base: string): Pick<Server, "tokens" | "rooms"> {
+  return {
     async tokens(n) {
       const out: string[] = [];
       for (let i = 0; i < n; i += 100) {
-        const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => api(node.url, "POST", "/api/auth/guest")));
+        const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => api(base, "POST", "/api/auth/guest")));
         out.push(...batch.map((r) => r.body.accessToken as string));
       }
       return out;
     },
     async rooms(r) {
-      const reg = await api(node.url, "POST", "/api/auth/register", { username: "benchhost", password: "bench password 1", role: "creator" });
+      const reg = await api(base, "POST", "/api/auth/register", { username: "benchhost", password: "bench password 1", role: "creator" });
       const ids: string[] = [];
-      for (let i = 0; i < r; i++) ids.push((await api(node.url, "POST", "/api/streams", { title: `bench room ${i}`, kind: "live" }, reg.body.accessToken as string)).body.id as string);
+      for (let i = 0; i < r; i++) ids.push((await api(base, "POST", "/api/streams", { title: `bench room ${i}`, kind: "live" }, reg.body.accessToken as string)).body.id as string);
       return ids;
-    },
-    stop: async () => {
-      await node.stop("SIGKILL");
     },
   };
 }
@@ -122,6 +157,10 @@ function kill(proc: ChildProcess): Promise<void> {
     proc.once("exit", () => resolve());
     proc.kill("SIGKILL");
   });
+}
+
+function sumStats(pids: number[]): { cpuSec: number; rssMB: number } {
+  return pids.map(procStats).reduce((a, b) => ({ cpuSec: a.cpuSec + b.cpuSec, rssMB: a.rssMB + b.rssMB }), { cpuSec: 0, rssMB: 0 });
 }
 
 /** Busy and total jiffies of the whole machine (all cores), from /proc/stat. */
@@ -178,8 +217,8 @@ const progress = (line: string) => process.stdout.write(process.stdout.isTTY ? `
 
 async function runServer(kind: ServerKind, o: Options): Promise<ServerResult> {
   progress(`[${kind}] starting server`);
-  const server = await startServer(kind);
-  const rss0 = procStats(server.pid).rssMB;
+  const server = await startServer(kind, o.gateways);
+  const rss0 = sumStats(server.pids).rssMB;
   const rooms = await server.rooms(o.rooms);
   const tokens = await server.tokens(o.clients);
   const workers = new Workers(o.workers);
@@ -192,21 +231,21 @@ async function runServer(kind: ServerKind, o: Options): Promise<ServerResult> {
     members.set(room, (members.get(room) ?? 0) + 1);
   }
   const connected = new Array<number>(o.workers).fill(0);
-  await workers.all(perWorker.map((clients) => ({ cmd: "connect", kind, url: server.url, clients, addresses })), "connected", (m, i) => {
+  await workers.all(perWorker.map((clients, i) => ({ cmd: "connect", kind, url: server.urls[i % server.urls.length] ?? "", clients, addresses })), "connected", (m, i) => {
     if (m.type === "progress") connected[i] = m.connected;
     progress(`[${kind}] connecting ${connected.reduce((a, b) => a + b, 0)}/${o.clients}`);
   });
   await new Promise((r) => setTimeout(r, 1000));
-  const rss1 = procStats(server.pid).rssMB;
+  const rss1 = sumStats(server.pids).rssMB;
   const result: ServerResult = { kind, connected: o.clients, memPerConnKB: Math.round(((rss1 - rss0) * 1024 * 10) / o.clients) / 10, steps: [] };
   try {
     // Warm-up (JIT, buffers, first GCs), not reported.
-    await runStep(kind, workers, rooms, members, o.chatRate ?? LADDER[0] ?? 5, { ...o, stepSeconds: 2 }, server.pid);
+    await runStep(kind, workers, rooms, members, o.chatRate ?? LADDER[0] ?? 5, { ...o, stepSeconds: 2 }, server.pids);
     // Latency tails are noisy on a shared 2-core box: the search stops after two failed rungs
     // in a row, and the headline is the highest rung that held.
     let failedInARow = 0;
     for (const rate of o.chatRate !== undefined ? [o.chatRate] : LADDER) {
-      const step = await runStep(kind, workers, rooms, members, rate, o, server.pid);
+      const step = await runStep(kind, workers, rooms, members, rate, o, server.pids);
       result.steps.push(step);
       failedInARow = step.pass ? 0 : failedInARow + 1;
       if (step.pass) result.sustainable = step;
@@ -219,17 +258,17 @@ async function runServer(kind: ServerKind, o: Options): Promise<ServerResult> {
   return result;
 }
 
-async function runStep(kind: ServerKind, workers: Workers, rooms: string[], members: Map<string, number>, rate: number, o: Options, pid: number): Promise<StepResult> {
+async function runStep(kind: ServerKind, workers: Workers, rooms: string[], members: Map<string, number>, rate: number, o: Options, pids: number[]): Promise<StepResult> {
   progress(`[${kind}] ${o.clients} clients, ${rate} chat/s + ${o.reactionRate} reactions/s per room, ${o.stepSeconds} s ...`);
   const rates = Object.fromEntries(rooms.map((r) => [r, { chat: rate / o.workers, react: o.reactionRate / o.workers }]));
-  const cpu0 = procStats(pid).cpuSec;
+  const cpu0 = sumStats(pids).cpuSec;
   const clientCpu = () => workers.procs.reduce((n, p) => n + procStats(p.pid ?? 0).cpuSec, 0);
   const ccpu0 = clientCpu();
   const m0 = machineJiffies();
   const t0 = performance.now();
   const reports = await workers.all<StepReport>(workers.procs.map(() => ({ cmd: "step", id: `s${rate}x${Date.now()}`, rates, seconds: o.stepSeconds, drainMs: 1500 })), "step");
   const wall = (performance.now() - t0) / 1000;
-  const stats = procStats(pid);
+  const stats = sumStats(pids);
   const ccpu1 = clientCpu();
   const m1 = machineJiffies();
   const hist = new Array<number>(HIST_BUCKETS).fill(0);
@@ -290,7 +329,7 @@ export async function fanoutBench(argv: string[]): Promise<void> {
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { clients: 1000, rooms: 1, reactionRate: 200, servers: ["ours", "ws", "socketio"], workers: 4, addresses: 4, stepSeconds: 5 };
+  const o: Options = { clients: 1000, rooms: 1, reactionRate: 200, servers: ["ours", "ws", "socketio"], workers: 4, gateways: 1, addresses: 4, stepSeconds: 5 };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i] ?? "";
     const v = argv[i + 1];
@@ -305,6 +344,7 @@ function parse(argv: string[]): Options {
     else if (k === "--chat-rate") o.chatRate = num();
     else if (k === "--reaction-rate") o.reactionRate = Number(v);
     else if (k === "--workers") o.workers = num();
+    else if (k === "--gateways") o.gateways = num();
     else if (k === "--addresses") o.addresses = Math.min(250, num());
     else if (k === "--step-seconds") o.stepSeconds = num();
     else if (k === "--json") o.json = v;
