@@ -48,8 +48,10 @@ export class Leases {
         if ((err as { type?: string }).type !== "CONFLICT") throw err;
       }
     }
+    // Lost three races in a row: report the current holder, or nobody (the caller answers
+    // UNAVAILABLE and the client retries) — never "mine" without holding the lease.
     const e = await this.#store.get<Lease>(C, room);
-    return e ? { mine: e.value.owner === this.#me, owner: e.value.owner } : { mine: false, owner: "" };
+    return { mine: false, owner: e && e.value.owner !== this.#me ? e.value.owner : "" };
   }
 
   /** Renews every held lease; returns the rooms whose lease was lost (taken by another node). */
