@@ -98,6 +98,8 @@ export interface AppConfig {
     presenceDebounceMs: number;
     /** Room ownership lease; a dead owner's rooms move after at most this long. */
     leaseTtlMs: number;
+    /** A room with nobody in it and no activity for this long is unloaded and its lease freed. */
+    idleUnloadMs: number;
     /** While a room is busy, gateways send it at most one frame per this many ms (leading edge: a
      *  quiet room sends at once); 0 = every event-loop turn. */
     fanoutBatchMs: number;
@@ -162,6 +164,7 @@ export const DEFAULTS: AppConfig = {
     reactionWindowMs: 200,
     presenceDebounceMs: 500,
     leaseTtlMs: 10_000,
+    idleUnloadMs: 60_000,
     fanoutBatchMs: 10,
   },
   broker: {
@@ -238,6 +241,7 @@ const SETTINGS: Setting[] = [
   s("rooms.reactionWindowMs", int(20, 5000)),
   s("rooms.presenceDebounceMs", int(50, 60_000)),
   s("rooms.leaseTtlMs", int(1000, 600_000)),
+  s("rooms.idleUnloadMs", int(1000, 86_400_000)),
   s("rooms.fanoutBatchMs", int(0, 20)),
   s("broker.requestTimeoutMs", int(100, 600_000)),
   s("broker.retries", int(0, 10)),

@@ -171,3 +171,28 @@ describe("rooms: moderation", () => {
     c.close();
   });
 });
+
+describe("rooms: idle rooms are unloaded and come back from the store", () => {
+  it("a room nobody is in is unloaded; the next join reloads its history", async () => {
+    const n = await PlatformNode.start({ env: { ESH_ROOMS_IDLE_UNLOAD_MS: "1000", ESH_ROOMS_LEASE_TTL_MS: "3000" } });
+    try {
+      const reg = await api(n.url, "POST", "/api/auth/register", { username: "idlehost", password: "correct horse battery", role: "creator" });
+      const token = reg.body.accessToken as string;
+      const id = (await api(n.url, "POST", "/api/streams", { title: "quiet", kind: "live" }, token)).body.id as string;
+      const c = await WsClient.connect(n.wsUrl, { token });
+      await c.request("room.join", { room: id });
+      const sent = await c.request("room.chat", { room: id, text: "remember me" });
+      c.close();
+      await waitFor("the idle room to be unloaded", () => n.output.includes(`unloading idle room ${id}`) || undefined, 15_000);
+      const again = await WsClient.connect(n.wsUrl, { token });
+      const ans = await again.request("room.join", { room: id });
+      const events = (ans.d as { events: Item[] }).events;
+      assert.deepEqual(events.map((e) => e.seq), [(sent.d as { seq: number }).seq]);
+      const next = await again.request("room.chat", { room: id, text: "and continue" });
+      assert.equal((next.d as { seq: number }).seq, 2, "the sequence continues after a reload");
+      again.close();
+    } finally {
+      await n.stop();
+    }
+  });
+});

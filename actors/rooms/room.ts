@@ -54,6 +54,7 @@ export class Room {
   readonly #dirtyPolls = new Set<string>();
   readonly #presence = new Map<string, { count: number; sample: UserRef[]; at: number }>();
   #presenceSent = "";
+  #lastActivity = Date.now();
   #chain: Promise<unknown> = Promise.resolve();
   readonly #timers: NodeJS.Timeout[] = [];
 
@@ -87,6 +88,16 @@ export class Room {
 
   close(): void {
     for (const t of this.#timers) clearInterval(t);
+  }
+
+  /** How long the room has been empty and quiet (0 while anyone is here). */
+  idleMs(now = Date.now()): number {
+    return this.#presenceTotal().count > 0 ? 0 : now - this.#lastActivity;
+  }
+
+  /** Anything a member does keeps the room loaded. */
+  touch(): void {
+    this.#lastActivity = Date.now();
   }
 
   join(userId: string, since: number | undefined): JoinAnswer {

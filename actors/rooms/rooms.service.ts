@@ -71,6 +71,7 @@ class LiveRooms {
       return ctx.call<T, unknown>(String(ctx.action?.name), ctx.params, { nodeID: own.owner, meta: { forwarded: true } });
     }
     const room = await this.#load(roomId);
+    room.touch();
     try {
       return await fn(room);
     } catch (err) {
@@ -113,7 +114,20 @@ class LiveRooms {
     this.#broker.broadcast("rooms.out", out, { groups: ["gateway"] }).catch((err: unknown) => this.#broker.logger.warn(`rooms: fan-out failed: ${String(err)}`));
   }
 
+  /** Unloads rooms nobody is in any more, so a long-running node does not keep every room it
+   *  ever served (their state is in the store; the next join loads it again). */
+  async #unloadIdle(): Promise<void> {
+    for (const [roomId, r] of [...this.#rooms]) {
+      const room = await r.catch(() => undefined);
+      if (room && room.idleMs() >= this.#cfg.idleUnloadMs) {
+        this.#broker.logger.info(`rooms: unloading idle room ${roomId}`);
+        await this.drop(roomId);
+      }
+    }
+  }
+
   async #renew(): Promise<void> {
+    await this.#unloadIdle().catch((err: unknown) => this.#broker.logger.warn(`rooms: unloading idle rooms failed: ${String(err)}`));
     try {
       for (const roomId of await this.leases.renew()) {
         this.#broker.logger.warn(`rooms: lost the lease of room ${roomId}; another node owns it now`);
