@@ -1,0 +1,33 @@
+/**
+ * The fan-out bench still runs and its three servers keep the same semantics: a tiny run where
+ * every chat must reach every member of its room on ours, ws and Socket.IO. No timing is
+ * asserted (that is what the bench itself prints).
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, it } from "node:test";
+
+describe("bench fanout smoke run", () => {
+  it("delivers every chat to every member on all three servers", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "esh-bench-"));
+    const out = path.join(dir, "fanout.json");
+    try {
+      const spawnJson = spawnSync(process.execPath, ["--import", "tsx", "bench/index.ts", "fanout", "--clients", "20", "--rooms", "2", "--chat-rate", "5", "--reaction-rate", "10", "--workers", "2", "--addresses", "2", "--step-seconds", "1", "--servers", "ours,ws,socketio", "--json", out], { encoding: "utf8", timeout: 120_000 });
+      assert.equal(spawnJson.status, 0, spawnJson.stdout + spawnJson.stderr);
+      assert.match(spawnJson.stdout, /sustainable deliveries\/s at the SLO/);
+      const json = JSON.parse(readFileSync(out, "utf8")) as { results: { kind: string; steps: { sent: number; expected: number; delivered: number; undelivered: number }[] }[] };
+      assert.deepEqual(json.results.map((x) => x.kind), ["ours", "ws", "socketio"]);
+      for (const s of json.results) {
+        const step = s.steps.at(-1);
+        assert.ok(step && step.sent > 0, `${s.kind} sent chats`);
+        assert.equal(step.undelivered, 0, `${s.kind}: ${step.delivered}/${step.expected} delivered`);
+        assert.equal(step.delivered, step.expected);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
