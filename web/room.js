@@ -123,6 +123,7 @@ function markDeleted(seq) {
   if (!li) return;
   li.classList.add("deleted");
   li.querySelector(".text").textContent = "message deleted";
+  li.querySelector(".mod")?.remove();
 }
 
 const totals = {};
