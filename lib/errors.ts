@@ -30,6 +30,11 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** Whether anything thrown (local or regenerated from another node) carries this code. */
+export function hasCode(err: unknown, code: ErrorCode): boolean {
+  return typeof err === "object" && err !== null && (err as { type?: unknown }).type === code;
+}
+
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === "string" && Object.hasOwn(ERROR_CODES, value);
 }

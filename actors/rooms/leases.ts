@@ -5,6 +5,7 @@
  * Writes to the room log are fenced independently (create-only keys per seq, room-log.ts), so
  * even a stale owner that has not noticed its loss cannot fork a room's sequence.
  */
+import { hasCode } from "../../lib/errors.js";
 import type { Store } from "../../store/index.js";
 
 const C = "room_leases";
@@ -45,7 +46,7 @@ export class Leases {
         this.#held.set(room, rev);
         return { mine: true };
       } catch (err) {
-        if ((err as { type?: string }).type !== "CONFLICT") throw err;
+        if (!hasCode(err, "CONFLICT")) throw err;
       }
     }
     // Lost three races in a row: report the current holder, or nobody (the caller answers
@@ -62,7 +63,7 @@ export class Leases {
         const next = await this.#store.put(C, room, { owner: this.#me, until: Date.now() + this.#ttlMs }, { expect: rev });
         this.#held.set(room, next);
       } catch (err) {
-        if ((err as { type?: string }).type !== "CONFLICT") continue; // store unreachable: try again next time
+        if (!hasCode(err, "CONFLICT")) continue; // store unreachable: try again next time
         this.#held.delete(room);
         lost.push(room);
       }

@@ -5,7 +5,7 @@
  */
 import type { Context, ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
-import { AppError } from "../../lib/errors.js";
+import { AppError, hasCode } from "../../lib/errors.js";
 import type { CallMeta } from "../../lib/identity.js";
 import { mustGet, type Store } from "../../store/index.js";
 import { Leases } from "./leases.js";
@@ -54,8 +54,7 @@ export class LiveRooms {
     try {
       return await fn(room);
     } catch (err) {
-      const e = err as { type?: string; data?: { collection?: string } };
-      if (e.type === "CONFLICT" && e.data?.collection === "room_log") {
+      if (hasCode(err, "CONFLICT") && (err as { data?: { collection?: string } }).data?.collection === "room_log") {
         await this.drop(roomId); // another node wrote this room's next seq: it owns the room now
         throw new AppError("UNAVAILABLE", "The room moved to another node: retry");
       }

@@ -4,7 +4,7 @@
  * Only registered accounts vote (guests can mint new identities at will).
  */
 import { randomBytes } from "node:crypto";
-import { AppError } from "../../lib/errors.js";
+import { AppError, hasCode } from "../../lib/errors.js";
 import type { Store } from "../../store/index.js";
 import type { PollPublic } from "./room-protocol.js";
 
@@ -53,7 +53,7 @@ export class Polls {
     try {
       await this.#store.put(VOTES, `${this.#room}.${pollId}.${userId}`, { option, at: Date.now() }, { expect: 0 });
     } catch (err) {
-      if ((err as { type?: string }).type === "CONFLICT") throw new AppError("CONFLICT", "You already voted in this poll (votes are final)");
+      if (hasCode(err, "CONFLICT")) throw new AppError("CONFLICT", "You already voted in this poll (votes are final)");
       throw err;
     }
     p.counts[option] = (p.counts[option] ?? 0) + 1;

@@ -4,7 +4,7 @@
  * before it. Presenting an old secret means the token was copied: the whole session is revoked.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { AppError } from "../../lib/errors.js";
+import { AppError, hasCode } from "../../lib/errors.js";
 import type { Role } from "../../lib/identity.js";
 import type { Entry, Store } from "../../store/index.js";
 
@@ -51,7 +51,7 @@ export class Accounts {
    *  one name cannot both succeed. */
   async createUser(user: User): Promise<void> {
     await this.#store.put(USERNAMES, user.username, { userId: user.id }, { expect: 0 }).catch((err: unknown) => {
-      throw (err as { type?: string }).type === "CONFLICT" ? new AppError("CONFLICT", "Username taken") : err;
+      throw hasCode(err, "CONFLICT") ? new AppError("CONFLICT", "Username taken") : err;
     });
     await this.#store.put(USERS, user.id, user, { expect: 0 });
   }

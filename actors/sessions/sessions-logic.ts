@@ -1,7 +1,7 @@
 /** What the sessions actor does, apart from how it is called (sessions.service.ts). */
 import type { LoggerInstance, ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
-import { AppError } from "../../lib/errors.js";
+import { AppError, hasCode } from "../../lib/errors.js";
 import type { Caller, Principal, Role } from "../../lib/identity.js";
 import type { Revocation } from "../../lib/revocations.js";
 import { signAccessToken } from "../../lib/tokens.js";
@@ -189,7 +189,7 @@ export class SessionsLogic {
     } else {
       const user: User = { id: newId(), username: name, displayName: adminUser, role: "admin", passwordHash: await hashPassword(adminPassword, this.#cfg.auth.scryptCost), createdAt: Date.now() };
       await this.#accounts.createUser(user).catch((err: unknown) => {
-        if ((err as { type?: string }).type !== "CONFLICT") throw err; // another sessions node made it
+        if (!hasCode(err, "CONFLICT")) throw err; // another sessions node made it
       });
     }
     this.#log.info(`admin account "${name}" ensured`);
