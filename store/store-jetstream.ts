@@ -23,6 +23,9 @@ export class JetStreamStore implements Store {
   readonly #mirrors = new Map<string, KvMirror>();
   /** Highest revision this process wrote per collection: list() waits for its mirror to see it. */
   readonly #written = new Map<string, number>();
+  /** Collections this process deleted from since its last list: a delete returns no revision,
+   *  so the next list asks the bucket once for its last sequence (not once per delete). */
+  readonly #deletedSinceList = new Set<string>();
 
   private constructor(nc: NatsConnection, opts: JetStreamStoreOptions) {
     this.#nc = nc;
@@ -74,8 +77,7 @@ export class JetStreamStore implements Store {
     const kv = await this.#bucket(collection);
     try {
       await kv.delete(key, opts.expect === undefined ? {} : { previousSeq: opts.expect });
-      // A delete's revision is not returned; the bucket's last sequence covers it.
-      this.#wrote(collection, (await kv.status()).streamInfo.state.last_seq);
+      this.#deletedSinceList.add(collection);
     } catch (err) {
       throw mapError(err, collection, key);
     }
@@ -84,6 +86,9 @@ export class JetStreamStore implements Store {
   async list<T extends object>(collection: string, prefix = ""): Promise<Entry<T>[]> {
     checkPrefix(collection, prefix);
     const mirror = await this.#mirror(collection);
+    if (this.#deletedSinceList.delete(collection)) {
+      this.#wrote(collection, (await (await this.#bucket(collection)).status()).streamInfo.state.last_seq);
+    }
     await mirror.caughtUp(this.#written.get(collection) ?? 0);
     const out: Entry<T>[] = [];
     for (const [key, e] of mirror.entries) {
