@@ -20,10 +20,12 @@ import { NatsServer } from "../test/harness/nats.js";
 import { api, PlatformNode } from "../test/harness/node.js";
 
 const packr = new Packr({ useRecords: false });
-const args: ReturnType<typeof parseArgs> = {};
-let CLIENTS = 50;
-let WINDOW = 4;
-let SECONDS = 5;
+interface RpcOptions {
+  clients: number;
+  window: number;
+  seconds: number;
+  json?: string;
+}
 // The bench measures the edge, so per-connection limits are raised above what it sends.
 const OPEN_LIMITS = { ESH_GATEWAY_WS_RATE_PER_SEC: "1000000", ESH_GATEWAY_WS_BURST: "1000000", ESH_GATEWAY_AUTH_BURST_PER_IP: "10000", LOG_LEVEL: "warn" };
 
@@ -44,21 +46,21 @@ function open(url: string): Promise<WebSocket> {
   });
 }
 
-async function timed(name: string, url: string, type: string, payload: unknown): Promise<Result> {
-  process.stdout.write(`  ${name}: ${CLIENTS} clients x ${WINDOW} in flight for ${SECONDS} s ...`);
-  const r = await runFor(name, url, type, payload);
+async function timed(o: RpcOptions, name: string, url: string, type: string, payload: unknown): Promise<Result> {
+  process.stdout.write(`  ${name}: ${o.clients} clients x ${o.window} in flight for ${o.seconds} s ...`);
+  const r = await runFor(o, name, url, type, payload);
   process.stdout.write(` ${r.perSec} req/s\n`);
   return r;
 }
 
-/** run() with its stop flag flipped after SECONDS. */
-async function runFor(name: string, url: string, type: string, payload: unknown): Promise<Result> {
-  const sockets = await Promise.all(Array.from({ length: CLIENTS }, () => open(url)));
+/** Drives every socket until `o.seconds` have passed, then lets the requests in flight finish. */
+async function runFor(o: RpcOptions, name: string, url: string, type: string, payload: unknown): Promise<Result> {
+  const sockets = await Promise.all(Array.from({ length: o.clients }, () => open(url)));
   const latencies: number[] = [];
   let stop = false;
   let requests = 0;
   const started = performance.now();
-  const timer = setTimeout(() => (stop = true), SECONDS * 1000);
+  const timer = setTimeout(() => (stop = true), o.seconds * 1000);
   await Promise.all(sockets.map((ws, ci) => drive(ws, ci)));
   clearTimeout(timer);
   const elapsed = (performance.now() - started) / 1000;
@@ -88,7 +90,7 @@ async function runFor(name: string, url: string, type: string, payload: unknown)
         if (!stop) send();
         else if (sentAt.size === 0) resolve();
       });
-      for (let i = 0; i < WINDOW; i++) send();
+      for (let i = 0; i < o.window; i++) send();
     });
   }
 }
@@ -114,10 +116,10 @@ async function tokenFor(base: string, username: string): Promise<{ token: string
   return { token, streamId };
 }
 
-function report(results: Result[]): void {
+function report(o: RpcOptions, results: Result[]): void {
   const base = results[0]?.perSec ?? 1;
   const max = Math.max(...results.map((r) => r.perSec));
-  console.log(`\nrequest/answer over WebSocket: ${CLIENTS} clients, ${WINDOW} in flight each, ${SECONDS} s per row (client: one process, ws library)`);
+  console.log(`\nrequest/answer over WebSocket: ${o.clients} clients, ${o.window} in flight each, ${o.seconds} s per row (client: one process, ws library)`);
   console.log("name".padEnd(18) + "req/s".padStart(9) + "  vs baseline" + "  p50 ms".padStart(9) + "  p99 ms".padStart(9) + " p999 ms".padStart(9));
   for (const r of results) {
     const bar = "#".repeat(Math.max(1, Math.round((r.perSec / max) * 40)));
@@ -125,10 +127,7 @@ function report(results: Result[]): void {
   }
 }
 
-async function main(): Promise<void> {
-  CLIENTS = args.clients ?? CLIENTS;
-  WINDOW = args.window ?? WINDOW;
-  SECONDS = args.seconds ?? SECONDS;
+async function main(o: RpcOptions): Promise<void> {
   console.log("bench rpc: starting servers (baseline ws server, embedded node, nats-server + actors node + gateway node)");
   const baseline = await startBaseline();
   const embedded = await PlatformNode.start({ env: OPEN_LIMITS });
@@ -139,15 +138,15 @@ async function main(): Promise<void> {
     const tEmb = await tokenFor(embedded.url, "bench");
     const tNats = await tokenFor(gateway.url, "bench");
     const results = [
-      await timed("ws-baseline ping", `ws://127.0.0.1:${baseline.port}/`, "ping", { ts: 1 }),
-      await timed("gateway ping", `${embedded.wsUrl}?token=${tEmb.token}`, "ping", { ts: 1 }),
-      await timed("embedded get", `${embedded.wsUrl}?token=${tEmb.token}`, "streams.get", { id: tEmb.streamId }),
-      await timed("embedded list", `${embedded.wsUrl}?token=${tEmb.token}`, "streams.list", { limit: 5 }),
-      await timed("nats get", `${gateway.wsUrl}?token=${tNats.token}`, "streams.get", { id: tNats.streamId }),
-      await timed("nats list", `${gateway.wsUrl}?token=${tNats.token}`, "streams.list", { limit: 5 }),
+      await timed(o, "ws-baseline ping", `ws://127.0.0.1:${baseline.port}/`, "ping", { ts: 1 }),
+      await timed(o, "gateway ping", `${embedded.wsUrl}?token=${tEmb.token}`, "ping", { ts: 1 }),
+      await timed(o, "embedded get", `${embedded.wsUrl}?token=${tEmb.token}`, "streams.get", { id: tEmb.streamId }),
+      await timed(o, "embedded list", `${embedded.wsUrl}?token=${tEmb.token}`, "streams.list", { limit: 5 }),
+      await timed(o, "nats get", `${gateway.wsUrl}?token=${tNats.token}`, "streams.get", { id: tNats.streamId }),
+      await timed(o, "nats list", `${gateway.wsUrl}?token=${tNats.token}`, "streams.list", { limit: 5 }),
     ];
-    report(results);
-    if (args.json) writeFileSync(args.json, JSON.stringify({ clients: CLIENTS, window: WINDOW, seconds: SECONDS, results }, null, 2));
+    report(o, results);
+    if (o.json) writeFileSync(o.json, JSON.stringify({ clients: o.clients, window: o.window, seconds: o.seconds, results }, null, 2));
   } finally {
     baseline.proc.kill();
     for (const n of [gateway, actors, embedded]) await n.stop("SIGKILL");
@@ -170,6 +169,5 @@ function parseArgs(argv: string[]): { clients?: number; window?: number; seconds
 }
 
 export async function rpcBench(argv: string[]): Promise<void> {
-  Object.assign(args, parseArgs(argv));
-  await main();
+  await main({ clients: 50, window: 4, seconds: 5, ...parseArgs(argv) });
 }
