@@ -32,7 +32,7 @@ export default tseslint.config(
   {
     files: ["web/**/*.js"],
     languageOptions: {
-      globals: { document: "readonly", location: "readonly", WebSocket: "readonly", fetch: "readonly", FormData: "readonly", URLSearchParams: "readonly", setTimeout: "readonly", console: "readonly" },
+      globals: { document: "readonly", location: "readonly", WebSocket: "readonly", navigator: "readonly", MediaStream: "readonly", window: "readonly", setInterval: "readonly", performance: "readonly", fetch: "readonly", FormData: "readonly", URLSearchParams: "readonly", setTimeout: "readonly", console: "readonly" },
     },
   },
   {

@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { mediaService } from "./actors/media/media.service.js";
 import { roomsService } from "./actors/rooms/rooms.service.js";
 import { sessionsService } from "./actors/sessions/sessions.service.js";
 import { streamsService } from "./actors/streams/streams.service.js";
@@ -63,6 +64,7 @@ function schemas(cfg: AppConfig, store: Store | undefined, onGateway: (gw: Gatew
     sessions: () => sessionsService(cfg, need()),
     streams: () => streamsService(need()),
     rooms: () => roomsService(cfg, need()),
+    media: () => mediaService(cfg),
   };
   return cfg.services.map((name) => factories[name]());
 }

@@ -4,6 +4,7 @@ import type { AppConfig } from "../lib/config.js";
 import type { Revocation } from "../lib/revocations.js";
 import type { RoomOut } from "../actors/rooms/room-protocol.js";
 import { Gateway } from "./gateway.js";
+import type { MediaOut } from "../actors/media/media-node.js";
 
 /** `onStarted` hands the Gateway to main.ts, which drains it before stopping the broker. */
 export function gatewayService(cfg: AppConfig, onStarted?: (gw: Gateway) => void): ServiceSchema {
@@ -14,6 +15,7 @@ export function gatewayService(cfg: AppConfig, onStarted?: (gw: Gateway) => void
       "sessions.revoked": { handler: (ctx: Context<{ list: Revocation[] }>) => gw.onRevoked(ctx.params.list) },
       "sessions.keys.changed": { handler: () => gw.onKeysChanged() },
       "rooms.out": { handler: (ctx: Context<RoomOut>) => gw.onRoomOut(ctx.params) },
+      "media.out": { handler: (ctx: Context<MediaOut>) => gw.onMediaOut(ctx.params) },
       // A sessions actor appeared (start-up order, a node joined): load keys now, not on the next timer.
       "$services.changed": { handler: () => gw.onServicesChanged() },
     },

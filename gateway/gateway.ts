@@ -23,11 +23,14 @@ import { openApiDocument } from "./http/openapi.js";
 import { apiRoutes } from "./http/routes-api.js";
 import { Router, type Route, type RouteContext } from "./http/router.js";
 import { StaticFiles } from "./http/static.js";
+import { Bundles } from "./http/bundles.js";
 import { prometheusText } from "./metrics.js";
 import { RateLimiter } from "../lib/rate-limit.js";
 import { loadUws, type Uws } from "./uws.js";
 import { WsHub } from "./ws/hub.js";
 import { RoomsEdge } from "./rooms-edge.js";
+import { MediaEdge } from "./media-edge.js";
+import type { MediaOut } from "../actors/media/media-node.js";
 import type { RoomOut } from "../actors/rooms/room-protocol.js";
 
 const WEB_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "web");
@@ -42,7 +45,9 @@ export class Gateway {
   readonly #verifier: TokenVerifier;
   readonly #hub: WsHub;
   readonly #rooms: RoomsEdge;
+  readonly #media: MediaEdge;
   readonly #static = new StaticFiles(WEB_ROOT);
+  readonly #bundles = new Bundles(WEB_ROOT);
   readonly #ipLimiter: RateLimiter;
   readonly #userLimiter: RateLimiter;
   readonly #authLimiter: RateLimiter;
@@ -70,8 +75,15 @@ export class Gateway {
       callInternal: (action, params) => this.#broker.call(action, params),
       onError: (what, err) => this.#log.debug(`rooms ${what} report failed: ${String(err)}`),
     });
+    this.#media = new MediaEdge({
+      nodeId: broker.nodeID,
+      call: (action, params, principal, nodeID) => this.#callActor(action, params, { kind: "user", principal }, nodeID),
+      callInternal: (action, params, nodeID) => this.#broker.call(action, params, { nodeID }),
+      onError: (what, err) => this.#log.debug(`media ${what} failed: ${String(err)}`),
+    });
     this.#hub = new WsHub(g, {
       rooms: this.#rooms,
+      media: this.#media,
       call: (action, params, principal) => this.#callActor(action, params, { kind: "user", principal }),
       verify: (token) => this.#verifier.verify(token),
       nodeId: broker.nodeID,
@@ -96,6 +108,7 @@ export class Gateway {
     const app = loaded.uws.App();
     app.ws("/ws", this.#hub.behavior());
     this.#rooms.attach(app);
+    this.#media.attach(app);
     app.any("/*", (res, req) => this.#handle(res, req));
     this.#port = await this.#listenOn(app);
     this.#syncAuthState();
@@ -114,6 +127,11 @@ export class Gateway {
   /** A room owner's broadcast: fan out to this node's members of the room. */
   onRoomOut(out: RoomOut): void {
     this.#rooms.onRoomOut(out);
+  }
+
+  /** Called by the media.out event (a media node's notice for a stream). */
+  onMediaOut(out: MediaOut): void {
+    this.#media.onOut(out);
   }
 
   onKeysChanged(): void {
@@ -180,8 +198,9 @@ export class Gateway {
     return principal ? { kind: "user", principal } : { kind: "anonymous", ip: ctx.ex.head.ip };
   }
 
-  #callActor(action: string, params: Record<string, unknown>, caller: Caller): Promise<unknown> {
-    return this.#broker.call(action, params, { meta: { caller, requestId: randomUUID() } });
+  #callActor(action: string, params: Record<string, unknown>, caller: Caller, nodeID?: string): Promise<unknown> {
+    const meta = { caller, requestId: randomUUID() };
+    return this.#broker.call(action, params, nodeID === undefined ? { meta } : { meta, nodeID });
   }
 
   #handle(res: HttpResponse, req: HttpRequest): void {
@@ -255,6 +274,13 @@ export class Gateway {
   }
 
   async #serveStatic(ex: Exchange): Promise<void> {
+    const url = ex.head.url;
+    if (url.startsWith("/bundles/")) {
+      const bundle = this.#bundles.get(url.slice("/bundles/".length));
+      if (!bundle) throw new AppError("NOT_FOUND", "No such bundle");
+      ex.send(200, await bundle, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+      return;
+    }
     const file = await this.#static.get(ex.head.url);
     if (!file) throw new AppError("NOT_FOUND", "No such file");
     ex.send(200, file.body, { "content-type": file.type, "cache-control": "no-cache", "x-content-type-options": "nosniff" });

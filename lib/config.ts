@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
-export const SERVICE_NAMES = ["gateway", "sessions", "streams", "rooms"] as const;
+export const SERVICE_NAMES = ["gateway", "sessions", "streams", "rooms", "media"] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -104,6 +104,24 @@ export interface AppConfig {
      *  quiet room sends at once); 0 = every event-loop turn. */
     fanoutBatchMs: number;
   };
+  media: {
+    /** mediasoup workers on this node (one process each); 0 = one per core. */
+    workers: number;
+    /** IP the WebRTC servers listen on. */
+    listenIp: string;
+    /** Address announced to clients in ICE candidates (public IP or name behind NAT); empty = listenIp. */
+    announcedAddress: string;
+    /** UDP+TCP port of worker i's WebRtcServer is rtcPort + i (one port per worker); 0 = any free port. */
+    rtcPort: number;
+    /** Consumers on one router before new viewers are served from another worker (pipeToRouter). */
+    maxConsumersPerRouter: number;
+    /** Bandwidth estimate a new viewer transport starts from (bits/s). */
+    initialOutgoingBitrate: number;
+    /** After the broadcaster disconnects, the stream stays live this long for it to come back. */
+    broadcasterGraceMs: number;
+    /** mediasoup worker log level. */
+    workerLogLevel: "debug" | "warn" | "error" | "none";
+  };
   broker: {
     requestTimeoutMs: number;
     retries: number;
@@ -166,6 +184,16 @@ export const DEFAULTS: AppConfig = {
     leaseTtlMs: 10_000,
     idleUnloadMs: 60_000,
     fanoutBatchMs: 10,
+  },
+  media: {
+    workers: 0,
+    listenIp: "127.0.0.1",
+    announcedAddress: "",
+    rtcPort: 44440,
+    maxConsumersPerRouter: 500,
+    initialOutgoingBitrate: 1_000_000,
+    broadcasterGraceMs: 30_000,
+    workerLogLevel: "warn",
   },
   broker: {
     requestTimeoutMs: 10_000,
@@ -243,6 +271,14 @@ const SETTINGS: Setting[] = [
   s("rooms.leaseTtlMs", int(1000, 600_000)),
   s("rooms.idleUnloadMs", int(1000, 86_400_000)),
   s("rooms.fanoutBatchMs", int(0, 20)),
+  s("media.workers", int(0, 256)),
+  s("media.listenIp", { t: "str" }),
+  s("media.announcedAddress", { t: "str" }),
+  s("media.rtcPort", int(0, 65000)),
+  s("media.maxConsumersPerRouter", int(1, 100_000)),
+  s("media.initialOutgoingBitrate", int(100_000, 100_000_000)),
+  s("media.broadcasterGraceMs", int(0, 3_600_000)),
+  s("media.workerLogLevel", { t: "enum", values: ["debug", "warn", "error", "none"] }),
   s("broker.requestTimeoutMs", int(100, 600_000)),
   s("broker.retries", int(0, 10)),
   s("broker.heartbeatIntervalSec", int(1, 600)),

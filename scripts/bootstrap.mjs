@@ -3,13 +3,15 @@
 // Plain Node (no dependencies): it runs before node_modules exists.
 //   1. Node 20 (uWebSockets.js ships native binaries up to ABI 115).
 //   2. npm packages: `npm ci` when node_modules is missing or older than package-lock.json.
-//   3. Debian/Ubuntu packages the mode needs (nats-server for tests): installed with apt-get
+//   3. mediasoup-worker: cached, mediasoup's prebuilt, or built from source (scripts/mediasoup-worker.mjs).
+//   4. Debian/Ubuntu packages the mode needs (nats-server for tests): installed with apt-get
 //      when running as root, otherwise the exact command to run is printed and we stop.
 // Nothing is downloaded from anywhere but the npm registry and the distribution's apt.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureMediasoupWorker, npmEnv } from "./mediasoup-worker.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const mode = process.argv[2] ?? "start";
@@ -38,7 +40,7 @@ function ensureNpmPackages() {
   if (fresh) return say("npm packages: up to date");
   const args = existsSync(lock) ? ["ci", "--no-audit", "--no-fund"] : ["install", "--no-audit", "--no-fund"];
   say(`npm packages: running npm ${args.join(" ")}`);
-  const r = spawnSync("npm", args, { cwd: root, stdio: "inherit" });
+  const r = spawnSync("npm", args, { cwd: root, stdio: "inherit", env: npmEnv(root) });
   if (r.status !== 0) {
     say("npm failed; see above");
     process.exit(r.status ?? 1);
@@ -63,5 +65,9 @@ function ensureAptPackages() {
 
 checkNode();
 ensureNpmPackages();
+ensureMediasoupWorker(root, say, (msg) => {
+  say(msg);
+  process.exit(1);
+});
 ensureAptPackages();
 say(`ready for npm ${mode}`);

@@ -1,6 +1,9 @@
 // The viewer page: join a stream's room as a guest or a logged-in user, chat, react, vote,
 // see who is here; moderation controls for the room's owner. One WebSocket (JSON frames),
 // reconnecting with backoff and recovering missed messages by seq (docs/protocol.md).
+// The live video plays over WebRTC (LiveMedia: mediasoup-client over the same socket), with a
+// quality choice and a stats overlay.
+import { LiveMedia } from "/bundles/live-media.js";
 const REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "👏", "🔥", "🎉"];
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -49,11 +52,13 @@ function connect() {
     renderPresence(ans.presence);
     state.joined = true;
     for (const items of state.buffer.splice(0)) applyItems(items);
+    watch();
   };
   ws.onmessage = (m) => onFrame(JSON.parse(m.data));
   ws.onclose = (ev) => {
     $("conn").textContent = "offline";
     $("conn").classList.remove("online");
+    state.media?.close();
     for (const { reject } of state.reqs.values()) reject(new Error("connection lost"));
     state.reqs.clear();
     if (ev.code >= 4500 && ev.code < 5000) return ($("room-error").textContent = `Disconnected: ${ev.reason || ev.code}`);
@@ -74,12 +79,39 @@ function onFrame(f) {
     state.reqs.delete(f.id);
     return f.t === "ok" ? r.resolve(f.d) : r.reject(new Error(f.d.message));
   }
+  if (state.media?.onNotice(f)) return;
   if (f.t === "room" && f.d.room === state.room) return state.joined ? applyItems(f.d.items) : state.buffer.push(f.d.items);
   if (f.t === "room.kicked") {
     $("room-error").textContent = "You were removed from this room";
     $("chat-input").disabled = true;
   }
 }
+
+// Live video: watch after each (re)join; a media node that lost its worker says "reconnect".
+async function watch() {
+  state.media?.close();
+  const media = new LiveMedia(request, state.room, { onState: onMediaState });
+  state.media = media;
+  window.liveMedia = media; // for the stats overlay in tests and the console
+  try {
+    await media.watch($("video"));
+    $("video-state").textContent = media.consumers.size ? "live" : "waiting for the broadcaster";
+  } catch (e) {
+    $("video-state").textContent = `video unavailable: ${e.message}`;
+  }
+}
+
+function onMediaState(s) {
+  if (s === "reconnect") setTimeout(watch, 500 + Math.random() * 500);
+  $("video-state").textContent = s === "ended" ? "the stream has ended" : s;
+}
+
+setInterval(async () => {
+  if (!state.media || state.media.closed) return;
+  const s = await state.media.stats();
+  $("stats").textContent = `${s.width}x${s.height} · ${s.kbps} kbit/s · ${Math.round(s.fps)} fps · ~${s.latencyMs ?? "?"} ms`;
+  $("quality-now").textContent = s.height ? `${s.height}p` : "";
+}, 1000);
 
 function applyItems(items) {
   for (const it of items) {
@@ -177,6 +209,7 @@ $("poll-form").onsubmit = (ev) => {
   const options = String(f.get("options")).split(",").map((s) => s.trim()).filter(Boolean);
   request("room.poll.create", { room: state.room, question: f.get("question"), options }).then(() => ev.target.reset(), (e) => ($("room-error").textContent = e.message));
 };
+$("quality").onchange = (ev) => state.media?.setQuality(ev.target.value).catch((e) => ($("room-error").textContent = e.message));
 $("reactions").replaceChildren(...REACTIONS.map((e) => {
   const b = Object.assign(document.createElement("button"), { type: "button", textContent: e, title: `react ${e}` });
   b.onclick = () => state.ws?.readyState === 1 && state.ws.send(JSON.stringify({ t: "room.react", d: { room: state.room, emoji: e } }));

@@ -2,11 +2,12 @@
  * streams actor: the catalog of live streams and videos, persisted in the store.
  *   create [creator]  update [creator, owner]  remove [creator, owner]  get [public]  list [public]
  *   setStatus [internal] (media and encoder actors move a stream through its lifecycle)
+ *   place [guest] (which media node hosts a live stream: kept while that node is up)
  * Every stream has a room (same id) for its audience, created and removed with it.
  */
 import { randomBytes } from "node:crypto";
-import type { Context, ServiceSchema } from "moleculer";
-import { AppError } from "../../lib/errors.js";
+import type { Context, Service, ServiceBroker, ServiceSchema } from "moleculer";
+import { AppError, hasCode } from "../../lib/errors.js";
 import type { CallMeta } from "../../lib/identity.js";
 import { mustGet, type Store } from "../../store/index.js";
 import { assertOwnerOrAdmin } from "../ownership.js";
@@ -35,6 +36,8 @@ export interface Stream {
   status: StreamStatus;
   createdAt: number;
   updatedAt: number;
+  /** Moleculer node id of the media node hosting the live stream. */
+  mediaNode?: string;
 }
 
 const C = "streams";
@@ -113,6 +116,27 @@ export function streamsService(store: Store): ServiceSchema {
           return s;
         },
       },
+      place: {
+        access: "guest",
+        params: { id },
+        async handler(this: Service, ctx: Ctx<{ id: string }>) {
+          const e = await load(ctx.params.id);
+          const nodes = mediaNodes(this.broker);
+          if (nodes.length === 0) throw new AppError("UNAVAILABLE", "No media node is running");
+          if (e.value.mediaNode !== undefined && nodes.includes(e.value.mediaNode)) return { nodeID: e.value.mediaNode };
+          if (e.value.kind !== "live" || (e.value.status !== "created" && e.value.status !== "live")) throw new AppError("CONFLICT", `The stream is ${e.value.status}`);
+          const nodeID = nodes[Math.floor(Math.random() * nodes.length)] as string;
+          try {
+            await store.put(C, e.key, { ...e.value, mediaNode: nodeID, updatedAt: Date.now() }, { expect: e.revision });
+            return { nodeID };
+          } catch (err) {
+            if (!hasCode(err, "CONFLICT")) throw err;
+            const again = (await load(ctx.params.id)).value.mediaNode; // placed concurrently: take that one
+            if (again === undefined) throw err;
+            return { nodeID: again };
+          }
+        },
+      },
       remove: {
         access: "creator",
         params: { id },
@@ -126,4 +150,10 @@ export function streamsService(store: Store): ServiceSchema {
       },
     },
   };
+}
+
+/** Nodes that run the media actor and are up. */
+function mediaNodes(broker: ServiceBroker): string[] {
+  const list = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as { name: string; nodeID: string }[];
+  return [...new Set(list.filter((s) => s.name === "media").map((s) => s.nodeID))].sort();
 }

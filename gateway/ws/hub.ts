@@ -80,6 +80,7 @@ export class WsHub {
         data.socket = undefined;
         this.#conns.delete(ws);
         this.#env.rooms.closed(ws);
+        this.#env.media.closed(ws);
       },
     };
   }
@@ -125,7 +126,7 @@ export class WsHub {
     void this.#authorize(token)
       .then((principal) => {
         if (aborted) return;
-        const data: ConnData = { id: this.#nextId++, principal, ip, format, rooms: new Set(), closed: false, bucket: new TokenBucket(this.#cfg.wsRatePerSec, this.#cfg.wsBurst), limitedInARow: 0, malformedInARow: 0 };
+        const data: ConnData = { id: this.#nextId++, principal, ip, format, rooms: new Set(), media: new Map(), closed: false, bucket: new TokenBucket(this.#cfg.wsRatePerSec, this.#cfg.wsBurst), limitedInARow: 0, malformedInARow: 0 };
         res.cork(() => res.upgrade(data, key, protocol, extensions, context));
       })
       .catch((err: unknown) => {

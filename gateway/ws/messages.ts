@@ -8,6 +8,8 @@ import type { WebSocket } from "@trufflesuite/uws-js-unofficial";
 import { REACTIONS } from "../../actors/rooms/room-protocol.js";
 import { AppError } from "../../lib/errors.js";
 import type { RoomsEdge } from "../rooms-edge.js";
+import type { MediaEdge } from "../media-edge.js";
+import { MEDIA_MESSAGES } from "./media-messages.js";
 import type { WireFormat } from "./codec.js";
 import type { Principal } from "../../lib/identity.js";
 
@@ -17,6 +19,8 @@ export interface Connection {
   readonly format: WireFormat;
   /** Rooms this connection has joined. */
   readonly rooms: Set<string>;
+  /** Streams whose media this connection joined, and the media node hosting each. */
+  readonly media: Map<string, string>;
   /** The socket, for room subscriptions; `closed` once uWS closed it (never touch it then). */
   socket?: WebSocket<Connection>;
   closed: boolean;
@@ -31,9 +35,10 @@ export interface MessageEnv {
   verify(token: string): Promise<Principal>;
   nodeId: string;
   rooms: RoomsEdge;
+  media: MediaEdge;
 }
 
-interface MessageDef<P> {
+export interface MessageDef<P> {
   schema: Record<string, unknown>;
   handler: (d: P, conn: Connection, env: MessageEnv) => unknown;
 }
@@ -44,7 +49,7 @@ const Validator = createRequire(import.meta.url)("fastest-validator") as new () 
 const v = new Validator();
 const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
 
-function def<P>(schema: Record<string, unknown>, handler: MessageDef<P>["handler"]): MessageDef<P> {
+export function def<P>(schema: Record<string, unknown>, handler: MessageDef<P>["handler"]): MessageDef<P> {
   return { schema: { $$strict: true, ...schema }, handler };
 }
 
@@ -115,6 +120,8 @@ export const MESSAGES = {
   ),
 
   "room.ban": def<{ room: string; userId: string }>({ room: id, userId: id }, (d, conn, env) => env.call("rooms.ban", { id: d.room, userId: d.userId }, conn.principal)),
+
+  ...MEDIA_MESSAGES,
 } satisfies Record<string, MessageDef<never>>;
 
 export type MessageType = keyof typeof MESSAGES;

@@ -52,6 +52,10 @@ export class PlatformNode {
       DATA_DIR: dataDir,
       LOG_LEVEL: "info",
       ESH_AUTH_SCRYPT_COST: "1024",
+      // One mediasoup worker on a free port: several nodes run side by side in tests.
+      ESH_MEDIA_WORKERS: "1",
+      ESH_MEDIA_RTC_PORT: "0",
+      ...(process.env.MEDIASOUP_WORKER_BIN ? { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN } : {}),
       ...(opts.services ? { SERVICES: opts.services } : {}),
       ...(opts.natsUrl ? { NATS_URL: opts.natsUrl } : {}),
       ...opts.env,

@@ -1,0 +1,139 @@
+/**
+ * media actor: mediasoup on this node. Gateways call it for their clients' signalling (WebSocket
+ * `media.*` messages, WHIP, WHEP); `peerId` names the client connection or HTTP session and is
+ * set by the gateway, never by the client.
+ *   join [guest]  connect produce consume resume quality leave [guest, own peer]
+ *   end [creator, owner]  stats [internal]
+ * Only the stream's owner joins as broadcaster (and so produces); any valid token may view.
+ */
+import os from "node:os";
+import type { Context, ServiceSchema } from "moleculer";
+import type { types } from "mediasoup";
+import type { AppConfig } from "../../lib/config.js";
+import { AppError, hasCode } from "../../lib/errors.js";
+import type { CallMeta } from "../../lib/identity.js";
+import { QUALITIES, type Quality } from "../../media/codecs.js";
+import { WorkerPool } from "../../media/worker-pool.js";
+import type { Stream } from "../streams/streams.service.js";
+import { callerUserId } from "../ownership.js";
+import { MediaNode } from "./media-node.js";
+
+type Ctx<P> = Context<P, CallMeta>;
+const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
+const peerId = { type: "string", min: 1, max: 200 };
+const mediaId = { type: "string", min: 1, max: 64 };
+const obj = { type: "object" };
+const base = { streamId: id, peerId };
+
+interface Base {
+  streamId: string;
+  peerId: string;
+}
+
+export function mediaService(cfg: AppConfig): ServiceSchema {
+  let node: MediaNode;
+  return {
+    name: "media",
+    actions: {
+      join: {
+        access: "guest",
+        params: { ...base, role: { type: "enum", values: ["broadcaster", "viewer"] } },
+        async handler(ctx: Ctx<Base & { role: "broadcaster" | "viewer" }>) {
+          const userId = callerUserId(ctx.meta.caller);
+          const stream = await ctx.call<Stream, { id: string }>("streams.get", { id: ctx.params.streamId });
+          if (stream.kind !== "live") throw new AppError("BAD_REQUEST", "Not a live stream");
+          if (stream.status !== "created" && stream.status !== "live") throw new AppError("CONFLICT", `The stream is ${stream.status}`);
+          if (ctx.params.role === "broadcaster" && stream.ownerId !== userId) throw new AppError("FORBIDDEN", "Only the stream's owner may broadcast");
+          const live = await node.open(stream.id);
+          const transport = await live.join(ctx.params.peerId, userId, ctx.params.role);
+          if (ctx.params.role === "broadcaster") node.broadcasterJoined(stream.id);
+          const producers = [...live.producers.entries()].map(([pid, p]) => ({ producerId: pid, kind: p.producer.kind, source: p.source }));
+          return { rtpCapabilities: live.rtpCapabilities, transport, producers };
+        },
+      },
+      connect: {
+        access: "guest",
+        params: { ...base, transportId: mediaId, dtlsParameters: obj },
+        async handler(ctx: Ctx<Base & { transportId: string; dtlsParameters: types.DtlsParameters }>) {
+          await node.get(ctx.params.streamId).connect(ctx.params.peerId, ctx.params.transportId, ctx.params.dtlsParameters);
+          return { connected: true };
+        },
+      },
+      produce: {
+        access: "creator",
+        params: { ...base, transportId: mediaId, kind: { type: "enum", values: ["audio", "video"] }, rtpParameters: obj, source: { type: "enum", values: ["camera", "screen", "mic", "whip"] } },
+        async handler(ctx: Ctx<Base & { transportId: string; kind: types.MediaKind; rtpParameters: types.RtpParameters; source: string }>) {
+          const { streamId, peerId: pid, transportId, kind, rtpParameters, source } = ctx.params;
+          const producerId = await node.get(streamId).produce(pid, transportId, kind, rtpParameters, source);
+          await ctx.call("streams.setStatus", { id: streamId, status: "live" }).catch((err: unknown) => {
+            if (!hasCode(err, "CONFLICT")) throw err; // already live (audio and video race here)
+          });
+          return { producerId };
+        },
+      },
+      consume: {
+        access: "guest",
+        params: { ...base, transportId: mediaId, rtpCapabilities: obj },
+        async handler(ctx: Ctx<Base & { transportId: string; rtpCapabilities: types.RtpCapabilities }>) {
+          return { consumers: await node.get(ctx.params.streamId).consume(ctx.params.peerId, ctx.params.transportId, ctx.params.rtpCapabilities) };
+        },
+      },
+      resume: {
+        access: "guest",
+        params: { ...base, consumerId: mediaId },
+        async handler(ctx: Ctx<Base & { consumerId: string }>) {
+          await node.get(ctx.params.streamId).resume(ctx.params.peerId, ctx.params.consumerId);
+          return { resumed: true };
+        },
+      },
+      quality: {
+        access: "guest",
+        params: { ...base, consumerId: mediaId, quality: { type: "enum", values: QUALITIES } },
+        async handler(ctx: Ctx<Base & { consumerId: string; quality: Quality }>) {
+          await node.get(ctx.params.streamId).setQuality(ctx.params.peerId, ctx.params.consumerId, ctx.params.quality);
+          return { quality: ctx.params.quality };
+        },
+      },
+      leave: {
+        access: "guest",
+        params: base,
+        handler(ctx: Ctx<Base>) {
+          let left: boolean;
+          try {
+            left = node.get(ctx.params.streamId).leave(ctx.params.peerId);
+          } catch {
+            return { left: false }; // not open here: nothing to leave
+          }
+          node.left(ctx.params.streamId);
+          return { left };
+        },
+      },
+      end: {
+        access: "creator",
+        params: { streamId: id },
+        async handler(ctx: Ctx<{ streamId: string }>) {
+          const stream = await ctx.call<Stream, { id: string }>("streams.get", { id: ctx.params.streamId });
+          const caller = ctx.meta.caller;
+          if (caller?.kind === "user" && caller.principal.userId !== stream.ownerId && caller.principal.role !== "admin") throw new AppError("FORBIDDEN", "Only the owner or an admin may end a stream");
+          await node.end(stream.id, "ended by its owner");
+          return { ended: stream.id };
+        },
+      },
+      stats: {
+        access: "internal",
+        async handler() {
+          return { workers: await node.pool.usage(), ...node.stats() };
+        },
+      },
+    },
+    async started() {
+      const count = cfg.media.workers || os.availableParallelism();
+      const pool = await WorkerPool.create(cfg.media, count, this.logger);
+      node = new MediaNode(cfg.media, pool, this.broker);
+    },
+    stopped() {
+      node.closeAll();
+      node.pool.close();
+    },
+  };
+}

@@ -1,0 +1,297 @@
+/**
+ * One live stream on this media node: an origin router (where the broadcaster's producers
+ * live) plus, as viewers pass `maxConsumersPerRouter`, routers on other workers fed with
+ * `pipeToRouter`. Peers (one per client connection or WHIP/WHEP session) own their transports,
+ * and through them their producers and consumers.
+ *
+ * Close cascade: close() -> routers closed -> transports, producers, consumers closed by
+ * mediasoup; the stream tells its clients once (`onNotice`) and its owner once (`onClosed`).
+ * A worker dying closes its routers; if the origin goes, the whole stream closes with reason
+ * "worker-died" and clients are told to reconnect.
+ */
+import type { types } from "mediasoup";
+import type { AppConfig } from "../lib/config.js";
+import { AppError } from "../lib/errors.js";
+import { MEDIA_CODECS, spatialLayerOf, type Quality } from "./codecs.js";
+import type { WorkerPool, WorkerSlot } from "./worker-pool.js";
+
+export type PeerRole = "broadcaster" | "viewer";
+export type StreamNotice =
+  | { t: "media.producer"; d: { streamId: string; producerId: string; kind: string; source: string } }
+  | { t: "media.producer.closed"; d: { streamId: string; producerId: string } }
+  | { t: "media.closed"; d: { streamId: string; reason: CloseReason; reconnect: boolean } };
+export type CloseReason = "ended" | "worker-died" | "node-stopping";
+
+interface Hosted {
+  readonly router: types.Router;
+  readonly slot: WorkerSlot;
+  consumers: number;
+}
+
+export interface Peer {
+  readonly id: string;
+  readonly userId: string;
+  readonly role: PeerRole;
+  readonly host: Hosted;
+  readonly transports: Map<string, types.WebRtcTransport>;
+  readonly consumers: Map<string, types.Consumer>;
+  readonly producers: Map<string, types.Producer>;
+}
+
+export interface TransportInfo {
+  id: string;
+  iceParameters: types.IceParameters;
+  iceCandidates: types.IceCandidate[];
+  dtlsParameters: types.DtlsParameters;
+}
+
+export interface ConsumerInfo {
+  id: string;
+  producerId: string;
+  kind: types.MediaKind;
+  rtpParameters: types.RtpParameters;
+}
+
+export interface LiveStreamHooks {
+  onNotice(n: StreamNotice): void;
+  onClosed(reason: CloseReason): void;
+}
+
+export class LiveStream {
+  readonly id: string;
+  readonly #pool: WorkerPool;
+  readonly #cfg: AppConfig["media"];
+  readonly #hooks: LiveStreamHooks;
+  readonly #hosts: Hosted[] = [];
+  readonly #peers = new Map<string, Peer>();
+  /** Producers on the origin router, with their source ("camera" | "screen" | "mic"). */
+  readonly producers = new Map<string, { producer: types.Producer; source: string }>();
+  #closed = false;
+
+  private constructor(id: string, pool: WorkerPool, cfg: AppConfig["media"], hooks: LiveStreamHooks) {
+    this.id = id;
+    this.#pool = pool;
+    this.#cfg = cfg;
+    this.#hooks = hooks;
+  }
+
+  static async open(id: string, pool: WorkerPool, cfg: AppConfig["media"], hooks: LiveStreamHooks): Promise<LiveStream> {
+    const s = new LiveStream(id, pool, cfg, hooks);
+    await s.#addHost(pool.pick());
+    return s;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get rtpCapabilities(): types.RtpCapabilities {
+    return this.#origin().router.rtpCapabilities;
+  }
+
+  get viewers(): number {
+    let n = 0;
+    for (const p of this.#peers.values()) if (p.role === "viewer") n++;
+    return n;
+  }
+
+  /** Routers in use, for placement tests and stats: worker slot and consumer count of each. */
+  hosts(): { slot: number; consumers: number }[] {
+    return this.#hosts.map((h) => ({ slot: h.slot.index, consumers: h.consumers }));
+  }
+
+  peer(id: string): Peer | undefined {
+    return this.#peers.get(id);
+  }
+
+  /** Adds a peer with one WebRTC transport (send for the broadcaster, receive for viewers). */
+  async join(peerId: string, userId: string, role: PeerRole): Promise<TransportInfo> {
+    this.#assertOpen();
+    if (this.#peers.has(peerId)) this.leave(peerId);
+    const host = role === "broadcaster" ? this.#origin() : await this.#hostForViewer();
+    const peer: Peer = { id: peerId, userId, role, host, transports: new Map(), consumers: new Map(), producers: new Map() };
+    this.#peers.set(peerId, peer);
+    const t = await host.router.createWebRtcTransport({
+      webRtcServer: host.slot.webRtcServer,
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: this.#cfg.initialOutgoingBitrate,
+      appData: { peerId },
+    });
+    if (!this.#peers.has(peerId)) {
+      t.close(); // left while the transport was being made
+      throw new AppError("CONFLICT", "Left the stream while joining");
+    }
+    peer.transports.set(t.id, t);
+    t.observer.once("close", () => peer.transports.delete(t.id));
+    return { id: t.id, iceParameters: t.iceParameters, iceCandidates: t.iceCandidates, dtlsParameters: t.dtlsParameters };
+  }
+
+  async connect(peerId: string, transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
+    const t = this.#transport(peerId, transportId);
+    await mediaCall("DTLS parameters", () => t.connect({ dtlsParameters }));
+  }
+
+  async produce(peerId: string, transportId: string, kind: types.MediaKind, rtpParameters: types.RtpParameters, source: string): Promise<string> {
+    const peer = this.#peer(peerId);
+    if (peer.role !== "broadcaster") throw new AppError("FORBIDDEN", "Only the broadcaster produces");
+    const t = this.#transport(peerId, transportId);
+    const producer = await mediaCall("RTP parameters", () => t.produce({ kind, rtpParameters, appData: { source } }));
+    peer.producers.set(producer.id, producer);
+    this.producers.set(producer.id, { producer, source });
+    producer.observer.once("close", () => {
+      peer.producers.delete(producer.id);
+      this.producers.delete(producer.id);
+      if (!this.#closed) this.#hooks.onNotice({ t: "media.producer.closed", d: { streamId: this.id, producerId: producer.id } });
+    });
+    for (const h of this.#hosts.slice(1)) await this.#pipe(producer.id, h);
+    this.#hooks.onNotice({ t: "media.producer", d: { streamId: this.id, producerId: producer.id, kind, source } });
+    return producer.id;
+  }
+
+  /** Consumers (created paused) for every producer this viewer does not consume yet. */
+  async consume(peerId: string, transportId: string, rtpCapabilities: types.RtpCapabilities): Promise<ConsumerInfo[]> {
+    const peer = this.#peer(peerId);
+    const t = this.#transport(peerId, transportId);
+    checkCapabilities(rtpCapabilities); // now, not only once a producer exists
+    const have = new Set([...peer.consumers.values()].map((c) => c.producerId));
+    const out: ConsumerInfo[] = [];
+    for (const producerId of this.producers.keys()) {
+      if (have.has(producerId)) continue;
+      if (!peer.host.router.canConsume({ producerId, rtpCapabilities })) {
+        throw new AppError("BAD_REQUEST", "Your RTP capabilities cannot receive this stream's codecs", { producerId });
+      }
+      const c = await mediaCall("RTP capabilities", () => t.consume({ producerId, rtpCapabilities, paused: true, appData: { peerId } }));
+      this.#track(peer, c);
+      out.push({ id: c.id, producerId, kind: c.kind, rtpParameters: c.rtpParameters });
+    }
+    return out;
+  }
+
+  /** The client has set up its side: start sending, with a keyframe right away for video. */
+  async resume(peerId: string, consumerId: string): Promise<void> {
+    const c = this.#consumer(peerId, consumerId);
+    await c.resume();
+    if (c.kind === "video") await c.requestKeyFrame();
+  }
+
+  /** A manual quality (pins a spatial layer) or "auto" (the highest; bandwidth estimation lowers it). */
+  async setQuality(peerId: string, consumerId: string, quality: Quality): Promise<void> {
+    const c = this.#consumer(peerId, consumerId);
+    if (c.kind !== "video") throw new AppError("BAD_REQUEST", "Quality applies to video consumers");
+    const pinned = spatialLayerOf(quality);
+    await c.setPreferredLayers({ spatialLayer: pinned ?? 2, temporalLayer: 2 });
+  }
+
+  leave(peerId: string): boolean {
+    const peer = this.#peers.get(peerId);
+    if (!peer) return false;
+    this.#peers.delete(peerId);
+    for (const t of peer.transports.values()) t.close();
+    return true;
+  }
+
+  broadcasterPresent(): boolean {
+    for (const p of this.#peers.values()) if (p.role === "broadcaster") return true;
+    return false;
+  }
+
+  close(reason: CloseReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const h of this.#hosts) {
+      h.router.close();
+      h.slot.routers--;
+      h.slot.consumers -= h.consumers;
+    }
+    this.#peers.clear();
+    this.#hooks.onNotice({ t: "media.closed", d: { streamId: this.id, reason, reconnect: reason !== "ended" } });
+    this.#hooks.onClosed(reason);
+  }
+
+  #track(peer: Peer, c: types.Consumer): void {
+    peer.consumers.set(c.id, c);
+    peer.host.consumers++;
+    peer.host.slot.consumers++;
+    c.observer.once("close", () => {
+      peer.consumers.delete(c.id);
+      if (this.#closed) return;
+      peer.host.consumers--;
+      peer.host.slot.consumers--;
+    });
+  }
+
+  async #hostForViewer(): Promise<Hosted> {
+    const open = this.#hosts.find((h) => h.consumers < this.#cfg.maxConsumersPerRouter);
+    if (open) return open;
+    const used = new Set(this.#hosts.map((h) => h.slot.index));
+    const slot = this.#pool.pick(used);
+    if (used.has(slot.index)) return this.#hosts.reduce((a, b) => (b.consumers < a.consumers ? b : a)); // every worker already serves this stream
+    const h = await this.#addHost(slot);
+    for (const producerId of this.producers.keys()) await this.#pipe(producerId, h);
+    return h;
+  }
+
+  async #addHost(slot: WorkerSlot): Promise<Hosted> {
+    const router = await slot.worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData: { streamId: this.id } });
+    const h: Hosted = { router, slot, consumers: 0 };
+    slot.routers++;
+    this.#hosts.push(h);
+    router.observer.once("close", () => {
+      if (!this.#closed && router.closed && slot.worker.closed) this.close("worker-died");
+    });
+    return h;
+  }
+
+  async #pipe(producerId: string, to: Hosted): Promise<void> {
+    await this.#origin().router.pipeToRouter({ producerId, router: to.router });
+  }
+
+  #origin(): Hosted {
+    const h = this.#hosts[0];
+    if (!h) throw new AppError("INTERNAL", "Stream has no router");
+    return h;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new AppError("CONFLICT", "The stream is no longer live here");
+  }
+
+  #peer(peerId: string): Peer {
+    this.#assertOpen();
+    const p = this.#peers.get(peerId);
+    if (!p) throw new AppError("BAD_REQUEST", "Join the stream first (media.join)");
+    return p;
+  }
+
+  #transport(peerId: string, transportId: string): types.WebRtcTransport {
+    const t = this.#peer(peerId).transports.get(transportId);
+    if (!t) throw new AppError("NOT_FOUND", "No such transport on this connection");
+    return t;
+  }
+
+  #consumer(peerId: string, consumerId: string): types.Consumer {
+    const c = this.#peer(peerId).consumers.get(consumerId);
+    if (!c) throw new AppError("NOT_FOUND", "No such consumer on this connection");
+    return c;
+  }
+}
+
+function checkCapabilities(caps: unknown): void {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const codecs = isObj(caps) ? caps.codecs : undefined;
+  const ok = Array.isArray(codecs) && codecs.every((c) => isObj(c) && typeof c.mimeType === "string" && typeof c.clockRate === "number");
+  if (!ok) throw new AppError("BAD_REQUEST", "Invalid RTP capabilities: `codecs` must be a list of {mimeType, clockRate, ...}");
+}
+
+/** mediasoup rejects bad parameters with TypeError/Error: that is the caller's input, not our bug. */
+async function mediaCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new AppError("BAD_REQUEST", `Invalid ${what}: ${message.slice(0, 300)}`);
+  }
+}
