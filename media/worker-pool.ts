@@ -8,6 +8,7 @@ import { EventEmitter } from "node:events";
 import * as mediasoup from "mediasoup";
 import type { types } from "mediasoup";
 import type { AppConfig } from "../lib/config.js";
+import { AppError } from "../lib/errors.js";
 
 export interface WorkerSlot {
   readonly index: number;
@@ -61,7 +62,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     const candidates = this.#slots.filter((s) => !avoid.has(s.index) && !s.worker.closed);
     const list = candidates.length > 0 ? candidates : this.#slots.filter((s) => !s.worker.closed);
     const best = list.sort((a, b) => a.consumers - b.consumers || a.routers - b.routers)[0];
-    if (!best) throw new Error("no live mediasoup worker");
+    if (!best) throw new AppError("UNAVAILABLE", "No mediasoup worker is up on this node (one is restarting): retry shortly");
     return best;
   }
 

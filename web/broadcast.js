@@ -97,16 +97,28 @@ async function goLive(ev) {
   }
 }
 
+window.mediaStates = []; // what the media layer went through, for tests and the console
 // Publishes; when the media node says "reconnect" (its worker died), publishes again.
-async function publish(media, source) {
+async function publish(media, source, attempt = 0) {
   state.media = new LiveMedia(request, state.stream, {
     onState: (s) => {
+      window.mediaStates.push(s);
       $("state").textContent = s;
-      if (s === "reconnect") setTimeout(() => publish(media, source).catch((e) => ($("error").textContent = e.message)), 300);
+      if (s === "reconnect") setTimeout(() => publish(media, source), 300);
     },
   });
   window.liveMedia = state.media;
-  await state.media.broadcast(media, source);
+  try {
+    await state.media.broadcast(media, source);
+  } catch (e) {
+    $("error").textContent = e.message;
+    state.media.close();
+    // A media node restarting its worker answers UNAVAILABLE for a moment: try again.
+    if (attempt < 8 && state.ws?.readyState === 1) setTimeout(() => publish(media, source, attempt + 1), 500 * 2 ** Math.min(attempt, 4));
+    else throw e;
+    return;
+  }
+  $("error").textContent = "";
   $("state").textContent = "live";
 }
 

@@ -88,7 +88,7 @@ function onFrame(f) {
 }
 
 // Live video: watch after each (re)join; a media node that lost its worker says "reconnect".
-async function watch() {
+async function watch(attempt = 0) {
   state.media?.close();
   const media = new LiveMedia(request, state.room, { onState: onMediaState });
   state.media = media;
@@ -98,10 +98,14 @@ async function watch() {
     $("video-state").textContent = media.consumers.size ? "live" : "waiting for the broadcaster";
   } catch (e) {
     $("video-state").textContent = `video unavailable: ${e.message}`;
+    // A media node restarting its worker answers UNAVAILABLE for a moment: try again.
+    if (state.ws?.readyState === 1 && attempt < 8) setTimeout(() => watch(attempt + 1), 500 * 2 ** Math.min(attempt, 4));
   }
 }
 
+window.mediaStates = []; // what the media layer went through, for tests and the console
 function onMediaState(s) {
+  window.mediaStates.push(s);
   if (s === "reconnect") setTimeout(watch, 500 + Math.random() * 500);
   $("video-state").textContent = s === "ended" ? "the stream has ended" : s;
 }

@@ -47,8 +47,8 @@ export class LiveMedia {
         .then(({ producerId }) => ok({ id: producerId }), fail));
     for (const track of mediaStream.getTracks()) {
       const opts = track.kind === "video"
-        ? { track, encodings: ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 }, appData: { source } }
-        : { track, appData: { source: "mic" } };
+        ? { track, encodings: ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 }, stopTracks: false, appData: { source } }
+        : { track, stopTracks: false, appData: { source: "mic" } }; // tracks outlive a transport: republish after a reconnect
       const p = await this.transport.produce(opts);
       this.producers.set(p.id, p);
     }

@@ -1,0 +1,139 @@
+/**
+ * Live WebRTC end to end in real headless Chromium with a fake camera and microphone, through
+ * a real mediasoup worker: the broadcaster page publishes (3 simulcast layers), two viewer
+ * pages decode video and receive audio, a viewer pinned to "low" gets the smallest layer, and
+ * a SIGKILLed worker is replaced while its clients are told to reconnect and play again.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { api, PlatformNode } from "./harness/node.js";
+import { waitFor } from "./harness/ports.js";
+
+const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
+const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"];
+let node: PlatformNode;
+let browser: Browser;
+let streamId: string;
+
+/** What the pages expose, as seen from page.evaluate callbacks (type-only: no DOM lib here). */
+interface PageGlobals {
+  liveMedia?: { consumers: Map<string, { id: string; kind: "video" | "audio"; getStats(): Promise<Map<string, Record<string, number | string>>> }> };
+  mediaStates: string[];
+  document: { getElementById(id: string): { textContent: string | null } | null };
+}
+
+interface Inbound { consumerId: string; framesDecoded: number; frameHeight: number; packetsReceived: number }
+type Stats = Partial<Record<"video" | "audio", Inbound>>;
+
+/** The page's inbound RTP stats per kind, from its LiveMedia consumers. */
+function inbound(page: Page): Promise<Stats> {
+  return page.evaluate(async () => {
+    const media = (globalThis as unknown as PageGlobals).liveMedia;
+    const out: Record<string, unknown> = {};
+    for (const c of media?.consumers.values() ?? []) {
+      for (const s of (await c.getStats()).values()) {
+        if (s.type === "inbound-rtp") out[c.kind] = { consumerId: c.id, framesDecoded: s.framesDecoded ?? 0, frameHeight: s.frameHeight ?? 0, packetsReceived: s.packetsReceived ?? 0 };
+      }
+    }
+    return out;
+  });
+}
+
+async function playing(page: Page, what: string, since?: Stats): Promise<Stats> {
+  return waitFor(`${what} decoding video and receiving audio`, async () => {
+    const s = await inbound(page);
+    const fresh = !since?.video || s.video?.consumerId !== since.video.consumerId;
+    return fresh && (s.video?.framesDecoded ?? 0) > 20 && (s.audio?.packetsReceived ?? 0) > 20 ? s : undefined;
+  }, 30_000, 250);
+}
+
+async function viewer(): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${node.url}/room.html?room=${streamId}`);
+  await page.click("#guest");
+  await page.waitForSelector("#conn.online");
+  return page;
+}
+
+function workerPids(): number[] {
+  const out = execFileSync("ps", ["-o", "pid=,comm=", "--ppid", String(node.proc.pid)], { encoding: "utf8" });
+  return out.split("\n").filter((l) => l.includes("mediasoup")).map((l) => Number.parseInt(l, 10));
+}
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: npm test installs Debian's chromium (see README)`);
+  node = await PlatformNode.start({ env: { ESH_MEDIA_WORKERS: "2", ESH_GATEWAY_AUTH_BURST_PER_IP: "100" } });
+  await api(node.url, "POST", "/api/auth/register", { username: "caster", password: "caster password 1", role: "creator" });
+  const host = await api(node.url, "POST", "/api/auth/login", { username: "caster", password: "caster password 1" });
+  streamId = (await api(node.url, "POST", "/api/streams", { title: "Camera show", kind: "live" }, host.body.accessToken as string)).body.id as string;
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+});
+
+after(async () => {
+  await browser.close();
+  await node.stop();
+});
+
+describe("live WebRTC in Chromium", () => {
+  let caster: Page;
+  let v1: Page;
+  let v2: Page;
+
+  it("a broadcaster goes live from the camera; two viewers decode video and receive audio", async () => {
+    caster = await (await browser.newContext()).newPage();
+    await caster.goto(`${node.url}/broadcast.html`);
+    await caster.fill("#login input[name=username]", "caster");
+    await caster.fill("#login input[name=password]", "caster password 1");
+    await caster.click("#login button");
+    await caster.waitForSelector("#studio:not([hidden])");
+    await caster.selectOption("#stream", streamId);
+    await caster.click("#go");
+    await caster.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("state")?.textContent === "live", undefined, { timeout: 20_000 });
+    const stream = (await api(node.url, "GET", `/api/streams/${streamId}`)).body as { status: string };
+    assert.equal(stream.status, "live");
+    [v1, v2] = await Promise.all([viewer(), viewer()]);
+    const [s1, s2] = await Promise.all([playing(v1, "viewer 1"), playing(v2, "viewer 2")]);
+    assert.ok((s1.video?.frameHeight ?? 0) > 0 && (s2.video?.frameHeight ?? 0) > 0);
+    await caster.waitForFunction(() => /[1-9]\d* watching/.test((globalThis as unknown as PageGlobals).document.getElementById("viewers")?.textContent ?? ""), undefined, { timeout: 10_000 });
+  });
+
+  it("a viewer choosing the low quality receives a smaller resolution than one on auto", async () => {
+    await v2.selectOption("#quality", "low");
+    const both = await waitFor("low layer on viewer 2, a higher one on viewer 1", async () => {
+      const [a, b] = [await inbound(v1), await inbound(v2)];
+      const hi = a.video?.frameHeight ?? 0;
+      const lo = b.video?.frameHeight ?? 0;
+      return lo > 0 && lo <= 180 && hi > lo ? { hi, lo } : undefined;
+    }, 30_000, 500);
+    assert.ok(both.hi > both.lo);
+    const label = await v2.textContent("#stats");
+    assert.match(label ?? "", /x180|x1\d\d\b|\d+x\d+/);
+  });
+
+  it("a worker killed with SIGKILL is replaced; its clients are told to reconnect and play again", async () => {
+    const before1 = await inbound(v1);
+    const pids = workerPids();
+    assert.equal(pids.length, 2, `two workers: ${pids.join(",")}`);
+    for (const pid of pids) process.kill(pid, "SIGKILL");
+    const fresh = await waitFor("two replacement workers", () => {
+      const now = workerPids();
+      return now.length === 2 && now.every((p) => !pids.includes(p)) ? now : undefined;
+    }, 20_000, 200);
+    assert.equal(fresh.length, 2);
+    for (const page of [v1, caster]) {
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).mediaStates.includes("reconnect"), undefined, { timeout: 10_000 });
+    }
+    const after1 = await playing(v1, "viewer 1 after the worker died", before1).catch(async (err: unknown) => {
+      const dump = async (p: Page) => p.evaluate(() => {
+        const g = globalThis as unknown as PageGlobals;
+        return { states: g.mediaStates, video: g.document.getElementById("video-state")?.textContent, error: g.document.getElementById("error")?.textContent ?? g.document.getElementById("room-error")?.textContent };
+      });
+      throw new Error(`${String(err)}\nviewer: ${JSON.stringify(await dump(v1))}\ncaster: ${JSON.stringify(await dump(caster))}\nstats: ${JSON.stringify(await inbound(v1))}\n${node.output.slice(-3000)}`);
+    });
+    assert.notEqual(after1.video?.consumerId, before1.video?.consumerId);
+  });
+});
