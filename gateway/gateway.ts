@@ -24,6 +24,8 @@ import { apiRoutes } from "./http/routes-api.js";
 import { Router, type Route, type RouteContext } from "./http/router.js";
 import { StaticFiles } from "./http/static.js";
 import { Bundles } from "./http/bundles.js";
+import { MAX_SDP_BYTES } from "../media/sdp.js";
+import { mediaRoutes } from "./http/routes-media.js";
 import { prometheusText } from "./metrics.js";
 import { RateLimiter } from "../lib/rate-limit.js";
 import { loadUws, type Uws } from "./uws.js";
@@ -92,7 +94,11 @@ export class Gateway {
       onMessage: (type) => broker.metrics.increment("esh.gateway.ws.messages.total", { type }),
       onError: (err) => this.#log.error("WebSocket handler failed", err),
     });
-    this.#router.add(...this.#systemRoutes(), ...apiRoutes((action, params, principal, ctx) => this.#callActor(action, params, this.#caller(principal, ctx))));
+    this.#router.add(
+      ...this.#systemRoutes(),
+      ...apiRoutes((action, params, principal, ctx) => this.#callActor(action, params, this.#caller(principal, ctx))),
+      ...mediaRoutes(broker.nodeID, (action, params, principal, nodeID) => this.#callActor(action, params, { kind: "user", principal }, nodeID)),
+    );
     this.#registerMetrics();
   }
 
@@ -237,13 +243,14 @@ export class Gateway {
       if (w > 0) throw rateLimited(w);
     }
     // uWS delivers the body right away: onData must be attached before the first await.
-    const pendingBody = route.body ? this.#jsonBody(ex) : Promise.resolve(undefined);
+    const pendingBody = route.body === "sdp" ? this.#sdpBody(ex) : route.body ? this.#jsonBody(ex) : Promise.resolve(undefined);
     pendingBody.catch(() => undefined); // if authentication fails first, the body error is moot
     const principal = await this.#authenticate(ex, route);
     const body = await pendingBody;
     const result = await route.handler({ ex, params, principal, body });
     this.#broker.metrics.increment("esh.gateway.http.requests.total", { route: route.path, status: result.status ?? 200 });
-    ex.json(result.status ?? 200, result.body ?? null, result.headers);
+    if (result.raw) ex.send(result.status ?? 200, result.raw.text, { "content-type": result.raw.type, "cache-control": "no-store", ...result.headers });
+    else ex.json(result.status ?? 200, result.body ?? null, result.headers);
   }
 
   async #authenticate(ex: Exchange, route: Route): Promise<Principal | undefined> {
@@ -271,6 +278,12 @@ export class Gateway {
     } catch {
       throw new AppError("BAD_REQUEST", "Body is not valid JSON");
     }
+  }
+
+  async #sdpBody(ex: Exchange): Promise<string> {
+    const type = ex.head.contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+    if (type !== "application/sdp") throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the SDP offer as application/sdp");
+    return (await ex.readBody(MAX_SDP_BYTES)).toString("utf8");
   }
 
   async #serveStatic(ex: Exchange): Promise<void> {

@@ -14,6 +14,7 @@ import type { AppConfig } from "../lib/config.js";
 import { AppError } from "../lib/errors.js";
 import { MEDIA_CODECS, spatialLayerOf, type Quality } from "./codecs.js";
 import type { WorkerPool, WorkerSlot } from "./worker-pool.js";
+import { codecsForPlayer, planWhip, playerCapabilities, whepAnswer, type Offer } from "./sdp.js";
 
 export type PeerRole = "broadcaster" | "viewer";
 export type StreamNotice =
@@ -36,6 +37,8 @@ export interface Peer {
   readonly transports: Map<string, types.WebRtcTransport>;
   readonly consumers: Map<string, types.Consumer>;
   readonly producers: Map<string, types.Producer>;
+  /** A router made for this peer alone (WHEP): closed when the peer leaves. */
+  readonly ownRouter: boolean;
 }
 
 export interface TransportInfo {
@@ -105,11 +108,11 @@ export class LiveStream {
   }
 
   /** Adds a peer with one WebRTC transport (send for the broadcaster, receive for viewers). */
-  async join(peerId: string, userId: string, role: PeerRole): Promise<TransportInfo> {
+  async join(peerId: string, userId: string, role: PeerRole, own?: Hosted): Promise<TransportInfo> {
     this.#assertOpen();
     if (this.#peers.has(peerId)) this.leave(peerId);
-    const host = role === "broadcaster" ? this.#origin() : await this.#hostForViewer();
-    const peer: Peer = { id: peerId, userId, role, host, transports: new Map(), consumers: new Map(), producers: new Map() };
+    const host = own ?? (role === "broadcaster" ? this.#origin() : await this.#hostForViewer());
+    const peer: Peer = { id: peerId, userId, role, host, transports: new Map(), consumers: new Map(), producers: new Map(), ownRouter: own !== undefined };
     this.#peers.set(peerId, peer);
     const t = await host.router.createWebRtcTransport({
       webRtcServer: host.slot.webRtcServer,
@@ -184,11 +187,69 @@ export class LiveStream {
     await c.setPreferredLayers({ spatialLayer: pinned ?? 2, temporalLayer: 2 });
   }
 
+  /** WHIP: an encoder's offer -> transport, producers; returns the SDP answer. */
+  async whip(peerId: string, userId: string, offer: Offer): Promise<string> {
+    const t = await this.join(peerId, userId, "broadcaster");
+    try {
+      const plan = planWhip(offer, this.rtpCapabilities, t);
+      await this.connect(peerId, t.id, offer.dtls);
+      for (const p of plan.produce) await this.produce(peerId, t.id, p.kind, p.rtpParameters, "whip");
+      return plan.answer;
+    } catch (err) {
+      this.leave(peerId);
+      throw err;
+    }
+  }
+
+  /** WHEP: a player's offer -> transport, one running consumer per offered section; returns the answer. */
+  async whep(peerId: string, userId: string, offer: Offer): Promise<string> {
+    const caps = playerCapabilities(offer);
+    checkCapabilities(caps);
+    let mediaCodecs;
+    try {
+      mediaCodecs = codecsForPlayer(caps, this.rtpCapabilities);
+    } catch (err) {
+      throw new AppError("BAD_REQUEST", `No codec in common with the player: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const slot = this.#pool.pick();
+    const router = await slot.worker.createRouter({ mediaCodecs, appData: { streamId: this.id, peerId } });
+    slot.routers++;
+    router.observer.once("close", () => slot.routers--);
+    const own: Hosted = { router, slot, consumers: 0 };
+    const t = await this.join(peerId, userId, "viewer", own).catch((err: unknown) => {
+      router.close();
+      throw err;
+    });
+    try {
+      await this.connect(peerId, t.id, offer.dtls);
+      const peer = this.#peer(peerId);
+      const transport = this.#transport(peerId, t.id);
+      const byMid = new Map<string, types.RtpParameters>();
+      for (const m of offer.media) {
+        const source = [...this.producers.values()].find((p) => p.producer.kind === m.type)?.producer.id;
+        if (source === undefined) continue;
+        const { pipeProducer } = await this.#origin().router.pipeToRouter({ producerId: source, router, keepId: false });
+        const producerId = pipeProducer?.id ?? source;
+        if (!router.canConsume({ producerId, rtpCapabilities: caps })) throw new AppError("BAD_REQUEST", `The player cannot decode this stream's ${m.type} codec`);
+        const c = await mediaCall("RTP capabilities", () => transport.consume({ producerId, rtpCapabilities: caps, paused: false, mid: String(m.mid), enableRtx: false, appData: { peerId } }));
+        this.#track(peer, c);
+        byMid.set(String(m.mid), c.rtpParameters);
+      }
+      const answer = whepAnswer(offer, t, byMid);
+      for (const c of peer.consumers.values()) if (c.kind === "video") c.requestKeyFrame().catch(() => undefined);
+      return answer;
+    } catch (err) {
+      this.leave(peerId);
+      throw err;
+    }
+  }
+
   leave(peerId: string): boolean {
     const peer = this.#peers.get(peerId);
     if (!peer) return false;
     this.#peers.delete(peerId);
     for (const t of peer.transports.values()) t.close();
+    if (peer.ownRouter) peer.host.router.close();
     return true;
   }
 
@@ -205,6 +266,7 @@ export class LiveStream {
       h.slot.routers--;
       h.slot.consumers -= h.consumers;
     }
+    for (const p of this.#peers.values()) if (p.ownRouter) p.host.router.close();
     this.#peers.clear();
     this.#hooks.onNotice({ t: "media.closed", d: { streamId: this.id, reason, reconnect: reason !== "ended" } });
     this.#hooks.onClosed(reason);

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { api, PlatformNode } from "./harness/node.js";
@@ -18,6 +19,15 @@ const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run
 let node: PlatformNode;
 let browser: Browser;
 let streamId: string;
+let otherOrigin: http.Server;
+
+/** A page on the other origin. */
+async function foreignPage(): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  const addr = otherOrigin.address() as { port: number };
+  await page.goto(`http://127.0.0.1:${addr.port}/`);
+  return page;
+}
 
 /** What the pages expose, as seen from page.evaluate callbacks (type-only: no DOM lib here). */
 interface PageGlobals {
@@ -71,12 +81,83 @@ before(async () => {
   const host = await api(node.url, "POST", "/api/auth/login", { username: "caster", password: "caster password 1" });
   streamId = (await api(node.url, "POST", "/api/streams", { title: "Camera show", kind: "live" }, host.body.accessToken as string)).body.id as string;
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  // WHIP/WHEP pages come from another origin (another port), so each call is cross-origin (CORS preflight).
+  otherOrigin = http.createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>other origin</title>"));
+  await new Promise<void>((resolve) => otherOrigin.listen(0, "127.0.0.1", resolve));
 });
 
 after(async () => {
+  otherOrigin.close();
   await browser.close();
   await node.stop();
 });
+
+/** Publishes the fake camera and microphone with a bare RTCPeerConnection, as any WHIP encoder would. */
+async function whipPublish(page: Page, url: string, token: string): Promise<{ status: number; location: string | null; error?: string }> {
+  return page.evaluate(async ({ url, token }) => {
+    const g = globalThis as unknown as Record<string, unknown> & { RTCPeerConnection: new () => RTCPeerConnectionLike; navigator: { mediaDevices: { getUserMedia(c: unknown): Promise<{ getTracks(): unknown[] }> } }; fetch: typeof fetch };
+    const pc = new g.RTCPeerConnection();
+    const media = await g.navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: true });
+    for (const t of media.getTracks()) pc.addTransceiver(t, { direction: "sendonly" });
+    await pc.setLocalDescription(await pc.createOffer());
+    const res = await g.fetch(url, { method: "POST", headers: { "content-type": "application/sdp", authorization: `Bearer ${token}` }, body: pc.localDescription?.sdp });
+    const text = await res.text();
+    if (res.status !== 201) return { status: res.status, location: null, error: text };
+    await pc.setRemoteDescription({ type: "answer", sdp: text });
+    g.whipPc = pc;
+    return { status: res.status, location: res.headers.get("location") };
+  }, { url, token });
+}
+
+async function whepPlay(page: Page, url: string, token: string): Promise<{ status: number; location: string | null; error?: string }> {
+  return page.evaluate(async ({ url, token }) => {
+    type Video = { muted: boolean; autoplay: boolean; srcObject: unknown; play(): Promise<void> };
+    const g = globalThis as unknown as Record<string, unknown> & { RTCPeerConnection: new () => RTCPeerConnectionLike; fetch: typeof fetch; document: { createElement(t: string): Video; body: { append(e: Video): void } } };
+    const pc = new g.RTCPeerConnection();
+    const video = g.document.createElement("video"); // a player renders what it gets (Chrome decodes only for a sink)
+    video.muted = true;
+    video.autoplay = true;
+    g.document.body.append(video);
+    pc.ontrack = (e) => {
+      video.srcObject = e.streams[0];
+      void video.play().catch(() => undefined);
+    };
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    await pc.setLocalDescription(await pc.createOffer());
+    const res = await g.fetch(url, { method: "POST", headers: { "content-type": "application/sdp", authorization: `Bearer ${token}` }, body: pc.localDescription?.sdp });
+    const text = await res.text();
+    if (res.status !== 201) return { status: res.status, location: null, error: text };
+    await pc.setRemoteDescription({ type: "answer", sdp: text });
+    g.whepPc = pc;
+    return { status: res.status, location: res.headers.get("location") };
+  }, { url, token });
+}
+
+interface RTCPeerConnectionLike {
+  ontrack: ((e: { streams: unknown[] }) => void) | null;
+  addTransceiver(t: unknown, o: { direction: string }): unknown;
+  createOffer(): Promise<{ type: string; sdp?: string }>;
+  setLocalDescription(d: unknown): Promise<void>;
+  setRemoteDescription(d: unknown): Promise<void>;
+  localDescription: { sdp: string } | null;
+  getStats(): Promise<Map<string, Record<string, number | string>>>;
+}
+
+function whepInbound(page: Page): Promise<{ video: number; audio: number; height: number }> {
+  return page.evaluate(async () => {
+    const pc = (globalThis as unknown as { whepPc?: RTCPeerConnectionLike }).whepPc;
+    const out = { video: 0, audio: 0, height: 0 };
+    for (const s of (await pc?.getStats())?.values() ?? []) {
+      if (s.type !== "inbound-rtp") continue;
+      if (s.kind === "video") {
+        out.video = Number(s.framesDecoded ?? 0);
+        out.height = Number(s.frameHeight ?? 0);
+      } else out.audio = Number(s.packetsReceived ?? 0);
+    }
+    return out;
+  });
+}
 
 describe("live WebRTC in Chromium", () => {
   let caster: Page;
@@ -112,6 +193,37 @@ describe("live WebRTC in Chromium", () => {
     assert.ok(both.hi > both.lo);
     const label = await v2.textContent("#stats");
     assert.match(label ?? "", /x180|x1\d\d\b|\d+x\d+/);
+  });
+
+  it("a plain RTCPeerConnection publishing through WHIP is watchable through WHEP, cross-origin; DELETE ends each session", async () => {
+    const login = await api(node.url, "POST", "/api/auth/login", { username: "caster", password: "caster password 1" });
+    const token = login.body.accessToken as string;
+    const whipStream = (await api(node.url, "POST", "/api/streams", { title: "OBS-like", kind: "live" }, token)).body.id as string;
+    const guest = (await api(node.url, "POST", "/api/auth/guest")).body.accessToken as string;
+    const publisher = await foreignPage();
+    const pub = await whipPublish(publisher, `${node.url}/api/whip/${whipStream}`, token);
+    assert.equal(pub.status, 201, pub.error);
+    assert.match(pub.location ?? "", new RegExp(`^/api/whip/${whipStream}/[A-Za-z0-9_-]+$`));
+    const player = await foreignPage();
+    const play = await waitFor("WHEP answer once the WHIP producers exist", async () => {
+      const r = await whepPlay(player, `${node.url}/api/whep/${whipStream}`, guest);
+      return r.status === 201 ? r : undefined;
+    }, 15_000, 500);
+    const got = await waitFor("WHEP player decoding", async () => {
+      const s = await whepInbound(player);
+      return s.video > 20 && s.audio > 20 ? s : undefined;
+    }, 30_000, 250).catch(async (err: unknown) => {
+      const state = (p: Page, key: string) => p.evaluate((k) => (globalThis as unknown as Record<string, { connectionState: string } | undefined>)[k]?.connectionState, key);
+      throw new Error(`${String(err)}: publisher ${String(await state(publisher, "whipPc"))}, player ${String(await state(player, "whepPc"))}`);
+    });
+    assert.ok(got.height > 0);
+    const viewerCantPublish = await whipPublish(await foreignPage(), `${node.url}/api/whip/${whipStream}`, guest);
+    assert.equal(viewerCantPublish.status, 403, viewerCantPublish.error);
+    const del = await api(node.url, "DELETE", play.location ?? "", undefined, guest);
+    assert.equal(del.status, 200);
+    assert.equal((await api(node.url, "DELETE", play.location ?? "", undefined, guest)).status, 404);
+    assert.equal((await api(node.url, "DELETE", pub.location ?? "", undefined, guest)).status, 403, "a guest cannot stop the broadcaster");
+    assert.equal((await api(node.url, "DELETE", pub.location ?? "", undefined, token)).status, 200);
   });
 
   it("a worker killed with SIGKILL is replaced; its clients are told to reconnect and play again", async () => {

@@ -17,6 +17,15 @@ import { WorkerPool } from "../../media/worker-pool.js";
 import type { Stream } from "../streams/streams.service.js";
 import { callerUserId } from "../ownership.js";
 import { MediaNode } from "./media-node.js";
+import type { LiveStream } from "../../media/live-stream.js";
+import { MAX_SDP_BYTES, parseOffer } from "../../media/sdp.js";
+
+/** The catalog says live once media flows (audio and video may race here: CONFLICT = already live). */
+async function markLive(ctx: Context, streamId: string): Promise<void> {
+  await ctx.call("streams.setStatus", { id: streamId, status: "live" }).catch((err: unknown) => {
+    if (!hasCode(err, "CONFLICT")) throw err;
+  });
+}
 
 type Ctx<P> = Context<P, CallMeta>;
 const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
@@ -32,6 +41,15 @@ interface Base {
 
 export function mediaService(cfg: AppConfig): ServiceSchema {
   let node: MediaNode;
+  /** Checks the stream can be joined in this role by the caller, and opens it here. */
+  const admit = async (ctx: Ctx<Base>, role: "broadcaster" | "viewer"): Promise<{ live: LiveStream; userId: string }> => {
+    const userId = callerUserId(ctx.meta.caller);
+    const stream = await ctx.call<Stream, { id: string }>("streams.get", { id: ctx.params.streamId });
+    if (stream.kind !== "live") throw new AppError("BAD_REQUEST", "Not a live stream");
+    if (stream.status !== "created" && stream.status !== "live") throw new AppError("CONFLICT", `The stream is ${stream.status}`);
+    if (role === "broadcaster" && stream.ownerId !== userId) throw new AppError("FORBIDDEN", "Only the stream's owner may broadcast");
+    return { live: await node.open(stream.id), userId };
+  };
   return {
     name: "media",
     actions: {
@@ -39,16 +57,33 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
         access: "guest",
         params: { ...base, role: { type: "enum", values: ["broadcaster", "viewer"] } },
         async handler(ctx: Ctx<Base & { role: "broadcaster" | "viewer" }>) {
-          const userId = callerUserId(ctx.meta.caller);
-          const stream = await ctx.call<Stream, { id: string }>("streams.get", { id: ctx.params.streamId });
-          if (stream.kind !== "live") throw new AppError("BAD_REQUEST", "Not a live stream");
-          if (stream.status !== "created" && stream.status !== "live") throw new AppError("CONFLICT", `The stream is ${stream.status}`);
-          if (ctx.params.role === "broadcaster" && stream.ownerId !== userId) throw new AppError("FORBIDDEN", "Only the stream's owner may broadcast");
-          const live = await node.open(stream.id);
+          const { live, userId } = await admit(ctx, ctx.params.role);
           const transport = await live.join(ctx.params.peerId, userId, ctx.params.role);
-          if (ctx.params.role === "broadcaster") node.broadcasterJoined(stream.id);
+          if (ctx.params.role === "broadcaster") node.broadcasterJoined(live.id);
           const producers = [...live.producers.entries()].map(([pid, p]) => ({ producerId: pid, kind: p.producer.kind, source: p.source }));
           return { rtpCapabilities: live.rtpCapabilities, transport, producers };
+        },
+      },
+      whip: {
+        access: "creator",
+        params: { ...base, sdp: { type: "string", min: 10, max: MAX_SDP_BYTES } },
+        async handler(ctx: Ctx<Base & { sdp: string }>) {
+          const offer = parseOffer(ctx.params.sdp);
+          const { live, userId } = await admit(ctx, "broadcaster");
+          const answer = await live.whip(ctx.params.peerId, userId, offer);
+          node.broadcasterJoined(live.id);
+          await markLive(ctx, live.id);
+          return { sdp: answer };
+        },
+      },
+      whep: {
+        access: "guest",
+        params: { ...base, sdp: { type: "string", min: 10, max: MAX_SDP_BYTES } },
+        async handler(ctx: Ctx<Base & { sdp: string }>) {
+          const offer = parseOffer(ctx.params.sdp);
+          const { live, userId } = await admit(ctx, "viewer");
+          if (live.producers.size === 0) throw new AppError("CONFLICT", "The broadcaster is not live yet: retry later");
+          return { sdp: await live.whep(ctx.params.peerId, userId, offer) };
         },
       },
       connect: {
@@ -65,9 +100,7 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
         async handler(ctx: Ctx<Base & { transportId: string; kind: types.MediaKind; rtpParameters: types.RtpParameters; source: string }>) {
           const { streamId, peerId: pid, transportId, kind, rtpParameters, source } = ctx.params;
           const producerId = await node.get(streamId).produce(pid, transportId, kind, rtpParameters, source);
-          await ctx.call("streams.setStatus", { id: streamId, status: "live" }).catch((err: unknown) => {
-            if (!hasCode(err, "CONFLICT")) throw err; // already live (audio and video race here)
-          });
+          await markLive(ctx, streamId);
           return { producerId };
         },
       },
@@ -100,8 +133,14 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
         handler(ctx: Ctx<Base>) {
           let left: boolean;
           try {
-            left = node.get(ctx.params.streamId).leave(ctx.params.peerId);
-          } catch {
+            const live = node.get(ctx.params.streamId);
+            const peer = live.peer(ctx.params.peerId);
+            const caller = ctx.meta.caller;
+            // The gateway cleans up for itself (no caller); a user (WHIP/WHEP DELETE) ends only their own session.
+            if (peer && caller?.kind === "user" && caller.principal.userId !== peer.userId && caller.principal.role !== "admin") throw new AppError("FORBIDDEN", "Not your session");
+            left = live.leave(ctx.params.peerId);
+          } catch (err) {
+            if (hasCode(err, "FORBIDDEN")) throw err;
             return { left: false }; // not open here: nothing to leave
           }
           node.left(ctx.params.streamId);

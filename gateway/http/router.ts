@@ -17,7 +17,10 @@ export interface RouteContext {
 
 export interface RouteResult {
   status?: number;
+  /** Sent as JSON, unless `raw` is given. */
   body?: unknown;
+  /** A non-JSON answer (an SDP answer), sent as is with this content type. */
+  raw?: { type: string; text: string };
   headers?: Record<string, string>;
 }
 
@@ -25,8 +28,8 @@ export interface Route {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
   auth: AuthMode;
-  /** JSON body expected (POST/PUT/PATCH). */
-  body?: boolean;
+  /** Body expected (POST/PUT/PATCH): JSON (true), or an SDP offer as text ("sdp", WHIP/WHEP). */
+  body?: boolean | "sdp";
   /** Use the stricter per-IP limiter for password-guessable endpoints. */
   authLimited?: boolean;
   summary: string;
