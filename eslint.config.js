@@ -30,9 +30,9 @@ export default tseslint.config(
     rules: { ...tseslint.configs.disableTypeChecked.rules, "no-console": "off" },
   },
   {
-    files: ["web/**/*.js"],
+    files: ["web/**/*.js", "bench/glass/*.js"],
     languageOptions: {
-      globals: { document: "readonly", location: "readonly", WebSocket: "readonly", navigator: "readonly", MediaStream: "readonly", window: "readonly", setInterval: "readonly", performance: "readonly", fetch: "readonly", FormData: "readonly", URLSearchParams: "readonly", setTimeout: "readonly", console: "readonly" },
+      globals: { document: "readonly", location: "readonly", WebSocket: "readonly", navigator: "readonly", MediaStream: "readonly", RTCPeerConnection: "readonly", window: "readonly", setInterval: "readonly", performance: "readonly", fetch: "readonly", FormData: "readonly", URLSearchParams: "readonly", setTimeout: "readonly", console: "readonly" },
     },
   },
   {

@@ -2,11 +2,14 @@
  * `npm run bench -- <suite> [options]`: load tests that print figures next to their baseline
  * from the same run. Suites:
  *   rpc    WebSocket request/answer: ws baseline vs our gateway vs actors embedded vs over NATS
+ *   fanout room fan-out: our gateway vs ws vs Socket.IO
+ *   webrtc SFU forwarding: consumers per worker core at 0% loss, latency the SFU adds
  */
 import { fanoutBench } from "./fanout.js";
 import { rpcBench } from "./rpc.js";
+import { webrtcBench } from "./webrtc.js";
 
-const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench };
+const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench };
 
 const [suite, ...rest] = process.argv.slice(2);
 const run = suite ? SUITES[suite] : undefined;
