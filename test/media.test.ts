@@ -92,6 +92,31 @@ describe("media signalling", () => {
     assert.equal(again.t, "ok");
   });
 
+  it("WHIP/WHEP refuse bad offers with typed errors: wrong content type, not SDP, no media, no token, oversized", async () => {
+    const post = async (kind: string, body: string, type = "application/sdp", token: string | null = ownerToken) => {
+      const res = await fetch(`${node.url}/api/${kind}/${streamId}`, { method: "POST", headers: { "content-type": type, ...(token ? { authorization: `Bearer ${token}` } : {}) }, body });
+      return { status: res.status, body: (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } } };
+    };
+    assert.equal((await post("whip", "v=0", "text/plain")).status, 415);
+    const notSdp = await post("whip", "hello there, this is not SDP");
+    assert.equal(notSdp.status, 400);
+    assert.match(notSdp.body.error?.message ?? "", /v=0/);
+    const noMedia = await post("whip", "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n");
+    assert.equal(noMedia.status, 400);
+    assert.match(noMedia.body.error?.message ?? "", /no audio or video/);
+    const noFingerprint = await post("whip", "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=rtpmap:96 VP8/90000\r\n");
+    assert.equal(noFingerprint.status, 400);
+    assert.equal((await post("whip", "v=0\r\n", "application/sdp", null)).status, 401);
+    assert.equal((await post("whip", `v=0\r\n${"a=x\r\n".repeat(20_000)}`)).status, 413);
+    assert.equal((await post("whep", "v=0", "text/plain", viewerToken)).status, 415);
+    const preflight = await fetch(`${node.url}/api/whip/${streamId}`, { method: "OPTIONS", headers: { origin: "https://obs.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" } });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get("access-control-allow-origin"), "*");
+    assert.match(preflight.headers.get("access-control-expose-headers") ?? "", /location/);
+    // The node is still serving.
+    assert.equal((await api(node.url, "GET", `/api/streams/${streamId}`)).status, 200);
+  });
+
   it("calls before media.join, and joins of an ended or VOD stream, are refused", async () => {
     const c = await client(viewerToken);
     assert.equal(errorCode(await c.request("media.consume", { stream: streamId, transportId: "t", rtpCapabilities: {} })), "BAD_REQUEST");

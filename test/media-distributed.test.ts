@@ -1,0 +1,68 @@
+/**
+ * Media placement across nodes over a real NATS server: the gateway runs on one node, the
+ * catalog on another, mediasoup on two media nodes. A stream is placed on one media node and
+ * every gateway call for it goes there; when that node dies, the stream is placed again on
+ * the survivor.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { NatsServer } from "./harness/nats.js";
+import { api, PlatformNode } from "./harness/node.js";
+import { waitFor } from "./harness/ports.js";
+import { WsClient } from "./harness/ws-client.js";
+
+const FAST = { ESH_BROKER_HEARTBEAT_INTERVAL_SEC: "1", ESH_BROKER_HEARTBEAT_TIMEOUT_SEC: "3", ESH_BROKER_REQUEST_TIMEOUT_MS: "5000", ESH_GATEWAY_AUTH_BURST_PER_IP: "200" };
+
+let nats: NatsServer;
+const nodes: PlatformNode[] = [];
+let gw: PlatformNode;
+const clients: WsClient[] = [];
+
+async function start(services: string, id: string): Promise<PlatformNode> {
+  const n = await PlatformNode.start({ services, natsUrl: nats.url, env: { ...FAST, NODE_ID: id } });
+  nodes.push(n);
+  return n;
+}
+
+before(async () => {
+  nats = await NatsServer.start();
+  await start("sessions,streams,rooms", "actors-1");
+  await start("media", "media-1");
+  await start("media", "media-2");
+  gw = await start("gateway", "gw-1");
+  await waitFor("gateway sees both media nodes", () => /Node 'media-1' connected/.test(gw.output) && /Node 'media-2' connected/.test(gw.output), 20_000);
+});
+
+after(async () => {
+  for (const c of clients) c.ws.close();
+  for (const n of nodes) await n.stop().catch(() => undefined);
+  await nats.stop();
+});
+
+describe("media across nodes", () => {
+  it("a stream is placed on one media node and its signalling goes there; a dead media node's streams move", async () => {
+    await api(gw.url, "POST", "/api/auth/register", { username: "dist", password: "dist password 1", role: "creator" });
+    const token = (await api(gw.url, "POST", "/api/auth/login", { username: "dist", password: "dist password 1" })).body.accessToken as string;
+    const id = (await api(gw.url, "POST", "/api/streams", { title: "Placed", kind: "live" }, token)).body.id as string;
+    const c = await WsClient.connect(gw.wsUrl, { token });
+    clients.push(c);
+    const joined = await c.request("media.join", { stream: id, role: "broadcaster" }, 10_000);
+    assert.equal(joined.t, "ok", JSON.stringify(joined));
+    const transportId = (joined.d as { transport: { id: string } }).transport.id;
+    const placed = ((await api(gw.url, "GET", `/api/streams/${id}`)).body as { mediaNode?: string }).mediaNode;
+    assert.ok(placed === "media-1" || placed === "media-2", `placed on ${String(placed)}`);
+    // The transport exists only on that node: a follow-up call reaching it proves the routing.
+    const bad = await c.request("media.connect", { stream: id, transportId, dtlsParameters: { role: "client", fingerprints: "x" } }, 10_000);
+    assert.equal((bad.d as { code: string }).code, "BAD_REQUEST", JSON.stringify(bad));
+    const host = nodes.find((n) => n.output.includes(`Echostreamhub node ${placed} started`));
+    assert.ok(host);
+    host.proc.kill("SIGKILL");
+    const other = placed === "media-1" ? "media-2" : "media-1";
+    await waitFor("gateway notices the dead media node", () => new RegExp(`Node '${placed}' disconnected`).test(gw.output), 20_000);
+    const c2 = await WsClient.connect(gw.wsUrl, { token });
+    clients.push(c2);
+    const again = await c2.request("media.join", { stream: id, role: "broadcaster" }, 10_000);
+    assert.equal(again.t, "ok", JSON.stringify(again));
+    assert.equal(((await api(gw.url, "GET", `/api/streams/${id}`)).body as { mediaNode?: string }).mediaNode, other);
+  });
+});
