@@ -117,6 +117,8 @@ export class Gateway {
     this.#media.attach(app);
     app.any("/*", (res, req) => this.#handle(res, req));
     this.#port = await this.#listenOn(app);
+    // Bundle the browser media client now, so the first viewer does not wait for esbuild.
+    this.#bundles.get("live-media.js")?.catch((err: unknown) => this.#log.warn(`bundling web/src/live-media.js failed: ${String(err)}`));
     this.#syncAuthState();
     this.#timers.push(setInterval(() => this.#syncAuthState(), 5_000), setInterval(() => this.#sweep(), 60_000));
     for (const t of this.#timers) t.unref();

@@ -31,3 +31,26 @@ describe("bench fanout smoke run", () => {
     }
   });
 });
+
+describe("bench webrtc smoke run", () => {
+  it("a real worker forwards every packet to every consumer, and the figures are reported", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "esh-bench-"));
+    const out = path.join(dir, "webrtc.json");
+    try {
+      const r = spawnSync(process.execPath, ["--import", "tsx", "bench/index.ts", "webrtc", "--consumers", "5,10", "--seconds", "1", "--pps", "50", "--glass-seconds", "0", "--json", out], { encoding: "utf8", timeout: 120_000 });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /headline: 10 consumers on one worker core at 0% loss/);
+      const json = JSON.parse(readFileSync(out, "utf8")) as { steps: { consumers: number; sent: number; sfuLossPct: number; sinkLossPct: number; p50: number; workerCpuPct: number }[] };
+      assert.deepEqual(json.steps.map((s) => s.consumers), [5, 10]);
+      for (const s of json.steps) {
+        assert.equal(s.sent, 50);
+        assert.equal(s.sfuLossPct, 0);
+        assert.equal(s.sinkLossPct, 0);
+        assert.ok(Number.isFinite(s.p50) && s.p50 > 0);
+        assert.ok(s.workerCpuPct > 0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -2,9 +2,11 @@
 // (plus microphone), go live over WebRTC with three simulcast layers, watch the audience count
 // and the chat, end the stream. Signalling and chat share one WebSocket (docs/protocol.md).
 import { LiveMedia } from "/bundles/live-media.js";
+import { Requests } from "/requests.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { token: null, me: null, ws: null, reqs: new Map(), nextId: 1, stream: null, media: null, lastSeq: 0 };
+const state = { token: null, me: null, ws: null, stream: null, media: null, lastSeq: 0 };
+const reqs = new Requests("b");
 
 async function http(method, path, body) {
   const headers = { "content-type": "application/json", ...(state.token ? { authorization: `Bearer ${state.token}` } : {}) };
@@ -14,17 +16,14 @@ async function http(method, path, body) {
   return data;
 }
 
-function request(t, d) {
-  const id = `b${state.nextId++}`;
-  state.ws.send(JSON.stringify({ t, id, d }));
-  return new Promise((resolve, reject) => state.reqs.set(id, { resolve, reject }));
-}
+const request = (t, d) => reqs.request(t, d);
 
 function connect() {
   return new Promise((resolve, reject) => {
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${proto}://${location.host}/ws?format=json&token=${encodeURIComponent(state.token)}`);
     state.ws = ws;
+    reqs.ws = ws;
     ws.onopen = () => {
       $("conn").textContent = "online";
       $("conn").classList.add("online");
@@ -35,8 +34,7 @@ function connect() {
     ws.onclose = (ev) => {
       $("conn").textContent = "offline";
       $("conn").classList.remove("online");
-      for (const r of state.reqs.values()) r.reject(new Error("connection lost"));
-      state.reqs.clear();
+      reqs.failAll();
       state.media?.close();
       if (state.stream) $("error").textContent = `Disconnected (${ev.code}): reload to go live again`;
     };
@@ -44,11 +42,7 @@ function connect() {
 }
 
 function onFrame(f) {
-  if (f.id !== undefined && state.reqs.has(f.id)) {
-    const r = state.reqs.get(f.id);
-    state.reqs.delete(f.id);
-    return f.t === "ok" ? r.resolve(f.d) : r.reject(new Error(f.d.message));
-  }
+  if (reqs.answer(f)) return;
   if (state.media?.onNotice(f)) return;
   if (f.t === "room" && f.d.room === state.stream) for (const it of f.d.items) onRoomItem(it);
 }

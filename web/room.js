@@ -4,10 +4,12 @@
 // The live video plays over WebRTC (LiveMedia: mediasoup-client over the same socket), with a
 // quality choice and a stats overlay.
 import { LiveMedia } from "/bundles/live-media.js";
+import { Requests } from "/requests.js";
 const REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "👏", "🔥", "🎉"];
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const state = { token: null, me: null, room: params.get("room"), lastSeq: 0, ws: null, reqs: new Map(), nextId: 1, owner: null, joined: false, buffer: [], backoff: 500 };
+const reqs = new Requests("r");
+const state = { token: null, me: null, room: params.get("room"), lastSeq: 0, ws: null, owner: null, joined: false, buffer: [], backoff: 500 };
 
 async function http(method, path, body, token) {
   const res = await fetch(path, { method, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body ? JSON.stringify(body) : undefined });
@@ -39,6 +41,7 @@ function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${proto}://${location.host}/ws?format=json&token=${encodeURIComponent(state.token)}`);
   state.ws = ws;
+  reqs.ws = ws;
   state.joined = false;
   ws.onopen = async () => {
     $("conn").textContent = "online";
@@ -59,26 +62,17 @@ function connect() {
     $("conn").textContent = "offline";
     $("conn").classList.remove("online");
     state.media?.close();
-    for (const { reject } of state.reqs.values()) reject(new Error("connection lost"));
-    state.reqs.clear();
+    reqs.failAll();
     if (ev.code >= 4500 && ev.code < 5000) return ($("room-error").textContent = `Disconnected: ${ev.reason || ev.code}`);
     setTimeout(connect, state.backoff + Math.random() * 250);
     state.backoff = Math.min(state.backoff * 2, 30000);
   };
 }
 
-function request(t, d) {
-  const id = `r${state.nextId++}`;
-  state.ws.send(JSON.stringify({ t, id, d }));
-  return new Promise((resolve, reject) => state.reqs.set(id, { resolve, reject }));
-}
+const request = (t, d) => reqs.request(t, d);
 
 function onFrame(f) {
-  if (f.id !== undefined && state.reqs.has(f.id)) {
-    const r = state.reqs.get(f.id);
-    state.reqs.delete(f.id);
-    return f.t === "ok" ? r.resolve(f.d) : r.reject(new Error(f.d.message));
-  }
+  if (reqs.answer(f)) return;
   if (state.media?.onNotice(f)) return;
   if (f.t === "room" && f.d.room === state.room) return state.joined ? applyItems(f.d.items) : state.buffer.push(f.d.items);
   if (f.t === "room.kicked") {
