@@ -1,6 +1,7 @@
 /**
  * The gateway's side of live media signalling. A connection joins a stream's media once per
- * stream: the streams actor says which media node hosts it (`streams.place`), every later call
+ * stream: the streams actor says which media node serves it (`streams.place`: the origin, or a
+ * relay node fed from the origin when the origin is full), every later call
  * for that stream goes to that node, and the node's notices (new producer, producer gone,
  * stream closed) arrive once per gateway (`media.out`) and go out on the uWS topic
  * `media/<id>/<m|j>`. When the socket closes, its peers leave their streams.
@@ -47,8 +48,9 @@ export class MediaEdge {
     const ws = conn.socket;
     if (!ws) throw new AppError("INTERNAL", "Connection not ready");
     if (!conn.media.has(streamId) && conn.media.size >= MAX_MEDIA_STREAMS_PER_CONNECTION) throw new AppError("BAD_REQUEST", `At most ${MAX_MEDIA_STREAMS_PER_CONNECTION} streams per connection`);
-    const { nodeID } = (await this.#deps.call("streams.place", { id: streamId }, conn.principal)) as { nodeID: string };
-    const answer = await this.#deps.call("media.join", { streamId, peerId: this.peerId(conn), role }, conn.principal, nodeID);
+    const { nodeID, origin } = (await this.#deps.call("streams.place", { id: streamId, role }, conn.principal)) as { nodeID: string; origin?: string };
+    const params = { streamId, peerId: this.peerId(conn), role, ...(origin === undefined ? {} : { origin }) };
+    const answer = await this.#deps.call("media.join", params, conn.principal, nodeID);
     if (conn.closed) {
       this.#leave(conn, streamId, nodeID);
       throw new AppError("CONFLICT", "Connection closed while joining");

@@ -115,6 +115,9 @@ export interface AppConfig {
     rtcPort: number;
     /** Consumers on one router before new viewers are served from another worker (pipeToRouter). */
     maxConsumersPerRouter: number;
+    /** Viewers one media node takes before new viewers of its streams are served by other media
+     *  nodes, relayed through PipeTransports; 0 = workers x maxConsumersPerRouter / 2. */
+    maxViewersPerNode: number;
     /** Bandwidth estimate a new viewer transport starts from (bits/s). */
     initialOutgoingBitrate: number;
     /** After the broadcaster disconnects, the stream stays live this long for it to come back. */
@@ -191,6 +194,7 @@ export const DEFAULTS: AppConfig = {
     announcedAddress: "",
     rtcPort: 44440,
     maxConsumersPerRouter: 500,
+    maxViewersPerNode: 0,
     initialOutgoingBitrate: 1_000_000,
     broadcasterGraceMs: 30_000,
     workerLogLevel: "warn",
@@ -276,6 +280,7 @@ const SETTINGS: Setting[] = [
   s("media.announcedAddress", { t: "str" }),
   s("media.rtcPort", int(0, 65000)),
   s("media.maxConsumersPerRouter", int(1, 100_000)),
+  s("media.maxViewersPerNode", int(0, 10_000_000)),
   s("media.initialOutgoingBitrate", int(100_000, 100_000_000)),
   s("media.broadcasterGraceMs", int(0, 3_600_000)),
   s("media.workerLogLevel", { t: "enum", values: ["debug", "warn", "error", "none"] }),

@@ -15,13 +15,14 @@ import { AppError } from "../lib/errors.js";
 import { MEDIA_CODECS, spatialLayerOf, type Quality } from "./codecs.js";
 import type { WorkerPool, WorkerSlot } from "./worker-pool.js";
 import { codecsForPlayer, planWhip, playerCapabilities, whepAnswer, type Offer } from "./sdp.js";
+import { connectPipe, createPipe, endOf, PipeOut, type PipedProducer, type PipeEnd } from "./node-pipes.js";
 
 export type PeerRole = "broadcaster" | "viewer";
 export type StreamNotice =
   | { t: "media.producer"; d: { streamId: string; producerId: string; kind: string; source: string } }
   | { t: "media.producer.closed"; d: { streamId: string; producerId: string } }
   | { t: "media.closed"; d: { streamId: string; reason: CloseReason; reconnect: boolean } };
-export type CloseReason = "ended" | "worker-died" | "node-stopping";
+export type CloseReason = "ended" | "worker-died" | "node-stopping" | "origin-lost";
 
 interface Hosted {
   readonly router: types.Router;
@@ -58,7 +59,12 @@ export interface ConsumerInfo {
 export interface LiveStreamHooks {
   onNotice(n: StreamNotice): void;
   onClosed(reason: CloseReason): void;
+  /** Origin side: a new producer is on the pipe to this relay node; tell that node. */
+  onPiped?(relayNode: string, p: PipedProducer): void;
 }
+
+/** Relay side: asks the origin node for a pipe to our end; answers its end and the producers. */
+export type PipeHandshake = (local: PipeEnd) => Promise<PipeEnd & { producers: PipedProducer[] }>;
 
 export class LiveStream {
   readonly id: string;
@@ -69,6 +75,10 @@ export class LiveStream {
   readonly #peers = new Map<string, Peer>();
   /** Producers on the origin router, with their source ("camera" | "screen" | "mic"). */
   readonly producers = new Map<string, { producer: types.Producer; source: string }>();
+  /** Origin side: pipes to relay nodes, by node id. */
+  readonly #pipesOut = new Map<string, PipeOut>();
+  /** Relay side: the origin node's id and the pipe from it. */
+  #relay: { origin: string; transport: types.PipeTransport } | undefined;
   #closed = false;
 
   private constructor(id: string, pool: WorkerPool, cfg: AppConfig["media"], hooks: LiveStreamHooks) {
@@ -82,6 +92,28 @@ export class LiveStream {
     const s = new LiveStream(id, pool, cfg, hooks);
     await s.#addHost(pool.pick());
     return s;
+  }
+
+  /** Relay node: media produced here come from this origin node. */
+  static async openRelay(id: string, pool: WorkerPool, cfg: AppConfig["media"], hooks: LiveStreamHooks, origin: string, handshake: PipeHandshake): Promise<LiveStream> {
+    const s = new LiveStream(id, pool, cfg, hooks);
+    const host = await s.#addHost(pool.pick());
+    const transport = await createPipe(host.router, cfg, { streamId: id, origin });
+    s.#relay = { origin, transport };
+    try {
+      const remote = await handshake(endOf(transport));
+      await connectPipe(transport, remote);
+      await s.addPiped(remote.producers);
+    } catch (err) {
+      s.close("origin-lost");
+      throw err;
+    }
+    return s;
+  }
+
+  /** The origin node's id when this is a relay. */
+  get origin(): string | undefined {
+    return this.#relay?.origin;
   }
 
   get closed(): boolean {
@@ -110,6 +142,7 @@ export class LiveStream {
   /** Adds a peer with one WebRTC transport (send for the broadcaster, receive for viewers). */
   async join(peerId: string, userId: string, role: PeerRole, own?: Hosted): Promise<TransportInfo> {
     this.#assertOpen();
+    if (role === "broadcaster" && this.#relay) throw new AppError("CONFLICT", "This media node relays the stream: broadcast to its origin node", { reconnect: true });
     if (this.#peers.has(peerId)) this.leave(peerId);
     const host = own ?? (role === "broadcaster" ? this.#origin() : await this.#hostForViewer());
     const peer: Peer = { id: peerId, userId, role, host, transports: new Map(), consumers: new Map(), producers: new Map(), ownRouter: own !== undefined };
@@ -142,15 +175,53 @@ export class LiveStream {
     const t = this.#transport(peerId, transportId);
     const producer = await mediaCall("RTP parameters", () => t.produce({ kind, rtpParameters, appData: { source } }));
     peer.producers.set(producer.id, producer);
+    producer.observer.once("close", () => peer.producers.delete(producer.id));
+    await this.#register(producer, source);
+    for (const [node, out] of this.#pipesOut) this.#hooks.onPiped?.(node, await out.add(producer.id, source));
+    return producer.id;
+  }
+
+  /** Origin side: a relay node's pipe end; answers ours and every producer, piped. */
+  async pipeOut(relayNode: string, remote: PipeEnd): Promise<PipeEnd & { producers: PipedProducer[] }> {
+    this.#assertOpen();
+    if (this.#relay) throw new AppError("CONFLICT", "Not the origin of this stream");
+    this.#pipesOut.get(relayNode)?.close();
+    const out = new PipeOut(await createPipe(this.#origin().router, this.#cfg, { streamId: this.id, relayNode }));
+    this.#pipesOut.set(relayNode, out);
+    out.transport.observer.once("close", () => {
+      if (this.#pipesOut.get(relayNode) === out) this.#pipesOut.delete(relayNode);
+    });
+    await connectPipe(out.transport, remote);
+    const producers: PipedProducer[] = [];
+    for (const [id, p] of this.producers) producers.push(await out.add(id, p.source));
+    return { ...endOf(out.transport), producers };
+  }
+
+  /** Relay side: producers arriving through the pipe from the origin (same ids). */
+  async addPiped(list: PipedProducer[]): Promise<void> {
+    const relay = this.#relay;
+    if (!relay) throw new AppError("CONFLICT", "Not a relay of this stream");
+    for (const p of list) {
+      if (this.producers.has(p.id)) continue;
+      const producer = await relay.transport.produce({ id: p.id, kind: p.kind, rtpParameters: p.rtpParameters, paused: p.paused, appData: { source: p.source } });
+      await this.#register(producer, p.source);
+    }
+  }
+
+  /** Relay side: the origin closed a producer. */
+  closePiped(producerId: string): void {
+    if (this.#relay) this.producers.get(producerId)?.producer.close();
+  }
+
+  /** A producer of this stream: known, spread to this node's other routers, announced. */
+  async #register(producer: types.Producer, source: string): Promise<void> {
     this.producers.set(producer.id, { producer, source });
     producer.observer.once("close", () => {
-      peer.producers.delete(producer.id);
       this.producers.delete(producer.id);
       if (!this.#closed) this.#hooks.onNotice({ t: "media.producer.closed", d: { streamId: this.id, producerId: producer.id } });
     });
     for (const h of this.#hosts.slice(1)) await this.#pipe(producer.id, h);
-    this.#hooks.onNotice({ t: "media.producer", d: { streamId: this.id, producerId: producer.id, kind, source } });
-    return producer.id;
+    this.#hooks.onNotice({ t: "media.producer", d: { streamId: this.id, producerId: producer.id, kind: producer.kind, source } });
   }
 
   /** Consumers (created paused) for every producer this viewer does not consume yet. */
@@ -306,6 +377,7 @@ export class LiveStream {
     return h;
   }
 
+  /** Pipes a producer to another router of this node (keeps its id: different workers). */
   async #pipe(producerId: string, to: Hosted): Promise<void> {
     await this.#origin().router.pipeToRouter({ producerId, router: to.router });
   }

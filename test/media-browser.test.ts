@@ -12,10 +12,8 @@ import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { api, PlatformNode } from "./harness/node.js";
 import { waitFor } from "./harness/ports.js";
+import { CHROMIUM, goLive, inbound, MEDIA_ARGS, playing, viewerPage, type PageGlobals } from "./harness/media-pages.js";
 
-const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"];
 let node: PlatformNode;
 let browser: Browser;
 let streamId: string;
@@ -29,45 +27,7 @@ async function foreignPage(): Promise<Page> {
   return page;
 }
 
-/** What the pages expose, as seen from page.evaluate callbacks (type-only: no DOM lib here). */
-interface PageGlobals {
-  liveMedia?: { consumers: Map<string, { id: string; kind: "video" | "audio"; getStats(): Promise<Map<string, Record<string, number | string>>> }> };
-  mediaStates: string[];
-  document: { getElementById(id: string): { textContent: string | null } | null };
-}
-
-interface Inbound { consumerId: string; framesDecoded: number; frameHeight: number; packetsReceived: number }
-type Stats = Partial<Record<"video" | "audio", Inbound>>;
-
-/** The page's inbound RTP stats per kind, from its LiveMedia consumers. */
-function inbound(page: Page): Promise<Stats> {
-  return page.evaluate(async () => {
-    const media = (globalThis as unknown as PageGlobals).liveMedia;
-    const out: Record<string, unknown> = {};
-    for (const c of media?.consumers.values() ?? []) {
-      for (const s of (await c.getStats()).values()) {
-        if (s.type === "inbound-rtp") out[c.kind] = { consumerId: c.id, framesDecoded: s.framesDecoded ?? 0, frameHeight: s.frameHeight ?? 0, packetsReceived: s.packetsReceived ?? 0 };
-      }
-    }
-    return out;
-  });
-}
-
-async function playing(page: Page, what: string, since?: Stats): Promise<Stats> {
-  return waitFor(`${what} decoding video and receiving audio`, async () => {
-    const s = await inbound(page);
-    const fresh = !since?.video || s.video?.consumerId !== since.video.consumerId;
-    return fresh && (s.video?.framesDecoded ?? 0) > 20 && (s.audio?.packetsReceived ?? 0) > 20 ? s : undefined;
-  }, 30_000, 250);
-}
-
-async function viewer(): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(`${node.url}/room.html?room=${streamId}`);
-  await page.click("#guest");
-  await page.waitForSelector("#conn.online");
-  return page;
-}
+const viewer = (): Promise<Page> => viewerPage(browser, node.url, streamId);
 
 function workerPids(): number[] {
   const out = execFileSync("ps", ["-o", "pid=,comm=", "--ppid", String(node.proc.pid)], { encoding: "utf8" });
@@ -80,7 +40,7 @@ before(async () => {
   await api(node.url, "POST", "/api/auth/register", { username: "caster", password: "caster password 1", role: "creator" });
   const host = await api(node.url, "POST", "/api/auth/login", { username: "caster", password: "caster password 1" });
   streamId = (await api(node.url, "POST", "/api/streams", { title: "Camera show", kind: "live" }, host.body.accessToken as string)).body.id as string;
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: MEDIA_ARGS });
   // WHIP/WHEP pages come from another origin (another port), so each call is cross-origin (CORS preflight).
   otherOrigin = http.createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>other origin</title>"));
   await new Promise<void>((resolve) => otherOrigin.listen(0, "127.0.0.1", resolve));
@@ -165,15 +125,7 @@ describe("live WebRTC in Chromium", () => {
   let v2: Page;
 
   it("a broadcaster goes live from the camera; two viewers decode video and receive audio", async () => {
-    caster = await (await browser.newContext()).newPage();
-    await caster.goto(`${node.url}/broadcast.html`);
-    await caster.fill("#login input[name=username]", "caster");
-    await caster.fill("#login input[name=password]", "caster password 1");
-    await caster.click("#login button");
-    await caster.waitForSelector("#studio:not([hidden])");
-    await caster.selectOption("#stream", streamId);
-    await caster.click("#go");
-    await caster.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("state")?.textContent === "live", undefined, { timeout: 20_000 });
+    caster = await goLive(browser, node.url, "caster", "caster password 1", streamId);
     const stream = (await api(node.url, "GET", `/api/streams/${streamId}`)).body as { status: string };
     assert.equal(stream.status, "live");
     [v1, v2] = await Promise.all([viewer(), viewer()]);

@@ -1,8 +1,9 @@
 /**
- * Media placement across nodes over a real NATS server: the gateway runs on one node, the
- * catalog on another, mediasoup on two media nodes. A stream is placed on one media node and
- * every gateway call for it goes there; when that node dies, the stream is placed again on
- * the survivor.
+ * Media across nodes over a real NATS server: the gateway runs on one node, the catalog on
+ * another, mediasoup on two media nodes. A stream's broadcaster is placed on one media node
+ * (its origin); once the origin is full, viewers are served by the other media node, fed
+ * through a PipeTransport (real Chromium decodes it there); when a media node dies its streams
+ * are placed again on the survivor.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -10,6 +11,8 @@ import { NatsServer } from "./harness/nats.js";
 import { api, PlatformNode } from "./harness/node.js";
 import { waitFor } from "./harness/ports.js";
 import { WsClient } from "./harness/ws-client.js";
+import { chromium, type Browser } from "playwright-core";
+import { CHROMIUM, goLive, MEDIA_ARGS, playing, viewerPage } from "./harness/media-pages.js";
 
 const FAST = { ESH_BROKER_HEARTBEAT_INTERVAL_SEC: "1", ESH_BROKER_HEARTBEAT_TIMEOUT_SEC: "3", ESH_BROKER_REQUEST_TIMEOUT_MS: "5000", ESH_GATEWAY_AUTH_BURST_PER_IP: "200" };
 
@@ -18,8 +21,8 @@ const nodes: PlatformNode[] = [];
 let gw: PlatformNode;
 const clients: WsClient[] = [];
 
-async function start(services: string, id: string): Promise<PlatformNode> {
-  const n = await PlatformNode.start({ services, natsUrl: nats.url, env: { ...FAST, NODE_ID: id } });
+async function start(services: string, id: string, env: Record<string, string> = {}): Promise<PlatformNode> {
+  const n = await PlatformNode.start({ services, natsUrl: nats.url, env: { ...FAST, ...env, NODE_ID: id } });
   nodes.push(n);
   return n;
 }
@@ -27,8 +30,9 @@ async function start(services: string, id: string): Promise<PlatformNode> {
 before(async () => {
   nats = await NatsServer.start();
   await start("sessions,streams,rooms", "actors-1");
-  await start("media", "media-1");
-  await start("media", "media-2");
+  // One viewer per media node: the second viewer of a stream is relayed from another node.
+  await start("media", "media-1", { ESH_MEDIA_MAX_VIEWERS_PER_NODE: "1" });
+  await start("media", "media-2", { ESH_MEDIA_MAX_VIEWERS_PER_NODE: "1" });
   gw = await start("gateway", "gw-1");
   await waitFor("gateway sees both media nodes", () => /Node 'media-1' connected/.test(gw.output) && /Node 'media-2' connected/.test(gw.output), 20_000);
 });
@@ -40,6 +44,29 @@ after(async () => {
 });
 
 describe("media across nodes", () => {
+  it("viewers beyond the origin's capacity are served by another media node through a PipeTransport", async () => {
+    await api(gw.url, "POST", "/api/auth/register", { username: "relay", password: "relay password 1", role: "creator" });
+    const token = (await api(gw.url, "POST", "/api/auth/login", { username: "relay", password: "relay password 1" })).body.accessToken as string;
+    const id = (await api(gw.url, "POST", "/api/streams", { title: "Relayed", kind: "live" }, token)).body.id as string;
+    const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: MEDIA_ARGS });
+    try {
+      await goLive(browser, gw.url, "relay", "relay password 1", id);
+      const origin = ((await api(gw.url, "GET", `/api/streams/${id}`)).body as { mediaNode: string }).mediaNode;
+      const relay = origin === "media-1" ? "media-2" : "media-1";
+      const v1 = await viewerPage(browser, gw.url, id);
+      await playing(v1, "viewer 1 (origin)");
+      const relayNode = nodes.find((n) => n.output.includes(`Echostreamhub node ${relay} started`));
+      assert.ok(relayNode);
+      // The origin reports its load at most 500 ms after a change; then viewer 2 goes elsewhere.
+      await new Promise((r) => setTimeout(r, 1500));
+      const v2 = await viewerPage(browser, gw.url, id);
+      await playing(v2, "viewer 2 (relay node)");
+      assert.match(relayNode.output, new RegExp(`stream ${id} relayed from ${origin} through a PipeTransport`));
+    } finally {
+      await browser.close();
+    }
+  });
+
   it("a stream is placed on one media node and its signalling goes there; a dead media node's streams move", async () => {
     await api(gw.url, "POST", "/api/auth/register", { username: "dist", password: "dist password 1", role: "creator" });
     const token = (await api(gw.url, "POST", "/api/auth/login", { username: "dist", password: "dist password 1" })).body.accessToken as string;

@@ -8,7 +8,17 @@ import type { ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError } from "../../lib/errors.js";
 import { LiveStream, type CloseReason, type StreamNotice } from "../../media/live-stream.js";
+import type { PipedProducer, PipeEnd } from "../../media/node-pipes.js";
 import type { WorkerPool } from "../../media/worker-pool.js";
+
+/** What relay nodes hear from an origin node (event `media.origin`, to the media group). */
+export type OriginNews = { streamId: string; producerClosed: string } | { streamId: string; closed: CloseReason };
+
+/** What the streams actor hears from each media node (event `media.load`): for viewer placement. */
+export interface MediaLoad {
+  viewers: number;
+  capacity: number;
+}
 
 /** What the gateway receives (event `media.out`, to the gateway group) and publishes to the stream's topic. */
 export interface MediaOut {
@@ -23,11 +33,19 @@ export class MediaNode {
   readonly #streams = new Map<string, LiveStream>();
   readonly #opening = new Map<string, Promise<LiveStream>>();
   readonly #grace = new Map<string, NodeJS.Timeout>();
+  readonly #capacity: number;
+  readonly #loadTimer: NodeJS.Timeout;
+  #lastLoad = -1;
+  #loadTicks = 0;
 
   constructor(cfg: AppConfig["media"], pool: WorkerPool, broker: ServiceBroker) {
     this.#cfg = cfg;
     this.#pool = pool;
     this.#broker = broker;
+    // A viewer holds about two consumers (video + audio).
+    this.#capacity = cfg.maxViewersPerNode || Math.floor((pool.slots.length * cfg.maxConsumersPerRouter) / 2);
+    this.#loadTimer = setInterval(() => this.#reportLoad(), 500);
+    this.#loadTimer.unref();
   }
 
   get pool(): WorkerPool {
@@ -47,10 +65,7 @@ export class MediaNode {
     if (s) return s;
     let p = this.#opening.get(streamId);
     if (!p) {
-      p = LiveStream.open(streamId, this.#pool, this.#cfg, {
-        onNotice: (notice) => this.#publish({ streamId, notice }),
-        onClosed: (reason) => this.#onClosed(streamId, reason),
-      });
+      p = LiveStream.open(streamId, this.#pool, this.#cfg, this.#hooks(streamId));
       this.#opening.set(streamId, p);
     }
     try {
@@ -60,6 +75,40 @@ export class MediaNode {
     } finally {
       this.#opening.delete(streamId);
     }
+  }
+
+  /** The stream relayed here from its origin node, opened through a PipeTransport if needed. */
+  async openRelay(streamId: string, origin: string): Promise<LiveStream> {
+    const s = this.#streams.get(streamId);
+    if (s) return s;
+    let p = this.#opening.get(streamId);
+    if (!p) {
+      const handshake = (local: PipeEnd) =>
+        this.#broker.call<PipeEnd & { producers: PipedProducer[] }, Record<string, unknown>>("media.pipeOut", { streamId, relayNode: this.#broker.nodeID, ...local }, { nodeID: origin });
+      p = LiveStream.openRelay(streamId, this.#pool, this.#cfg, this.#hooks(streamId), origin, handshake);
+      this.#opening.set(streamId, p);
+    }
+    try {
+      const opened = await p;
+      this.#streams.set(streamId, opened);
+      this.#broker.logger.info(`media: stream ${streamId} relayed from ${origin} through a PipeTransport`);
+      return opened;
+    } finally {
+      this.#opening.delete(streamId);
+    }
+  }
+
+  /** News from an origin node about a stream relayed here. */
+  onOrigin(from: string, news: OriginNews): void {
+    const s = this.#streams.get(news.streamId);
+    if (s?.origin !== from) return;
+    if ("producerClosed" in news) s.closePiped(news.producerClosed);
+    else s.close(news.closed);
+  }
+
+  /** A node left the cluster: streams relayed from it lose their source. */
+  onNodeGone(nodeID: string): void {
+    for (const s of [...this.#streams.values()]) if (s.origin === nodeID) s.close("origin-lost");
   }
 
   /** A broadcaster is (back) on: no grace timer runs. */
@@ -93,12 +142,41 @@ export class MediaNode {
   }
 
   closeAll(): void {
+    clearInterval(this.#loadTimer);
     for (const t of this.#grace.values()) clearTimeout(t);
     for (const s of [...this.#streams.values()]) s.close("node-stopping");
   }
 
   stats(): { streams: { id: string; viewers: number; producers: number; hosts: { slot: number; consumers: number }[] }[] } {
     return { streams: [...this.#streams.values()].map((s) => ({ id: s.id, viewers: s.viewers, producers: s.producers.size, hosts: s.hosts() })) };
+  }
+
+  #hooks(streamId: string) {
+    return {
+      onNotice: (notice: StreamNotice) => this.#onNotice(streamId, notice),
+      onClosed: (reason: CloseReason) => this.#onClosed(streamId, reason),
+      onPiped: (relayNode: string, p: PipedProducer) => {
+        this.#broker.call("media.pipeIn", { streamId, producers: [p] }, { nodeID: relayNode }).catch((err: unknown) => this.#broker.logger.warn(`media: piping ${p.id} to ${relayNode} failed: ${String(err)}`));
+      },
+    };
+  }
+
+  #onNotice(streamId: string, notice: StreamNotice): void {
+    this.#publish({ streamId, notice });
+    const s = this.#streams.get(streamId);
+    if (s?.origin !== undefined) return; // only an origin has relays to tell
+    const news: OriginNews | undefined =
+      notice.t === "media.producer.closed" ? { streamId, producerClosed: notice.d.producerId } : notice.t === "media.closed" ? { streamId, closed: notice.d.reason } : undefined;
+    if (news) this.#broker.broadcast("media.origin", news, { groups: ["media"] }).catch(() => undefined);
+  }
+
+  #reportLoad(): void {
+    let viewers = 0;
+    for (const s of this.#streams.values()) viewers += s.viewers;
+    if (viewers === this.#lastLoad && ++this.#loadTicks % 4 !== 0) return; // on change, else every 2 s
+    this.#lastLoad = viewers;
+    const load: MediaLoad = { viewers, capacity: this.#capacity };
+    this.#broker.broadcast("media.load", load, { groups: ["streams"] }).catch(() => undefined);
   }
 
   #onClosed(streamId: string, reason: CloseReason): void {

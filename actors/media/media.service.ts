@@ -16,7 +16,8 @@ import { QUALITIES, type Quality } from "../../media/codecs.js";
 import { WorkerPool } from "../../media/worker-pool.js";
 import type { Stream } from "../streams/streams.service.js";
 import { callerUserId } from "../ownership.js";
-import { MediaNode } from "./media-node.js";
+import { MediaNode, type OriginNews } from "./media-node.js";
+import type { PipedProducer, PipeEnd } from "../../media/node-pipes.js";
 import type { LiveStream } from "../../media/live-stream.js";
 import { MAX_SDP_BYTES, parseOffer } from "../../media/sdp.js";
 
@@ -42,21 +43,23 @@ interface Base {
 export function mediaService(cfg: AppConfig): ServiceSchema {
   let node: MediaNode;
   /** Checks the stream can be joined in this role by the caller, and opens it here. */
-  const admit = async (ctx: Ctx<Base>, role: "broadcaster" | "viewer"): Promise<{ live: LiveStream; userId: string }> => {
+  const admit = async (ctx: Ctx<Base & { origin?: string }>, role: "broadcaster" | "viewer"): Promise<{ live: LiveStream; userId: string }> => {
     const userId = callerUserId(ctx.meta.caller);
     const stream = await ctx.call<Stream, { id: string }>("streams.get", { id: ctx.params.streamId });
     if (stream.kind !== "live") throw new AppError("BAD_REQUEST", "Not a live stream");
     if (stream.status !== "created" && stream.status !== "live") throw new AppError("CONFLICT", `The stream is ${stream.status}`);
     if (role === "broadcaster" && stream.ownerId !== userId) throw new AppError("FORBIDDEN", "Only the stream's owner may broadcast");
-    return { live: await node.open(stream.id), userId };
+    const origin = ctx.params.origin;
+    const live = origin !== undefined && origin !== ctx.broker.nodeID ? await node.openRelay(stream.id, origin) : await node.open(stream.id);
+    return { live, userId };
   };
   return {
     name: "media",
     actions: {
       join: {
         access: "guest",
-        params: { ...base, role: { type: "enum", values: ["broadcaster", "viewer"] } },
-        async handler(ctx: Ctx<Base & { role: "broadcaster" | "viewer" }>) {
+        params: { ...base, role: { type: "enum", values: ["broadcaster", "viewer"] }, origin: { type: "string", min: 1, max: 200, optional: true } },
+        async handler(ctx: Ctx<Base & { role: "broadcaster" | "viewer"; origin?: string }>) {
           const { live, userId } = await admit(ctx, ctx.params.role);
           const transport = await live.join(ctx.params.peerId, userId, ctx.params.role);
           if (ctx.params.role === "broadcaster") node.broadcasterJoined(live.id);
@@ -78,8 +81,8 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
       },
       whep: {
         access: "guest",
-        params: { ...base, sdp: { type: "string", min: 10, max: MAX_SDP_BYTES } },
-        async handler(ctx: Ctx<Base & { sdp: string }>) {
+        params: { ...base, sdp: { type: "string", min: 10, max: MAX_SDP_BYTES }, origin: { type: "string", min: 1, max: 200, optional: true } },
+        async handler(ctx: Ctx<Base & { sdp: string; origin?: string }>) {
           const offer = parseOffer(ctx.params.sdp);
           const { live, userId } = await admit(ctx, "viewer");
           if (live.producers.size === 0) throw new AppError("CONFLICT", "The broadcaster is not live yet: retry later");
@@ -158,12 +161,32 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
           return { ended: stream.id };
         },
       },
+      pipeOut: {
+        access: "internal",
+        params: { streamId: id, relayNode: peerId, ip: { type: "string", min: 1, max: 100 }, port: { type: "number", integer: true, min: 1, max: 65535 }, srtpParameters: { type: "object", optional: true } },
+        handler(ctx: Ctx<{ streamId: string; relayNode: string } & PipeEnd>) {
+          const { streamId, relayNode, ip, port, srtpParameters } = ctx.params;
+          return node.get(streamId).pipeOut(relayNode, { ip, port, srtpParameters });
+        },
+      },
+      pipeIn: {
+        access: "internal",
+        params: { streamId: id, producers: { type: "array", max: 16, items: "object" } },
+        async handler(ctx: Ctx<{ streamId: string; producers: PipedProducer[] }>) {
+          await node.get(ctx.params.streamId).addPiped(ctx.params.producers);
+          return { piped: ctx.params.producers.length };
+        },
+      },
       stats: {
         access: "internal",
         async handler() {
           return { workers: await node.pool.usage(), ...node.stats() };
         },
       },
+    },
+    events: {
+      "media.origin": { handler: (ctx: Context<OriginNews>) => node.onOrigin(ctx.nodeID ?? "", ctx.params) },
+      "$node.disconnected": { handler: (ctx: Context<{ node: { id: string } }>) => node.onNodeGone(ctx.params.node.id) },
     },
     async started() {
       const count = cfg.media.workers || os.availableParallelism();

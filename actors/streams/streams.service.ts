@@ -2,7 +2,8 @@
  * streams actor: the catalog of live streams and videos, persisted in the store.
  *   create [creator]  update [creator, owner]  remove [creator, owner]  get [public]  list [public]
  *   setStatus [internal] (media and encoder actors move a stream through its lifecycle)
- *   place [guest] (which media node hosts a live stream: kept while that node is up)
+ *   place [guest] (which media node serves a live stream: its origin, kept while that node is up,
+ *     for the broadcaster; for viewers the origin while it has room, else a relay node)
  * Every stream has a room (same id) for its audience, created and removed with it.
  */
 import { randomBytes } from "node:crypto";
@@ -11,6 +12,7 @@ import { AppError, hasCode } from "../../lib/errors.js";
 import type { CallMeta } from "../../lib/identity.js";
 import { mustGet, type Store } from "../../store/index.js";
 import { assertOwnerOrAdmin } from "../ownership.js";
+import type { MediaLoad } from "../media/media-node.js";
 
 export const STREAM_KINDS = ["live", "vod"] as const;
 export const STREAM_STATUSES = ["created", "live", "ended", "processing", "ready", "failed"] as const;
@@ -48,8 +50,46 @@ const description = { type: "string", max: 5000, optional: true };
 
 export function streamsService(store: Store): ServiceSchema {
   const load = (sid: string) => mustGet<Stream>(store, C, sid, "stream");
+  /** Load reports from media nodes (event media.load), for viewer placement. */
+  const loads = new Map<string, MediaLoad & { at: number }>();
+
+  /** The stream's origin media node: kept while it is up, else chosen (and recorded). */
+  async function placeOrigin(broker: ServiceBroker, sid: string): Promise<{ nodeID: string }> {
+    const e = await load(sid);
+    const nodes = mediaNodes(broker);
+    if (nodes.length === 0) throw new AppError("UNAVAILABLE", "No media node is running");
+    if (e.value.mediaNode !== undefined && nodes.includes(e.value.mediaNode)) return { nodeID: e.value.mediaNode };
+    if (e.value.kind !== "live" || (e.value.status !== "created" && e.value.status !== "live")) throw new AppError("CONFLICT", `The stream is ${e.value.status}`);
+    const nodeID = nodes[Math.floor(Math.random() * nodes.length)] as string;
+    try {
+      await store.put(C, e.key, { ...e.value, mediaNode: nodeID, updatedAt: Date.now() }, { expect: e.revision });
+      return { nodeID };
+    } catch (err) {
+      if (!hasCode(err, "CONFLICT")) throw err;
+      const again = (await load(sid)).value.mediaNode; // placed concurrently: take that one
+      if (again === undefined) throw err;
+      return { nodeID: again };
+    }
+  }
+
+  /** Viewers go to the origin while it has room, else to the least-loaded other media node,
+   *  which relays the stream from the origin through a PipeTransport. */
+  function viewerNode(origin: string, nodes: string[]): { nodeID: string; origin?: string } {
+    const now = Date.now();
+    const ratio = (n: string): number => {
+      const l = loads.get(n);
+      return l === undefined || now - l.at > 10_000 ? 0 : l.viewers / Math.max(1, l.capacity);
+    };
+    if (ratio(origin) < 1) return { nodeID: origin };
+    const best = nodes.filter((n) => n !== origin && ratio(n) < 1).sort((a, b) => ratio(a) - ratio(b))[0];
+    return best === undefined ? { nodeID: origin } : { nodeID: best, origin };
+  }
+
   return {
     name: "streams",
+    events: {
+      "media.load": { handler: (ctx: Context<MediaLoad>) => void loads.set(ctx.nodeID ?? "", { ...ctx.params, at: Date.now() }) },
+    },
     actions: {
       create: {
         access: "creator",
@@ -118,23 +158,10 @@ export function streamsService(store: Store): ServiceSchema {
       },
       place: {
         access: "guest",
-        params: { id },
-        async handler(this: Service, ctx: Ctx<{ id: string }>) {
-          const e = await load(ctx.params.id);
-          const nodes = mediaNodes(this.broker);
-          if (nodes.length === 0) throw new AppError("UNAVAILABLE", "No media node is running");
-          if (e.value.mediaNode !== undefined && nodes.includes(e.value.mediaNode)) return { nodeID: e.value.mediaNode };
-          if (e.value.kind !== "live" || (e.value.status !== "created" && e.value.status !== "live")) throw new AppError("CONFLICT", `The stream is ${e.value.status}`);
-          const nodeID = nodes[Math.floor(Math.random() * nodes.length)] as string;
-          try {
-            await store.put(C, e.key, { ...e.value, mediaNode: nodeID, updatedAt: Date.now() }, { expect: e.revision });
-            return { nodeID };
-          } catch (err) {
-            if (!hasCode(err, "CONFLICT")) throw err;
-            const again = (await load(ctx.params.id)).value.mediaNode; // placed concurrently: take that one
-            if (again === undefined) throw err;
-            return { nodeID: again };
-          }
+        params: { id, role: { type: "enum", values: ["broadcaster", "viewer"], optional: true } },
+        async handler(this: Service, ctx: Ctx<{ id: string; role?: "broadcaster" | "viewer" }>) {
+          const origin = await placeOrigin(this.broker, ctx.params.id);
+          return ctx.params.role === "viewer" ? viewerNode(origin.nodeID, mediaNodes(this.broker)) : origin;
         },
       },
       remove: {

@@ -31,9 +31,11 @@ export function mediaRoutes(gatewayNode: string, call: MediaCall): Route[] {
   const start = (kind: "whip" | "whep") => async (ctx: RouteContext): Promise<RouteResult> => {
     const principal = must(ctx.principal);
     const streamId = ctx.params.id ?? "";
-    const { nodeID } = (await call("streams.place", { id: streamId }, principal)) as { nodeID: string };
+    const role = kind === "whip" ? "broadcaster" : "viewer";
+    const { nodeID, origin } = (await call("streams.place", { id: streamId, role }, principal)) as { nodeID: string; origin?: string };
     const peerId = `${gatewayNode}/${kind}/${randomBytes(9).toString("base64url")}`;
-    const { sdp } = (await call(`media.${kind}`, { streamId, peerId, sdp: ctx.body }, principal, nodeID)) as { sdp: string };
+    const params = { streamId, peerId, sdp: ctx.body, ...(origin === undefined ? {} : { origin }) };
+    const { sdp } = (await call(`media.${kind}`, params, principal, nodeID)) as { sdp: string };
     const location = `/api/${kind}/${encodeURIComponent(streamId)}/${encodeSession(nodeID, peerId)}`;
     return { status: 201, raw: { type: "application/sdp", text: sdp }, headers: { location } };
   };
