@@ -138,8 +138,8 @@ export class Gateway {
   }
 
   /** Called by the media.out event (a media node's notice for a stream). */
-  onMediaOut(out: MediaOut): void {
-    this.#media.onOut(out);
+  onMediaOut(out: MediaOut, fromNode: string): void {
+    this.#media.onOut(out, fromNode);
   }
 
   onKeysChanged(): void {

@@ -30,6 +30,8 @@ export const MAX_MEDIA_STREAMS_PER_CONNECTION = 4;
 export class MediaEdge {
   readonly #deps: MediaEdgeDeps;
   #app: TemplatedApp | undefined;
+  /** This gateway's connections in each stream's media (for notices meant for one media node's clients). */
+  readonly #members = new Map<string, Set<Ws>>();
 
   constructor(deps: MediaEdgeDeps) {
     this.#deps = deps;
@@ -57,6 +59,9 @@ export class MediaEdge {
     }
     conn.media.set(streamId, nodeID);
     ws.subscribe(topic(streamId, conn.format));
+    let set = this.#members.get(streamId);
+    if (!set) this.#members.set(streamId, (set = new Set()));
+    set.add(ws);
     return answer;
   }
 
@@ -83,21 +88,38 @@ export class MediaEdge {
   /** The socket closed (uWS already dropped its subscriptions): its peers leave. */
   closed(ws: Ws): void {
     const conn = ws.getUserData();
-    for (const [streamId, nodeID] of [...conn.media]) this.#leave(conn, streamId, nodeID);
+    for (const [streamId, nodeID] of [...conn.media]) this.#leave(conn, streamId, nodeID, ws);
   }
 
-  /** A media node's notice: once per gateway, published to the stream's local topic. */
-  onOut(out: MediaOut): void {
+  /** A media node's notice: once per gateway, published to the stream's local topic — except
+   *  `media.closed`, which concerns only the clients that node serves (a relay node's worker
+   *  dying says nothing to the origin's viewers). */
+  onOut(out: MediaOut, fromNode: string): void {
     const app = this.#app;
     if (!app) return;
+    if (out.notice.t === "media.closed") return this.#toClientsOf(out, fromNode);
     for (const format of ["msgpack", "json"] as const) {
       const t = topic(out.streamId, format);
       if (app.numSubscribers(t) > 0) app.publish(t, encodeFrame(out.notice, format), format === "msgpack");
     }
   }
 
-  #leave(conn: Connection, streamId: string, nodeID: string): void {
+  #toClientsOf(out: MediaOut, fromNode: string): void {
+    const frames = new Map<WireFormat, Buffer | string>();
+    for (const ws of this.#members.get(out.streamId) ?? []) {
+      const conn = ws.getUserData();
+      if (conn.closed || conn.media.get(out.streamId) !== fromNode) continue;
+      let f = frames.get(conn.format);
+      if (f === undefined) frames.set(conn.format, (f = encodeFrame(out.notice, conn.format)));
+      ws.send(f, conn.format === "msgpack");
+    }
+  }
+
+  #leave(conn: Connection, streamId: string, nodeID: string, ws: Ws | undefined = conn.socket): void {
     conn.media.delete(streamId);
+    const set = this.#members.get(streamId);
+    if (set && ws) set.delete(ws);
+    if (set?.size === 0) this.#members.delete(streamId);
     this.#deps.callInternal("media.leave", { streamId, peerId: this.peerId(conn) }, nodeID).catch((err: unknown) => this.#deps.onError("leave", err));
   }
 }

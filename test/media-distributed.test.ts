@@ -12,7 +12,7 @@ import { api, PlatformNode } from "./harness/node.js";
 import { waitFor } from "./harness/ports.js";
 import { WsClient } from "./harness/ws-client.js";
 import { chromium, type Browser } from "playwright-core";
-import { CHROMIUM, goLive, MEDIA_ARGS, playing, viewerPage } from "./harness/media-pages.js";
+import { CHROMIUM, goLive, MEDIA_ARGS, playing, viewerPage, type PageGlobals } from "./harness/media-pages.js";
 
 const FAST = { ESH_BROKER_HEARTBEAT_INTERVAL_SEC: "1", ESH_BROKER_HEARTBEAT_TIMEOUT_SEC: "3", ESH_BROKER_REQUEST_TIMEOUT_MS: "5000", ESH_GATEWAY_AUTH_BURST_PER_IP: "200" };
 
@@ -50,7 +50,7 @@ describe("media across nodes", () => {
     const id = (await api(gw.url, "POST", "/api/streams", { title: "Relayed", kind: "live" }, token)).body.id as string;
     const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: MEDIA_ARGS });
     try {
-      await goLive(browser, gw.url, "relay", "relay password 1", id);
+      const caster = await goLive(browser, gw.url, "relay", "relay password 1", id);
       const origin = ((await api(gw.url, "GET", `/api/streams/${id}`)).body as { mediaNode: string }).mediaNode;
       const relay = origin === "media-1" ? "media-2" : "media-1";
       const v1 = await viewerPage(browser, gw.url, id);
@@ -62,6 +62,9 @@ describe("media across nodes", () => {
       const v2 = await viewerPage(browser, gw.url, id);
       await playing(v2, "viewer 2 (relay node)");
       assert.match(relayNode.output, new RegExp(`stream ${id} relayed from ${origin} through a PipeTransport`));
+      // Ending the stream reaches the viewers on both nodes.
+      await caster.click("#end");
+      for (const v of [v1, v2]) await v.waitForFunction(() => (globalThis as unknown as PageGlobals).mediaStates.includes("ended"), undefined, { timeout: 10_000 });
     } finally {
       await browser.close();
     }
@@ -74,7 +77,7 @@ describe("media across nodes", () => {
     const c = await WsClient.connect(gw.wsUrl, { token });
     clients.push(c);
     const joined = await c.request("media.join", { stream: id, role: "broadcaster" }, 10_000);
-    assert.equal(joined.t, "ok", JSON.stringify(joined));
+    assert.equal(joined.t, "ok", JSON.stringify(joined) + nodes.map((n) => n.output.split("\n").filter((l) => /ERROR|WARN|exit|Error/.test(l)).slice(-10).join("\n")).join("\n----\n"));
     const transportId = (joined.d as { transport: { id: string } }).transport.id;
     const placed = ((await api(gw.url, "GET", `/api/streams/${id}`)).body as { mediaNode?: string }).mediaNode;
     assert.ok(placed === "media-1" || placed === "media-2", `placed on ${String(placed)}`);
@@ -88,8 +91,13 @@ describe("media across nodes", () => {
     await waitFor("gateway notices the dead media node", () => new RegExp(`Node '${placed}' disconnected`).test(gw.output), 20_000);
     const c2 = await WsClient.connect(gw.wsUrl, { token });
     clients.push(c2);
-    const again = await c2.request("media.join", { stream: id, role: "broadcaster" }, 10_000);
-    assert.equal(again.t, "ok", JSON.stringify(again));
+    // Until every node has noticed the death, a join may answer UNAVAILABLE: clients retry.
+    const again = await waitFor("a join placed on the surviving media node", async () => {
+      const r = await c2.request("media.join", { stream: id, role: "broadcaster" }, 10_000);
+      if (r.t !== "ok" && (r.d as { code: string }).code !== "UNAVAILABLE") throw new Error(JSON.stringify(r));
+      return r.t === "ok" ? r : undefined;
+    }, 20_000, 500);
+    assert.equal(again.t, "ok");
     assert.equal(((await api(gw.url, "GET", `/api/streams/${id}`)).body as { mediaNode?: string }).mediaNode, other);
   });
 });

@@ -120,7 +120,8 @@ export class MediaNode {
   /** A peer left; when it was the last broadcaster, the stream ends after the grace period. */
   left(streamId: string): void {
     const s = this.#streams.get(streamId);
-    if (!s || s.broadcasterPresent() || this.#grace.has(streamId)) return;
+    // A relay never ends the stream: only its origin knows the broadcaster.
+    if (!s || s.origin !== undefined || s.broadcasterPresent() || this.#grace.has(streamId)) return;
     const t = setTimeout(() => {
       this.#grace.delete(streamId);
       if (!s.broadcasterPresent()) void this.end(streamId, "broadcaster gone");
