@@ -47,6 +47,8 @@ export interface WebrtcStep {
 }
 
 const SINKS = 8;
+/** Above this added p99 a step counts as saturated, whatever its loss. */
+const REALTIME_ADDED_P99_MS = 50;
 const progress = (line: string) => process.stdout.write(process.stdout.isTTY ? `\r${line.padEnd(100)}` : `${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
@@ -161,10 +163,12 @@ function chart(file: string, steps: WebrtcStep[], o: Options, glass?: { sfu: Gla
   const y = (v: number) => 300 - (Math.min(v, 100) / maxY) * 280;
   const line = (key: "p99" | "directP99" | "workerCpuPct", color: string, scale = 1) =>
     `<path d="${steps.map((s, i) => `${i ? "L" : "M"}${x(s.consumers).toFixed(1)},${y(s[key] * scale).toFixed(1)}`).join(" ")}" fill="none" stroke="${color}" stroke-width="2"/>`;
-  const svg = `<svg width="780" height="330" font-family="sans-serif" font-size="13"><line x1="50" y1="300" x2="700" y2="300" stroke="#333"/><line x1="50" y1="20" x2="50" y2="300" stroke="#333"/>
+  const svg = `<svg width="780" height="335" font-family="sans-serif" font-size="13"><line x1="50" y1="300" x2="700" y2="300" stroke="#333"/><line x1="50" y1="20" x2="50" y2="300" stroke="#333"/>
 ${line("p99", "#2a7")}${line("directP99", "#37c")}${line("workerCpuPct", "#c63", maxY / 100)}
 <text x="60" y="16" fill="#2a7">■ p99 via SFU (ms)</text><text x="220" y="16" fill="#37c">■ p99 direct loopback (ms)</text><text x="430" y="16" fill="#c63">■ worker CPU (% of a core, scaled)</text>
-<text x="330" y="325">consumers on one worker</text></svg>`;
+${steps.map((s) => `<text x="${x(s.consumers) - 12}" y="314" font-size="11">${s.consumers}</text>`).join("")}
+${[0, 0.5, 1].map((f) => `<text x="8" y="${y(maxY * f) + 4}" font-size="11">${Math.round(maxY * f)} ms</text>`).join("")}
+<text x="330" y="328">consumers on one worker (latency axis capped at 100 ms; CPU 100% = top)</text></svg>`;
   const rows = steps.map((s) => `<tr>${Object.values(s).map((v) => `<td>${String(v)}</td>`).join("")}</tr>`).join("");
   writeFileSync(file, `<!doctype html><meta charset="utf-8"><title>Echostreamhub WebRTC forwarding bench</title><body style="font-family:sans-serif;max-width:900px;margin:2rem auto">
 <h1>SFU forwarding: one worker, ${o.pps} packets/s of ${o.size} B</h1><p>${new Date().toISOString()}</p>${svg}
@@ -195,11 +199,15 @@ export async function webrtcBench(argv: string[]): Promise<void> {
     progress("");
     console.log(`[webrtc] ${String(n).padStart(5)} consumers: SFU loss ${s.sfuLossPct}% · sink loss ${s.sinkLossPct}% · p50 ${s.p50} ms p99 ${s.p99} ms (direct ${s.directP50}/${s.directP99}; SFU adds ${s.addedP50}/${s.addedP99}) · worker ${s.workerCpuPct}% CPU, ${s.cpuPerConsumerPct}% per consumer`);
   }
+  // Headline: the most consumers at 0% loss whose added p99 stays real-time (a saturated worker
+  // still forwards everything, but late); the raw 0%-loss maximum is printed too.
   const clean = steps.filter((s) => s.sfuLossPct === 0 && s.sinkLossPct === 0);
-  const best = clean.at(-1);
+  const best = clean.filter((s) => s.addedP99 <= REALTIME_ADDED_P99_MS).at(-1);
+  const raw = clean.at(-1);
   console.log(best
     ? `\n[webrtc] headline: ${best.consumers} consumers on one worker core at 0% loss (SFU adds p50 ${best.addedP50} ms, p99 ${best.addedP99} ms over direct loopback; ${best.workerCpuPct}% of the core)`
-    : "\n[webrtc] headline: no step was loss-free");
+    : "\n[webrtc] headline: no step was loss-free with real-time latency");
+  if (raw && raw !== best) console.log(`[webrtc] (${raw.consumers} consumers still had 0% loss, but the saturated worker added p99 ${raw.addedP99} ms)`);
   sender.close();
   for (const s of [...sinks, direct]) s.close();
   worker.close();
