@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- webrtc [--consumers 100,250,500,750,1000] [--seconds 5] [--pps 100]
- *   [--size 1200] [--timed-every 25] [--glass-seconds 10] [--json out.json]`
+ *   [--size 1200] [--timed-every 25] [--liburing on|off] [--glass-seconds 10] [--json out.json]`
  * One mediasoup worker (one core) forwards one video producer to N consumers. The producer is
  * fed over a PlainTransport with synthetic VP8 RTP (~1 Mbit/s at the defaults); each consumer
  * is a PlainTransport; every `timed-every`-th one sends to local UDP sinks that time every packet
@@ -29,6 +29,7 @@ interface Options {
   json: string | undefined;
   glassSeconds: number;
   timedEvery: number;
+  liburing: boolean;
 }
 
 export interface WebrtcStep {
@@ -54,7 +55,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
 
 function parse(argv: string[]): Options {
-  const o: Options = { consumers: [100, 250, 500, 750, 1000], seconds: 5, pps: 100, size: 1200, json: undefined, glassSeconds: 10, timedEvery: 25 };
+  const o: Options = { consumers: [100, 250, 500, 750, 1000], seconds: 5, pps: 100, size: 1200, json: undefined, glassSeconds: 10, timedEvery: 25, liburing: true };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1] ?? ""];
     if (k === "--consumers") o.consumers = v.split(",").map(Number).filter((n) => n > 0);
@@ -64,6 +65,7 @@ function parse(argv: string[]): Options {
     else if (k === "--json") o.json = v;
     else if (k === "--glass-seconds") o.glassSeconds = Number(v);
     else if (k === "--timed-every") o.timedEvery = Math.max(1, Number(v));
+    else if (k === "--liburing") o.liburing = v !== "off";
     else throw new Error(`unknown option ${String(k)}`);
   }
   return o;
@@ -178,7 +180,7 @@ ${glass ? `<h2>Glass-to-glass in Chromium</h2><p>through the platform: p50 ${gla
 
 export async function webrtcBench(argv: string[]): Promise<void> {
   const o = parse(argv);
-  const worker = await mediasoup.createWorker({ logLevel: "error" });
+  const worker = await mediasoup.createWorker({ logLevel: "error", disableLiburing: !o.liburing });
   const router = await worker.createRouter({ mediaCodecs: [{ kind: "video", mimeType: "video/VP8", clockRate: 90000 }] });
   const { producer, port } = await producerOn(router);
   const sinks = await Promise.all(Array.from({ length: SINKS }, async () => {
