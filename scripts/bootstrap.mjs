@@ -19,8 +19,13 @@ const say = (msg) => console.log(`[bootstrap] ${msg}`);
 
 /** Commands each mode needs, and the apt package that provides each. */
 const APT_NEEDS = {
-  start: [],
+  start: [
+    { command: "ffmpeg", pkg: "ffmpeg" },
+    { command: "ffprobe", pkg: "ffmpeg" },
+  ],
   test: [
+    { command: "ffmpeg", pkg: "ffmpeg" },
+    { command: "ffprobe", pkg: "ffmpeg" },
     { command: "nats-server", pkg: "nats-server" },
     { command: "chromium", pkg: "chromium" },
   ],
