@@ -7,6 +7,7 @@
 import { mkdirSync } from "node:fs";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { mediaService } from "./actors/media/media.service.js";
+import { encodersService } from "./actors/encoders/encoders.service.js";
 import { roomsService } from "./actors/rooms/rooms.service.js";
 import { sessionsService } from "./actors/sessions/sessions.service.js";
 import { streamsService } from "./actors/streams/streams.service.js";
@@ -16,7 +17,7 @@ import { ConfigError, loadConfig, type AppConfig, type ServiceName } from "./lib
 import { brokerOptions } from "./moleculer.config.js";
 import { openStore, type Store } from "./store/index.js";
 
-const NEEDS_STORE: readonly ServiceName[] = ["sessions", "streams", "rooms"];
+const NEEDS_STORE: readonly ServiceName[] = ["sessions", "streams", "rooms", "encoders"];
 
 async function main(): Promise<void> {
   let cfg: AppConfig;
@@ -65,6 +66,7 @@ function schemas(cfg: AppConfig, store: Store | undefined, onGateway: (gw: Gatew
     streams: () => streamsService(need()),
     rooms: () => roomsService(cfg, need()),
     media: () => mediaService(cfg),
+    encoders: () => encodersService(cfg, need()),
   };
   return cfg.services.map((name) => factories[name]());
 }

@@ -5,6 +5,7 @@ import type { Revocation } from "../lib/revocations.js";
 import type { RoomOut } from "../actors/rooms/room-protocol.js";
 import { Gateway } from "./gateway.js";
 import type { MediaOut } from "../actors/media/media-node.js";
+import type { EncodeProgress } from "../actors/encoders/encoders.service.js";
 
 /** `onStarted` hands the Gateway to main.ts, which drains it before stopping the broker. */
 export function gatewayService(cfg: AppConfig, onStarted?: (gw: Gateway) => void): ServiceSchema {
@@ -15,6 +16,7 @@ export function gatewayService(cfg: AppConfig, onStarted?: (gw: Gateway) => void
       "sessions.revoked": { handler: (ctx: Context<{ list: Revocation[] }>) => gw.onRevoked(ctx.params.list) },
       "sessions.keys.changed": { handler: () => gw.onKeysChanged() },
       "rooms.out": { handler: (ctx: Context<RoomOut>) => gw.onRoomOut(ctx.params) },
+      "encoders.progress": { handler: (ctx: Context<EncodeProgress>) => gw.onEncodeProgress(ctx.params) },
       "media.out": { handler: (ctx: Context<MediaOut>) => gw.onMediaOut(ctx.params, ctx.nodeID ?? "") },
       // A sessions actor appeared (start-up order, a node joined): load keys now, not on the next timer.
       "$services.changed": { handler: () => gw.onServicesChanged() },

@@ -26,6 +26,9 @@ import { StaticFiles } from "./http/static.js";
 import { Bundles } from "./http/bundles.js";
 import { MAX_SDP_BYTES } from "../media/sdp.js";
 import { mediaRoutes } from "./http/routes-media.js";
+import { vodRoutes } from "./http/routes-vod.js";
+import { VodFiles } from "./http/vod-files.js";
+import type { EncodeProgress } from "../actors/encoders/encoders.service.js";
 import { prometheusText } from "./metrics.js";
 import { RateLimiter } from "../lib/rate-limit.js";
 import { loadUws, type Uws } from "./uws.js";
@@ -50,6 +53,7 @@ export class Gateway {
   readonly #media: MediaEdge;
   readonly #static = new StaticFiles(WEB_ROOT);
   readonly #bundles = new Bundles(WEB_ROOT);
+  readonly #vod: VodFiles;
   readonly #ipLimiter: RateLimiter;
   readonly #userLimiter: RateLimiter;
   readonly #authLimiter: RateLimiter;
@@ -65,6 +69,7 @@ export class Gateway {
     this.#cfg = cfg;
     this.#broker = broker;
     this.#log = broker.getLogger("gateway");
+    this.#vod = new VodFiles(cfg.dataDir);
     const g = cfg.gateway;
     this.#ipLimiter = new RateLimiter(g.httpRatePerIp, g.httpBurstPerIp);
     this.#userLimiter = new RateLimiter(g.httpRatePerUser, g.httpBurstPerUser);
@@ -98,6 +103,7 @@ export class Gateway {
       ...this.#systemRoutes(),
       ...apiRoutes((action, params, principal, ctx) => this.#callActor(action, params, this.#caller(principal, ctx))),
       ...mediaRoutes(broker.nodeID, (action, params, principal, nodeID) => this.#callActor(action, params, { kind: "user", principal }, nodeID)),
+      ...vodRoutes(cfg.dataDir, (action, params, principal) => this.#callActor(action, params, { kind: "user", principal })),
     );
     this.#registerMetrics();
   }
@@ -135,6 +141,11 @@ export class Gateway {
   /** A room owner's broadcast: fan out to this node's members of the room. */
   onRoomOut(out: RoomOut): void {
     this.#rooms.onRoomOut(out);
+  }
+
+  /** Called by the encoders.progress event: pushed to the owner's connections on this node. */
+  onEncodeProgress(p: EncodeProgress): void {
+    this.#hub.toUser(p.ownerId, { t: "encode.progress", d: { streamId: p.streamId, status: p.status, percent: p.percent, ...(p.error ? { error: p.error } : {}) } });
   }
 
   /** Called by the media.out event (a media node's notice for a stream). */
@@ -245,7 +256,7 @@ export class Gateway {
       if (w > 0) throw rateLimited(w);
     }
     // uWS delivers the body right away: onData must be attached before the first await.
-    const pendingBody = route.body === "sdp" ? this.#sdpBody(ex) : route.body ? this.#jsonBody(ex) : Promise.resolve(undefined);
+    const pendingBody = route.body === "sdp" ? this.#sdpBody(ex) : route.body === "octets" ? this.#octetBody(ex) : route.body ? this.#jsonBody(ex) : Promise.resolve(undefined);
     pendingBody.catch(() => undefined); // if authentication fails first, the body error is moot
     const principal = await this.#authenticate(ex, route);
     const body = await pendingBody;
@@ -282,6 +293,12 @@ export class Gateway {
     }
   }
 
+  async #octetBody(ex: Exchange): Promise<Buffer> {
+    const type = ex.head.contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+    if (type !== "application/offset+octet-stream") throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send upload chunks as application/offset+octet-stream");
+    return ex.readBody(this.#cfg.vod.uploadChunkMaxBytes);
+  }
+
   async #sdpBody(ex: Exchange): Promise<string> {
     const type = ex.head.contentType.split(";")[0]?.trim().toLowerCase() ?? "";
     if (type !== "application/sdp") throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the SDP offer as application/sdp");
@@ -290,6 +307,12 @@ export class Gateway {
 
   async #serveStatic(ex: Exchange): Promise<void> {
     const url = ex.head.url;
+    if (url.startsWith("/vod/")) {
+      const f = await this.#vod.get(url, ex.head.extra.range, ex.head.extra["if-none-match"]);
+      if (!f) throw new AppError("NOT_FOUND", "No such file");
+      ex.send(f.status, f.body, f.headers);
+      return;
+    }
     if (url.startsWith("/bundles/")) {
       const bundle = this.#bundles.get(url.slice("/bundles/".length));
       if (!bundle) throw new AppError("NOT_FOUND", "No such bundle");
@@ -308,9 +331,9 @@ export class Gateway {
     if (!allowed.includes("*") && !allowed.includes(origin)) return;
     ex.header("access-control-allow-origin", allowed.includes("*") ? "*" : origin)
       .header("vary", "Origin")
-      .header("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+      .header("access-control-allow-methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
       .header("access-control-allow-headers", ex.head.accessControlRequestHeaders || "authorization, content-type")
-      .header("access-control-expose-headers", "location, retry-after, etag");
+      .header("access-control-expose-headers", "location, retry-after, etag, content-range, upload-offset, upload-length, tus-resumable");
   }
 
   #fail(ex: Exchange, err: unknown): void {

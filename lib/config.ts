@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
-export const SERVICE_NAMES = ["gateway", "sessions", "streams", "rooms", "media"] as const;
+export const SERVICE_NAMES = ["gateway", "sessions", "streams", "rooms", "media", "encoders"] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -125,6 +125,22 @@ export interface AppConfig {
     /** mediasoup worker log level. */
     workerLogLevel: "debug" | "warn" | "error" | "none";
   };
+  vod: {
+    /** Largest upload accepted (bytes). */
+    maxUploadBytes: number;
+    /** Largest body of one upload PATCH (bytes): clients send bigger files in chunks. */
+    uploadChunkMaxBytes: number;
+    /** Uploads longer, or larger in resolution, than these are rejected after ffprobe. */
+    maxDurationSec: number;
+    maxWidth: number;
+    maxHeight: number;
+    /** Encoding jobs run at once per encoders node; 0 = one per core. */
+    encoderConcurrency: number;
+    /** A running job's lease: a node that stops renewing it (died) loses the job to another. */
+    jobLeaseMs: number;
+    /** Attempts before a job fails for good. */
+    maxAttempts: number;
+  };
   broker: {
     requestTimeoutMs: number;
     retries: number;
@@ -198,6 +214,16 @@ export const DEFAULTS: AppConfig = {
     initialOutgoingBitrate: 1_000_000,
     broadcasterGraceMs: 30_000,
     workerLogLevel: "warn",
+  },
+  vod: {
+    maxUploadBytes: 2 * 1024 ** 3,
+    uploadChunkMaxBytes: 16 * 1024 ** 2,
+    maxDurationSec: 4 * 3600,
+    maxWidth: 4096,
+    maxHeight: 2160,
+    encoderConcurrency: 0,
+    jobLeaseMs: 15_000,
+    maxAttempts: 3,
   },
   broker: {
     requestTimeoutMs: 10_000,
@@ -284,6 +310,14 @@ const SETTINGS: Setting[] = [
   s("media.initialOutgoingBitrate", int(100_000, 100_000_000)),
   s("media.broadcasterGraceMs", int(0, 3_600_000)),
   s("media.workerLogLevel", { t: "enum", values: ["debug", "warn", "error", "none"] }),
+  s("vod.maxUploadBytes", int(1024, 2 ** 50)),
+  s("vod.uploadChunkMaxBytes", int(64 * 1024, 2 ** 30)),
+  s("vod.maxDurationSec", int(1, 7 * 86400)),
+  s("vod.maxWidth", int(16, 16384)),
+  s("vod.maxHeight", int(16, 16384)),
+  s("vod.encoderConcurrency", int(0, 256)),
+  s("vod.jobLeaseMs", int(1000, 3_600_000)),
+  s("vod.maxAttempts", int(1, 100)),
   s("broker.requestTimeoutMs", int(100, 600_000)),
   s("broker.retries", int(0, 10)),
   s("broker.heartbeatIntervalSec", int(1, 600)),

@@ -2,6 +2,7 @@
  * streams actor: the catalog of live streams and videos, persisted in the store.
  *   create [creator]  update [creator, owner]  remove [creator, owner]  get [public]  list [public]
  *   setStatus [internal] (media and encoder actors move a stream through its lifecycle)
+ *   playbackKey [guest] (the AES-128 key of a ready VOD asset: the platform's license check)
  *   place [guest] (which media node serves a live stream: its origin, kept while that node is up,
  *     for the broadcaster; for viewers the origin while it has room, else a relay node)
  * Every stream has a room (same id) for its audience, created and removed with it.
@@ -154,6 +155,19 @@ export function streamsService(store: Store): ServiceSchema {
           await store.put(C, s.id, s, { expect: e.revision });
           await ctx.emit("streams.status", { id: s.id, status: s.status });
           return s;
+        },
+      },
+      playbackKey: {
+        access: "guest",
+        params: { id },
+        async handler(ctx: Ctx<{ id: string }>) {
+          // License check: the stream must be a finished VOD asset; every valid token may watch
+          // public assets (entitlements per asset arrive with paid/private content).
+          const s = (await load(ctx.params.id)).value;
+          if (s.kind !== "vod" || s.status !== "ready") throw new AppError("FORBIDDEN", "No playback rights for this asset now");
+          const key = await store.get<{ key: string }>("media_keys", s.id);
+          if (!key) throw new AppError("NOT_FOUND", "No key for this asset");
+          return { key: key.value.key };
         },
       },
       place: {

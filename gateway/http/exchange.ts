@@ -17,10 +17,14 @@ export interface RequestHead {
   contentLength: number | undefined;
   origin: string;
   accessControlRequestHeaders: string;
+  /** The other request headers some routes read (Range, caching, tus). */
+  extra: Record<(typeof EXTRA_HEADERS)[number], string>;
 }
 
+const EXTRA_HEADERS = ["range", "if-none-match", "upload-length", "upload-offset", "upload-metadata", "tus-resumable"] as const;
+
 const STATUS_TEXT: Record<number, string> = {
-  200: "OK", 201: "Created", 204: "No Content", 304: "Not Modified", 400: "Bad Request", 401: "Unauthorized",
+  200: "OK", 201: "Created", 204: "No Content", 206: "Partial Content", 304: "Not Modified", 416: "Range Not Satisfiable", 400: "Bad Request", 401: "Unauthorized",
   403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
   415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout",
 };
@@ -38,6 +42,7 @@ export function readHead(res: HttpResponse, req: HttpRequest, trustProxy: boolea
     contentLength: len === "" ? undefined : Number(len),
     origin: req.getHeader("origin"),
     accessControlRequestHeaders: req.getHeader("access-control-request-headers"),
+    extra: Object.fromEntries(EXTRA_HEADERS.map((h) => [h, req.getHeader(h)])) as RequestHead["extra"],
   };
 }
 
@@ -78,7 +83,8 @@ export class Exchange {
       this.#res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ""}`);
       for (const [k, v] of this.#extraHeaders) this.#res.writeHeader(k, v);
       for (const [k, v] of Object.entries(headers)) this.#res.writeHeader(k, v);
-      this.#res.end(body);
+      if (this.head.method === "HEAD") this.#res.endWithoutBody(Buffer.byteLength(body));
+      else this.#res.end(body);
     });
   }
 

@@ -20,7 +20,7 @@ export interface RouteResult {
   /** Sent as JSON, unless `raw` is given. */
   body?: unknown;
   /** A non-JSON answer (an SDP answer), sent as is with this content type. */
-  raw?: { type: string; text: string };
+  raw?: { type: string; text: string | Buffer };
   headers?: Record<string, string>;
 }
 
@@ -28,8 +28,9 @@ export interface Route {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
   auth: AuthMode;
-  /** Body expected (POST/PUT/PATCH): JSON (true), or an SDP offer as text ("sdp", WHIP/WHEP). */
-  body?: boolean | "sdp";
+  /** Body expected (POST/PUT/PATCH): JSON (true), an SDP offer as text ("sdp", WHIP/WHEP), or
+   *  raw bytes ("octets", upload chunks, up to vod.uploadChunkMaxBytes). */
+  body?: boolean | "sdp" | "octets";
   /** Use the stricter per-IP limiter for password-guessable endpoints. */
   authLimited?: boolean;
   summary: string;

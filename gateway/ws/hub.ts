@@ -93,6 +93,18 @@ export class WsHub {
     if (status === 2) this.#events.onReject("SLOW_CONSUMER");
   }
 
+  /** Sends a frame to every connection of this user on this node (encoded once per format). */
+  toUser(userId: string, frame: ServerFrame): void {
+    const encoded = new Map<WireFormat, Buffer | string>();
+    for (const ws of this.#conns) {
+      const data = ws.getUserData();
+      if (data.principal.userId !== userId) continue;
+      let bytes = encoded.get(data.format);
+      if (bytes === undefined) encoded.set(data.format, (bytes = encodeFrame(frame, data.format)));
+      ws.send(bytes, data.format === "msgpack");
+    }
+  }
+
   /** Closes every connection of these sessions (revoked). */
   closeSessions(sids: ReadonlySet<string>, code: number, reason: string): number {
     let n = 0;

@@ -1,0 +1,198 @@
+/**
+ * encoders actor: turns uploads into encrypted HLS ladders. Jobs live in the store (jobs.ts);
+ * every encoders node claims up to `encoderConcurrency` (default: one per core) and runs one
+ * ffmpeg process per job (media/ladder.ts). Progress goes to the creator's connections
+ * (event `encoders.progress` to the gateways). Outputs: DATA_DIR/vod/<stream id>/; the
+ * AES-128 key goes to the store (collection `media_keys`), never next to the segments.
+ *   submit [internal]  get [creator, owner]  cancel [creator, owner]  list [admin]
+ *   uploadCreate [creator]  upload, uploadAdvance [creator, owner]  (uploads.ts)
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
+import type { AppConfig } from "../../lib/config.js";
+import { AppError, hasCode } from "../../lib/errors.js";
+import type { CallMeta } from "../../lib/identity.js";
+import { encodeLadder } from "../../media/ladder.js";
+import { probeUpload } from "../../media/probe.js";
+import type { Store } from "../../store/index.js";
+import { assertOwnerOrAdmin } from "../ownership.js";
+import { JobQueue, type EncodeJob } from "./jobs.js";
+import { Uploads, type Upload } from "./uploads.js";
+import type { Stream } from "../streams/streams.service.js";
+
+type Ctx<P> = Context<P, CallMeta>;
+const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
+const TICK_MS = 1000;
+
+/** What the gateway pushes to the stream owner's connections as `encode.progress`. */
+export interface EncodeProgress {
+  streamId: string;
+  ownerId: string;
+  status: EncodeJob["status"];
+  percent: number;
+  error?: string;
+}
+
+export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
+  let queue: JobQueue;
+  const uploads = new Uploads(store, cfg);
+  let timer: NodeJS.Timeout | undefined;
+  let ticking = false;
+  const running = new Map<string, AbortController>();
+  const concurrency = cfg.vod.encoderConcurrency || os.availableParallelism();
+
+  const tick = async (broker: ServiceBroker): Promise<void> => {
+    if (ticking) return;
+    ticking = true;
+    try {
+      while (running.size < concurrency) {
+        const job = await queue.claim();
+        if (!job) break;
+        const ac = new AbortController();
+        running.set(job.id, ac);
+        void runJob(broker, job, ac).finally(() => running.delete(job.id));
+      }
+    } catch (err) {
+      broker.logger.warn(`encoders: claiming jobs failed: ${String(err)}`);
+    } finally {
+      ticking = false;
+    }
+  };
+
+  const runJob = async (broker: ServiceBroker, job: EncodeJob, ac: AbortController): Promise<void> => {
+    const tell = (p: Omit<EncodeProgress, "streamId" | "ownerId">) =>
+      broker.broadcast("encoders.progress", { streamId: job.streamId, ownerId: job.ownerId, ...p }, { groups: ["gateway"] }).catch(() => undefined);
+    let percent = 0;
+    let told = 0;
+    const renew = setInterval(() => {
+      void queue.renew(job.id, percent).then((ours) => ours || ac.abort(), () => undefined);
+    }, Math.max(500, cfg.vod.jobLeaseMs / 3));
+    broker.logger.info(`encoders: job ${job.id} attempt ${job.attempts} starts`);
+    try {
+      const input = path.join(cfg.dataDir, job.input);
+      const info = await probeUpload(input, cfg.vod);
+      const key = randomBytes(16);
+      await store.put("media_keys", job.streamId, { key: key.toString("base64") });
+      const outDir = path.join(cfg.dataDir, "vod", job.streamId);
+      rmSync(outDir, { recursive: true, force: true });
+      mkdirSync(outDir, { recursive: true });
+      const onProgress = (p: number) => {
+        percent = Math.round(p);
+        if (Date.now() - told < 500) return;
+        told = Date.now();
+        void tell({ status: "running", percent });
+      };
+      const started = Date.now();
+      const rungs = await encodeLadder({ input, outDir, info, key: { uri: `/api/keys/${job.streamId}`, bytes: key, iv: randomBytes(16) }, onProgress, signal: ac.signal });
+      await broker.call("streams.setStatus", { id: job.streamId, status: "ready" });
+      await queue.finish(job.id, "done");
+      const speed = info.durationSec / ((Date.now() - started) / 1000);
+      broker.logger.info(`encoders: job ${job.id} done: ${rungs.map((r) => r.name).join("/")} at ${speed.toFixed(2)}x realtime`);
+      await tell({ status: "done", percent: 100 });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (ac.signal.aborted) {
+        broker.logger.info(`encoders: job ${job.id} stopped (${message})`);
+        const j = await queue.get(job.id);
+        if (j?.status === "cancelled") await failStream(broker, job.streamId, "cancelled").then(() => tell({ status: "cancelled", percent }));
+        return;
+      }
+      const final = hasCode(err, "BAD_REQUEST") || job.attempts >= cfg.vod.maxAttempts;
+      broker.logger.warn(`encoders: job ${job.id} attempt ${job.attempts} failed${final ? " for good" : ", will retry"}: ${message}`);
+      await queue.finish(job.id, final ? "failed" : "queued", message).catch(() => undefined);
+      if (final) {
+        await failStream(broker, job.streamId, message);
+        await tell({ status: "failed", percent, error: message });
+      }
+    } finally {
+      clearInterval(renew);
+    }
+  };
+
+  const failStream = async (broker: ServiceBroker, streamId: string, why: string): Promise<void> => {
+    await broker.call("streams.setStatus", { id: streamId, status: "failed" }).catch((e: unknown) => broker.logger.warn(`encoders: could not mark ${streamId} failed (${why}): ${String(e)}`));
+  };
+
+  const owned = async (ctx: Ctx<{ streamId: string }>): Promise<EncodeJob> => {
+    const job = await queue.get(ctx.params.streamId);
+    if (!job) throw new AppError("NOT_FOUND", "No encoding job for this stream");
+    assertOwnerOrAdmin(ctx.meta.caller, job.ownerId);
+    return job;
+  };
+
+  return {
+    name: "encoders",
+    actions: {
+      submit: {
+        access: "internal",
+        params: { streamId: id, ownerId: id, input: { type: "string", min: 1, max: 300 } },
+        async handler(ctx: Ctx<{ streamId: string; ownerId: string; input: string }>) {
+          const job = await queue.enqueue(ctx.params);
+          void tick(ctx.broker);
+          return job;
+        },
+      },
+      get: { access: "creator", params: { streamId: id }, handler: (ctx: Ctx<{ streamId: string }>) => owned(ctx) },
+      cancel: {
+        access: "creator",
+        params: { streamId: id },
+        async handler(ctx: Ctx<{ streamId: string }>) {
+          const job = await owned(ctx);
+          if (!(await queue.cancel(job.id))) throw new AppError("CONFLICT", `The job is ${job.status}`);
+          running.get(job.id)?.abort();
+          if (job.status === "queued") await failStream(ctx.broker, job.streamId, "cancelled");
+          return { cancelled: job.id };
+        },
+      },
+      list: { access: "admin", handler: () => queue.list() },
+      uploadCreate: {
+        access: "creator",
+        params: { title: { type: "string", min: 1, max: 200, trim: true }, length: { type: "number", integer: true, min: 1 }, filename: { type: "string", max: 255, optional: true } },
+        async handler(ctx: Ctx<{ title: string; length: number; filename?: string }>) {
+          const caller = ctx.meta.caller;
+          if (caller?.kind !== "user") throw new AppError("UNAUTHENTICATED", "A token is required");
+          if (ctx.params.length > cfg.vod.maxUploadBytes) throw new AppError("PAYLOAD_TOO_LARGE", `Uploads are limited to ${cfg.vod.maxUploadBytes} bytes`);
+          const stream = await ctx.call<Stream, { title: string; kind: string }>("streams.create", { title: ctx.params.title, kind: "vod" });
+          const u: Upload = { id: randomBytes(12).toString("base64url"), streamId: stream.id, ownerId: caller.principal.userId, length: ctx.params.length, offset: 0, filename: (ctx.params.filename ?? "").slice(0, 255), state: "receiving", createdAt: Date.now() };
+          return uploads.create(u);
+        },
+      },
+      upload: {
+        access: "creator",
+        params: { id },
+        async handler(ctx: Ctx<{ id: string }>) {
+          const u = await uploads.get(ctx.params.id);
+          assertOwnerOrAdmin(ctx.meta.caller, u.ownerId);
+          return u;
+        },
+      },
+      uploadAdvance: {
+        access: "creator",
+        params: { id, from: { type: "number", integer: true, min: 0 }, to: { type: "number", integer: true, min: 0 } },
+        async handler(ctx: Ctx<{ id: string; from: number; to: number }>) {
+          const before = await uploads.get(ctx.params.id);
+          assertOwnerOrAdmin(ctx.meta.caller, before.ownerId);
+          const u = await uploads.advance(ctx.params.id, ctx.params.from, ctx.params.to);
+          if (u.state === "complete") await uploads.finish(u, ctx.broker);
+          return u;
+        },
+      },
+    },
+    started() {
+      queue = new JobQueue(store, this.broker.nodeID, cfg.vod.jobLeaseMs);
+      timer = setInterval(() => void tick(this.broker), TICK_MS);
+      timer.unref();
+      this.logger.info(`encoders: up to ${concurrency} jobs at once on this node`);
+    },
+    async stopped() {
+      clearInterval(timer);
+      for (const [jobId, ac] of running) {
+        ac.abort();
+        await queue.finish(jobId, "queued").catch(() => undefined); // another node takes it now
+      }
+    },
+  };
+}

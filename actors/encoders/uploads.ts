@@ -1,0 +1,82 @@
+/**
+ * Resumable uploads, the bookkeeping side (the gateway moves the bytes into
+ * DATA_DIR/uploads/<id>.bin and speaks tus 1.0 to clients; see gateway/http/routes-vod.ts).
+ * An upload is bound to a new VOD stream of its creator. Its offset only moves forward, by
+ * compare-and-swap, so two racing PATCHes cannot both count. When the last byte arrives the
+ * file is checked with ffprobe: a bad file fails its stream at once with the reason; a good one
+ * moves the stream to `processing` and becomes an encoding job.
+ */
+import path from "node:path";
+import type { ServiceBroker } from "moleculer";
+import type { AppConfig } from "../../lib/config.js";
+import { AppError } from "../../lib/errors.js";
+import { probeUpload, type MediaInfo } from "../../media/probe.js";
+import type { Store } from "../../store/index.js";
+
+export interface Upload {
+  id: string;
+  streamId: string;
+  ownerId: string;
+  length: number;
+  offset: number;
+  filename: string;
+  state: "receiving" | "complete" | "rejected";
+  error?: string;
+  createdAt: number;
+}
+
+const C = "uploads";
+export const uploadFile = (id: string): string => path.join("uploads", `${id}.bin`);
+
+export class Uploads {
+  readonly #store: Store;
+  readonly #cfg: AppConfig;
+
+  constructor(store: Store, cfg: AppConfig) {
+    this.#store = store;
+    this.#cfg = cfg;
+  }
+
+  async create(u: Upload): Promise<Upload> {
+    if (u.length > this.#cfg.vod.maxUploadBytes) throw new AppError("PAYLOAD_TOO_LARGE", `Uploads are limited to ${this.#cfg.vod.maxUploadBytes} bytes`);
+    await this.#store.put(C, u.id, u, { expect: 0 });
+    return u;
+  }
+
+  async get(id: string): Promise<Upload> {
+    const e = await this.#store.get<Upload>(C, id);
+    if (!e) throw new AppError("NOT_FOUND", "No such upload");
+    return e.value;
+  }
+
+  /** Moves the offset from `from` to `to` (the gateway wrote those bytes); CONFLICT if it moved meanwhile. */
+  async advance(id: string, from: number, to: number): Promise<Upload> {
+    const e = await this.#store.get<Upload>(C, id);
+    if (!e) throw new AppError("NOT_FOUND", "No such upload");
+    const u = e.value;
+    if (u.state !== "receiving") throw new AppError("CONFLICT", `The upload is ${u.state}`);
+    if (u.offset !== from) throw new AppError("CONFLICT", `Upload-Offset is ${u.offset}, not ${from}`, { offset: u.offset });
+    if (to < from || to > u.length) throw new AppError("BAD_REQUEST", "The chunk goes past Upload-Length");
+    const next: Upload = { ...u, offset: to, state: to === u.length ? "complete" : "receiving" };
+    await this.#store.put(C, id, next, { expect: e.revision });
+    return next;
+  }
+
+  /** The upload is complete: probe it, then either queue it for encoding or reject it. */
+  async finish(u: Upload, broker: ServiceBroker): Promise<MediaInfo> {
+    let info: MediaInfo;
+    try {
+      info = await probeUpload(path.join(this.#cfg.dataDir, uploadFile(u.id)), this.#cfg.vod);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      await this.#store.put(C, u.id, { ...u, state: "rejected", error: message });
+      await broker.call("streams.setStatus", { id: u.streamId, status: "processing" }).catch(() => undefined);
+      await broker.call("streams.setStatus", { id: u.streamId, status: "failed" }).catch(() => undefined);
+      broker.logger.warn(`uploads: ${u.id} (${u.filename}) rejected: ${message}`);
+      throw err;
+    }
+    await broker.call("streams.setStatus", { id: u.streamId, status: "processing" });
+    await broker.call("encoders.submit", { streamId: u.streamId, ownerId: u.ownerId, input: uploadFile(u.id) });
+    return info;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * VOD over HTTP:
+ *   uploads (tus 1.0 core: POST creates, HEAD/GET tells the offset, PATCH appends a chunk)
+ *     POST  /api/uploads          Upload-Length, Upload-Metadata "title <b64>,filename <b64>"
+ *     HEAD  /api/uploads/:id      -> Upload-Offset, Upload-Length
+ *     PATCH /api/uploads/:id      application/offset+octet-stream, Upload-Offset; <= uploadChunkMaxBytes
+ *   keys: GET /api/keys/:id -> the asset's AES-128 key (16 bytes) after the license check.
+ * The bytes of an upload are written here, below DATA_DIR/uploads (a path the platform made,
+ * never the client's file name); the encoders actor keeps the offsets and the jobs.
+ */
+import { mkdir, open } from "node:fs/promises";
+import path from "node:path";
+import { AppError } from "../../lib/errors.js";
+import type { Principal } from "../../lib/identity.js";
+import type { Route, RouteContext, RouteResult } from "./router.js";
+
+export type VodCall = (action: string, params: Record<string, unknown>, principal: Principal) => Promise<unknown>;
+
+interface UploadRec {
+  id: string;
+  streamId: string;
+  length: number;
+  offset: number;
+  state: string;
+  error?: string;
+}
+
+const TUS = { "tus-resumable": "1.0.0" };
+
+function must(p: Principal | undefined): Principal {
+  if (!p) throw new AppError("UNAUTHENTICATED", "Authorization: Bearer <token> required");
+  return p;
+}
+
+/** tus Upload-Metadata: comma-separated "key base64value" pairs. */
+export function parseMetadata(header: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of header.split(",")) {
+    const [k, v] = pair.trim().split(" ");
+    if (!k || !/^[a-z0-9_-]{1,32}$/i.test(k)) continue;
+    out[k] = v ? Buffer.from(v, "base64").toString("utf8").slice(0, 500) : "";
+  }
+  return out;
+}
+
+function offsetHeaders(u: UploadRec): Record<string, string> {
+  return { ...TUS, "upload-offset": String(u.offset), "upload-length": String(u.length), "cache-control": "no-store" };
+}
+
+export function vodRoutes(dataDir: string, call: VodCall): Route[] {
+  const file = (id: string) => path.join(dataDir, "uploads", `${id}.bin`);
+
+  const create = async (ctx: RouteContext): Promise<RouteResult> => {
+    const principal = must(ctx.principal);
+    const length = Number(ctx.ex.head.extra["upload-length"]);
+    if (!Number.isSafeInteger(length) || length <= 0) throw new AppError("BAD_REQUEST", "Upload-Length must be a positive integer (deferred length is not supported)");
+    const meta = parseMetadata(ctx.ex.head.extra["upload-metadata"]);
+    const title = meta.title || meta.filename || "Untitled video";
+    const u = (await call("encoders.uploadCreate", { title, length, filename: meta.filename ?? "" }, principal)) as UploadRec;
+    await mkdir(path.dirname(file(u.id)), { recursive: true });
+    await (await open(file(u.id), "w", 0o600)).close();
+    return { status: 201, body: { uploadId: u.id, streamId: u.streamId }, headers: { ...TUS, location: `/api/uploads/${u.id}` } };
+  };
+
+  const status = async (ctx: RouteContext): Promise<RouteResult> => {
+    const u = (await call("encoders.upload", { id: ctx.params.id }, must(ctx.principal))) as UploadRec;
+    return { status: 200, body: u, headers: offsetHeaders(u) };
+  };
+
+  const append = async (ctx: RouteContext): Promise<RouteResult> => {
+    const principal = must(ctx.principal);
+    const chunk = ctx.body as Buffer;
+    const from = Number(ctx.ex.head.extra["upload-offset"]);
+    if (!Number.isSafeInteger(from) || from < 0) throw new AppError("BAD_REQUEST", "Upload-Offset must be a non-negative integer");
+    const u = (await call("encoders.upload", { id: ctx.params.id }, principal)) as UploadRec;
+    if (u.state !== "receiving") throw new AppError("CONFLICT", `The upload is ${u.state}`);
+    if (from !== u.offset) throw new AppError("CONFLICT", `Upload-Offset is ${u.offset}, not ${from}`, { offset: u.offset });
+    if (from + chunk.length > u.length) throw new AppError("BAD_REQUEST", "The chunk goes past Upload-Length");
+    const fh = await open(file(u.id), "r+");
+    try {
+      await fh.write(chunk, 0, chunk.length, from);
+    } finally {
+      await fh.close();
+    }
+    const next = (await call("encoders.uploadAdvance", { id: u.id, from, to: from + chunk.length }, principal)) as UploadRec;
+    return { status: 204, headers: offsetHeaders(next) };
+  };
+
+  const key = async (ctx: RouteContext): Promise<RouteResult> => {
+    const { key: b64 } = (await call("streams.playbackKey", { id: ctx.params.id }, must(ctx.principal))) as { key: string };
+    return { status: 200, raw: { type: "application/octet-stream", text: Buffer.from(b64, "base64") }, headers: { "cache-control": "no-store, private" } };
+  };
+
+  return [
+    { method: "POST", path: "/api/uploads", auth: "required", summary: "tus: start a resumable upload (creates a VOD stream)", handler: create },
+    { method: "GET", path: "/api/uploads/:id", auth: "required", summary: "tus: the upload's offset (HEAD or GET)", handler: status },
+    { method: "PATCH", path: "/api/uploads/:id", auth: "required", body: "octets", summary: "tus: append a chunk at Upload-Offset", handler: append },
+    { method: "GET", path: "/api/keys/:id", auth: "required", summary: "The AES-128 key of a ready VOD asset (license check)", handler: key },
+  ];
+}

@@ -1,0 +1,82 @@
+/**
+ * Serves encoded assets from DATA_DIR/vod/<id>/: playlists, segments, poster and sprite, with
+ * the right MIME types, ETag / If-None-Match, single byte ranges, and Cache-Control (segments
+ * and images immutable; VOD playlists a few minutes). Only these file shapes exist; the path
+ * was decoded and checked segment by segment, and the resolved file must stay inside the root.
+ */
+import { open, realpath, stat } from "node:fs/promises";
+import path from "node:path";
+import { decodePath } from "./router.js";
+
+const TYPES: Record<string, { type: string; cache: string }> = {
+  ".m3u8": { type: "application/vnd.apple.mpegurl", cache: "public, max-age=300" },
+  ".ts": { type: "video/mp2t", cache: "public, max-age=31536000, immutable" },
+  ".m4s": { type: "video/iso.segment", cache: "public, max-age=31536000, immutable" },
+  ".mp4": { type: "video/mp4", cache: "public, max-age=31536000, immutable" },
+  ".jpg": { type: "image/jpeg", cache: "public, max-age=31536000, immutable" },
+};
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const NAME = /^[A-Za-z0-9_-]{1,64}\.(m3u8|ts|m4s|mp4|jpg)$/;
+
+export interface FileAnswer {
+  status: 200 | 206 | 304 | 416;
+  body: Buffer;
+  headers: Record<string, string>;
+}
+
+export class VodFiles {
+  readonly #root: string;
+
+  constructor(dataDir: string) {
+    this.#root = path.resolve(dataDir, "vod");
+  }
+
+  /** The answer for a raw /vod/... path, or undefined (404). */
+  async get(rawPath: string, range: string, ifNoneMatch: string): Promise<FileAnswer | undefined> {
+    const segs = decodePath(rawPath);
+    if (!segs || segs[0] !== "vod" || segs.length < 3 || segs.length > 4) return undefined;
+    const [, id, ...rest] = segs;
+    const name = rest.at(-1) ?? "";
+    if (!id || !ID.test(id) || !NAME.test(name) || (rest.length === 2 && !ID.test(rest[0] ?? ""))) return undefined;
+    const file = path.join(this.#root, id, ...rest);
+    let real: string;
+    try {
+      real = await realpath(file);
+    } catch {
+      return undefined;
+    }
+    if (!real.startsWith(`${await realpath(this.#root).catch(() => this.#root)}${path.sep}`)) return undefined;
+    const st = await stat(real);
+    if (!st.isFile()) return undefined;
+    const spec = TYPES[path.extname(name)];
+    if (!spec) return undefined;
+    const etag = `"${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}"`;
+    const headers = { "content-type": spec.type, "cache-control": spec.cache, etag, "accept-ranges": "bytes", "x-content-type-options": "nosniff" };
+    if (ifNoneMatch && ifNoneMatch.split(",").some((t) => t.trim() === etag)) return { status: 304, body: Buffer.alloc(0), headers };
+    const r = parseRange(range, st.size);
+    if (r === "invalid") return { status: 416, body: Buffer.alloc(0), headers: { ...headers, "content-range": `bytes */${st.size}` } };
+    const [start, end] = r ?? [0, st.size - 1];
+    const body = Buffer.alloc(Math.max(0, end - start + 1));
+    const fh = await open(real, "r");
+    try {
+      await fh.read(body, 0, body.length, start);
+    } finally {
+      await fh.close();
+    }
+    return r ? { status: 206, body, headers: { ...headers, "content-range": `bytes ${start}-${end}/${st.size}` } } : { status: 200, body, headers };
+  }
+}
+
+/** One "bytes=a-b" / "a-" / "-n" range; undefined when absent; "invalid" when unsatisfiable. */
+export function parseRange(h: string, size: number): [number, number] | undefined | "invalid" {
+  if (!h) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(h.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return "invalid";
+  if (m[1] === "") {
+    const n = Number(m[2]);
+    return n === 0 ? "invalid" : [Math.max(0, size - n), size - 1];
+  }
+  const start = Number(m[1]);
+  const end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  return start >= size || end < start ? "invalid" : [start, end];
+}
