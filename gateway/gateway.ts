@@ -124,7 +124,7 @@ export class Gateway {
     app.any("/*", (res, req) => this.#handle(res, req));
     this.#port = await this.#listenOn(app);
     // Bundle the browser media client now, so the first viewer does not wait for esbuild.
-    this.#bundles.get("live-media.js")?.catch((err: unknown) => this.#log.warn(`bundling web/src/live-media.js failed: ${String(err)}`));
+    for (const b of ["live-media.js", "player.js"]) this.#bundles.get(b)?.catch((err: unknown) => this.#log.warn(`bundling ${b} failed: ${String(err)}`));
     this.#syncAuthState();
     this.#timers.push(setInterval(() => this.#syncAuthState(), 5_000), setInterval(() => this.#sweep(), 60_000));
     for (const t of this.#timers) t.unref();

@@ -62,7 +62,7 @@ function run(cmd: ffmpeg.FfmpegCommand, signal: AbortSignal | undefined): Promis
       })
       .on("error", (err: Error, _out: string | null, stderr: string | null) => {
         signal?.removeEventListener("abort", abort);
-        const last = (stderr ?? "").split("\n").filter((l) => l.trim()).slice(-3).join(" | ");
+        const last = (stderr ?? "").split("\n").filter((l) => l.trim() && !l.startsWith("  ")).slice(-6).join(" | ");
         reject(new Error(signal?.aborted ? "cancelled" : `ffmpeg failed: ${err.message}${last ? ` (${last.slice(0, 400)})` : ""}`));
       })
       .run();
@@ -91,7 +91,9 @@ export async function encodeLadder(job: LadderJob): Promise<Rendition[]> {
   const streamMap = rungs.map((r, i) => (hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(" ");
   const cmd = ffmpeg(job.input)
     .complexFilter([split, ...scales])
-    .outputOptions([
+    // Spread, not an array: fluent-ffmpeg splits an array element that holds exactly one space
+    // ("v:0,a:0,name:240p v:1,a:1,name:480p") into two arguments.
+    .outputOptions(
       ...out,
       "-preset", "veryfast", "-profile:v", "main", "-pix_fmt", "yuv420p",
       "-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0",
@@ -100,7 +102,7 @@ export async function encodeLadder(job: LadderJob): Promise<Rendition[]> {
       "-hls_segment_filename", path.join(job.outDir, "%v", "seg_%05d.ts"),
       "-master_pl_name", "master.m3u8",
       "-var_stream_map", streamMap,
-    ])
+    )
     .output(path.join(job.outDir, "%v", "index.m3u8"))
     .on("progress", (p: { timemark?: string }) => job.onProgress(Math.min(99, (100 * timemarkSec(p.timemark)) / job.info.durationSec)));
   try {

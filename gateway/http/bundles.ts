@@ -8,6 +8,7 @@ import { build } from "esbuild";
 
 const ENTRIES: Record<string, string> = {
   "live-media.js": "src/live-media.js",
+  "player.js": "src/player.js",
 };
 
 export class Bundles {

@@ -1,0 +1,55 @@
+// The watch page: a VOD asset over encrypted HLS (hls.js: fast start, ABR, quality menu,
+// error recovery, keyboard). Live streams go to the room page (WebRTC, sub-second, with chat).
+// Anyone may watch public assets: a guest token is fetched if the visitor has none.
+import { createPlayer, keyboard } from "/bundles/player.js";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const id = params.get("v");
+const maxBufferSec = Number(params.get("buffer")) || 20; // ?buffer=<seconds> ahead
+
+async function token() {
+  const saved = sessionStorage.getItem("esh.token");
+  if (saved && JSON.parse(atob(saved.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).exp > Date.now() / 1000 + 30) return saved;
+  const res = await fetch("/api/auth/guest", { method: "POST" });
+  const t = (await res.json()).accessToken;
+  sessionStorage.setItem("esh.token", t);
+  return t;
+}
+
+function renderLevels(player) {
+  $("quality").replaceChildren(new Option("auto", "-1"), ...player.levels.map((l) => new Option(`${l.height}p`, String(l.index))));
+  $("quality").value = player.auto ? "-1" : String(player.level);
+}
+
+async function start() {
+  if (!id) return ($("error").textContent = "No video chosen (?v=<id>)");
+  const stream = await (await fetch(`/api/streams/${encodeURIComponent(id)}`)).json();
+  if (stream.error) return ($("error").textContent = stream.error.message);
+  $("title").textContent = stream.title;
+  if (stream.kind === "live") {
+    Object.assign($("live-link"), { hidden: false, href: `/room.html?room=${encodeURIComponent(id)}` });
+    return ($("state").textContent = stream.status);
+  }
+  if (stream.status !== "ready") return ($("state").textContent = `${stream.status}…`);
+  const video = $("video");
+  video.poster = `/vod/${id}/poster.jpg`;
+  const player = createPlayer(video, {
+    src: `/vod/${id}/master.m3u8`,
+    token: await token(),
+    maxBufferSec,
+    onChange: (what) => {
+      if (what === "levels") renderLevels(player);
+      if (what.startsWith("error") || what === "failed") $("error").textContent = what;
+      const l = player.levels[player.hls?.currentLevel ?? -1];
+      $("level").textContent = l ? `${l.height}p · ${Math.round(l.bitrate / 1000)} kbit/s${player.auto ? " (auto)" : ""}` : "";
+    },
+  });
+  window.player = player; // for tests and the console
+  $("quality").onchange = (e) => player.setLevel(Number(e.target.value));
+  keyboard(video);
+  video.onplaying = () => ($("state").textContent = "playing");
+  video.onwaiting = () => ($("state").textContent = "buffering");
+}
+
+start().catch((e) => ($("error").textContent = e.message));
