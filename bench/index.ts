@@ -4,12 +4,14 @@
  *   rpc    WebSocket request/answer: ws baseline vs our gateway vs actors embedded vs over NATS
  *   fanout room fan-out: our gateway vs ws vs Socket.IO
  *   webrtc SFU forwarding: consumers per worker core at 0% loss, latency the SFU adds
+ *   transcode  the VOD ladder in one ffmpeg process vs one process per rendition
  */
 import { fanoutBench } from "./fanout.js";
 import { rpcBench } from "./rpc.js";
 import { webrtcBench } from "./webrtc.js";
+import { transcodeBench } from "./transcode.js";
 
-const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench };
+const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench, transcode: transcodeBench };
 
 const [suite, ...rest] = process.argv.slice(2);
 const run = suite ? SUITES[suite] : undefined;

@@ -27,7 +27,8 @@ import { Bundles } from "./http/bundles.js";
 import { MAX_SDP_BYTES } from "../media/sdp.js";
 import { mediaRoutes } from "./http/routes-media.js";
 import { vodRoutes } from "./http/routes-vod.js";
-import { VodFiles } from "./http/vod-files.js";
+import { VodFiles, vodPath } from "./http/vod-files.js";
+import { EdgeCache } from "./http/edge-cache.js";
 import type { EncodeProgress } from "../actors/encoders/encoders.service.js";
 import { prometheusText } from "./metrics.js";
 import { RateLimiter } from "../lib/rate-limit.js";
@@ -54,6 +55,7 @@ export class Gateway {
   readonly #static = new StaticFiles(WEB_ROOT);
   readonly #bundles = new Bundles(WEB_ROOT);
   readonly #vod: VodFiles;
+  readonly #edge: EdgeCache | undefined;
   readonly #ipLimiter: RateLimiter;
   readonly #userLimiter: RateLimiter;
   readonly #authLimiter: RateLimiter;
@@ -70,6 +72,7 @@ export class Gateway {
     this.#broker = broker;
     this.#log = broker.getLogger("gateway");
     this.#vod = new VodFiles(cfg.dataDir);
+    this.#edge = cfg.gateway.edgeOrigin ? new EdgeCache(cfg.gateway.edgeOrigin, cfg.dataDir, cfg.gateway.edgeMemoryBytes, cfg.gateway.edgeDiskBytes) : undefined;
     const g = cfg.gateway;
     this.#ipLimiter = new RateLimiter(g.httpRatePerIp, g.httpBurstPerIp);
     this.#userLimiter = new RateLimiter(g.httpRatePerUser, g.httpBurstPerUser);
@@ -308,7 +311,9 @@ export class Gateway {
   async #serveStatic(ex: Exchange): Promise<void> {
     const url = ex.head.url;
     if (url.startsWith("/vod/")) {
-      const f = await this.#vod.get(url, ex.head.extra.range, ex.head.extra["if-none-match"]);
+      const edgePath = this.#edge ? vodPath(url)?.path : undefined;
+      if (this.#edge && !edgePath) throw new AppError("NOT_FOUND", "No such file");
+      const f = this.#edge && edgePath ? await this.#edge.get(edgePath, ex.head.extra.range, ex.head.extra["if-none-match"]) : await this.#vod.get(url, ex.head.extra.range, ex.head.extra["if-none-match"]);
       if (!f) throw new AppError("NOT_FOUND", "No such file");
       ex.send(f.status, f.body, f.headers);
       return;
@@ -375,6 +380,15 @@ export class Gateway {
     m.register({ type: "counter", name: "esh.gateway.http.requests.total", labelNames: ["route", "status"], description: "HTTP API requests answered" });
     m.register({ type: "histogram", name: "esh.gateway.http.request.time", unit: "millisecond", buckets: [1, 5, 10, 25, 50, 100, 250, 1000], description: "HTTP request time" });
     m.set("esh.gateway.ws.connections", 0);
+    if (this.#edge) {
+      const edge = this.#edge;
+      for (const k of ["hits", "misses", "originFetches", "memoryBytes", "diskBytes"] as const) m.register({ type: "gauge", name: `esh.edge.${k}`, description: `Edge cache: ${k}` });
+      const t = setInterval(() => {
+        for (const k of ["hits", "misses", "originFetches", "memoryBytes", "diskBytes"] as const) m.set(`esh.edge.${k}`, edge.stats[k]);
+      }, 500);
+      t.unref();
+      this.#timers.push(t);
+    }
     const t = setInterval(() => m.set("esh.gateway.ws.connections", this.#hub.size), 1000);
     t.unref();
     this.#timers.push(t);

@@ -82,6 +82,11 @@ export interface AppConfig {
     trustProxy: boolean;
     /** Allow the pure-JS uWS fallback when the native binary does not load (slow). */
     allowUwsFallback: boolean;
+    /** Edge mode: serve /vod/ from this origin gateway's URL through a bounded cache; empty = off. */
+    edgeOrigin: string;
+    /** Edge cache bounds: memory and disk (DATA_DIR/edge-cache) bytes. */
+    edgeMemoryBytes: number;
+    edgeDiskBytes: number;
   };
   rooms: {
     /** Sequenced events a room keeps in memory for joins and recovery. */
@@ -191,6 +196,9 @@ export const DEFAULTS: AppConfig = {
     drainTimeoutMs: 10_000,
     trustProxy: false,
     allowUwsFallback: false,
+    edgeOrigin: "",
+    edgeMemoryBytes: 256 * 1024 ** 2,
+    edgeDiskBytes: 2 * 1024 ** 3,
   },
   rooms: {
     historySize: 100,
@@ -291,6 +299,9 @@ const SETTINGS: Setting[] = [
   s("gateway.drainTimeoutMs", int(0, 600_000)),
   s("gateway.trustProxy", { t: "bool" }),
   s("gateway.allowUwsFallback", { t: "bool" }, "UWS_ALLOW_FALLBACK"),
+  s("gateway.edgeOrigin", { t: "str" }),
+  s("gateway.edgeMemoryBytes", int(0, 2 ** 40)),
+  s("gateway.edgeDiskBytes", int(0, 2 ** 50)),
   s("rooms.historySize", int(1, 10_000)),
   s("rooms.logKeep", int(1, 1_000_000)),
   s("rooms.chatMaxLength", int(1, 10_000)),

@@ -137,6 +137,32 @@ describe("VOD: upload, encode, deliver", () => {
     assert.equal((await fetch(seg, { headers: { "if-none-match": etag } })).status, 304);
   });
 
+  it("an edge node caches the origin: 100 simultaneous requests for a cold segment cost one origin fetch", async () => {
+    const edge = await PlatformNode.start({ services: "gateway,sessions,streams,rooms", env: { ESH_GATEWAY_EDGE_ORIGIN: node.url, ESH_GATEWAY_HTTP_BURST_PER_IP: "1000" } });
+    try {
+      const seg = `/vod/${streamId}/480p/seg_00001.ts`;
+      const original = Buffer.from(await (await fetch(`${node.url}${seg}`)).arrayBuffer());
+      const answers = await Promise.all(Array.from({ length: 100 }, () => fetch(`${edge.url}${seg}`).then(async (r) => ({ status: r.status, cache: r.headers.get("x-cache"), body: Buffer.from(await r.arrayBuffer()) }))));
+      for (const a of answers) {
+        assert.equal(a.status, 200);
+        assert.equal(a.cache, "edge");
+        assert.ok(a.body.equals(original));
+      }
+      const gauge = async (name: string) => Number(new RegExp(`^esh_edge_${name}\\{[^}]*\\} (\\d+)`, "m").exec(await (await fetch(`${edge.url}/metrics`)).text())?.[1] ?? NaN);
+      await waitFor("edge metrics", async () => ((await gauge("misses")) + (await gauge("hits")) >= 100 ? true : undefined), 3000);
+      assert.equal(await gauge("originFetches"), 1);
+      const again = await fetch(`${edge.url}${seg}`, { headers: { range: "bytes=10-19" } });
+      assert.equal(again.status, 206);
+      assert.ok(Buffer.from(await again.arrayBuffer()).equals(original.subarray(10, 20)));
+      await waitFor("a hit counted", async () => ((await gauge("misses")) + (await gauge("hits")) >= 101 ? true : undefined), 3000);
+      assert.equal(await gauge("originFetches"), 1);
+      assert.equal((await fetch(`${edge.url}/vod/${streamId}/%2e%2e/%2e%2e/store.sqlite`)).status, 404);
+      assert.equal((await fetch(`${edge.url}/vod/${streamId}/480p/seg_99999.ts`)).status, 404);
+    } finally {
+      await edge.stop();
+    }
+  });
+
   it("a corrupt upload gets a clear error, its stream fails, and the node keeps serving", async () => {
     const junk = Buffer.concat([Buffer.from("\x00\x00\x00\x18ftypmp42"), Buffer.alloc(40_000, 7)]);
     const { last, streamId: sid } = await upload(junk, "Broken");

@@ -24,6 +24,16 @@ export interface FileAnswer {
   headers: Record<string, string>;
 }
 
+/** The canonical /vod/... path for a raw URL path, or undefined when it is not a file we serve. */
+export function vodPath(rawPath: string): { id: string; rest: string[]; path: string } | undefined {
+  const segs = decodePath(rawPath);
+  if (!segs || segs[0] !== "vod" || segs.length < 3 || segs.length > 4) return undefined;
+  const [, id, ...rest] = segs;
+  const name = rest.at(-1) ?? "";
+  if (!id || !ID.test(id) || !NAME.test(name) || (rest.length === 2 && !ID.test(rest[0] ?? ""))) return undefined;
+  return { id, rest, path: `/vod/${id}/${rest.join("/")}` };
+}
+
 export class VodFiles {
   readonly #root: string;
 
@@ -33,11 +43,10 @@ export class VodFiles {
 
   /** The answer for a raw /vod/... path, or undefined (404). */
   async get(rawPath: string, range: string, ifNoneMatch: string): Promise<FileAnswer | undefined> {
-    const segs = decodePath(rawPath);
-    if (!segs || segs[0] !== "vod" || segs.length < 3 || segs.length > 4) return undefined;
-    const [, id, ...rest] = segs;
+    const v = vodPath(rawPath);
+    if (!v) return undefined;
+    const { id, rest } = v;
     const name = rest.at(-1) ?? "";
-    if (!id || !ID.test(id) || !NAME.test(name) || (rest.length === 2 && !ID.test(rest[0] ?? ""))) return undefined;
     const file = path.join(this.#root, id, ...rest);
     let real: string;
     try {

@@ -1,0 +1,140 @@
+/**
+ * Edge mode: a gateway given an origin URL (`ESH_GATEWAY_EDGE_ORIGIN`) serves /vod/ files from
+ * a bounded two-level LRU — memory, then disk under DATA_DIR/edge-cache — and fetches misses
+ * from the origin. Simultaneous misses for one path share one origin fetch (request
+ * coalescing), so a cold segment wanted by N viewers costs the origin one request. Entries
+ * live as long as the origin's Cache-Control allows (segments: immutable).
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, rmSync } from "node:fs";
+import { readFile, unlink, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parseRange, type FileAnswer } from "./vod-files.js";
+
+interface Entry {
+  body: Buffer;
+  type: string;
+  cache: string;
+  etag: string;
+  expiresAt: number;
+}
+
+type Meta = Omit<Entry, "body"> & { size: number };
+
+export interface EdgeStats {
+  hits: number;
+  misses: number;
+  originFetches: number;
+  memoryBytes: number;
+  diskBytes: number;
+}
+
+const ORIGIN_TIMEOUT_MS = 10_000;
+
+export class EdgeCache {
+  readonly #origin: string;
+  readonly #dir: string;
+  readonly #maxMemory: number;
+  readonly #maxDisk: number;
+  readonly #memory = new Map<string, Entry>(); // insertion order = LRU order
+  readonly #disk = new Map<string, Meta>();
+  readonly #inflight = new Map<string, Promise<Entry | number>>();
+  readonly stats: EdgeStats = { hits: 0, misses: 0, originFetches: 0, memoryBytes: 0, diskBytes: 0 };
+
+  constructor(origin: string, dataDir: string, maxMemory: number, maxDisk: number) {
+    this.#origin = origin.replace(/\/+$/, "");
+    this.#dir = path.join(dataDir, "edge-cache");
+    rmSync(this.#dir, { recursive: true, force: true }); // the index lives in memory: start clean
+    mkdirSync(this.#dir, { recursive: true });
+    this.#maxMemory = maxMemory;
+    this.#maxDisk = maxDisk;
+  }
+
+  /** The answer for a /vod/ path (already validated by the caller's router rules). */
+  async get(urlPath: string, range: string, ifNoneMatch: string): Promise<FileAnswer | undefined> {
+    const entry = await this.#lookup(urlPath);
+    if (typeof entry === "number") return entry === 404 ? undefined : { status: 416, body: Buffer.alloc(0), headers: {} };
+    const headers = { "content-type": entry.type, "cache-control": entry.cache, etag: entry.etag, "accept-ranges": "bytes", "x-cache": "edge" };
+    if (ifNoneMatch && entry.etag && ifNoneMatch.split(",").some((t) => t.trim() === entry.etag)) return { status: 304, body: Buffer.alloc(0), headers };
+    const r = parseRange(range, entry.body.length);
+    if (r === "invalid") return { status: 416, body: Buffer.alloc(0), headers: { ...headers, "content-range": `bytes */${entry.body.length}` } };
+    if (!r) return { status: 200, body: entry.body, headers };
+    return { status: 206, body: entry.body.subarray(r[0], r[1] + 1), headers: { ...headers, "content-range": `bytes ${r[0]}-${r[1]}/${entry.body.length}` } };
+  }
+
+  async #lookup(key: string): Promise<Entry | number> {
+    const now = Date.now();
+    const mem = this.#memory.get(key);
+    if (mem && mem.expiresAt > now) {
+      this.#memory.delete(key);
+      this.#memory.set(key, mem); // most recently used
+      this.stats.hits++;
+      return mem;
+    }
+    const disk = this.#disk.get(key);
+    if (disk && disk.expiresAt > now) {
+      const body = await readFile(this.#file(key)).catch(() => undefined);
+      if (body) {
+        this.stats.hits++;
+        const e: Entry = { ...disk, body };
+        this.#remember(key, e);
+        return e;
+      }
+    }
+    this.stats.misses++;
+    let p = this.#inflight.get(key);
+    if (!p) {
+      p = this.#fetch(key).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, p);
+    }
+    return p;
+  }
+
+  async #fetch(key: string): Promise<Entry | number> {
+    this.stats.originFetches++;
+    const res = await fetch(`${this.#origin}${key}`, { signal: AbortSignal.timeout(ORIGIN_TIMEOUT_MS) });
+    if (res.status !== 200) return res.status === 404 ? 404 : 502;
+    const body = Buffer.from(await res.arrayBuffer());
+    const cache = res.headers.get("cache-control") ?? "public, max-age=60";
+    const maxAge = Number(/max-age=(\d+)/.exec(cache)?.[1] ?? 60);
+    const e: Entry = { body, type: res.headers.get("content-type") ?? "application/octet-stream", cache, etag: res.headers.get("etag") ?? "", expiresAt: Date.now() + maxAge * 1000 };
+    this.#remember(key, e);
+    await this.#spill(key, e);
+    return e;
+  }
+
+  #remember(key: string, e: Entry): void {
+    const old = this.#memory.get(key);
+    if (old) this.stats.memoryBytes -= old.body.length;
+    this.#memory.delete(key);
+    if (e.body.length > this.#maxMemory) return;
+    this.#memory.set(key, e);
+    this.stats.memoryBytes += e.body.length;
+    for (const [k, v] of this.#memory) {
+      if (this.stats.memoryBytes <= this.#maxMemory) break;
+      this.#memory.delete(k);
+      this.stats.memoryBytes -= v.body.length;
+    }
+  }
+
+  async #spill(key: string, e: Entry): Promise<void> {
+    if (e.body.length > this.#maxDisk) return;
+    const { body, ...meta } = e;
+    await writeFile(this.#file(key), body).catch(() => undefined);
+    const old = this.#disk.get(key);
+    if (old) this.stats.diskBytes -= old.size;
+    this.#disk.delete(key);
+    this.#disk.set(key, { ...meta, size: body.length });
+    this.stats.diskBytes += body.length;
+    for (const [k, v] of this.#disk) {
+      if (this.stats.diskBytes <= this.#maxDisk) break;
+      this.#disk.delete(k);
+      this.stats.diskBytes -= v.size;
+      await unlink(this.#file(k)).catch(() => undefined);
+    }
+  }
+
+  #file(key: string): string {
+    return path.join(this.#dir, createHash("sha256").update(key).digest("hex"));
+  }
+}
