@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   broker.logger.info(`node ${broker.nodeID}: ${cfg.services.join(",")}; ${mode}; store ${cfg.store}; data in ${cfg.dataDir}`);
   // Plain stdout, whatever the log level: operators and scripts read these two lines.
   process.stdout.write(`Echostreamhub node ${broker.nodeID} started: ${cfg.services.join(",")}\n`);
-  if (gateway) process.stdout.write(`Echostreamhub is serving on http://${cfg.host}:${gateway.port}\n`);
+  if (gateway) process.stdout.write(`Echostreamhub is serving on ${gateway.scheme}://${cfg.host}:${gateway.port}\n`);
 }
 
 function schemas(cfg: AppConfig, store: Store | undefined, onGateway: (gw: Gateway) => void): ServiceSchema[] {

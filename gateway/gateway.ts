@@ -115,12 +115,17 @@ export class Gateway {
     return this.#port;
   }
 
+  get scheme(): "http" | "https" {
+    return this.#cfg.gateway.tlsCertFile ? "https" : "http";
+  }
+
   async start(): Promise<void> {
     const loaded = loadUws(this.#cfg.gateway.allowUwsFallback);
     if (loaded.native) this.#log.info(loaded.implementation);
     else this.#log.warn(loaded.implementation);
     this.#uws = loaded.uws;
-    const app = loaded.uws.App();
+    const { tlsCertFile, tlsKeyFile } = this.#cfg.gateway;
+    const app = tlsCertFile ? loaded.uws.SSLApp({ cert_file_name: tlsCertFile, key_file_name: tlsKeyFile }) : loaded.uws.App();
     app.ws("/ws", this.#hub.behavior());
     this.#rooms.attach(app);
     this.#media.attach(app);
@@ -131,7 +136,7 @@ export class Gateway {
     this.#syncAuthState();
     this.#timers.push(setInterval(() => this.#syncAuthState(), 5_000), setInterval(() => this.#sweep(), 60_000));
     for (const t of this.#timers) t.unref();
-    this.#log.info(`listening on http://${this.#cfg.host}:${this.#port} (WebSocket at /ws)`);
+    this.#log.info(`listening on ${this.scheme}://${this.#cfg.host}:${this.#port} (WebSocket at /ws)`);
   }
 
   /** Called by the sessions.revoked event on every node. */

@@ -82,6 +82,9 @@ export interface AppConfig {
     trustProxy: boolean;
     /** Allow the pure-JS uWS fallback when the native binary does not load (slow). */
     allowUwsFallback: boolean;
+    /** HTTPS/WSS: PEM certificate and key files; both set = the gateway speaks TLS only. */
+    tlsCertFile: string;
+    tlsKeyFile: string;
     /** Edge mode: serve /vod/ from this origin gateway's URL through a bounded cache; empty = off. */
     edgeOrigin: string;
     /** Edge cache bounds: memory and disk (DATA_DIR/edge-cache) bytes. */
@@ -196,6 +199,8 @@ export const DEFAULTS: AppConfig = {
     drainTimeoutMs: 10_000,
     trustProxy: false,
     allowUwsFallback: false,
+    tlsCertFile: "",
+    tlsKeyFile: "",
     edgeOrigin: "",
     edgeMemoryBytes: 256 * 1024 ** 2,
     edgeDiskBytes: 2 * 1024 ** 3,
@@ -299,6 +304,8 @@ const SETTINGS: Setting[] = [
   s("gateway.drainTimeoutMs", int(0, 600_000)),
   s("gateway.trustProxy", { t: "bool" }),
   s("gateway.allowUwsFallback", { t: "bool" }, "UWS_ALLOW_FALLBACK"),
+  s("gateway.tlsCertFile", { t: "str" }, "TLS_CERT_FILE"),
+  s("gateway.tlsKeyFile", { t: "str" }, "TLS_KEY_FILE"),
   s("gateway.edgeOrigin", { t: "str" }),
   s("gateway.edgeMemoryBytes", int(0, 2 ** 40)),
   s("gateway.edgeDiskBytes", int(0, 2 ** 50)),
@@ -448,6 +455,7 @@ function finish(cfg: AppConfig): AppConfig {
   if (cfg.broker.heartbeatTimeoutSec <= cfg.broker.heartbeatIntervalSec) {
     throw new ConfigError("broker.heartbeatTimeoutSec must exceed broker.heartbeatIntervalSec");
   }
+  if (Boolean(cfg.gateway.tlsCertFile) !== Boolean(cfg.gateway.tlsKeyFile)) throw new ConfigError("TLS needs both gateway.tlsCertFile and gateway.tlsKeyFile (TLS_CERT_FILE, TLS_KEY_FILE)");
   if (cfg.rooms.logKeep < cfg.rooms.historySize) throw new ConfigError("rooms.logKeep must be >= rooms.historySize");
   if ((cfg.auth.scryptCost & (cfg.auth.scryptCost - 1)) !== 0) throw new ConfigError("auth.scryptCost must be a power of two");
   if (Boolean(cfg.auth.adminUser) !== Boolean(cfg.auth.adminPassword)) {

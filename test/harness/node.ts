@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,12 +21,24 @@ export interface NodeOptions {
   waitReady?: boolean;
 }
 
+/** GET /readyz; over TLS the test certificate is self-signed, so it is not verified here. */
+function readyStatus(base: string): Promise<number> {
+  if (!base.startsWith("https:")) return fetch(`${base}/readyz`).then((r) => r.status);
+  return new Promise((resolve, reject) => {
+    https.get(`${base}/readyz`, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on("error", reject);
+  });
+}
+
 export class PlatformNode {
   readonly proc: ChildProcess;
   readonly dataDir: string;
   readonly #ownsDir: boolean;
   output = "";
   port = 0;
+  scheme: "http" | "https" = "http";
 
   private constructor(proc: ChildProcess, dataDir: string, ownsDir: boolean) {
     this.proc = proc;
@@ -34,11 +47,11 @@ export class PlatformNode {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.scheme}://127.0.0.1:${this.port}`;
   }
 
   get wsUrl(): string {
-    return `ws://127.0.0.1:${this.port}/ws`;
+    return `${this.scheme === "https" ? "wss" : "ws"}://127.0.0.1:${this.port}/ws`;
   }
 
   static async start(opts: NodeOptions = {}): Promise<PlatformNode> {
@@ -67,8 +80,8 @@ export class PlatformNode {
       const timer = setTimeout(() => reject(new Error(`node did not start in 30 s:\n${node.output}`)), 30_000);
       const onData = (chunk: Buffer) => {
         node.output += chunk.toString();
-        const m = /serving on http:\/\/127\.0\.0\.1:(\d+)/.exec(node.output);
-        if (m?.[1]) node.port = Number(m[1]);
+        const m = /serving on (https?):\/\/127\.0\.0\.1:(\d+)/.exec(node.output);
+        if (m?.[2]) [node.scheme, node.port] = [m[1] === "https" ? "https" : "http", Number(m[2])];
         if ((gatewayWanted && node.port) || (!gatewayWanted && /Echostreamhub node \S+ started/.test(node.output))) {
           clearTimeout(timer);
           resolve();
@@ -82,7 +95,7 @@ export class PlatformNode {
       });
     });
     proc.removeAllListeners("exit");
-    if (gatewayWanted && opts.waitReady !== false) await waitFor("/readyz", async () => (await fetch(`${node.url}/readyz`)).status === 200 || undefined);
+    if (gatewayWanted && opts.waitReady !== false) await waitFor("/readyz", async () => (await readyStatus(node.url)) === 200 || undefined);
     return node;
   }
 
