@@ -81,8 +81,6 @@ export async function encodeLadder(job: LadderJob): Promise<Rendition[]> {
   writeFileSync(keyFile, job.key.bytes, { mode: 0o600 });
   writeFileSync(keyInfo, `${job.key.uri}\n${keyFile}\n${job.key.iv.toString("hex")}\n`, { mode: 0o600 });
   for (const r of rungs) mkdirSync(path.join(job.outDir, r.name), { recursive: true });
-  const split = `[0:v]split=${rungs.length}${rungs.map((_, i) => `[s${i}]`).join("")}`;
-  const scales = rungs.map((r, i) => `[s${i}]scale=-2:${r.height}[v${i}]`);
   const out: string[] = [];
   rungs.forEach((r, i) => {
     out.push("-map", `[v${i}]`, `-c:v:${i}`, "libx264", `-b:v:${i}`, `${r.videoKbps}k`, `-maxrate:v:${i}`, `${Math.round(r.videoKbps * 1.1)}k`, `-bufsize:v:${i}`, `${r.videoKbps * 2}k`);
@@ -90,7 +88,8 @@ export async function encodeLadder(job: LadderJob): Promise<Rendition[]> {
   });
   const streamMap = rungs.map((r, i) => (hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(" ");
   const cmd = ffmpeg(job.input)
-    .complexFilter([split, ...scales])
+    .complexFilter(ladderFilter(rungs, job.info.durationSec))
+    .inputOptions("-filter_complex_threads", "2")
     // Spread, not an array: fluent-ffmpeg splits an array element that holds exactly one space
     // ("v:0,a:0,name:240p v:1,a:1,name:480p") into two arguments.
     .outputOptions(
@@ -104,6 +103,8 @@ export async function encodeLadder(job: LadderJob): Promise<Rendition[]> {
       "-var_stream_map", streamMap,
     )
     .output(path.join(job.outDir, "%v", "index.m3u8"))
+    .output(path.join(job.outDir, "sprite.jpg"))
+    .outputOptions("-map", "[sprite]", "-frames:v", "1", "-q:v", "4")
     .on("progress", (p: { timemark?: string }) => job.onProgress(Math.min(99, (100 * timemarkSec(p.timemark)) / job.info.durationSec)));
   try {
     await run(cmd, job.signal);
@@ -115,11 +116,25 @@ export async function encodeLadder(job: LadderJob): Promise<Rendition[]> {
   return rungs;
 }
 
-/** A poster (one frame, a third in) and a thumbnail sprite (5x5 tiles over the duration). */
+/**
+ * Scales in a cascade — source -> highest rung -> next -> ... -> lowest -> sprite tiles — so
+ * each scaler works from the nearest larger picture instead of every one from the source.
+ */
+export function ladderFilter(rungs: readonly Rendition[], durationSec: number): string[] {
+  const every = Math.max(0.1, durationSec / (SPRITE.columns * SPRITE.rows));
+  const parts: string[] = [];
+  let from = "[0:v]";
+  for (let i = rungs.length - 1; i >= 0; i--) {
+    const r = rungs[i] as Rendition;
+    parts.push(`${from}scale=-2:${r.height},split=2[v${i}][n${i}]`);
+    from = `[n${i}]`;
+  }
+  parts.push(`${from}fps=1/${every.toFixed(3)},scale=${SPRITE.width}:-2,tile=${SPRITE.columns}x${SPRITE.rows}[sprite]`);
+  return parts;
+}
+
+/** A poster: one frame a little way in (a fast seek: cheap). The sprite comes out of the ladder run. */
 async function images(job: LadderJob): Promise<void> {
   const at = Math.min(5, job.info.durationSec / 3);
   await run(ffmpeg(job.input).seekInput(at).outputOptions(["-frames:v", "1", "-vf", "scale=-2:'min(720,ih)'", "-q:v", "3"]).output(path.join(job.outDir, "poster.jpg")), job.signal);
-  const every = Math.max(0.1, job.info.durationSec / (SPRITE.columns * SPRITE.rows));
-  const vf = `fps=1/${every.toFixed(3)},scale=${SPRITE.width}:-2,tile=${SPRITE.columns}x${SPRITE.rows}`;
-  await run(ffmpeg(job.input).outputOptions(["-frames:v", "1", "-vf", vf, "-q:v", "4"]).output(path.join(job.outDir, "sprite.jpg")), job.signal);
 }
