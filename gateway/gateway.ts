@@ -27,8 +27,9 @@ import { Bundles } from "./http/bundles.js";
 import { MAX_SDP_BYTES } from "../media/sdp.js";
 import { mediaRoutes } from "./http/routes-media.js";
 import { vodRoutes } from "./http/routes-vod.js";
-import { VodFiles, vodPath } from "./http/vod-files.js";
+import { VodFiles, vodPath, type FileAnswer } from "./http/vod-files.js";
 import { EdgeCache } from "./http/edge-cache.js";
+import { PlaybackSigner, signPlaylist } from "./http/playback.js";
 import type { EncodeProgress } from "../actors/encoders/encoders.service.js";
 import { prometheusText } from "./metrics.js";
 import { RateLimiter } from "../lib/rate-limit.js";
@@ -56,6 +57,8 @@ export class Gateway {
   readonly #bundles = new Bundles(WEB_ROOT);
   readonly #vod: VodFiles;
   readonly #edge: EdgeCache | undefined;
+  readonly #signer: PlaybackSigner;
+  #playbackSecret: Promise<string> | undefined;
   readonly #ipLimiter: RateLimiter;
   readonly #userLimiter: RateLimiter;
   readonly #authLimiter: RateLimiter;
@@ -72,6 +75,11 @@ export class Gateway {
     this.#broker = broker;
     this.#log = broker.getLogger("gateway");
     this.#vod = new VodFiles(cfg.dataDir);
+    this.#signer = new PlaybackSigner(() => {
+      this.#playbackSecret ??= this.#internal<string>("sessions.playbackSecret");
+      this.#playbackSecret.catch(() => (this.#playbackSecret = undefined));
+      return this.#playbackSecret;
+    }, cfg.vod.playbackUrlTtlSec);
     this.#edge = cfg.gateway.edgeOrigin ? new EdgeCache(cfg.gateway.edgeOrigin, cfg.dataDir, cfg.gateway.edgeMemoryBytes, cfg.gateway.edgeDiskBytes) : undefined;
     const g = cfg.gateway;
     this.#ipLimiter = new RateLimiter(g.httpRatePerIp, g.httpBurstPerIp);
@@ -106,7 +114,12 @@ export class Gateway {
       ...this.#systemRoutes(),
       ...apiRoutes((action, params, principal, ctx) => this.#callActor(action, params, this.#caller(principal, ctx))),
       ...mediaRoutes(broker.nodeID, (action, params, principal, nodeID) => this.#callActor(action, params, { kind: "user", principal }, nodeID)),
-      ...vodRoutes(cfg.dataDir, (action, params, principal) => this.#callActor(action, params, { kind: "user", principal })),
+      ...vodRoutes({
+        dataDir: cfg.dataDir,
+        call: (action, params, principal) => this.#callActor(action, params, { kind: "user", principal }),
+        callInternal: (action, params) => this.#broker.call(action, params),
+        signer: this.#signer,
+      }),
     );
     this.#registerMetrics();
   }
@@ -307,6 +320,11 @@ export class Gateway {
     return ex.readBody(this.#cfg.vod.uploadChunkMaxBytes);
   }
 
+  #playlistFile(url: string): Promise<FileAnswer | undefined> {
+    const path = vodPath(url)?.path;
+    return this.#edge && path ? this.#edge.get(path, "", "") : this.#vod.get(url, "", "");
+  }
+
   async #sdpBody(ex: Exchange): Promise<string> {
     const type = ex.head.contentType.split(";")[0]?.trim().toLowerCase() ?? "";
     if (type !== "application/sdp") throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the SDP offer as application/sdp");
@@ -320,6 +338,17 @@ export class Gateway {
       if (this.#edge && !edgePath) throw new AppError("NOT_FOUND", "No such file");
       const f = this.#edge && edgePath ? await this.#edge.get(edgePath, ex.head.extra.range, ex.head.extra["if-none-match"]) : await this.#vod.get(url, ex.head.extra.range, ex.head.extra["if-none-match"]);
       if (!f) throw new AppError("NOT_FOUND", "No such file");
+      const pt = ex.head.query.get("pt");
+      if (pt !== null && url.endsWith(".m3u8")) {
+        // A signed playlist: its variant and key URLs carry the signature; whole (players such as
+        // ffmpeg ask for "bytes=0-"), never cached shared.
+        if (!(await this.#signer.verify(vodPath(url)?.id ?? "", pt))) throw new AppError("FORBIDDEN", "The playback URL is invalid or expired");
+        const whole = f.status === 200 ? f : await this.#playlistFile(url);
+        if (!whole) throw new AppError("NOT_FOUND", "No such file");
+        const headers = Object.fromEntries(Object.entries(whole.headers).filter(([k]) => k !== "content-range" && k !== "etag"));
+        ex.send(200, signPlaylist(whole.body.toString("utf8"), pt), { ...headers, "cache-control": "private, no-store" });
+        return;
+      }
       ex.send(f.status, f.body, f.headers);
       return;
     }

@@ -148,6 +148,8 @@ export interface AppConfig {
     jobLeaseMs: number;
     /** Attempts before a job fails for good. */
     maxAttempts: number;
+    /** Lifetime of signed playback URLs (GET /api/playback/:id). */
+    playbackUrlTtlSec: number;
   };
   broker: {
     requestTimeoutMs: number;
@@ -237,6 +239,7 @@ export const DEFAULTS: AppConfig = {
     encoderConcurrency: 0,
     jobLeaseMs: 15_000,
     maxAttempts: 3,
+    playbackUrlTtlSec: 600,
   },
   broker: {
     requestTimeoutMs: 10_000,
@@ -336,6 +339,7 @@ const SETTINGS: Setting[] = [
   s("vod.encoderConcurrency", int(0, 256)),
   s("vod.jobLeaseMs", int(1000, 3_600_000)),
   s("vod.maxAttempts", int(1, 100)),
+  s("vod.playbackUrlTtlSec", int(10, 7 * 86400)),
   s("broker.requestTimeoutMs", int(100, 600_000)),
   s("broker.retries", int(0, 10)),
   s("broker.heartbeatIntervalSec", int(1, 600)),

@@ -114,6 +114,29 @@ describe("VOD: upload, encode, deliver", () => {
     assert.equal((await fetch(`${node.url}/vod/${streamId}/sprite.jpg`)).status, 200);
   });
 
+  it("a signed playback URL plays without any header (native HLS players); a tampered one is refused", async () => {
+    const res = await api(node.url, "GET", `/api/playback/${streamId}`, undefined, token);
+    assert.equal(res.status, 200);
+    const { master, expiresAt } = res.body as { master: string; expiresAt: number };
+    assert.ok(expiresAt > Date.now());
+    const pt = new URL(master, node.url).searchParams.get("pt") ?? "";
+    const signedMaster = await (await fetch(`${node.url}${master}`)).text();
+    assert.match(signedMaster, /^480p\/index\.m3u8\?pt=/m);
+    const variant = await fetch(`${node.url}/vod/${streamId}/480p/index.m3u8?pt=${encodeURIComponent(pt)}`);
+    assert.match(variant.headers.get("cache-control") ?? "", /no-store/);
+    const keyUri = /URI="([^"]+)"/.exec(await variant.text())?.[1] ?? "";
+    assert.match(keyUri, /^\/api\/keys\/.+\?pt=/);
+    const key = await fetch(`${node.url}${keyUri}`);
+    assert.equal(key.status, 200);
+    assert.equal((await key.arrayBuffer()).byteLength, 16);
+    const probe = JSON.parse(execFileSync("ffprobe", ["-v", "error", "-print_format", "json", "-show_streams", `${node.url}${master}`], { encoding: "utf8" })) as { streams: { codec_type: string }[] };
+    assert.ok(probe.streams.some((s) => s.codec_type === "video"), "ffprobe decrypted the signed stream with no header");
+    const tampered = pt.replace(/.$/, (c) => (c === "A" ? "B" : "A"));
+    assert.equal((await fetch(`${node.url}/api/keys/${streamId}?pt=${encodeURIComponent(tampered)}`)).status, 403);
+    assert.equal((await fetch(`${node.url}/vod/${streamId}/master.m3u8?pt=${encodeURIComponent(tampered)}`)).status, 403);
+    assert.equal((await fetch(`${node.url}/api/keys/other-asset?pt=${encodeURIComponent(pt)}`)).status, 403, "a URL signed for one asset opens no other");
+  });
+
   it("keys refuse expired tokens; traversal gets 404; Range and ETag work", async () => {
     const { exp } = JSON.parse(Buffer.from(expiring.split(".")[1] ?? "", "base64url").toString()) as { exp: number };
     await waitFor("the guest token to expire", () => Date.now() / 1000 > exp + 1 || undefined, 10_000, 200);

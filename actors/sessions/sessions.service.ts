@@ -8,6 +8,7 @@
  * Events emitted (broadcast, every node): sessions.revoked {list: Revocation[]},
  * sessions.keys.changed {}.
  */
+import { randomBytes } from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import type { CallMeta } from "../../lib/identity.js";
@@ -60,6 +61,21 @@ export function sessionsService(cfg: AppConfig, store: Store): ServiceSchema {
       rotateKeys: { access: "admin", handler: () => logic.rotateKeys() },
       jwks: { access: "internal", handler: () => logic.keyring.publicKeys() },
       revocations: { access: "internal", handler: () => logic.activeRevocations() },
+      /** The secret every gateway signs and checks playback URLs with (made once, kept in the store). */
+      playbackSecret: {
+        access: "internal",
+        async handler() {
+          const existing = await store.get<{ secret: string }>("keys", "playback-url-secret");
+          if (existing) return existing.value.secret;
+          const secret = randomBytes(32).toString("base64");
+          try {
+            await store.put("keys", "playback-url-secret", { secret }, { expect: 0 });
+            return secret;
+          } catch {
+            return (await store.get<{ secret: string }>("keys", "playback-url-secret"))?.value.secret; // made concurrently
+          }
+        },
+      },
     },
     events: {
       "sessions.keys.changed": { handler: () => logic.keyring.forget() },

@@ -51,6 +51,14 @@ const description = { type: "string", max: 5000, optional: true };
 
 export function streamsService(store: Store): ServiceSchema {
   const load = (sid: string) => mustGet<Stream>(store, C, sid, "stream");
+  /** License check: the stream must be a finished VOD asset; every valid token may watch
+   *  public assets (entitlements per asset arrive with paid/private content). */
+  async function licensed(sid: string): Promise<Stream> {
+    const s = (await load(sid)).value;
+    if (s.kind !== "vod" || s.status !== "ready") throw new AppError("FORBIDDEN", "No playback rights for this asset now");
+    return s;
+  }
+
   /** Load reports from media nodes (event media.load), for viewer placement. */
   const loads = new Map<string, MediaLoad & { at: number }>();
 
@@ -157,14 +165,16 @@ export function streamsService(store: Store): ServiceSchema {
           return s;
         },
       },
+      playable: {
+        access: "guest",
+        params: { id },
+        handler: async (ctx: Ctx<{ id: string }>) => licensed(ctx.params.id),
+      },
       playbackKey: {
         access: "guest",
         params: { id },
         async handler(ctx: Ctx<{ id: string }>) {
-          // License check: the stream must be a finished VOD asset; every valid token may watch
-          // public assets (entitlements per asset arrive with paid/private content).
-          const s = (await load(ctx.params.id)).value;
-          if (s.kind !== "vod" || s.status !== "ready") throw new AppError("FORBIDDEN", "No playback rights for this asset now");
+          const s = await licensed(ctx.params.id);
           const key = await store.get<{ key: string }>("media_keys", s.id);
           if (!key) throw new AppError("NOT_FOUND", "No key for this asset");
           return { key: key.value.key };

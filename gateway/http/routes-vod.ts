@@ -13,8 +13,17 @@ import path from "node:path";
 import { AppError } from "../../lib/errors.js";
 import type { Principal } from "../../lib/identity.js";
 import type { Route, RouteContext, RouteResult } from "./router.js";
+import type { PlaybackSigner } from "./playback.js";
 
 export type VodCall = (action: string, params: Record<string, unknown>, principal: Principal) => Promise<unknown>;
+
+export interface VodDeps {
+  dataDir: string;
+  call: VodCall;
+  /** Calls an actor as the gateway itself (a signed URL stands for the viewer). */
+  callInternal: (action: string, params: Record<string, unknown>) => Promise<unknown>;
+  signer: PlaybackSigner;
+}
 
 interface UploadRec {
   id: string;
@@ -47,7 +56,7 @@ function offsetHeaders(u: UploadRec): Record<string, string> {
   return { ...TUS, "upload-offset": String(u.offset), "upload-length": String(u.length), "cache-control": "no-store" };
 }
 
-export function vodRoutes(dataDir: string, call: VodCall): Route[] {
+export function vodRoutes({ dataDir, call, callInternal, signer }: VodDeps): Route[] {
   const file = (id: string) => path.join(dataDir, "uploads", `${id}.bin`);
 
   const create = async (ctx: RouteContext): Promise<RouteResult> => {
@@ -87,14 +96,29 @@ export function vodRoutes(dataDir: string, call: VodCall): Route[] {
   };
 
   const key = async (ctx: RouteContext): Promise<RouteResult> => {
-    const { key: b64 } = (await call("streams.playbackKey", { id: ctx.params.id }, must(ctx.principal))) as { key: string };
+    const id = ctx.params.id ?? "";
+    const pt = ctx.ex.head.query.get("pt");
+    let answer: unknown;
+    if (ctx.principal) answer = await call("streams.playbackKey", { id }, ctx.principal);
+    else if (pt && (await signer.verify(id, pt))) answer = await callInternal("streams.playbackKey", { id });
+    else throw new AppError(pt ? "FORBIDDEN" : "UNAUTHENTICATED", pt ? "The playback URL is invalid or expired" : "Authorization: Bearer <token> or a signed playback URL required");
+    const { key: b64 } = answer as { key: string };
     return { status: 200, raw: { type: "application/octet-stream", text: Buffer.from(b64, "base64") }, headers: { "cache-control": "no-store, private" } };
+  };
+
+  const playback = async (ctx: RouteContext): Promise<RouteResult> => {
+    const id = ctx.params.id ?? "";
+    await call("streams.playable", { id }, must(ctx.principal));
+    const { token, expiresAt } = await signer.sign(id);
+    const q = `?pt=${encodeURIComponent(token)}`;
+    return { status: 200, body: { master: `/vod/${id}/master.m3u8${q}`, poster: `/vod/${id}/poster.jpg`, sprite: `/vod/${id}/sprite.jpg`, expiresAt } };
   };
 
   return [
     { method: "POST", path: "/api/uploads", auth: "required", summary: "tus: start a resumable upload (creates a VOD stream)", handler: create },
     { method: "GET", path: "/api/uploads/:id", auth: "required", summary: "tus: the upload's offset (HEAD or GET)", handler: status },
     { method: "PATCH", path: "/api/uploads/:id", auth: "required", body: "octets", summary: "tus: append a chunk at Upload-Offset", handler: append },
-    { method: "GET", path: "/api/keys/:id", auth: "required", summary: "The AES-128 key of a ready VOD asset (license check)", handler: key },
+    { method: "GET", path: "/api/keys/:id", auth: "optional", summary: "The AES-128 key of a ready VOD asset (license check): Bearer token or ?pt= signed URL", handler: key },
+    { method: "GET", path: "/api/playback/:id", auth: "required", summary: "A short-lived signed playback URL (for players that cannot send headers)", handler: playback },
   ];
 }
