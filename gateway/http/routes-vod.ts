@@ -118,6 +118,8 @@ export function vodRoutes({ dataDir, call, callInternal, signer }: VodDeps): Rou
     { method: "POST", path: "/api/uploads", auth: "required", summary: "tus: start a resumable upload (creates a VOD stream)", handler: create },
     { method: "GET", path: "/api/uploads/:id", auth: "required", summary: "tus: the upload's offset (HEAD or GET)", handler: status },
     { method: "PATCH", path: "/api/uploads/:id", auth: "required", body: "octets", summary: "tus: append a chunk at Upload-Offset", handler: append },
+    { method: "GET", path: "/api/encodes/:id", auth: "required", summary: "The encoding job of a VOD stream: status, progress, attempts (owner or admin)", handler: async (ctx) => ({ body: await call("encoders.get", { streamId: ctx.params.id }, must(ctx.principal)) }) },
+    { method: "DELETE", path: "/api/encodes/:id", auth: "required", summary: "Cancel the encoding job of a VOD stream (owner or admin)", handler: async (ctx) => ({ body: await call("encoders.cancel", { streamId: ctx.params.id }, must(ctx.principal)) }) },
     { method: "GET", path: "/api/keys/:id", auth: "optional", summary: "The AES-128 key of a ready VOD asset (license check): Bearer token or ?pt= signed URL", handler: key },
     { method: "GET", path: "/api/playback/:id", auth: "required", summary: "A short-lived signed playback URL (for players that cannot send headers)", handler: playback },
   ];

@@ -1,0 +1,73 @@
+/**
+ * The encoding queue across nodes over a real NATS server (JetStream store, one shared
+ * DATA_DIR as a shared volume would be): a job whose node is killed with SIGKILL mid-encode is
+ * taken over by the other encoders node when its lease runs out, and the asset becomes ready.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { NatsServer } from "./harness/nats.js";
+import { api, PlatformNode } from "./harness/node.js";
+import { waitFor } from "./harness/ports.js";
+import { makeClip } from "./harness/vod.js";
+
+const FAST = { ESH_BROKER_HEARTBEAT_INTERVAL_SEC: "1", ESH_BROKER_HEARTBEAT_TIMEOUT_SEC: "3", ESH_VOD_JOB_LEASE_MS: "3000", ESH_VOD_ENCODER_CONCURRENCY: "1", ESH_GATEWAY_AUTH_BURST_PER_IP: "100" };
+let nats: NatsServer;
+let shared: string;
+const nodes: PlatformNode[] = [];
+
+async function start(services: string, id: string): Promise<PlatformNode> {
+  const n = await PlatformNode.start({ services, natsUrl: nats.url, dataDir: shared, env: { ...FAST, NODE_ID: id } });
+  nodes.push(n);
+  return n;
+}
+
+before(async () => {
+  shared = mkdtempSync(path.join(os.tmpdir(), "esh-shared-"));
+  nats = await NatsServer.start();
+  await start("gateway,sessions,streams,rooms", "front");
+  await start("encoders", "enc-1");
+  await start("encoders", "enc-2");
+});
+
+after(async () => {
+  for (const n of nodes) await n.stop().catch(() => undefined);
+  await nats.stop();
+  rmSync(shared, { recursive: true, force: true });
+});
+
+describe("encoders across nodes", () => {
+  it("a job on a node killed mid-encode is retried on the other node and finishes", async () => {
+    const front = nodes[0] as PlatformNode;
+    await waitFor("front sees both encoders", () => /Node 'enc-1' connected/.test(front.output) && /Node 'enc-2' connected/.test(front.output), 20_000);
+    await api(front.url, "POST", "/api/auth/register", { username: "editor", password: "editor password 1", role: "creator" });
+    const token = (await api(front.url, "POST", "/api/auth/login", { username: "editor", password: "editor password 1" })).body.accessToken as string;
+    const clip = makeClip(30);
+    const headers = { "tus-resumable": "1.0.0", authorization: `Bearer ${token}` };
+    const created = await fetch(`${front.url}/api/uploads`, { method: "POST", headers: { ...headers, "upload-length": String(clip.length), "upload-metadata": `title ${Buffer.from("Survivor").toString("base64")}` } });
+    const { uploadId, streamId } = (await created.json()) as { uploadId: string; streamId: string };
+    const done = await fetch(`${front.url}/api/uploads/${uploadId}`, { method: "PATCH", headers: { ...headers, "content-type": "application/offset+octet-stream", "upload-offset": "0" }, body: clip });
+    assert.equal(done.status, 204, await done.text());
+    const running = await waitFor("the job running", async () => {
+      const j = (await api(front.url, "GET", `/api/encodes/${streamId}`, undefined, token)).body as { status: string; node?: string; progress: number };
+      return j.status === "running" && j.node ? j : undefined;
+    }, 20_000, 100);
+    const victim = nodes.find((n) => n.output.includes(`Echostreamhub node ${running.node ?? ""} started`));
+    assert.ok(victim, `node ${String(running.node)}`);
+    victim.proc.kill("SIGKILL");
+    const finished = await waitFor("the asset ready after the takeover", async () => {
+      const s = (await api(front.url, "GET", `/api/streams/${streamId}`)).body as { status: string };
+      if (s.status === "failed") throw new Error("failed");
+      return s.status === "ready" ? s : undefined;
+    }, 120_000, 250);
+    assert.equal(finished.status, "ready");
+    const job = (await api(front.url, "GET", `/api/encodes/${streamId}`, undefined, token)).body as { status: string; node: string; attempts: number };
+    assert.equal(job.status, "done");
+    assert.notEqual(job.node, running.node);
+    assert.equal(job.attempts, 2);
+    const master = await fetch(`${front.url}/vod/${streamId}/master.m3u8`);
+    assert.equal(master.status, 200);
+  });
+});
