@@ -16,6 +16,7 @@ export function gatewayService(cfg: AppConfig, onStarted?: (gw: Gateway) => void
       "sessions.revoked": { handler: (ctx: Context<{ list: Revocation[] }>) => gw.onRevoked(ctx.params.list) },
       "sessions.keys.changed": { handler: () => gw.onKeysChanged() },
       "rooms.out": { handler: (ctx: Context<RoomOut>) => gw.onRoomOut(ctx.params) },
+      "edges.load": { handler: (ctx: Context<{ url: string; load: number }>) => gw.onEdgeLoad(ctx.params) },
       "encoders.progress": { handler: (ctx: Context<EncodeProgress>) => gw.onEncodeProgress(ctx.params) },
       "media.out": { handler: (ctx: Context<MediaOut>) => gw.onMediaOut(ctx.params, ctx.nodeID ?? "") },
       // A sessions actor appeared (start-up order, a node joined): load keys now, not on the next timer.

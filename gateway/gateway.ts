@@ -58,6 +58,9 @@ export class Gateway {
   readonly #vod: VodFiles;
   readonly #edge: EdgeCache | undefined;
   readonly #signer: PlaybackSigner;
+  /** Edge gateways heard from (event edges.load): public URL -> load and when. */
+  readonly #edges = new Map<string, { load: number; at: number }>();
+  #servedSinceReport = 0;
   #playbackSecret: Promise<string> | undefined;
   readonly #ipLimiter: RateLimiter;
   readonly #userLimiter: RateLimiter;
@@ -119,6 +122,7 @@ export class Gateway {
         call: (action, params, principal) => this.#callActor(action, params, { kind: "user", principal }),
         callInternal: (action, params) => this.#broker.call(action, params),
         signer: this.#signer,
+        pickEdge: () => this.#pickEdge(),
       }),
     );
     this.#registerMetrics();
@@ -147,7 +151,7 @@ export class Gateway {
     // Bundle the browser media client now, so the first viewer does not wait for esbuild.
     for (const b of ["live-media.js", "player.js"]) this.#bundles.get(b)?.catch((err: unknown) => this.#log.warn(`bundling ${b} failed: ${String(err)}`));
     this.#syncAuthState();
-    this.#timers.push(setInterval(() => this.#syncAuthState(), 5_000), setInterval(() => this.#sweep(), 60_000));
+    this.#timers.push(setInterval(() => this.#syncAuthState(), 5_000), setInterval(() => this.#sweep(), 60_000), setInterval(() => this.#announceEdge(), 2_000));
     for (const t of this.#timers) t.unref();
     this.#log.info(`listening on ${this.scheme}://${this.#cfg.host}:${this.#port} (WebSocket at /ws)`);
   }
@@ -162,6 +166,28 @@ export class Gateway {
   /** A room owner's broadcast: fan out to this node's members of the room. */
   onRoomOut(out: RoomOut): void {
     this.#rooms.onRoomOut(out);
+  }
+
+  /** Called by the edges.load event: an edge gateway's public URL and load. */
+  onEdgeLoad(e: { url: string; load: number }): void {
+    this.#edges.set(e.url, { load: e.load, at: Date.now() });
+  }
+
+  /** The least-loaded edge heard from in the last 6 s, if any. */
+  #pickEdge(): string | undefined {
+    const now = Date.now();
+    let best: [string, number] | undefined;
+    for (const [url, e] of this.#edges) if (now - e.at < 6000 && (!best || e.load < best[1])) best = [url, e.load];
+    return best?.[0];
+  }
+
+  /** Edge gateways announce themselves every 2 s with their load (requests/s + WebSockets). */
+  #announceEdge(): void {
+    const url = this.#cfg.gateway.publicUrl;
+    if (!this.#edge || !url) return;
+    const load = this.#servedSinceReport / 2 + this.#hub.size;
+    this.#servedSinceReport = 0;
+    this.#broker.broadcast("edges.load", { url, load }, { groups: ["gateway"] }).catch(() => undefined);
   }
 
   /** Called by the encoders.progress event: pushed to the owner's connections on this node. */
@@ -246,6 +272,7 @@ export class Gateway {
   #handle(res: HttpResponse, req: HttpRequest): void {
     const ex = new Exchange(res, readHead(res, req, this.#cfg.gateway.trustProxy));
     this.#inflight++;
+    this.#servedSinceReport++;
     const started = process.hrtime.bigint();
     void this.#serve(ex)
       .catch((err: unknown) => this.#fail(ex, err))

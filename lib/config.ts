@@ -85,6 +85,8 @@ export interface AppConfig {
     /** HTTPS/WSS: PEM certificate and key files; both set = the gateway speaks TLS only. */
     tlsCertFile: string;
     tlsKeyFile: string;
+    /** This gateway's URL as viewers reach it (edges announce it so the API can send viewers there). */
+    publicUrl: string;
     /** Edge mode: serve /vod/ from this origin gateway's URL through a bounded cache; empty = off. */
     edgeOrigin: string;
     /** Edge cache bounds: memory and disk (DATA_DIR/edge-cache) bytes. */
@@ -203,6 +205,7 @@ export const DEFAULTS: AppConfig = {
     allowUwsFallback: false,
     tlsCertFile: "",
     tlsKeyFile: "",
+    publicUrl: "",
     edgeOrigin: "",
     edgeMemoryBytes: 256 * 1024 ** 2,
     edgeDiskBytes: 2 * 1024 ** 3,
@@ -309,6 +312,7 @@ const SETTINGS: Setting[] = [
   s("gateway.allowUwsFallback", { t: "bool" }, "UWS_ALLOW_FALLBACK"),
   s("gateway.tlsCertFile", { t: "str" }, "TLS_CERT_FILE"),
   s("gateway.tlsKeyFile", { t: "str" }, "TLS_KEY_FILE"),
+  s("gateway.publicUrl", { t: "str" }, "PUBLIC_URL"),
   s("gateway.edgeOrigin", { t: "str" }),
   s("gateway.edgeMemoryBytes", int(0, 2 ** 40)),
   s("gateway.edgeDiskBytes", int(0, 2 ** 50)),

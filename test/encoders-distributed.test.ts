@@ -1,7 +1,8 @@
 /**
  * The encoding queue across nodes over a real NATS server (JetStream store, one shared
  * DATA_DIR as a shared volume would be): a job whose node is killed with SIGKILL mid-encode is
- * taken over by the other encoders node when its lease runs out, and the asset becomes ready.
+ * taken over by the other encoders node when its lease runs out, and the asset becomes ready;
+ * then an edge gateway joins and playback URLs send viewers to it.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,7 +11,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { NatsServer } from "./harness/nats.js";
 import { api, PlatformNode } from "./harness/node.js";
-import { waitFor } from "./harness/ports.js";
+import { freePort, waitFor } from "./harness/ports.js";
 import { makeClip } from "./harness/vod.js";
 
 const FAST = { ESH_BROKER_HEARTBEAT_INTERVAL_SEC: "1", ESH_BROKER_HEARTBEAT_TIMEOUT_SEC: "3", ESH_VOD_JOB_LEASE_MS: "3000", ESH_VOD_ENCODER_CONCURRENCY: "1", ESH_GATEWAY_AUTH_BURST_PER_IP: "100" };
@@ -69,5 +70,22 @@ describe("encoders across nodes", () => {
     assert.equal(job.attempts, 2);
     const master = await fetch(`${front.url}/vod/${streamId}/master.m3u8`);
     assert.equal(master.status, 200);
+
+    // An edge joins (its own disk, the origin's URL): playback URLs now point viewers at it.
+    const port = await freePort();
+    const edgeUrl = `http://127.0.0.1:${port}`;
+    const edge = await PlatformNode.start({ services: "gateway", natsUrl: nats.url, env: { ...FAST, NODE_ID: "edge-1", PORT: String(port), PUBLIC_URL: edgeUrl, ESH_GATEWAY_EDGE_ORIGIN: front.url } });
+    nodes.push(edge);
+    const playback = await waitFor("playback pointing at the edge", async () => {
+      const p = (await api(front.url, "GET", `/api/playback/${streamId}`, undefined, token)).body as { master: string; edge: string | null };
+      return p.edge === edgeUrl ? p : undefined;
+    }, 15_000, 250);
+    const viaEdge = await fetch(playback.master);
+    assert.equal(viaEdge.status, 200);
+    const keyUri = /URI="([^"]+)"/.exec(await (await fetch(`${edgeUrl}/vod/${streamId}/240p/index.m3u8?${new URL(playback.master).searchParams.toString()}`)).text())?.[1] ?? "";
+    const key = await fetch(`${edgeUrl}${keyUri}`);
+    assert.equal(key.status, 200, "the edge answers keys for signed URLs through the cluster");
+    const seg = await fetch(`${edgeUrl}/vod/${streamId}/240p/seg_00000.ts`);
+    assert.equal(seg.headers.get("x-cache"), "edge");
   });
 });

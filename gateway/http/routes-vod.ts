@@ -23,6 +23,8 @@ export interface VodDeps {
   /** Calls an actor as the gateway itself (a signed URL stands for the viewer). */
   callInternal: (action: string, params: Record<string, unknown>) => Promise<unknown>;
   signer: PlaybackSigner;
+  /** The least-loaded edge's public URL, when edges are announcing themselves. */
+  pickEdge: () => string | undefined;
 }
 
 interface UploadRec {
@@ -56,7 +58,7 @@ function offsetHeaders(u: UploadRec): Record<string, string> {
   return { ...TUS, "upload-offset": String(u.offset), "upload-length": String(u.length), "cache-control": "no-store" };
 }
 
-export function vodRoutes({ dataDir, call, callInternal, signer }: VodDeps): Route[] {
+export function vodRoutes({ dataDir, call, callInternal, signer, pickEdge }: VodDeps): Route[] {
   const file = (id: string) => path.join(dataDir, "uploads", `${id}.bin`);
 
   const create = async (ctx: RouteContext): Promise<RouteResult> => {
@@ -111,7 +113,8 @@ export function vodRoutes({ dataDir, call, callInternal, signer }: VodDeps): Rou
     await call("streams.playable", { id }, must(ctx.principal));
     const { token, expiresAt } = await signer.sign(id);
     const q = `?pt=${encodeURIComponent(token)}`;
-    return { status: 200, body: { master: `/vod/${id}/master.m3u8${q}`, poster: `/vod/${id}/poster.jpg`, sprite: `/vod/${id}/sprite.jpg`, expiresAt } };
+    const base = pickEdge() ?? ""; // the least-loaded edge, else this gateway
+    return { status: 200, body: { master: `${base}/vod/${id}/master.m3u8${q}`, poster: `${base}/vod/${id}/poster.jpg`, sprite: `${base}/vod/${id}/sprite.jpg`, expiresAt, edge: base || null } };
   };
 
   return [
