@@ -41,6 +41,26 @@ after(async () => {
 });
 
 describe("HLS player in Chromium", () => {
+  it("the upload page sends a file with tus, shows upload and encoding progress, then links to the video", async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${node.url}/upload.html`);
+    await page.fill("#login input[name=username]", "studio");
+    await page.fill("#login input[name=password]", "studio password 1");
+    await page.click("#login button");
+    await page.waitForSelector("#studio:not([hidden])");
+    await page.setInputFiles("#file", { name: "holiday.mp4", mimeType: "video/mp4", buffer: makeClip(4) });
+    await page.fill("#title", "Holiday");
+    await page.click("#send");
+    await page.waitForSelector("#done:not([hidden])", { timeout: 90_000 });
+    const [up, enc, href] = await page.evaluate(() => {
+      const d = (globalThis as unknown as { document: { getElementById(id: string): { value?: number; getAttribute(a: string): string | null } | null } }).document;
+      return [d.getElementById("up")?.value, d.getElementById("enc")?.value, d.getElementById("watch")?.getAttribute("href")];
+    });
+    assert.equal(up, 100);
+    assert.equal(enc, 100);
+    assert.match(href ?? "", /^\/watch\.html\?v=/);
+  });
+
   it("plays the encrypted ladder, lists its levels, climbs, and drops a level when throttled", async () => {
     const page = await (await browser.newContext()).newPage();
     const keyRequests: number[] = [];
