@@ -6,8 +6,8 @@
  * and ETag work; a corrupt upload gets a clear error and nothing crashes.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -184,6 +184,25 @@ describe("VOD: upload, encode, deliver", () => {
     } finally {
       await edge.stop();
     }
+  });
+
+  it("the CLI uploader shows progress and prints the watch URL", async () => {
+    const file = path.join(dir, "cli.mp4");
+    writeFileSync(file, clip);
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, ["--import", "tsx", "scripts/upload.ts", file, "--title", "From the CLI", "--url", node.url, "--user", "maker", "--password", "maker password 1"], { stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      p.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      p.on("exit", (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    assert.match(out.stdout, /upload +\[#+\] 100%/);
+    assert.match(out.stdout, /encoding +\[#*\s*\] +\d+% running/);
+    const url = /ready: (\S+)/.exec(out.stdout)?.[1] ?? "";
+    const id = new URL(url).searchParams.get("v") ?? "";
+    assert.equal(((await api(node.url, "GET", `/api/streams/${id}`)).body as { status: string; title: string }).status, "ready");
   });
 
   it("a corrupt upload gets a clear error, its stream fails, and the node keeps serving", async () => {
