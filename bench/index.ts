@@ -5,13 +5,15 @@
  *   fanout room fan-out: our gateway vs ws vs Socket.IO
  *   webrtc SFU forwarding: consumers per worker core at 0% loss, latency the SFU adds
  *   transcode  the VOD ladder in one ffmpeg process vs one process per rendition
+ *   hls    segments/s from our gateway and an edge vs node:http; VOD startup in Chromium
  */
 import { fanoutBench } from "./fanout.js";
 import { rpcBench } from "./rpc.js";
 import { webrtcBench } from "./webrtc.js";
 import { transcodeBench } from "./transcode.js";
+import { hlsBench } from "./hls.js";
 
-const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench, transcode: transcodeBench };
+const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench, transcode: transcodeBench, hls: hlsBench };
 
 const [suite, ...rest] = process.argv.slice(2);
 const run = suite ? SUITES[suite] : undefined;

@@ -34,6 +34,8 @@ async function start() {
   if (stream.status !== "ready") return ($("state").textContent = `${stream.status}…`);
   const video = $("video");
   video.poster = `/vod/${id}/poster.jpg`;
+  performance.mark("play-requested"); // startup time = this -> the first frame (bench/hls.ts reads it)
+  video.requestVideoFrameCallback?.(() => performance.mark("first-frame"));
   const player = createPlayer(video, {
     src: `/vod/${id}/master.m3u8`,
     token: await token(),
