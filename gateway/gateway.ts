@@ -56,6 +56,7 @@ export class Gateway {
   readonly #static = new StaticFiles(WEB_ROOT);
   readonly #bundles = new Bundles(WEB_ROOT);
   readonly #vod: VodFiles;
+  readonly #live: VodFiles;
   readonly #edge: EdgeCache | undefined;
   readonly #signer: PlaybackSigner;
   /** Edge gateways heard from (event edges.load): public URL -> load and when. */
@@ -78,6 +79,7 @@ export class Gateway {
     this.#broker = broker;
     this.#log = broker.getLogger("gateway");
     this.#vod = new VodFiles(cfg.dataDir);
+    this.#live = new VodFiles(cfg.dataDir, "live");
     this.#signer = new PlaybackSigner(() => {
       this.#playbackSecret ??= this.#internal<string>("sessions.playbackSecret");
       this.#playbackSecret.catch(() => (this.#playbackSecret = undefined));
@@ -360,6 +362,12 @@ export class Gateway {
 
   async #serveStatic(ex: Exchange): Promise<void> {
     const url = ex.head.url;
+    if (url.startsWith("/live/")) {
+      const f = await this.#live.get(url, ex.head.extra.range, ex.head.extra["if-none-match"]);
+      if (!f) throw new AppError("NOT_FOUND", "No such file");
+      ex.send(f.status, f.body, f.headers);
+      return;
+    }
     if (url.startsWith("/vod/")) {
       const edgePath = this.#edge ? vodPath(url)?.path : undefined;
       if (this.#edge && !edgePath) throw new AppError("NOT_FOUND", "No such file");

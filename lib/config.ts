@@ -132,6 +132,8 @@ export interface AppConfig {
     initialOutgoingBitrate: number;
     /** After the broadcaster disconnects, the stream stays live this long for it to come back. */
     broadcasterGraceMs: number;
+    /** Also package every live stream as HLS (ffmpeg, DATA_DIR/live/<id>/, served at /live/). */
+    liveHls: boolean;
     /** mediasoup worker log level. */
     workerLogLevel: "debug" | "warn" | "error" | "none";
   };
@@ -231,6 +233,7 @@ export const DEFAULTS: AppConfig = {
     maxViewersPerNode: 0,
     initialOutgoingBitrate: 1_000_000,
     broadcasterGraceMs: 30_000,
+    liveHls: true,
     workerLogLevel: "warn",
   },
   vod: {
@@ -334,6 +337,7 @@ const SETTINGS: Setting[] = [
   s("media.maxViewersPerNode", int(0, 10_000_000)),
   s("media.initialOutgoingBitrate", int(100_000, 100_000_000)),
   s("media.broadcasterGraceMs", int(0, 3_600_000)),
+  s("media.liveHls", { t: "bool" }),
   s("media.workerLogLevel", { t: "enum", values: ["debug", "warn", "error", "none"] }),
   s("vod.maxUploadBytes", int(1024, 2 ** 50)),
   s("vod.uploadChunkMaxBytes", int(64 * 1024, 2 ** 30)),

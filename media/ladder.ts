@@ -120,16 +120,20 @@ export async function encodeLadder(job: LadderJob): Promise<Rendition[]> {
  * Scales in a cascade — source -> highest rung -> next -> ... -> lowest -> sprite tiles — so
  * each scaler works from the nearest larger picture instead of every one from the source.
  */
-export function ladderFilter(rungs: readonly Rendition[], durationSec: number): string[] {
-  const every = Math.max(0.1, durationSec / (SPRITE.columns * SPRITE.rows));
+export function ladderFilter(rungs: readonly Rendition[], durationSec: number, opts: { sprite?: boolean; input?: string } = {}): string[] {
+  const sprite = opts.sprite ?? true;
   const parts: string[] = [];
-  let from = "[0:v]";
+  let from = opts.input ?? "[0:v]";
   for (let i = rungs.length - 1; i >= 0; i--) {
     const r = rungs[i] as Rendition;
-    parts.push(`${from}scale=-2:${r.height},split=2[v${i}][n${i}]`);
+    const more = i > 0 || sprite;
+    parts.push(more ? `${from}scale=-2:${r.height},split=2[v${i}][n${i}]` : `${from}scale=-2:${r.height}[v${i}]`);
     from = `[n${i}]`;
   }
-  parts.push(`${from}fps=1/${every.toFixed(3)},scale=${SPRITE.width}:-2,tile=${SPRITE.columns}x${SPRITE.rows}[sprite]`);
+  if (sprite) {
+    const every = Math.max(0.1, durationSec / (SPRITE.columns * SPRITE.rows));
+    parts.push(`${from}fps=1/${every.toFixed(3)},scale=${SPRITE.width}:-2,tile=${SPRITE.columns}x${SPRITE.rows}[sprite]`);
+  }
   return parts;
 }
 

@@ -15,6 +15,7 @@ import { AppError } from "../lib/errors.js";
 import { MEDIA_CODECS, spatialLayerOf, type Quality } from "./codecs.js";
 import type { WorkerPool, WorkerSlot } from "./worker-pool.js";
 import { codecsForPlayer, planWhip, playerCapabilities, whepAnswer, type Offer } from "./sdp.js";
+import { LiveHls } from "./live-hls.js";
 import { connectPipe, createPipe, endOf, PipeOut, type PipedProducer, type PipeEnd } from "./node-pipes.js";
 
 export type PeerRole = "broadcaster" | "viewer";
@@ -79,6 +80,7 @@ export class LiveStream {
   readonly #pipesOut = new Map<string, PipeOut>();
   /** Relay side: the origin node's id and the pipe from it. */
   #relay: { origin: string; transport: types.PipeTransport } | undefined;
+  #hls: LiveHls | undefined;
   #closed = false;
 
   private constructor(id: string, pool: WorkerPool, cfg: AppConfig["media"], hooks: LiveStreamHooks) {
@@ -315,6 +317,19 @@ export class LiveStream {
     }
   }
 
+  /** (Re)starts live HLS packaging of the current producers (needs video); origin only. */
+  async restartHls(outDir: string, onExit: (why: string) => void): Promise<boolean> {
+    this.#hls?.close();
+    this.#hls = undefined;
+    const producers = [...this.producers.values()].map((p) => p.producer);
+    const video = producers.find((p) => p.kind === "video");
+    if (this.#closed || this.#relay || !video) return false;
+    const audio = producers.find((p) => p.kind === "audio");
+    this.#hls = await LiveHls.start(this.#origin().router, audio ? [video, audio] : [video], outDir, onExit);
+    if (this.closed) this.#hls.close(); // closed while ffmpeg was starting
+    return true;
+  }
+
   leave(peerId: string): boolean {
     const peer = this.#peers.get(peerId);
     if (!peer) return false;
@@ -332,6 +347,7 @@ export class LiveStream {
   close(reason: CloseReason): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#hls?.close();
     for (const h of this.#hosts) {
       h.router.close();
       h.slot.routers--;

@@ -27,17 +27,18 @@ async function start() {
   const stream = await (await fetch(`/api/streams/${encodeURIComponent(id)}`)).json();
   if (stream.error) return ($("error").textContent = stream.error.message);
   $("title").textContent = stream.title;
-  if (stream.kind === "live") {
-    Object.assign($("live-link"), { hidden: false, href: `/room.html?room=${encodeURIComponent(id)}` });
-    return ($("state").textContent = stream.status);
-  }
-  if (stream.status !== "ready") return ($("state").textContent = `${stream.status}…`);
+  // Live: WebRTC (sub-second, with chat) in the room page by default; HLS (a few seconds behind,
+  // cacheable, for very large audiences) here with ?mode=hls.
+  const live = stream.kind === "live";
+  if (live) Object.assign($("live-link"), { hidden: false, href: `/room.html?room=${encodeURIComponent(id)}` });
+  if (live && (params.get("mode") !== "hls" || stream.status !== "live")) return ($("state").textContent = stream.status);
+  if (!live && stream.status !== "ready") return ($("state").textContent = `${stream.status}…`);
   const video = $("video");
-  video.poster = `/vod/${id}/poster.jpg`;
+  if (!live) video.poster = `/vod/${id}/poster.jpg`;
   performance.mark("play-requested"); // startup time = this -> the first frame (bench/hls.ts reads it)
   video.requestVideoFrameCallback?.(() => performance.mark("first-frame"));
   const player = createPlayer(video, {
-    src: `/vod/${id}/master.m3u8`,
+    src: live ? `/live/${id}/master.m3u8` : `/vod/${id}/master.m3u8`,
     token: await token(),
     maxBufferSec,
     onChange: (what) => {

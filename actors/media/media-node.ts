@@ -4,6 +4,7 @@
  * stays away longer than `broadcasterGraceMs`, or when its worker dies (clients are told to
  * reconnect and the stream reopens on the next join, on a fresh worker).
  */
+import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError } from "../../lib/errors.js";
@@ -33,13 +34,16 @@ export class MediaNode {
   readonly #streams = new Map<string, LiveStream>();
   readonly #opening = new Map<string, Promise<LiveStream>>();
   readonly #grace = new Map<string, NodeJS.Timeout>();
+  readonly #hlsTimers = new Map<string, NodeJS.Timeout>();
+  readonly #dataDir: string;
   readonly #capacity: number;
   readonly #loadTimer: NodeJS.Timeout;
   #lastLoad = -1;
   #loadTicks = 0;
 
-  constructor(cfg: AppConfig["media"], pool: WorkerPool, broker: ServiceBroker) {
+  constructor(cfg: AppConfig["media"], pool: WorkerPool, broker: ServiceBroker, dataDir: string) {
     this.#cfg = cfg;
+    this.#dataDir = dataDir;
     this.#pool = pool;
     this.#broker = broker;
     // A viewer holds about two consumers (video + audio).
@@ -144,6 +148,7 @@ export class MediaNode {
 
   closeAll(): void {
     clearInterval(this.#loadTimer);
+    for (const t of this.#hlsTimers.values()) clearTimeout(t);
     for (const t of this.#grace.values()) clearTimeout(t);
     for (const s of [...this.#streams.values()]) s.close("node-stopping");
   }
@@ -164,11 +169,29 @@ export class MediaNode {
 
   #onNotice(streamId: string, notice: StreamNotice): void {
     this.#publish({ streamId, notice });
+    if (notice.t === "media.producer" && this.#cfg.liveHls) this.#scheduleHls(streamId);
     const s = this.#streams.get(streamId);
     if (s?.origin !== undefined) return; // only an origin has relays to tell
     const news: OriginNews | undefined =
       notice.t === "media.producer.closed" ? { streamId, producerClosed: notice.d.producerId } : notice.t === "media.closed" ? { streamId, closed: notice.d.reason } : undefined;
     if (news) this.#broker.broadcast("media.origin", news, { groups: ["media"] }).catch(() => undefined);
+  }
+
+  /** Live HLS follows the producers: restarted once they settle (video and audio arrive apart). */
+  #scheduleHls(streamId: string): void {
+    clearTimeout(this.#hlsTimers.get(streamId));
+    const t = setTimeout(() => {
+      this.#hlsTimers.delete(streamId);
+      const s = this.#streams.get(streamId);
+      if (!s || s.origin !== undefined) return;
+      const outDir = path.join(this.#dataDir, "live", streamId);
+      s.restartHls(outDir, (why) => this.#broker.logger.warn(`media: live HLS of ${streamId} stopped: ${why}`)).then(
+        (started) => started && this.#broker.logger.info(`media: live HLS of ${streamId} in ${outDir}`),
+        (err: unknown) => this.#broker.logger.warn(`media: live HLS of ${streamId} failed to start: ${String(err)}`),
+      );
+    }, 1500);
+    t.unref();
+    this.#hlsTimers.set(streamId, t);
   }
 
   #reportLoad(): void {

@@ -191,7 +191,7 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
     async started() {
       const count = cfg.media.workers || os.availableParallelism();
       const pool = await WorkerPool.create(cfg.media, count, this.logger);
-      node = new MediaNode(cfg.media, pool, this.broker);
+      node = new MediaNode(cfg.media, pool, this.broker, cfg.dataDir);
     },
     stopped() {
       node.closeAll();

@@ -25,25 +25,28 @@ export interface FileAnswer {
 }
 
 /** The canonical /vod/... path for a raw URL path, or undefined when it is not a file we serve. */
-export function vodPath(rawPath: string): { id: string; rest: string[]; path: string } | undefined {
+export function vodPath(rawPath: string, prefix = "vod"): { id: string; rest: string[]; path: string } | undefined {
   const segs = decodePath(rawPath);
-  if (!segs || segs[0] !== "vod" || segs.length < 3 || segs.length > 4) return undefined;
+  if (!segs || segs[0] !== prefix || segs.length < 3 || segs.length > 4) return undefined;
   const [, id, ...rest] = segs;
   const name = rest.at(-1) ?? "";
   if (!id || !ID.test(id) || !NAME.test(name) || (rest.length === 2 && !ID.test(rest[0] ?? ""))) return undefined;
-  return { id, rest, path: `/vod/${id}/${rest.join("/")}` };
+  return { id, rest, path: `/${prefix}/${id}/${rest.join("/")}` };
 }
 
 export class VodFiles {
   readonly #root: string;
+  readonly #prefix: string;
 
-  constructor(dataDir: string) {
-    this.#root = path.resolve(dataDir, "vod");
+  /** `prefix` "vod" (encoded assets) or "live" (live HLS: playlists change every segment). */
+  constructor(dataDir: string, prefix: "vod" | "live" = "vod") {
+    this.#root = path.resolve(dataDir, prefix);
+    this.#prefix = prefix;
   }
 
   /** The answer for a raw /vod/... path, or undefined (404). */
   async get(rawPath: string, range: string, ifNoneMatch: string): Promise<FileAnswer | undefined> {
-    const v = vodPath(rawPath);
+    const v = vodPath(rawPath, this.#prefix);
     if (!v) return undefined;
     const { id, rest } = v;
     const name = rest.at(-1) ?? "";
@@ -60,7 +63,8 @@ export class VodFiles {
     const spec = TYPES[path.extname(name)];
     if (!spec) return undefined;
     const etag = `"${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}"`;
-    const headers = { "content-type": spec.type, "cache-control": spec.cache, etag, "accept-ranges": "bytes", "x-content-type-options": "nosniff" };
+    const cache = this.#prefix === "live" && name.endsWith(".m3u8") ? "public, max-age=1" : spec.cache;
+    const headers = { "content-type": spec.type, "cache-control": cache, etag, "accept-ranges": "bytes", "x-content-type-options": "nosniff" };
     if (ifNoneMatch && ifNoneMatch.split(",").some((t) => t.trim() === etag)) return { status: 304, body: Buffer.alloc(0), headers };
     const r = parseRange(range, st.size);
     if (r === "invalid") return { status: 416, body: Buffer.alloc(0), headers: { ...headers, "content-range": `bytes */${st.size}` } };

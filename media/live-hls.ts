@@ -1,0 +1,127 @@
+/**
+ * Live to HLS: a live stream's producers are consumed over PlainTransports into one ffmpeg
+ * process (an SDP file tells it what arrives on which local UDP port), which transcodes the
+ * ladder (240p/480p/720p, 2 s GOP-aligned segments) into a sliding-window HLS playlist under
+ * DATA_DIR/live/<stream id>/, for audiences behind caches. A key frame is asked for while
+ * ffmpeg starts. Closing it closes the consumers and kills ffmpeg.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import dgram from "node:dgram";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { types } from "mediasoup";
+import { HLS_LADDER, ladderFilter, SEGMENT_SEC } from "./ladder.js";
+
+export const LIVE_WINDOW_SEGMENTS = 6;
+
+interface Leg {
+  kind: types.MediaKind;
+  transport: types.PlainTransport;
+  consumer: types.Consumer;
+  port: number;
+}
+
+/** An even UDP port whose next port is free too (RTP + RTCP, as ffmpeg's SDP input expects). */
+async function portPair(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const a = dgram.createSocket("udp4");
+    const port = await new Promise<number>((resolve) => a.bind(0, "127.0.0.1", () => resolve(a.address().port)));
+    a.close();
+    const even = port % 2 === 0 ? port : port + 1;
+    const ok = await Promise.all([even, even + 1].map((p) => new Promise<boolean>((resolve) => {
+      const s = dgram.createSocket("udp4");
+      s.once("error", () => resolve(false));
+      s.bind(p, "127.0.0.1", () => s.close(() => resolve(true)));
+    })));
+    if (ok.every(Boolean)) return even;
+  }
+  throw new Error("no free UDP port pair for live HLS");
+}
+
+function sdp(legs: Leg[]): string {
+  const lines = ["v=0", "o=- 0 0 IN IP4 127.0.0.1", "s=echostreamhub live", "c=IN IP4 127.0.0.1", "t=0 0"];
+  for (const l of legs) {
+    const codec = l.consumer.rtpParameters.codecs[0];
+    if (!codec) continue;
+    const name = codec.mimeType.split("/")[1] ?? "";
+    lines.push(`m=${l.kind} ${l.port} RTP/AVP ${codec.payloadType}`, `a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}${codec.channels ? `/${codec.channels}` : ""}`);
+    if (name.toUpperCase() === "H264") lines.push(`a=fmtp:${codec.payloadType} packetization-mode=1`);
+    lines.push("a=recvonly");
+  }
+  return lines.join("\r\n") + "\r\n";
+}
+
+export class LiveHls {
+  readonly outDir: string;
+  readonly #legs: Leg[];
+  readonly #ffmpeg: ChildProcess;
+  readonly #keyTimer: NodeJS.Timeout;
+  #closed = false;
+
+  private constructor(outDir: string, legs: Leg[], ffmpeg: ChildProcess, keyTimer: NodeJS.Timeout) {
+    this.outDir = outDir;
+    this.#legs = legs;
+    this.#ffmpeg = ffmpeg;
+    this.#keyTimer = keyTimer;
+  }
+
+  /** Starts packaging these producers (one video, at most one audio) of a router. */
+  static async start(router: types.Router, producers: types.Producer[], outDir: string, onExit: (why: string) => void): Promise<LiveHls> {
+    rmSync(outDir, { recursive: true, force: true });
+    const rungs = HLS_LADDER.slice(0, 3);
+    for (const r of rungs) mkdirSync(path.join(outDir, r.name), { recursive: true });
+    const legs: Leg[] = [];
+    for (const p of producers) {
+      const port = await portPair();
+      const transport = await router.createPlainTransport({ listenInfo: { protocol: "udp", ip: "127.0.0.1" }, rtcpMux: false, comedia: false });
+      await transport.connect({ ip: "127.0.0.1", port, rtcpPort: port + 1 });
+      const consumer = await transport.consume({ producerId: p.id, rtpCapabilities: router.rtpCapabilities, paused: true });
+      legs.push({ kind: p.kind, transport, consumer, port });
+    }
+    const sdpFile = path.join(outDir, "input.sdp");
+    writeFileSync(sdpFile, sdp(legs));
+    const hasAudio = legs.some((l) => l.kind === "audio");
+    const gop = 30 * SEGMENT_SEC;
+    const maps = rungs.flatMap((r, i) => [
+      "-map", `[v${i}]`, `-c:v:${i}`, "libx264", `-b:v:${i}`, `${r.videoKbps}k`, `-maxrate:v:${i}`, `${Math.round(r.videoKbps * 1.1)}k`, `-bufsize:v:${i}`, `${r.videoKbps}k`,
+      ...(hasAudio ? ["-map", "0:a:0", `-c:a:${i}`, "aac", `-b:a:${i}`, `${r.audioKbps}k`, `-ac:a:${i}`, "2"] : []),
+    ]);
+    // The live ladder: the VOD cascade without the sprite, on a steady 30 fps.
+    const filter = ["[0:v]fps=30[src]", ...ladderFilter(rungs, 1, { sprite: false, input: "[src]" })].join(";");
+    const args = [
+      "-v", "error", "-protocol_whitelist", "file,udp,rtp", "-fflags", "+genpts", "-analyzeduration", "2000000", "-i", sdpFile,
+      "-filter_complex", filter,
+      ...maps,
+      "-preset", "veryfast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0",
+      "-f", "hls", "-hls_time", String(SEGMENT_SEC), "-hls_list_size", String(LIVE_WINDOW_SEGMENTS), "-hls_flags", "delete_segments+independent_segments",
+      "-hls_segment_filename", path.join(outDir, "%v", "seg_%05d.ts"), "-master_pl_name", "master.m3u8",
+      "-var_stream_map", rungs.map((r, i) => (hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(" "),
+      path.join(outDir, "%v", "index.m3u8"),
+    ];
+    const ffmpeg = spawn("ffmpeg", args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    ffmpeg.stderr.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+    await new Promise((r) => setTimeout(r, 300)); // ffmpeg opens its UDP ports before RTP flows
+    for (const l of legs) await l.consumer.resume();
+    const video = legs.find((l) => l.kind === "video")?.consumer;
+    let asks = 0;
+    const keyTimer = setInterval(() => {
+      if (asks++ < 10) video?.requestKeyFrame().catch(() => undefined);
+    }, 1000);
+    keyTimer.unref();
+    const hls = new LiveHls(outDir, legs, ffmpeg, keyTimer);
+    ffmpeg.once("exit", (code, signal) => {
+      if (!hls.#closed) onExit(`ffmpeg exited (${signal ?? code ?? "?"}): ${stderr.split("\n").filter(Boolean).slice(-3).join(" | ")}`);
+      hls.close();
+    });
+    return hls;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#keyTimer);
+    for (const l of this.#legs) l.transport.close();
+    this.#ffmpeg.kill("SIGKILL");
+  }
+}
