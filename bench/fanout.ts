@@ -121,7 +121,7 @@ async function startOursDistributed(g: number): Promise<Server> {
 }
 
 async function startOurs(): Promise<Server> {
-  const node = await PlatformNode.start({ env: OPEN_LIMITS });
+  const node = await PlatformNode.start({ services: "gateway,sessions,streams,rooms", env: OPEN_LIMITS }); // no media or encoders: not measured here
   return {
     urls: [node.wsUrl],
     pids: [node.proc.pid ?? 0],

@@ -130,7 +130,7 @@ function report(o: RpcOptions, results: Result[]): void {
 async function main(o: RpcOptions): Promise<void> {
   console.log("bench rpc: starting servers (baseline ws server, embedded node, nats-server + actors node + gateway node)");
   const baseline = await startBaseline();
-  const embedded = await PlatformNode.start({ env: OPEN_LIMITS });
+  const embedded = await PlatformNode.start({ services: "gateway,sessions,streams,rooms", env: OPEN_LIMITS });
   const nats = await NatsServer.start();
   const actors = await PlatformNode.start({ services: "sessions,streams,rooms", natsUrl: nats.url, env: OPEN_LIMITS });
   const gateway = await PlatformNode.start({ services: "gateway", natsUrl: nats.url, env: OPEN_LIMITS });

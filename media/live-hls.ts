@@ -2,17 +2,23 @@
  * Live to HLS: a live stream's producers are consumed over PlainTransports into one ffmpeg
  * process (an SDP file tells it what arrives on which local UDP port), which transcodes the
  * ladder (240p/480p/720p, 2 s GOP-aligned segments) into a sliding-window HLS playlist under
- * DATA_DIR/live/<stream id>/, for audiences behind caches. A key frame is asked for while
- * ffmpeg starts. Closing it closes the consumers and kills ffmpeg.
+ * DATA_DIR/live/<stream id>/, for audiences behind caches. Segments are AES-128 encrypted and
+ * the key rotates every `KEY_ROTATE_SEGMENTS` segments (ffmpeg re-reads the key info file each
+ * segment: periodic_rekey); keys stay in memory here and are served by the key endpoint through
+ * the media actor (`media.liveKey`). A key frame is asked for while ffmpeg starts. Closing it
+ * closes the consumers and kills ffmpeg.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import dgram from "node:dgram";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { types } from "mediasoup";
 import { HLS_LADDER, ladderFilter, SEGMENT_SEC } from "./ladder.js";
 
 export const LIVE_WINDOW_SEGMENTS = 6;
+export const KEY_ROTATE_SEGMENTS = 5;
+const KEYS_KEPT = 8;
 
 interface Leg {
   kind: types.MediaKind;
@@ -56,18 +62,26 @@ export class LiveHls {
   readonly #legs: Leg[];
   readonly #ffmpeg: ChildProcess;
   readonly #keyTimer: NodeJS.Timeout;
+  readonly #keys: LiveKeys;
   #closed = false;
 
-  private constructor(outDir: string, legs: Leg[], ffmpeg: ChildProcess, keyTimer: NodeJS.Timeout) {
+  private constructor(outDir: string, legs: Leg[], ffmpeg: ChildProcess, keyTimer: NodeJS.Timeout, keys: LiveKeys) {
     this.outDir = outDir;
     this.#legs = legs;
     this.#ffmpeg = ffmpeg;
     this.#keyTimer = keyTimer;
+    this.#keys = keys;
+  }
+
+  /** Key number n of this live session, while it is recent enough to be asked for. */
+  key(n: number): Buffer | undefined {
+    return this.#keys.get(n);
   }
 
   /** Starts packaging these producers (one video, at most one audio) of a router. */
-  static async start(router: types.Router, producers: types.Producer[], outDir: string, onExit: (why: string) => void): Promise<LiveHls> {
+  static async start(router: types.Router, producers: types.Producer[], outDir: string, keyUri: (n: number) => string, onExit: (why: string) => void): Promise<LiveHls> {
     rmSync(outDir, { recursive: true, force: true });
+    const keys = new LiveKeys(path.join(outDir, ".keys"), keyUri);
     const rungs = HLS_LADDER.slice(0, 3);
     for (const r of rungs) mkdirSync(path.join(outDir, r.name), { recursive: true });
     const legs: Leg[] = [];
@@ -93,7 +107,8 @@ export class LiveHls {
       "-filter_complex", filter,
       ...maps,
       "-preset", "veryfast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0",
-      "-f", "hls", "-hls_time", String(SEGMENT_SEC), "-hls_list_size", String(LIVE_WINDOW_SEGMENTS), "-hls_flags", "delete_segments+independent_segments",
+      "-f", "hls", "-hls_time", String(SEGMENT_SEC), "-hls_list_size", String(LIVE_WINDOW_SEGMENTS), "-hls_flags", "delete_segments+independent_segments+periodic_rekey",
+      "-hls_key_info_file", keys.infoFile,
       "-hls_segment_filename", path.join(outDir, "%v", "seg_%05d.ts"), "-master_pl_name", "master.m3u8",
       "-var_stream_map", rungs.map((r, i) => (hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(" "),
       path.join(outDir, "%v", "index.m3u8"),
@@ -109,7 +124,7 @@ export class LiveHls {
       if (asks++ < 10) video?.requestKeyFrame().catch(() => undefined);
     }, 1000);
     keyTimer.unref();
-    const hls = new LiveHls(outDir, legs, ffmpeg, keyTimer);
+    const hls = new LiveHls(outDir, legs, ffmpeg, keyTimer, keys);
     ffmpeg.once("exit", (code, signal) => {
       if (!hls.#closed) onExit(`ffmpeg exited (${signal ?? code ?? "?"}): ${stderr.split("\n").filter(Boolean).slice(-3).join(" | ")}`);
       hls.close();
@@ -121,7 +136,49 @@ export class LiveHls {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#keyTimer);
+    this.#keys.close();
     for (const l of this.#legs) l.transport.close();
     this.#ffmpeg.kill("SIGKILL");
+  }
+}
+
+/** The rotating keys of one live session: key n is written for ffmpeg to pick up, kept for players. */
+class LiveKeys {
+  readonly infoFile: string;
+  readonly #dir: string;
+  readonly #uri: (n: number) => string;
+  readonly #keys = new Map<number, Buffer>();
+  readonly #timer: NodeJS.Timeout;
+  #n = 0;
+
+  constructor(dir: string, uri: (n: number) => string) {
+    this.#dir = dir;
+    this.#uri = uri;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.infoFile = path.join(dir, "key.info");
+    this.#rotate();
+    this.#timer = setInterval(() => this.#rotate(), KEY_ROTATE_SEGMENTS * SEGMENT_SEC * 1000);
+    this.#timer.unref();
+  }
+
+  get(n: number): Buffer | undefined {
+    return this.#keys.get(n);
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+
+  #rotate(): void {
+    const n = ++this.#n;
+    const key = randomBytes(16);
+    this.#keys.set(n, key);
+    this.#keys.delete(n - KEYS_KEPT);
+    const keyFile = path.join(this.#dir, `${n}.key`);
+    writeFileSync(keyFile, key, { mode: 0o600 });
+    // Written whole then renamed, so ffmpeg never reads half a file.
+    writeFileSync(`${this.infoFile}.tmp`, `${this.#uri(n)}\n${keyFile}\n${randomBytes(16).toString("hex")}\n`, { mode: 0o600 });
+    renameSync(`${this.infoFile}.tmp`, this.infoFile);
   }
 }

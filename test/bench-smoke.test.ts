@@ -4,18 +4,41 @@
  * asserted (that is what the bench itself prints).
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 
+/** Runs a bench command in its own process group; on timeout the whole group (servers, client workers) is killed. */
+function runBench(args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ["--import", "tsx", "bench/index.ts", ...args], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      stderr += `\n[smoke] timed out after ${timeoutMs} ms: killing the bench's process group`;
+      try {
+        process.kill(-(p.pid ?? 0), "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, timeoutMs);
+    p.on("exit", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 describe("bench fanout smoke run", () => {
-  it("delivers every chat to every member on all three servers", () => {
+  it("delivers every chat to every member on all three servers", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "esh-bench-"));
     const out = path.join(dir, "fanout.json");
     try {
-      const spawnJson = spawnSync(process.execPath, ["--import", "tsx", "bench/index.ts", "fanout", "--clients", "20", "--rooms", "2", "--chat-rate", "5", "--reaction-rate", "10", "--workers", "2", "--addresses", "2", "--step-seconds", "1", "--servers", "ours,ws,socketio", "--json", out], { encoding: "utf8", timeout: 120_000 });
+      const spawnJson = await runBench(["fanout", "--clients", "20", "--rooms", "2", "--chat-rate", "5", "--reaction-rate", "10", "--workers", "2", "--addresses", "2", "--step-seconds", "1", "--servers", "ours,ws,socketio", "--json", out], 180_000);
       assert.equal(spawnJson.status, 0, spawnJson.stdout + spawnJson.stderr);
       assert.match(spawnJson.stdout, /sustainable deliveries\/s at the SLO/);
       const json = JSON.parse(readFileSync(out, "utf8")) as { results: { kind: string; steps: { sent: number; expected: number; delivered: number; undelivered: number }[] }[] };
@@ -33,11 +56,11 @@ describe("bench fanout smoke run", () => {
 });
 
 describe("bench webrtc smoke run", () => {
-  it("a real worker forwards every packet to every consumer, and the figures are reported", () => {
+  it("a real worker forwards every packet to every consumer, and the figures are reported", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "esh-bench-"));
     const out = path.join(dir, "webrtc.json");
     try {
-      const r = spawnSync(process.execPath, ["--import", "tsx", "bench/index.ts", "webrtc", "--consumers", "5,10", "--seconds", "1", "--pps", "50", "--glass-seconds", "0", "--json", out], { encoding: "utf8", timeout: 120_000 });
+      const r = await runBench(["webrtc", "--consumers", "5,10", "--seconds", "1", "--pps", "50", "--glass-seconds", "0", "--json", out], 120_000);
       assert.equal(r.status, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /headline: 10 consumers on one worker core at 0% loss/);
       const json = JSON.parse(readFileSync(out, "utf8")) as { steps: { consumers: number; sent: number; sfuLossPct: number; sinkLossPct: number; p50: number; workerCpuPct: number }[] };

@@ -42,9 +42,23 @@ describe("live to HLS", () => {
     assert.doesNotMatch(playlist.text, /#EXT-X-ENDLIST/, "a live playlist has no end");
     const master = await (await fetch(`${node.url}/live/${streamId}/master.m3u8`)).text();
     assert.deepEqual([...master.matchAll(/^(\d+p)\/index\.m3u8$/gm)].map((m) => m[1]), ["240p", "480p", "720p"]);
-    const probe = JSON.parse(execFileSync("ffprobe", ["-v", "error", "-print_format", "json", "-show_streams", `${node.url}/live/${streamId}/480p/index.m3u8`], { encoding: "utf8" })) as { streams: { codec_type: string; height?: number; codec_name: string }[] };
+    // Encrypted with rotating keys that need a token.
+    const keyUri = /#EXT-X-KEY:METHOD=AES-128,URI="([^"]+)"/.exec(playlist.text)?.[1] ?? "";
+    assert.match(keyUri, new RegExp(`^/api/livekeys/${streamId}/[a-z0-9]+-\\d+$`));
+    assert.equal((await fetch(`${node.url}${keyUri}`)).status, 401);
+    const guest = (await api(node.url, "POST", "/api/auth/guest")).body.accessToken as string;
+    const key = await fetch(`${node.url}${keyUri}`, { headers: { authorization: `Bearer ${guest}` } });
+    assert.equal(key.status, 200);
+    assert.equal((await key.arrayBuffer()).byteLength, 16);
+    const probe = JSON.parse(execFileSync("ffprobe", ["-v", "error", "-headers", `Authorization: Bearer ${guest}\r\n`, "-print_format", "json", "-show_streams", `${node.url}/live/${streamId}/480p/index.m3u8`], { encoding: "utf8" })) as { streams: { codec_type: string; height?: number; codec_name: string }[] };
     assert.equal(probe.streams.find((s) => s.codec_type === "video")?.height, 480);
     assert.ok(probe.streams.some((s) => s.codec_type === "audio" && s.codec_name === "aac"));
+    const rotated = await waitFor("a key rotation", async () => {
+      const text = await (await fetch(`${node.url}/live/${streamId}/480p/index.m3u8`)).text();
+      const uris = new Set([...text.matchAll(/#EXT-X-KEY:METHOD=AES-128,URI="([^"]+)"/g)].map((m) => m[1]));
+      return uris.size >= 2 ? uris : undefined;
+    }, 30_000, 500);
+    assert.ok(rotated.size >= 2);
     const viewer = await (await browser.newContext()).newPage();
     await viewer.goto(`${node.url}/watch.html?v=${streamId}&mode=hls`);
     await waitFor("hls.js playing the live stream", async () => {

@@ -185,7 +185,8 @@ export class MediaNode {
       const s = this.#streams.get(streamId);
       if (!s || s.origin !== undefined) return;
       const outDir = path.join(this.#dataDir, "live", streamId);
-      s.restartHls(outDir, (why) => this.#broker.logger.warn(`media: live HLS of ${streamId} stopped: ${why}`)).then(
+      const session = Date.now().toString(36); // new key URLs per restart: players never mix sessions
+      s.restartHls(outDir, (n) => `/api/livekeys/${streamId}/${session}-${n}`, (why) => this.#broker.logger.warn(`media: live HLS of ${streamId} stopped: ${why}`)).then(
         (started) => started && this.#broker.logger.info(`media: live HLS of ${streamId} in ${outDir}`),
         (err: unknown) => this.#broker.logger.warn(`media: live HLS of ${streamId} failed to start: ${String(err)}`),
       );

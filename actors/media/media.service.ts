@@ -177,6 +177,15 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
           return { piped: ctx.params.producers.length };
         },
       },
+      liveKey: {
+        access: "guest",
+        params: { streamId: id, n: { type: "number", integer: true, min: 1, convert: true } },
+        handler(ctx: Ctx<{ streamId: string; n: number }>) {
+          const key = node.get(ctx.params.streamId).liveKey(ctx.params.n);
+          if (!key) throw new AppError("NOT_FOUND", "No such live key (expired or not this session)");
+          return { key: key.toString("base64") };
+        },
+      },
       stats: {
         access: "internal",
         async handler() {

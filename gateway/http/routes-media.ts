@@ -48,9 +48,19 @@ export function mediaRoutes(gatewayNode: string, call: MediaCall): Route[] {
     if (!left) throw new AppError("NOT_FOUND", "No such session");
     return { status: 200, body: { stopped: true } };
   };
+  const liveKey = async (ctx: RouteContext): Promise<RouteResult> => {
+    const principal = must(ctx.principal);
+    const n = Number(/-(\d+)$/.exec(ctx.params.key ?? "")?.[1]);
+    if (!Number.isSafeInteger(n)) throw new AppError("NOT_FOUND", "No such live key");
+    const { nodeID } = (await call("streams.place", { id: ctx.params.id }, principal)) as { nodeID: string };
+    const { key } = (await call("media.liveKey", { streamId: ctx.params.id, n }, principal, nodeID)) as { key: string };
+    return { status: 200, raw: { type: "application/octet-stream", text: Buffer.from(key, "base64") }, headers: { "cache-control": "no-store, private" } };
+  };
+
   return [
     { method: "POST", path: "/api/whip/:id", auth: "required", body: "sdp", summary: "WHIP: publish to a live stream (SDP offer in, answer out; owner only)", handler: start("whip") },
     { method: "DELETE", path: "/api/whip/:id/:session", auth: "required", summary: "WHIP: stop publishing", handler: stop },
+    { method: "GET", path: "/api/livekeys/:id/:key", auth: "required", summary: "A key of a live stream's HLS (any valid token; keys rotate)", handler: liveKey },
     { method: "POST", path: "/api/whep/:id", auth: "required", body: "sdp", summary: "WHEP: play a live stream (SDP offer in, answer out)", handler: start("whep") },
     { method: "DELETE", path: "/api/whep/:id/:session", auth: "required", summary: "WHEP: stop playing", handler: stop },
   ];

@@ -17,7 +17,8 @@ export function createPlayer(video, { src, token, onChange = () => {}, maxBuffer
     maxBufferLength: maxBufferSec, // low-memory devices (TVs) and tests ask for less
     maxMaxBufferLength: Math.max(maxBufferSec, 30),
     xhrSetup(xhr, url) {
-      if (token && new URL(url, location.href).pathname.startsWith("/api/keys/")) xhr.setRequestHeader("authorization", `Bearer ${token}`);
+      const p = new URL(url, location.href).pathname;
+      if (token && (p.startsWith("/api/keys/") || p.startsWith("/api/livekeys/"))) xhr.setRequestHeader("authorization", `Bearer ${token}`);
     },
   });
   const player = {
