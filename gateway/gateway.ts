@@ -150,8 +150,6 @@ export class Gateway {
     this.#media.attach(app);
     app.any("/*", (res, req) => this.#handle(res, req));
     this.#port = await this.#listenOn(app);
-    // Bundle the browser media client now, so the first viewer does not wait for esbuild.
-    for (const b of ["live-media.js", "player.js"]) this.#bundles.get(b)?.catch((err: unknown) => this.#log.warn(`bundling ${b} failed: ${String(err)}`));
     this.#syncAuthState();
     this.#timers.push(setInterval(() => this.#syncAuthState(), 5_000), setInterval(() => this.#sweep(), 60_000), setInterval(() => this.#announceEdge(), 2_000));
     for (const t of this.#timers) t.unref();

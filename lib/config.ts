@@ -134,6 +134,8 @@ export interface AppConfig {
     broadcasterGraceMs: number;
     /** Also package every live stream as HLS (ffmpeg, DATA_DIR/live/<id>/, served at /live/). */
     liveHls: boolean;
+    /** Record live streams (stream copy, with live HLS) and turn each into a VOD asset when it ends. */
+    recordLive: boolean;
     /** mediasoup worker log level. */
     workerLogLevel: "debug" | "warn" | "error" | "none";
   };
@@ -234,6 +236,7 @@ export const DEFAULTS: AppConfig = {
     initialOutgoingBitrate: 1_000_000,
     broadcasterGraceMs: 30_000,
     liveHls: true,
+    recordLive: true,
     workerLogLevel: "warn",
   },
   vod: {
@@ -338,6 +341,7 @@ const SETTINGS: Setting[] = [
   s("media.initialOutgoingBitrate", int(100_000, 100_000_000)),
   s("media.broadcasterGraceMs", int(0, 3_600_000)),
   s("media.liveHls", { t: "bool" }),
+  s("media.recordLive", { t: "bool" }),
   s("media.workerLogLevel", { t: "enum", values: ["debug", "warn", "error", "none"] }),
   s("vod.maxUploadBytes", int(1024, 2 ** 50)),
   s("vod.uploadChunkMaxBytes", int(64 * 1024, 2 ** 30)),

@@ -79,7 +79,8 @@ export class LiveHls {
   }
 
   /** Starts packaging these producers (one video, at most one audio) of a router. */
-  static async start(router: types.Router, producers: types.Producer[], outDir: string, keyUri: (n: number) => string, onExit: (why: string) => void): Promise<LiveHls> {
+  /** `recording`: also keep the incoming media as is (stream copy, Matroska) in this file. */
+  static async start(router: types.Router, producers: types.Producer[], outDir: string, keyUri: (n: number) => string, onExit: (why: string) => void, recording?: string): Promise<LiveHls> {
     rmSync(outDir, { recursive: true, force: true });
     const keys = new LiveKeys(path.join(outDir, ".keys"), keyUri);
     const rungs = HLS_LADDER.slice(0, 3);
@@ -112,8 +113,9 @@ export class LiveHls {
       "-hls_segment_filename", path.join(outDir, "%v", "seg_%05d.ts"), "-master_pl_name", "master.m3u8",
       "-var_stream_map", rungs.map((r, i) => (hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(" "),
       path.join(outDir, "%v", "index.m3u8"),
+      ...(recording ? ["-map", "0:v:0", ...(hasAudio ? ["-map", "0:a:0"] : []), "-c", "copy", "-f", "matroska", recording] : []),
     ];
-    const ffmpeg = spawn("ffmpeg", args, { stdio: ["ignore", "ignore", "pipe"] });
+    const ffmpeg = spawn("ffmpeg", args, { stdio: ["pipe", "ignore", "pipe"] });
     let stderr = "";
     ffmpeg.stderr.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
     await new Promise((r) => setTimeout(r, 300)); // ffmpeg opens its UDP ports before RTP flows
@@ -139,6 +141,20 @@ export class LiveHls {
     this.#keys.close();
     for (const l of this.#legs) l.transport.close();
     this.#ffmpeg.kill("SIGKILL");
+  }
+
+  /** Stops ffmpeg gracefully ("q": it finishes its files, the recording included); resolves when it exited. */
+  async finish(timeoutMs = 10_000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#keyTimer);
+    for (const l of this.#legs) l.transport.close();
+    const exited = new Promise<void>((resolve) => this.#ffmpeg.once("exit", () => resolve()));
+    this.#ffmpeg.stdin?.end("q");
+    const timer = setTimeout(() => this.#ffmpeg.kill("SIGKILL"), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+    this.#keys.close();
   }
 }
 

@@ -318,16 +318,23 @@ export class LiveStream {
   }
 
   /** (Re)starts live HLS packaging of the current producers (needs video); origin only. */
-  async restartHls(outDir: string, keyUri: (n: number) => string, onExit: (why: string) => void): Promise<boolean> {
+  async restartHls(outDir: string, keyUri: (n: number) => string, onExit: (why: string) => void, recording?: string): Promise<boolean> {
     this.#hls?.close();
     this.#hls = undefined;
     const producers = [...this.producers.values()].map((p) => p.producer);
     const video = producers.find((p) => p.kind === "video");
     if (this.#closed || this.#relay || !video) return false;
     const audio = producers.find((p) => p.kind === "audio");
-    this.#hls = await LiveHls.start(this.#origin().router, audio ? [video, audio] : [video], outDir, keyUri, onExit);
+    this.#hls = await LiveHls.start(this.#origin().router, audio ? [video, audio] : [video], outDir, keyUri, onExit, recording);
     if (this.closed) this.#hls.close(); // closed while ffmpeg was starting
     return true;
+  }
+
+  /** Ends live HLS gracefully (files finished: the recording is playable). */
+  async finishHls(): Promise<void> {
+    const h = this.#hls;
+    this.#hls = undefined;
+    await h?.finish();
   }
 
   /** Live HLS key n, while recent. */

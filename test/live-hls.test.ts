@@ -1,7 +1,8 @@
 /**
  * Live to HLS: a broadcaster goes live from Chromium's fake camera; the media node feeds the
  * stream over PlainTransports into ffmpeg, which writes a sliding-window HLS ladder that the
- * gateway serves at /live/<id>/ — read back with ffprobe and played by hls.js in the watch page.
+ * gateway serves at /live/<id>/ — read back with ffprobe and played by hls.js in the watch page;
+ * when the stream ends, its recording becomes a VOD asset.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -30,7 +31,7 @@ after(async () => {
 
 describe("live to HLS", () => {
   it("a WebRTC broadcast is also served as a live HLS ladder, playable by hls.js", async () => {
-    await goLive(browser, node.url, "anchor", "anchor password 1", streamId);
+    const caster = await goLive(browser, node.url, "anchor", "anchor password 1", streamId);
     const playlist = await waitFor("live HLS segments", async () => {
       const r = await fetch(`${node.url}/live/${streamId}/480p/index.m3u8`);
       const text = r.status === 200 ? await r.text() : "";
@@ -65,5 +66,16 @@ describe("live to HLS", () => {
       const t = await viewer.evaluate(() => (globalThis as unknown as { document: { getElementById(id: string): { currentTime: number } | null } }).document.getElementById("video")?.currentTime ?? 0);
       return t > 1 || undefined;
     }, 30_000, 250);
+
+    // Ending the stream turns its recording into a VOD asset of the same owner.
+    await caster.click("#end");
+    const recording = await waitFor("the recording encoded as VOD", async () => {
+      const list = (await api(node.url, "GET", "/api/streams?limit=20")).body as unknown as { id: string; title: string; kind: string; status: string }[];
+      const r = list.find((x) => x.kind === "vod" && x.title === "Live and cached (recording)");
+      if (r?.status === "failed") throw new Error(`recording failed:\n${node.output.split("\n").filter((l) => /record|encoders/i.test(l)).slice(-5).join("\n")}`);
+      return r?.status === "ready" ? r : undefined;
+    }, 120_000, 500);
+    const recorded = await (await fetch(`${node.url}/vod/${recording.id}/master.m3u8`)).text();
+    assert.match(recorded, /^\d+p\/index\.m3u8$/m);
   });
 });

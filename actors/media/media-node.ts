@@ -4,6 +4,7 @@
  * stays away longer than `broadcasterGraceMs`, or when its worker dies (clients are told to
  * reconnect and the stream reopens on the next join, on a fresh worker).
  */
+import { mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
@@ -35,6 +36,8 @@ export class MediaNode {
   readonly #opening = new Map<string, Promise<LiveStream>>();
   readonly #grace = new Map<string, NodeJS.Timeout>();
   readonly #hlsTimers = new Map<string, NodeJS.Timeout>();
+  /** The recording of each live stream's current HLS session (below DATA_DIR). */
+  readonly #recordings = new Map<string, string>();
   readonly #dataDir: string;
   readonly #capacity: number;
   readonly #loadTimer: NodeJS.Timeout;
@@ -143,7 +146,26 @@ export class MediaNode {
     } catch (err) {
       this.#broker.logger.warn(`media: could not mark ${streamId} ended: ${String(err)}`);
     }
+    await s?.finishHls().catch(() => undefined);
     s?.close("ended");
+    await this.#submitRecording(streamId);
+  }
+
+  /** The ended stream's recording becomes a VOD asset of its owner (encoded like an upload). */
+  async #submitRecording(liveId: string): Promise<void> {
+    const rel = this.#recordings.get(liveId);
+    this.#recordings.delete(liveId);
+    if (!rel) return;
+    const size = statSync(path.join(this.#dataDir, rel), { throwIfNoEntry: false })?.size ?? 0;
+    if (size === 0) return;
+    try {
+      const vod = await this.#broker.call<{ id: string; ownerId: string }, { liveId: string }>("streams.createRecording", { liveId });
+      await this.#broker.call("streams.setStatus", { id: vod.id, status: "processing" });
+      await this.#broker.call("encoders.submit", { streamId: vod.id, ownerId: vod.ownerId, input: rel });
+      this.#broker.logger.info(`media: recording of ${liveId} (${size} bytes) becomes VOD ${vod.id}`);
+    } catch (err) {
+      this.#broker.logger.warn(`media: recording of ${liveId} kept in ${rel} but not submitted: ${String(err)}`);
+    }
   }
 
   closeAll(): void {
@@ -186,7 +208,12 @@ export class MediaNode {
       if (!s || s.origin !== undefined) return;
       const outDir = path.join(this.#dataDir, "live", streamId);
       const session = Date.now().toString(36); // new key URLs per restart: players never mix sessions
-      s.restartHls(outDir, (n) => `/api/livekeys/${streamId}/${session}-${n}`, (why) => this.#broker.logger.warn(`media: live HLS of ${streamId} stopped: ${why}`)).then(
+      const recording = path.join("uploads", `rec-${streamId}-${session}.mkv`);
+      mkdirSync(path.join(this.#dataDir, "uploads"), { recursive: true });
+      if (this.#cfg.recordLive) this.#recordings.set(streamId, recording);
+      const keyUri = (n: number) => `/api/livekeys/${streamId}/${session}-${n}`;
+      const onExit = (why: string) => this.#broker.logger.warn(`media: live HLS of ${streamId} stopped: ${why}`);
+      s.restartHls(outDir, keyUri, onExit, this.#cfg.recordLive ? path.join(this.#dataDir, recording) : undefined).then(
         (started) => started && this.#broker.logger.info(`media: live HLS of ${streamId} in ${outDir}`),
         (err: unknown) => this.#broker.logger.warn(`media: live HLS of ${streamId} failed to start: ${String(err)}`),
       );

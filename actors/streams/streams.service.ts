@@ -2,6 +2,7 @@
  * streams actor: the catalog of live streams and videos, persisted in the store.
  *   create [creator]  update [creator, owner]  remove [creator, owner]  get [public]  list [public]
  *   setStatus [internal] (media and encoder actors move a stream through its lifecycle)
+ *   createRecording [internal] (a VOD stream for the recording of a live one, same owner)
  *   playbackKey [guest] (the AES-128 key of a ready VOD asset: the platform's license check)
  *   place [guest] (which media node serves a live stream: its origin, kept while that node is up,
  *     for the broadcaster; for viewers the origin while it has room, else a relay node)
@@ -118,6 +119,18 @@ export function streamsService(store: Store): ServiceSchema {
             createdAt: now,
             updatedAt: now,
           };
+          await store.put(C, s.id, s, { expect: 0 });
+          await ctx.call("rooms.create", { id: s.id, ownerId: s.ownerId });
+          return s;
+        },
+      },
+      createRecording: {
+        access: "internal",
+        params: { liveId: id },
+        async handler(ctx: Ctx<{ liveId: string }>) {
+          const live = (await load(ctx.params.liveId)).value;
+          const now = Date.now();
+          const s: Stream = { id: randomBytes(9).toString("base64url"), ownerId: live.ownerId, ownerName: live.ownerName, title: `${live.title} (recording)`.slice(0, 200), description: live.description, kind: "vod", status: "created", createdAt: now, updatedAt: now };
           await store.put(C, s.id, s, { expect: 0 });
           await ctx.call("rooms.create", { id: s.id, ownerId: s.ownerId });
           return s;

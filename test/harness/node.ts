@@ -121,6 +121,7 @@ export async function api(base: string, method: string, path: string, body?: unk
     method,
     headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(30_000), // a request nobody answers fails the test instead of hanging it
   });
   const text = await res.text();
   let parsed: Record<string, unknown>;
