@@ -7,7 +7,8 @@
  * Each target gets `connections` keep-alive clients fetching random segments for `seconds`:
  * segments/s, MB/s, p50/p99 latency, ratio to the baseline. Then VOD startup in Chromium: the
  * watch page's "play requested" mark to its first decoded frame, `startups` fresh pages.
- * Live HLS latency is not measured: live-to-HLS is not built yet.
+ * Last, live HLS latency: a canvas clock broadcast over WebRTC, packaged as live HLS (2 s
+ * segments), played by hls.js in the watch page, read back from each frame (target <= 6 s).
  */
 import { readFile } from "node:fs/promises";
 import http from "node:http";
@@ -17,6 +18,7 @@ import { CHROMIUM } from "../test/harness/media-pages.js";
 import { api, PlatformNode } from "../test/harness/node.js";
 import { makeClip, uploadAndWait } from "../test/harness/vod.js";
 import { percentile } from "./webrtc-rtp.js";
+import { liveHlsLatency } from "./webrtc-glass.js";
 
 interface Options {
   connections: number;
@@ -141,6 +143,9 @@ export async function hlsBench(argv: string[]): Promise<void> {
     console.log(`[hls] VOD startup in Chromium (play requested -> first frame), ${o.startups} fresh pages…`);
     const s = await startups(origin.url, id, o.startups);
     console.log(`[hls] startup p50 ${Math.round(percentile(s, 50))} ms, max ${Math.round(s.at(-1) ?? NaN)} ms (target p50 <= 1000 ms)`);
+    console.log("[hls] live HLS latency (capture -> display), 15 s of frames…");
+    const live = await liveHlsLatency(15, (l) => console.log(l));
+    if (live) console.log(`[hls] live HLS latency p50 ${(live.p50 / 1000).toFixed(2)} s, p99 ${(live.p99 / 1000).toFixed(2)} s over ${live.samples} frames (target <= 6 s with 2 s segments)`);
     if (o.json) await import("node:fs").then((fs) => fs.writeFileSync(o.json ?? "", JSON.stringify({ options: o, results, startupMs: s }, null, 2)));
   } finally {
     baseline.close();

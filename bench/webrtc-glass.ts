@@ -37,7 +37,8 @@ async function collect(p: Page, seconds: number): Promise<GlassResult> {
   return { samples: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99) };
 }
 
-async function throughSfu(browser: Browser, node: PlatformNode, seconds: number): Promise<GlassResult> {
+/** A creator, a live stream, and a page broadcasting the canvas clock to it; returns the ids. */
+async function broadcastClock(browser: Browser, node: PlatformNode): Promise<{ stream: string; guest: string }> {
   await api(node.url, "POST", "/api/auth/register", { username: "glass", password: "glass password 1", role: "creator" });
   const token = (await api(node.url, "POST", "/api/auth/login", { username: "glass", password: "glass password 1" })).body.accessToken as string;
   const stream = (await api(node.url, "POST", "/api/streams", { title: "Glass", kind: "live" }, token)).body.id as string;
@@ -51,6 +52,11 @@ async function throughSfu(browser: Browser, node: PlatformNode, seconds: number)
     const media = new LiveMedia(sig.request, stream);
     await media.broadcast(g.glassCanvasStream(), "screen");
   }, { url: node.url, token, stream });
+  return { stream, guest };
+}
+
+async function throughSfu(browser: Browser, node: PlatformNode, seconds: number): Promise<GlassResult> {
+  const { stream, guest } = await broadcastClock(browser, node);
   const viewer = await page(browser, node.url);
   await viewer.evaluate(async ({ url, token, stream }) => {
     const g = globalThis as unknown as Record<string, (...a: unknown[]) => unknown> & { document: { createElement(t: string): unknown; body: { append(e: unknown): void } }; glassSamples: unknown };
@@ -98,6 +104,32 @@ export async function glassToGlass(seconds: number, log: (line: string) => void)
     log("[webrtc] glass-to-glass: through the platform (WebSocket signalling, mediasoup SFU)");
     const s = await throughSfu(browser, node, seconds);
     return { sfu: s, direct: d };
+  } finally {
+    await browser.close();
+    await node.stop();
+  }
+}
+
+/** Capture -> display through live HLS (ffmpeg ladder, 2 s segments, hls.js in the watch page). */
+export async function liveHlsLatency(seconds: number, log: (line: string) => void): Promise<GlassResult | undefined> {
+  let browser: Browser;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  } catch {
+    log(`[hls] live latency skipped: cannot start ${CHROMIUM}`);
+    return undefined;
+  }
+  const node = await PlatformNode.start({ env: { ESH_MEDIA_WORKERS: "1", ESH_MEDIA_LIVE_HLS: "true", ESH_MEDIA_RECORD_LIVE: "false", ESH_GATEWAY_AUTH_BURST_PER_IP: "100", LOG_LEVEL: "warn" } });
+  try {
+    const { stream } = await broadcastClock(browser, node);
+    const viewer = await (await browser.newContext()).newPage();
+    await viewer.goto(`${node.url}/watch.html?v=${stream}&mode=hls`);
+    await viewer.addScriptTag({ content: PROBE });
+    await viewer.evaluate(() => {
+      const g = globalThis as unknown as Record<string, (...a: unknown[]) => unknown> & { document: { getElementById(id: string): unknown }; glassSamples: unknown };
+      g.glassSamples = g.glassProbe?.(g.document.getElementById("video"));
+    });
+    return await collect(viewer, seconds);
   } finally {
     await browser.close();
     await node.stop();

@@ -144,7 +144,7 @@ export class LiveHls {
   }
 
   /** Stops ffmpeg gracefully ("q": it finishes its files, the recording included); resolves when it exited. */
-  async finish(timeoutMs = 10_000): Promise<void> {
+  async finish(timeoutMs = 30_000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#keyTimer);

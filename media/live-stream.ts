@@ -330,11 +330,12 @@ export class LiveStream {
     return true;
   }
 
-  /** Ends live HLS gracefully (files finished: the recording is playable). */
-  async finishHls(): Promise<void> {
+  /** Hands live HLS over to the caller (to be finished gracefully: the recording), so that
+   *  closing the stream does not kill its ffmpeg. */
+  detachHls(): LiveHls | undefined {
     const h = this.#hls;
     this.#hls = undefined;
-    await h?.finish();
+    return h;
   }
 
   /** Live HLS key n, while recent. */

@@ -4,7 +4,9 @@
  * stays away longer than `broadcasterGraceMs`, or when its worker dies (clients are told to
  * reconnect and the stream reopens on the next join, on a fresh worker).
  */
-import { mkdirSync, statSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdirSync, rmSync, statSync } from "node:fs";
+import { promisify } from "node:util";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
@@ -12,6 +14,8 @@ import { AppError } from "../../lib/errors.js";
 import { LiveStream, type CloseReason, type StreamNotice } from "../../media/live-stream.js";
 import type { PipedProducer, PipeEnd } from "../../media/node-pipes.js";
 import type { WorkerPool } from "../../media/worker-pool.js";
+
+const execFileAsync = promisify(execFile);
 
 /** What relay nodes hear from an origin node (event `media.origin`, to the media group). */
 export type OriginNews = { streamId: string; producerClosed: string } | { streamId: string; closed: CloseReason };
@@ -146,19 +150,28 @@ export class MediaNode {
     } catch (err) {
       this.#broker.logger.warn(`media: could not mark ${streamId} ended: ${String(err)}`);
     }
-    await s?.finishHls().catch(() => undefined);
-    s?.close("ended");
-    await this.#submitRecording(streamId);
+    const hls = s?.detachHls();
+    s?.close("ended"); // viewers are told now; the recording is finished in the background
+    void (async () => {
+      await hls?.finish().catch(() => undefined);
+      await this.#submitRecording(streamId);
+    })();
   }
 
   /** The ended stream's recording becomes a VOD asset of its owner (encoded like an upload). */
   async #submitRecording(liveId: string): Promise<void> {
-    const rel = this.#recordings.get(liveId);
+    let rel = this.#recordings.get(liveId);
     this.#recordings.delete(liveId);
     if (!rel) return;
     const size = statSync(path.join(this.#dataDir, rel), { throwIfNoEntry: false })?.size ?? 0;
     if (size === 0) return;
     try {
+      // A stream copy into a fresh file: complete headers (duration, cues) even if the live
+      // ffmpeg had to be killed before it could finish the original.
+      const final = rel.replace(/\.mkv$/, "-final.mkv");
+      await execFileAsync("ffmpeg", ["-v", "error", "-y", "-i", path.join(this.#dataDir, rel), "-c", "copy", path.join(this.#dataDir, final)], { timeout: 120_000 });
+      rmSync(path.join(this.#dataDir, rel), { force: true });
+      rel = final;
       const vod = await this.#broker.call<{ id: string; ownerId: string }, { liveId: string }>("streams.createRecording", { liveId });
       await this.#broker.call("streams.setStatus", { id: vod.id, status: "processing" });
       await this.#broker.call("encoders.submit", { streamId: vod.id, ownerId: vod.ownerId, input: rel });
