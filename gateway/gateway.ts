@@ -291,7 +291,7 @@ export class Gateway {
     if (wait > 0) throw rateLimited(wait);
     const match = this.#router.match(h.method, h.url);
     if (!match) {
-      if (h.method === "GET" && !h.url.startsWith("/api/")) return this.#serveStatic(ex);
+      if ((h.method === "GET" || h.method === "HEAD") && !h.url.startsWith("/api/")) return this.#serveStatic(ex);
       throw new AppError("NOT_FOUND", "No such route");
     }
     if ("allowed" in match) {

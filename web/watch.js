@@ -35,6 +35,12 @@ async function start() {
   if (!live && stream.status !== "ready") return ($("state").textContent = `${stream.status}…`);
   const video = $("video");
   if (!live) video.poster = `/vod/${id}/poster.jpg`;
+  // Live HLS starts a few seconds after the broadcaster: wait for its first playlist.
+  for (let i = 0; live && i < 60; i++) {
+    if ((await fetch(`/live/${encodeURIComponent(id)}/master.m3u8`, { method: "HEAD" })).ok) break;
+    $("state").textContent = "starting…";
+    await new Promise((r) => setTimeout(r, 1000));
+  }
   performance.mark("play-requested"); // startup time = this -> the first frame (bench/hls.ts reads it)
   video.requestVideoFrameCallback?.(() => performance.mark("first-frame"));
   const player = createPlayer(video, {
