@@ -58,12 +58,12 @@ export class WsClient {
   }
 
   /** Sends a request and waits for its ok/error answer. */
-  async request(t: string, d?: unknown, timeoutMs = 5000): Promise<Frame> {
+  async request(t: string, d?: unknown, timeoutMs = 15_000): Promise<Frame> { // generous: CI boxes are 2 busy cores
     const id = this.send(t, d);
     return this.next((f) => f.id === id, timeoutMs);
   }
 
-  next(pred: (f: Frame) => boolean, timeoutMs = 5000): Promise<Frame> {
+  next(pred: (f: Frame) => boolean, timeoutMs = 15_000): Promise<Frame> {
     const seen = this.frames.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
