@@ -72,11 +72,6 @@ export class MediaEdge {
     return this.#deps.call(`media.${action}`, { ...params, streamId, peerId: this.peerId(conn) }, conn.principal, nodeID);
   }
 
-  /** The stream's node, for calls that are not per-peer (end). */
-  nodeOf(conn: Connection, streamId: string): string | undefined {
-    return conn.media.get(streamId);
-  }
-
   leave(conn: Connection, streamId: string): boolean {
     const nodeID = conn.media.get(streamId);
     if (nodeID === undefined) return false;

@@ -45,7 +45,11 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
   static async create(cfg: AppConfig["media"], count: number, log: PoolLogger): Promise<WorkerPool> {
     const pool = new WorkerPool(cfg, log);
     try {
-      for (let i = 0; i < count; i++) pool.#slots.push(await pool.#spawn(i));
+      for (let i = 0; i < count; i++) {
+        const slot: WorkerSlot = { index: i, ...(await pool.#spawn(i)), routers: 0, consumers: 0 };
+        pool.#watch(slot);
+        pool.#slots.push(slot);
+      }
     } catch (err) {
       pool.close();
       throw err;
@@ -87,7 +91,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     for (const s of this.#slots) s.worker.close();
   }
 
-  async #spawn(index: number): Promise<WorkerSlot> {
+  async #spawn(index: number): Promise<Pick<WorkerSlot, "worker" | "webRtcServer">> {
     const worker = await mediasoup.createWorker({ logLevel: this.#cfg.workerLogLevel, appData: { slot: index } });
     let webRtcServer: types.WebRtcServer;
     try {
@@ -96,10 +100,13 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
       worker.close();
       throw err;
     }
-    const slot: WorkerSlot = { index, worker, webRtcServer, routers: 0, consumers: 0 };
-    worker.on("died", (err) => this.#onDied(slot, err));
     this.#log.info(`mediasoup worker ${index} started (pid ${worker.pid}); WebRTC on ${webRtcServer.id.slice(0, 8)} ${this.#describe(index)}`);
-    return slot;
+    return { worker, webRtcServer };
+  }
+
+  /** The slot's current worker dying is handled (replaced) once. */
+  #watch(slot: WorkerSlot): void {
+    slot.worker.once("died", (err) => this.#onDied(slot, err));
   }
 
   #listenInfos(index: number): types.TransportListenInfo[] {
@@ -129,8 +136,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
           if (this.#closed) return fresh.worker.close();
           slot.worker = fresh.worker;
           slot.webRtcServer = fresh.webRtcServer;
-          fresh.worker.removeAllListeners("died");
-          fresh.worker.on("died", (e) => this.#onDied(slot, e));
+          this.#watch(slot);
           this.emit("replaced", slot.index, fresh.worker.pid);
         },
         (e: unknown) => {

@@ -37,8 +37,8 @@ export class Uploads {
     this.#cfg = cfg;
   }
 
+  /** Records a new upload (its size was checked against vod.maxUploadBytes before its stream was made). */
   async create(u: Upload): Promise<Upload> {
-    if (u.length > this.#cfg.vod.maxUploadBytes) throw new AppError("PAYLOAD_TOO_LARGE", `Uploads are limited to ${this.#cfg.vod.maxUploadBytes} bytes`);
     await this.#store.put(C, u.id, u, { expect: 0 });
     return u;
   }

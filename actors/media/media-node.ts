@@ -72,37 +72,32 @@ export class MediaNode {
 
   /** The stream, opened here if needed (join). */
   async open(streamId: string): Promise<LiveStream> {
-    const s = this.#streams.get(streamId);
-    if (s) return s;
-    let p = this.#opening.get(streamId);
-    if (!p) {
-      p = LiveStream.open(streamId, this.#pool, this.#cfg, this.#hooks(streamId));
-      this.#opening.set(streamId, p);
-    }
-    try {
-      const opened = await p;
-      this.#streams.set(streamId, opened);
-      return opened;
-    } finally {
-      this.#opening.delete(streamId);
-    }
+    return this.#openOnce(streamId, () => LiveStream.open(streamId, this.#pool, this.#cfg, this.#hooks(streamId)));
   }
 
   /** The stream relayed here from its origin node, opened through a PipeTransport if needed. */
   async openRelay(streamId: string, origin: string): Promise<LiveStream> {
+    return this.#openOnce(streamId, async () => {
+      const handshake = (local: PipeEnd) =>
+        this.#broker.call<PipeEnd & { producers: PipedProducer[] }, Record<string, unknown>>("media.pipeOut", { streamId, relayNode: this.#broker.nodeID, ...local }, { nodeID: origin });
+      const relayed = await LiveStream.openRelay(streamId, this.#pool, this.#cfg, this.#hooks(streamId), origin, handshake);
+      this.#broker.logger.info(`media: stream ${streamId} relayed from ${origin} through a PipeTransport`);
+      return relayed;
+    });
+  }
+
+  /** The stream if open, else opened once however many joins ask at the same time. */
+  async #openOnce(streamId: string, make: () => Promise<LiveStream>): Promise<LiveStream> {
     const s = this.#streams.get(streamId);
     if (s) return s;
     let p = this.#opening.get(streamId);
     if (!p) {
-      const handshake = (local: PipeEnd) =>
-        this.#broker.call<PipeEnd & { producers: PipedProducer[] }, Record<string, unknown>>("media.pipeOut", { streamId, relayNode: this.#broker.nodeID, ...local }, { nodeID: origin });
-      p = LiveStream.openRelay(streamId, this.#pool, this.#cfg, this.#hooks(streamId), origin, handshake);
+      p = make();
       this.#opening.set(streamId, p);
     }
     try {
       const opened = await p;
       this.#streams.set(streamId, opened);
-      this.#broker.logger.info(`media: stream ${streamId} relayed from ${origin} through a PipeTransport`);
       return opened;
     } finally {
       this.#opening.delete(streamId);

@@ -37,6 +37,8 @@ export function vodPath(rawPath: string, prefix = "vod"): { id: string; rest: st
 export class VodFiles {
   readonly #root: string;
   readonly #prefix: string;
+  /** The root with symlinks resolved, looked up once (not on every request). */
+  #realRoot: Promise<string> | undefined;
 
   /** `prefix` "vod" (encoded assets) or "live" (live HLS: playlists change every segment). */
   constructor(dataDir: string, prefix: "vod" | "live" = "vod") {
@@ -57,7 +59,11 @@ export class VodFiles {
     } catch {
       return undefined;
     }
-    if (!real.startsWith(`${await realpath(this.#root).catch(() => this.#root)}${path.sep}`)) return undefined;
+    this.#realRoot ??= realpath(this.#root).catch(() => {
+      this.#realRoot = undefined; // not there yet (nothing encoded): look again next time
+      return this.#root;
+    });
+    if (!real.startsWith(`${await this.#realRoot}${path.sep}`)) return undefined;
     const st = await stat(real);
     if (!st.isFile()) return undefined;
     const spec = TYPES[path.extname(name)];

@@ -9,15 +9,10 @@
  *   media.leave {stream}; the owner ends the stream with media.end {stream}
  */
 import { QUALITIES } from "../../media/codecs.js";
-import type { Connection, MessageDef, MessageEnv } from "./messages.js";
+import { def, ID_SCHEMA as id } from "./message-def.js";
 
-const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
 const mediaId = { type: "string", min: 1, max: 64 };
 const obj = { type: "object" };
-
-function def<P>(schema: Record<string, unknown>, handler: (d: P, conn: Connection, env: MessageEnv) => unknown): MessageDef<P> {
-  return { schema: { $$strict: true, ...schema }, handler };
-}
 
 export const MEDIA_MESSAGES = {
   "media.join": def<{ stream: string; role: "broadcaster" | "viewer" }>({ stream: id, role: { type: "enum", values: ["broadcaster", "viewer"] } }, (d, conn, env) =>

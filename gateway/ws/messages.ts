@@ -10,6 +10,7 @@ import { AppError } from "../../lib/errors.js";
 import type { RoomsEdge } from "../rooms-edge.js";
 import type { MediaEdge } from "../media-edge.js";
 import { MEDIA_MESSAGES } from "./media-messages.js";
+import { def, ID_SCHEMA, type MessageDef } from "./message-def.js";
 import type { WireFormat } from "./codec.js";
 import type { Principal } from "../../lib/identity.js";
 
@@ -38,20 +39,11 @@ export interface MessageEnv {
   media: MediaEdge;
 }
 
-export interface MessageDef<P> {
-  schema: Record<string, unknown>;
-  handler: (d: P, conn: Connection, env: MessageEnv) => unknown;
-}
-
 type Check = (d: unknown) => true | { message?: string; field?: string }[];
 // fastest-validator is CommonJS (module.exports = class); its typings claim an ES default export.
 const Validator = createRequire(import.meta.url)("fastest-validator") as new () => { compile(schema: object): Check };
 const v = new Validator();
-const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
-
-export function def<P>(schema: Record<string, unknown>, handler: MessageDef<P>["handler"]): MessageDef<P> {
-  return { schema: { $$strict: true, ...schema }, handler };
-}
+const id = ID_SCHEMA;
 
 export const MESSAGES = {
   ping: def<{ ts?: number }>({ ts: { type: "number", optional: true } }, (d) => ({ ts: d.ts ?? null, serverTs: Date.now() })),
