@@ -8,6 +8,8 @@ import { mkdirSync } from "node:fs";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { mediaService } from "./actors/media/media.service.js";
 import { encodersService } from "./actors/encoders/encoders.service.js";
+import { analyticsService } from "./actors/analytics/analytics.service.js";
+import { closeBuses } from "./analytics/bus.js";
 import { roomsService } from "./actors/rooms/rooms.service.js";
 import { sessionsService } from "./actors/sessions/sessions.service.js";
 import { streamsService } from "./actors/streams/streams.service.js";
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
     broker.logger.info(`${signal}: draining`);
     await gateway?.drain();
     await broker.stop();
+    await closeBuses();
     await store?.close();
     process.exit(0);
   };
@@ -67,6 +70,7 @@ function schemas(cfg: AppConfig, store: Store | undefined, onGateway: (gw: Gatew
     rooms: () => roomsService(cfg, need()),
     media: () => mediaService(cfg),
     encoders: () => encodersService(cfg, need()),
+    analytics: () => analyticsService(cfg),
   };
   return cfg.services.map((name) => factories[name]());
 }

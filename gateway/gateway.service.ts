@@ -4,6 +4,7 @@ import type { AppConfig } from "../lib/config.js";
 import type { Revocation } from "../lib/revocations.js";
 import type { RoomOut } from "../actors/rooms/room-protocol.js";
 import { Gateway } from "./gateway.js";
+import type { Alert } from "../analytics/alerts.js";
 import type { MediaOut } from "../actors/media/media-node.js";
 import type { EncodeProgress } from "../actors/encoders/encoders.service.js";
 
@@ -18,6 +19,7 @@ export function gatewayService(cfg: AppConfig, onStarted?: (gw: Gateway) => void
       "rooms.out": { handler: (ctx: Context<RoomOut>) => gw.onRoomOut(ctx.params) },
       "edges.load": { handler: (ctx: Context<{ url: string; load: number }>) => gw.onEdgeLoad(ctx.params) },
       "encoders.progress": { handler: (ctx: Context<EncodeProgress>) => gw.onEncodeProgress(ctx.params) },
+      "analytics.alert": { handler: (ctx: Context<Alert>) => gw.onAlert(ctx.params) },
       "media.out": { handler: (ctx: Context<MediaOut>) => gw.onMediaOut(ctx.params, ctx.nodeID ?? "") },
       // A sessions actor appeared (start-up order, a node joined): load keys now, not on the next timer.
       "$services.changed": { handler: () => gw.onServicesChanged() },

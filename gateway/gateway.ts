@@ -37,6 +37,9 @@ import { loadUws, type Uws } from "./uws.js";
 import { WsHub } from "./ws/hub.js";
 import { RoomsEdge } from "./rooms-edge.js";
 import { MediaEdge } from "./media-edge.js";
+import { AnalyticsEdge } from "./analytics-edge.js";
+import { analyticsRoutes } from "./http/routes-analytics.js";
+import type { Alert } from "../analytics/alerts.js";
 import type { MediaOut } from "../actors/media/media-node.js";
 import type { RoomOut } from "../actors/rooms/room-protocol.js";
 
@@ -53,6 +56,7 @@ export class Gateway {
   readonly #hub: WsHub;
   readonly #rooms: RoomsEdge;
   readonly #media: MediaEdge;
+  readonly #events: AnalyticsEdge;
   readonly #static = new StaticFiles(WEB_ROOT);
   readonly #bundles = new Bundles(WEB_ROOT);
   readonly #vod: VodFiles;
@@ -104,9 +108,11 @@ export class Gateway {
       callInternal: (action, params, nodeID) => this.#broker.call(action, params, { nodeID }),
       onError: (what, err) => this.#log.debug(`media ${what} failed: ${String(err)}`),
     });
+    this.#events = new AnalyticsEdge(cfg, broker, () => this.#hub.size);
     this.#hub = new WsHub(g, {
       rooms: this.#rooms,
       media: this.#media,
+      events: this.#events,
       call: (action, params, principal) => this.#callActor(action, params, { kind: "user", principal }),
       verify: (token) => this.#verifier.verify(token),
       nodeId: broker.nodeID,
@@ -125,6 +131,11 @@ export class Gateway {
         callInternal: (action, params) => this.#broker.call(action, params),
         signer: this.#signer,
         pickEdge: () => this.#pickEdge(),
+      }),
+      ...analyticsRoutes({
+        edge: this.#events,
+        verify: (token) => this.#verifier.verify(token),
+        call: (action, params, principal) => this.#callActor(action, params, { kind: "user", principal }),
       }),
     );
     this.#registerMetrics();
@@ -153,6 +164,7 @@ export class Gateway {
     this.#syncAuthState();
     this.#timers.push(setInterval(() => this.#syncAuthState(), 5_000), setInterval(() => this.#sweep(), 60_000), setInterval(() => this.#announceEdge(), 2_000));
     for (const t of this.#timers) t.unref();
+    this.#events.start();
     this.#log.info(`listening on ${this.scheme}://${this.#cfg.host}:${this.#port} (WebSocket at /ws)`);
   }
 
@@ -195,6 +207,11 @@ export class Gateway {
     this.#hub.toUser(p.ownerId, { t: "encode.progress", d: { streamId: p.streamId, status: p.status, percent: p.percent, ...(p.error ? { error: p.error } : {}) } });
   }
 
+  /** Called by the analytics.alert event: pushed to admin connections on this node. */
+  onAlert(alert: Alert): void {
+    this.#hub.toAdmins({ t: "alert", d: alert });
+  }
+
   /** Called by the media.out event (a media node's notice for a stream). */
   onMediaOut(out: MediaOut, fromNode: string): void {
     this.#media.onOut(out, fromNode);
@@ -213,6 +230,7 @@ export class Gateway {
     this.#draining = true;
     for (const t of this.#timers) clearInterval(t);
     this.#rooms.stop();
+    this.#events.stop();
     if (this.#listen && this.#uws) this.#uws.us_listen_socket_close(this.#listen);
     this.#listen = undefined;
     const ws = this.#hub.size;

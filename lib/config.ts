@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
-export const SERVICE_NAMES = ["gateway", "sessions", "streams", "rooms", "media", "encoders"] as const;
+export const SERVICE_NAMES = ["gateway", "sessions", "streams", "rooms", "media", "encoders", "analytics"] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -157,6 +157,29 @@ export interface AppConfig {
     /** Lifetime of signed playback URLs (GET /api/playback/:id). */
     playbackUrlTtlSec: number;
   };
+  analytics: {
+    /** A ClickHouse server's HTTP URL (CLICKHOUSE_URL). Unset = chdb embedded, in DATA_DIR/analytics. */
+    clickhouseUrl: string;
+    /** Database on the server (created at start). */
+    clickhouseDatabase: string;
+    /** Events per insert, at most, and how long the consumer waits to fill one. */
+    batchMaxEvents: number;
+    flushMs: number;
+    /** Accepted but not yet stored events may take this many bytes (spool or JetStream);
+     *  beyond it publishers get UNAVAILABLE and clients keep their events and retry. */
+    backlogMaxBytes: number;
+    /** Alert rules (JSON, see docs/events.md#alerts), evaluated every alertIntervalMs. */
+    alertsFile: string;
+    alertIntervalMs: number;
+    /** Alerts are also POSTed here (JSON), when set. */
+    alertWebhookUrl: string;
+    /** Limits of analyst queries (admin endpoint and npm run sql). */
+    queryMaxRows: number;
+    queryMaxSeconds: number;
+    queryMaxMemoryBytes: number;
+    /** How often each gateway records its node's load (node.load events). */
+    nodeLoadIntervalMs: number;
+  };
   broker: {
     requestTimeoutMs: number;
     retries: number;
@@ -249,6 +272,20 @@ export const DEFAULTS: AppConfig = {
     jobLeaseMs: 15_000,
     maxAttempts: 3,
     playbackUrlTtlSec: 600,
+  },
+  analytics: {
+    clickhouseUrl: "",
+    clickhouseDatabase: "echostreamhub",
+    batchMaxEvents: 100_000,
+    flushMs: 200,
+    backlogMaxBytes: 1024 ** 3,
+    alertsFile: "analytics/alerts.json",
+    alertIntervalMs: 10_000,
+    alertWebhookUrl: "",
+    queryMaxRows: 10_000,
+    queryMaxSeconds: 10,
+    queryMaxMemoryBytes: 2 * 1024 ** 3,
+    nodeLoadIntervalMs: 10_000,
   },
   broker: {
     requestTimeoutMs: 10_000,
@@ -352,6 +389,18 @@ const SETTINGS: Setting[] = [
   s("vod.jobLeaseMs", int(1000, 3_600_000)),
   s("vod.maxAttempts", int(1, 100)),
   s("vod.playbackUrlTtlSec", int(10, 7 * 86400)),
+  s("analytics.clickhouseUrl", { t: "str" }, "CLICKHOUSE_URL"),
+  s("analytics.clickhouseDatabase", { t: "str" }),
+  s("analytics.batchMaxEvents", int(1, 10_000_000)),
+  s("analytics.flushMs", int(10, 60_000)),
+  s("analytics.backlogMaxBytes", int(1 << 20, 2 ** 50)),
+  s("analytics.alertsFile", { t: "str" }),
+  s("analytics.alertIntervalMs", int(200, 3_600_000)),
+  s("analytics.alertWebhookUrl", { t: "str" }),
+  s("analytics.queryMaxRows", int(1, 1_000_000)),
+  s("analytics.queryMaxSeconds", int(1, 3600)),
+  s("analytics.queryMaxMemoryBytes", int(1 << 20, 2 ** 40)),
+  s("analytics.nodeLoadIntervalMs", int(100, 3_600_000)),
   s("broker.requestTimeoutMs", int(100, 600_000)),
   s("broker.retries", int(0, 10)),
   s("broker.heartbeatIntervalSec", int(1, 600)),

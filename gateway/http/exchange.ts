@@ -21,7 +21,7 @@ export interface RequestHead {
   extra: Record<(typeof EXTRA_HEADERS)[number], string>;
 }
 
-const EXTRA_HEADERS = ["range", "if-none-match", "upload-length", "upload-offset", "upload-metadata", "tus-resumable"] as const;
+const EXTRA_HEADERS = ["range", "if-none-match", "user-agent", "upload-length", "upload-offset", "upload-metadata", "tus-resumable"] as const;
 
 const STATUS_TEXT: Record<number, string> = {
   200: "OK", 201: "Created", 204: "No Content", 206: "Partial Content", 304: "Not Modified", 416: "Range Not Satisfiable", 400: "Bad Request", 401: "Unauthorized",

@@ -105,6 +105,11 @@ export class WsHub {
     }
   }
 
+  /** Sends a frame to every admin connection on this node (alerts). */
+  toAdmins(frame: ServerFrame): void {
+    for (const ws of this.#conns) if (ws.getUserData().principal.role === "admin") this.send(ws, frame);
+  }
+
   /** Closes every connection of these sessions (revoked). */
   closeSessions(sids: ReadonlySet<string>, code: number, reason: string): number {
     let n = 0;
@@ -129,6 +134,7 @@ export class WsHub {
     const protocol = req.getHeader("sec-websocket-protocol");
     const extensions = req.getHeader("sec-websocket-extensions");
     const auth = req.getHeader("authorization");
+    const userAgent = req.getHeader("user-agent").slice(0, 512);
     const query = new URLSearchParams(rawQuery(req));
     const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
     let aborted = false;
@@ -138,7 +144,7 @@ export class WsHub {
     void this.#authorize(token)
       .then((principal) => {
         if (aborted) return;
-        const data: ConnData = { id: this.#nextId++, principal, ip, format, rooms: new Set(), media: new Map(), closed: false, bucket: new TokenBucket(this.#cfg.wsRatePerSec, this.#cfg.wsBurst), limitedInARow: 0, malformedInARow: 0 };
+        const data: ConnData = { id: this.#nextId++, principal, ip, userAgent, format, rooms: new Set(), media: new Map(), closed: false, bucket: new TokenBucket(this.#cfg.wsRatePerSec, this.#cfg.wsBurst), limitedInARow: 0, malformedInARow: 0 };
         res.cork(() => res.upgrade(data, key, protocol, extensions, context));
       })
       .catch((err: unknown) => {

@@ -10,6 +10,8 @@ import { AppError } from "../../lib/errors.js";
 import type { RoomsEdge } from "../rooms-edge.js";
 import type { MediaEdge } from "../media-edge.js";
 import { MEDIA_MESSAGES } from "./media-messages.js";
+import { EVENT_MESSAGES } from "./event-messages.js";
+import type { AnalyticsEdge } from "../analytics-edge.js";
 import { def, ID_SCHEMA, type MessageDef } from "./message-def.js";
 import type { WireFormat } from "./codec.js";
 import type { Principal } from "../../lib/identity.js";
@@ -22,6 +24,8 @@ export interface Connection {
   readonly rooms: Set<string>;
   /** Streams whose media this connection joined, and the media node hosting each. */
   readonly media: Map<string, string>;
+  /** The User-Agent of the upgrade request (device info for analytics). */
+  readonly userAgent: string;
   /** The socket, for room subscriptions; `closed` once uWS closed it (never touch it then). */
   socket?: WebSocket<Connection>;
   closed: boolean;
@@ -37,6 +41,7 @@ export interface MessageEnv {
   nodeId: string;
   rooms: RoomsEdge;
   media: MediaEdge;
+  events: AnalyticsEdge;
 }
 
 type Check = (d: unknown) => true | { message?: string; field?: string }[];
@@ -114,6 +119,7 @@ export const MESSAGES = {
   "room.ban": def<{ room: string; userId: string }>({ room: id, userId: id }, (d, conn, env) => env.call("rooms.ban", { id: d.room, userId: d.userId }, conn.principal)),
 
   ...MEDIA_MESSAGES,
+  ...EVENT_MESSAGES,
 } satisfies Record<string, MessageDef<never>>;
 
 export type MessageType = keyof typeof MESSAGES;

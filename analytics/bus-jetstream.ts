@@ -1,0 +1,112 @@
+/**
+ * The distributed bus: a JetStream stream `<namespace>_EVENTS` (file storage, R = storeReplicas,
+ * work-queue retention: acked messages are deleted; bounded by analytics.backlogMaxBytes with discard-new, so a full backlog refuses publishes
+ * instead of dropping accepted events). Publishers wait for the PubAck; each message carries a
+ * msg id made of its event ids, so a publisher's retry inside the duplicate window is stored
+ * once. Consumers share one durable pull consumer (a work queue across analytics nodes) and ack
+ * only after the insert; an unacked message comes back after ackWait, flagged redelivered.
+ */
+import { createHash } from "node:crypto";
+import { AckPolicy, connect, DiscardPolicy, headers, RetentionPolicy, StorageType, type JetStreamClient, type JsMsg, type NatsConnection } from "nats";
+import type { AppConfig } from "../lib/config.js";
+import { AppError } from "../lib/errors.js";
+import type { EventRow } from "./events.js";
+import { encodeRows, type Backlog, type Delivery, type EventBus } from "./bus.js";
+
+const ACK_WAIT_NS = 60e9;
+
+export class JetStreamBus implements EventBus {
+  readonly kind = "jetstream";
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #stream: string;
+  readonly #subject: string;
+  readonly #limit: number;
+
+  private constructor(nc: NatsConnection, stream: string, limit: number) {
+    this.#nc = nc;
+    this.#js = nc.jetstream();
+    this.#stream = stream;
+    this.#subject = `${stream.toLowerCase()}.in`;
+    this.#limit = limit;
+  }
+
+  static async open(cfg: AppConfig): Promise<JetStreamBus> {
+    const nc = await connect({ servers: cfg.natsUrl.split(","), name: "esh-events", maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    const stream = `${cfg.namespace || "esh"}_EVENTS`.replace(/[^A-Za-z0-9_-]/g, "_");
+    const bus = new JetStreamBus(nc, stream, cfg.analytics.backlogMaxBytes);
+    await bus.#ensure(cfg.storeReplicas);
+    return bus;
+  }
+
+  async #ensure(replicas: number): Promise<void> {
+    const jsm = await this.#nc.jetstreamManager();
+    const config = {
+      name: this.#stream,
+      subjects: [this.#subject],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Workqueue,
+      num_replicas: replicas,
+      max_bytes: this.#limit,
+      discard: DiscardPolicy.New,
+      duplicate_window: 120e9,
+    };
+    try {
+      await jsm.streams.info(this.#stream);
+      await jsm.streams.update(this.#stream, config);
+    } catch {
+      await jsm.streams.add(config);
+    }
+    const consumer = { durable_name: "analytics", ack_policy: AckPolicy.Explicit, ack_wait: ACK_WAIT_NS, max_ack_pending: 100_000 };
+    await jsm.consumers.add(this.#stream, consumer).catch(() => jsm.consumers.update(this.#stream, "analytics", consumer));
+  }
+
+  async publish(rows: readonly EventRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const h = headers();
+    h.set("Esh-Events", String(rows.length));
+    h.set("Esh-Oldest", String(rows[0]?.server_ms ?? Date.now()));
+    const msgID = createHash("sha1").update(rows.map((r) => r.event_id).join(",")).digest("base64url");
+    try {
+      await this.#js.publish(this.#subject, encodeRows(rows), { msgID, headers: h, timeout: 10_000 });
+    } catch (err) {
+      throw new AppError("UNAVAILABLE", `Events not accepted: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  async fetch(maxEvents: number, waitMs: number): Promise<Delivery[]> {
+    const consumer = await this.#js.consumers.get(this.#stream, "analytics");
+    const out: Delivery[] = [];
+    let n = 0;
+    const iter = await consumer.fetch({ max_messages: Math.max(1, Math.min(10_000, Math.ceil(maxEvents / 50))), expires: Math.max(1000, waitMs) });
+    for await (const m of iter) {
+      const d = this.#delivery(m);
+      out.push(d);
+      n += d.events;
+      if (n >= maxEvents) break;
+    }
+    return out;
+  }
+
+  #delivery(m: JsMsg): Delivery {
+    return {
+      lines: Buffer.from(m.data),
+      events: Number(m.headers?.get("Esh-Events") ?? 0),
+      oldestMs: Number(m.headers?.get("Esh-Oldest") ?? Date.now()),
+      redelivered: m.redelivered,
+      ack: async () => {
+        await m.ackAck();
+      },
+    };
+  }
+
+  async backlog(): Promise<Backlog> {
+    const jsm = await this.#nc.jetstreamManager();
+    const [si, ci] = await Promise.all([jsm.streams.info(this.#stream), jsm.consumers.info(this.#stream, "analytics")]);
+    return { pending: ci.num_pending + ci.num_ack_pending, unit: "batches", bytes: si.state.bytes, limitBytes: this.#limit };
+  }
+
+  async close(): Promise<void> {
+    await this.#nc.drain().catch(() => undefined);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The durable hop between where events are accepted (gateways, actors) and where they are
+ * stored (analytics consumers). `publish` resolves only once the events would survive a crash
+ * of the publishing process; a consumer acks a delivery only after the store confirmed the
+ * insert, so a crash anywhere re-delivers and never loses.
+ *   spool      — embedded: append-only files in DATA_DIR/analytics-spool (bus-spool.ts);
+ *   jetstream  — distributed: a NATS JetStream stream, work-queue consumer (bus-jetstream.ts).
+ * Payloads are JSONEachRow lines: what the store inserts, so nobody re-encodes them.
+ */
+import type { AppConfig } from "../lib/config.js";
+import type { EventRow } from "./events.js";
+
+export interface Delivery {
+  /** JSONEachRow lines, one per event. */
+  lines: Buffer;
+  events: number;
+  /** Delivered before (a crash or failed insert may have stored some of it already). */
+  redelivered: boolean;
+  /** Server time of the oldest event, for ingest lag. */
+  oldestMs: number;
+  ack(): Promise<void>;
+}
+
+export interface Backlog {
+  /** Accepted and not yet stored, counted in `unit`. */
+  pending: number;
+  unit: "events" | "batches";
+  bytes: number;
+  limitBytes: number;
+}
+
+export interface EventBus {
+  readonly kind: "spool" | "jetstream";
+  /** Durably accepts events. Rejects UNAVAILABLE when the backlog is full (bounded). */
+  publish(rows: readonly EventRow[]): Promise<void>;
+  /** Up to `maxEvents` events (whole deliveries), waiting up to `waitMs` for the first. */
+  fetch(maxEvents: number, waitMs: number): Promise<Delivery[]>;
+  backlog(): Promise<Backlog>;
+  close(): Promise<void>;
+}
+
+export function encodeRows(rows: readonly EventRow[]): Buffer {
+  let s = "";
+  for (const r of rows) s += JSON.stringify(r) + "\n";
+  return Buffer.from(s);
+}
+
+/** Event ids and server times of JSONEachRow lines (for the redelivery check). */
+export function idsOf(lines: Buffer): { ids: string[]; minMs: number; maxMs: number } {
+  const ids: string[] = [];
+  let minMs = Infinity;
+  let maxMs = 0;
+  for (const line of lines.toString().split("\n")) {
+    if (!line) continue;
+    const r = JSON.parse(line) as Pick<EventRow, "event_id" | "server_ms">;
+    ids.push(r.event_id);
+    if (r.server_ms < minMs) minMs = r.server_ms;
+    if (r.server_ms > maxMs) maxMs = r.server_ms;
+  }
+  return { ids, minMs, maxMs };
+}
+
+/** One bus per process (gateway and analytics actor share it when embedded). */
+const buses = new Map<string, Promise<EventBus>>();
+
+export function openBus(cfg: AppConfig): Promise<EventBus> {
+  const key = cfg.natsUrl ? `js:${cfg.natsUrl}` : `spool:${cfg.dataDir}`;
+  let bus = buses.get(key);
+  if (!bus) {
+    bus = cfg.natsUrl
+      ? import("./bus-jetstream.js").then((m) => m.JetStreamBus.open(cfg))
+      : import("./bus-spool.js").then((m) => new m.SpoolBus(`${cfg.dataDir}/analytics-spool`, cfg.analytics.backlogMaxBytes));
+    buses.set(key, bus);
+    bus.catch(() => buses.delete(key));
+  }
+  return bus;
+}
+
+export async function closeBuses(): Promise<void> {
+  const all = [...buses.values()];
+  buses.clear();
+  for (const b of all) await (await b.catch(() => undefined))?.close();
+}

@@ -1,0 +1,173 @@
+/**
+ * The consumer side of the bus: fetch deliveries, drop events stored already, insert them in
+ * one batch, and ack only after the store confirmed. While the store is down, the same
+ * deliveries are retried with backoff (events accumulate in the bus, bounded) and the retry
+ * checks which ids made it in before the failure, so nothing is inserted twice.
+ *
+ * Duplicates have two sources and two guards:
+ *   - a redelivery (crash, failed or timed-out insert): its ids are looked up in the store;
+ *   - a client that re-sends a batch whose answer it lost: ids seen in the last minutes
+ *     (bounded: RECENT_CAP per generation) are dropped without asking the store.
+ */
+import type { Delivery, EventBus } from "./bus.js";
+import type { AnalyticsStore } from "./store.js";
+
+const RECENT_CAP = 1_000_000;
+const ID_PREFIX = '{"event_id":"';
+
+export interface IngestStats {
+  stored: number;
+  duplicates: number;
+  insertErrors: number;
+  batches: number;
+  storeUp: boolean;
+  lastError: string;
+  /** Delivery-level ingest lag (accepted -> stored), recent window. */
+  lagP50Ms: number;
+  lagP99Ms: number;
+  lastInsertMs: number;
+}
+
+export interface IngestOptions {
+  maxEvents: number;
+  flushMs: number;
+  log: { info(msg: string): void; warn(msg: string): void };
+}
+
+/** Ids seen lately, in two generations so old ones age out without a per-id timer. */
+class RecentIds {
+  #now = new Set<string>();
+  #prev = new Set<string>();
+  has(id: string): boolean {
+    return this.#now.has(id) || this.#prev.has(id);
+  }
+  add(id: string): void {
+    if (this.#now.size >= RECENT_CAP) {
+      this.#prev = this.#now;
+      this.#now = new Set();
+    }
+    this.#now.add(id);
+  }
+  delete(id: string): void {
+    this.#now.delete(id);
+  }
+}
+
+export class Ingester {
+  readonly stats: IngestStats = { stored: 0, duplicates: 0, insertErrors: 0, batches: 0, storeUp: true, lastError: "", lagP50Ms: 0, lagP99Ms: 0, lastInsertMs: 0 };
+  readonly #bus: EventBus;
+  readonly #store: AnalyticsStore;
+  readonly #opts: IngestOptions;
+  readonly #recent = new RecentIds();
+  readonly #lags: number[] = [];
+  #running = false;
+  #loop: Promise<void> | undefined;
+
+  constructor(bus: EventBus, store: AnalyticsStore, opts: IngestOptions) {
+    this.#bus = bus;
+    this.#store = store;
+    this.#opts = opts;
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      const ds = await this.#bus.fetch(this.#opts.maxEvents, this.#opts.flushMs).catch((err: unknown) => {
+        this.#opts.log.warn(`analytics: bus fetch failed: ${String(err)}`);
+        return sleep(1000).then(() => [] as Delivery[]);
+      });
+      if (ds.length > 0) await this.#deliver(ds);
+    }
+  }
+
+  /** Inserts these deliveries, retrying until the store takes them or we stop. */
+  async #deliver(ds: Delivery[]): Promise<void> {
+    let uncertain = ds.some((d) => d.redelivered);
+    for (let attempt = 0; this.#running || attempt === 0; attempt++) {
+      try {
+        await this.#insert(ds, uncertain);
+        if (!this.stats.storeUp) this.#opts.log.info("analytics: store is back; backlog draining");
+        this.stats.storeUp = true;
+        return;
+      } catch (err) {
+        uncertain = true; // a failed insert may still have landed
+        this.stats.insertErrors++;
+        this.stats.lastError = err instanceof Error ? err.message.slice(0, 300) : String(err);
+        if (this.stats.storeUp) this.#opts.log.warn(`analytics: insert failed, events kept in the bus and retried: ${this.stats.lastError}`);
+        this.stats.storeUp = false;
+        await sleep(Math.min(5000, 250 * 2 ** Math.min(attempt, 5)));
+      }
+    }
+  }
+
+  async #insert(ds: Delivery[], uncertain: boolean): Promise<void> {
+    const lines = ds.flatMap((d) => d.lines.toString().split("\n").filter((l) => l.length > 0));
+    const ids = lines.map(idOf);
+    const stored = uncertain ? await this.#storedAlready(ids, lines) : new Set<string>();
+    const keep: string[] = [];
+    const kept: string[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const id = ids[i] ?? "";
+      if (stored.has(id) || this.#recent.has(id)) continue;
+      this.#recent.add(id);
+      keep.push(lines[i] ?? "");
+      kept.push(id);
+    }
+    try {
+      if (keep.length > 0) await this.#store.insert("events", Buffer.from(keep.join("\n")));
+    } catch (err) {
+      for (const id of kept) this.#recent.delete(id);
+      throw err;
+    }
+    for (const d of ds) await d.ack();
+    this.#account(ds, lines.length - keep.length, keep.length);
+  }
+
+  /** Ids of these lines that the store holds already (after a crash or a failed insert). */
+  async #storedAlready(ids: string[], lines: string[]): Promise<Set<string>> {
+    let min = Infinity;
+    let max = 0;
+    for (const l of lines) {
+      const ms = serverMsOf(l);
+      if (ms < min) min = ms;
+      if (ms > max) max = ms;
+    }
+    const found = new Set<string>();
+    for (let i = 0; i < ids.length; i += 5000) for (const id of await this.#store.existing(ids.slice(i, i + 5000), min, max)) found.add(id);
+    return found;
+  }
+
+  #account(ds: Delivery[], duplicates: number, stored: number): void {
+    const now = Date.now();
+    this.stats.stored += stored;
+    this.stats.duplicates += duplicates;
+    this.stats.batches++;
+    this.stats.lastInsertMs = now;
+    for (const d of ds) this.#lags.push(now - d.oldestMs);
+    if (this.#lags.length > 2000) this.#lags.splice(0, this.#lags.length - 2000);
+    const sorted = [...this.#lags].sort((a, b) => a - b);
+    this.stats.lagP50Ms = sorted[Math.floor(sorted.length * 0.5)] ?? 0;
+    this.stats.lagP99Ms = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0;
+  }
+}
+
+/** The event id at the start of a line the bus wrote (events.ts puts event_id first). */
+function idOf(line: string): string {
+  return line.startsWith(ID_PREFIX) ? line.slice(ID_PREFIX.length, line.indexOf('"', ID_PREFIX.length)) : (JSON.parse(line) as { event_id: string }).event_id;
+}
+
+function serverMsOf(line: string): number {
+  const i = line.indexOf('"server_ms":');
+  return i < 0 ? Date.now() : Number.parseInt(line.slice(i + 12, i + 30), 10);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

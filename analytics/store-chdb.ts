@@ -1,0 +1,81 @@
+/**
+ * The embedded backend: chdb (ClickHouse in-process). Queries and inserts run off the event
+ * loop (chdb's async API); one Session per process owns the data directory.
+ */
+import { mkdirSync } from "node:fs";
+import { Session } from "chdb";
+import { AppError } from "../lib/errors.js";
+import { applyMigrations } from "./migrate.js";
+import type { Dialect } from "./schema.js";
+import { capped, idList, type AnalyticsStore, type QueryLimits, type QueryResult } from "./store.js";
+
+interface JsonCompact {
+  meta: { name: string; type: string }[];
+  data: unknown[][];
+}
+
+export class ChdbStore implements AnalyticsStore {
+  readonly kind = "chdb";
+  readonly dialect: Dialect = "current";
+  readonly #session: Session;
+
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.#session = new Session(dir);
+  }
+
+  migrate(): Promise<number> {
+    return applyMigrations(this, (sql) => this.#session.queryAsync(sql).then(() => undefined));
+  }
+
+  async insert(table: string, jsonLines: Buffer): Promise<void> {
+    if (jsonLines.length === 0) return;
+    await this.#session.insert({ table, values: jsonLines, format: "JSONEachRow", settings: { input_format_skip_unknown_fields: 1 } });
+  }
+
+  async existing(ids: readonly string[], fromMs: number, toMs: number): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.rows<{ event_id: string }>(
+      `SELECT DISTINCT event_id FROM events WHERE server_ms BETWEEN ${Math.floor(fromMs)} AND ${Math.ceil(toMs)} AND event_id IN (${idList(ids)})`,
+    );
+    return new Set(rows.map((r) => r.event_id));
+  }
+
+  async rows<T>(sql: string): Promise<T[]> {
+    const r = await this.#session.queryAsync(`${sql} SETTINGS output_format_json_quote_64bit_integers = 0`, { format: "JSONEachRow" });
+    const text = r.text().trim();
+    return text ? text.split("\n").map((l) => JSON.parse(l) as T) : [];
+  }
+
+  async readonlyQuery(sql: string, limits: QueryLimits): Promise<QueryResult> {
+    const settings = [
+      "readonly = 1",
+      `max_execution_time = ${limits.maxSeconds}`,
+      `max_memory_usage = ${limits.maxMemoryBytes}`,
+      "output_format_json_quote_64bit_integers = 0",
+    ].join(", ");
+    const started = performance.now();
+    try {
+      const r = await this.#session.queryAsync(`${capped(sql, limits.maxRows)} SETTINGS ${settings}`, { format: "JSONCompact", timeout: (limits.maxSeconds + 5) * 1000 });
+      const body = r.json<JsonCompact>();
+      return { columns: body.meta, rows: body.data.slice(0, limits.maxRows), truncated: body.data.length > limits.maxRows, elapsedMs: performance.now() - started };
+    } catch (err) {
+      throw queryError(err);
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    return this.#session.open && (await this.#session.queryAsync("SELECT 1").then(() => true, () => false));
+  }
+
+  close(): Promise<void> {
+    this.#session.close();
+    return Promise.resolve();
+  }
+}
+
+/** ClickHouse's message for the analyst, without its stack trace. */
+export function queryError(err: unknown): AppError {
+  const msg = (err instanceof Error ? err.message : String(err)).split("\n")[0]?.replace(/\s*\(version [^)]*\)/, "").slice(0, 500) ?? "query failed";
+  return new AppError("BAD_REQUEST", `Query failed: ${msg}`);
+}

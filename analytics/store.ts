@@ -1,0 +1,59 @@
+/**
+ * Where events and QoE live: one interface, two backends.
+ *   chdb        — embedded ClickHouse in this process, data in DATA_DIR/analytics (default);
+ *   clickhouse  — a ClickHouse server over HTTP with @clickhouse/client (CLICKHOUSE_URL),
+ *                 current releases and Debian's 18.16 alike (see schema.ts for the dialects).
+ * Every backend applies the same migrations at open and answers the same SQL.
+ */
+import type { AppConfig } from "../lib/config.js";
+import type { Dialect } from "./schema.js";
+
+export interface QueryLimits {
+  maxRows: number;
+  maxSeconds: number;
+  maxMemoryBytes: number;
+}
+
+export interface QueryResult {
+  columns: { name: string; type: string }[];
+  rows: unknown[][];
+  elapsedMs: number;
+  /** More rows existed than maxRows; only maxRows were returned. */
+  truncated: boolean;
+}
+
+export interface AnalyticsStore {
+  readonly kind: "chdb" | "clickhouse";
+  readonly dialect: Dialect;
+  /** Applies the migrations not yet applied; resolves with the schema version. */
+  migrate(): Promise<number>;
+  /** Inserts events given as JSONEachRow lines; resolves once the store holds them. */
+  insert(table: string, jsonLines: Buffer): Promise<void>;
+  /** Which of these event ids are stored already, among events received in [fromMs, toMs]. */
+  existing(ids: readonly string[], fromMs: number, toMs: number): Promise<Set<string>>;
+  /** Our own SQL (trusted), rows as objects. */
+  rows<T>(sql: string): Promise<T[]>;
+  /** An analyst's SQL, already checked by sql-guard: read-only settings and limits apply. */
+  readonlyQuery(sql: string, limits: QueryLimits): Promise<QueryResult>;
+  /** Whether the store answers now. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export async function openAnalyticsStore(cfg: AppConfig): Promise<AnalyticsStore> {
+  const a = cfg.analytics;
+  const store = a.clickhouseUrl
+    ? new (await import("./store-server.js")).ServerStore(a.clickhouseUrl, a.clickhouseDatabase)
+    : new (await import("./store-chdb.js")).ChdbStore(`${cfg.dataDir}/analytics`);
+  return store;
+}
+
+/** Quotes event ids for an IN list; ids were checked against [A-Za-z0-9_.:-] on the way in. */
+export function idList(ids: readonly string[]): string {
+  return ids.map((id) => `'${id.replace(/[^A-Za-z0-9_.:-]/g, "")}'`).join(",");
+}
+
+/** The wrapper every analyst query runs in: a row cap (one more than shown, to see truncation). */
+export function capped(sql: string, maxRows: number): string {
+  return `SELECT * FROM (\n${sql}\n) LIMIT ${maxRows + 1}`;
+}

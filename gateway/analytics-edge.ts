@@ -1,0 +1,91 @@
+/**
+ * The gateway's end of the analytics pipeline: checks and stamps client events (user, session,
+ * node, server time, device), publishes them to the event bus (resolves once durable), records
+ * this node's load as node.load events, and pushes alerts to admin connections.
+ * Owner of: the node-load timer. Never throws at a client for one bad event: bad events are
+ * dropped one by one with their reason; a full or unreachable bus is UNAVAILABLE (retry).
+ */
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import type { ServiceBroker } from "moleculer";
+import type { AppConfig } from "../lib/config.js";
+import { AppError } from "../lib/errors.js";
+import type { Principal } from "../lib/identity.js";
+import { openBus } from "../analytics/bus.js";
+import { clientEventRow, deviceFrom, MAX_EVENTS_PER_BATCH, serverEventRow, type EventRow } from "../analytics/events.js";
+
+export interface Accepted {
+  accepted: number;
+  dropped: { i: number; reason: string }[];
+}
+
+export class AnalyticsEdge {
+  readonly #cfg: AppConfig;
+  readonly #broker: ServiceBroker;
+  readonly #connections: () => number;
+  #timer: NodeJS.Timeout | undefined;
+  #cpu = process.cpuUsage();
+  #cpuAt = performance.now();
+
+  constructor(cfg: AppConfig, broker: ServiceBroker, connections: () => number) {
+    this.#cfg = cfg;
+    this.#broker = broker;
+    this.#connections = connections;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => void this.#recordLoad(), this.#cfg.analytics.nodeLoadIntervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** A client's batch of events. */
+  async accept(events: unknown, principal: Principal, userAgent: string, deviceHint?: unknown): Promise<Accepted> {
+    if (!Array.isArray(events)) throw new AppError("BAD_REQUEST", "events must be an array");
+    if (events.length > MAX_EVENTS_PER_BATCH) throw new AppError("PAYLOAD_TOO_LARGE", `At most ${MAX_EVENTS_PER_BATCH} events per batch`);
+    const stamp = { userId: principal.userId, sessionId: principal.sid, node: this.#broker.nodeID, serverMs: Date.now(), device: deviceFrom(userAgent, deviceHint) };
+    const rows: EventRow[] = [];
+    const dropped: Accepted["dropped"] = [];
+    for (let i = 0; i < events.length; i++) {
+      const row = clientEventRow(events[i], stamp);
+      if (typeof row === "string") dropped.push({ i, reason: row });
+      else rows.push(row);
+    }
+    if (dropped.length > 0) {
+      this.#broker.metrics.increment("esh.analytics.events.dropped.total", { reason: "invalid" }, dropped.length);
+      this.#broker.getLogger("analytics").debug(`dropped ${dropped.length} invalid event(s) from ${principal.userId}: ${dropped[0]?.reason ?? ""}`);
+    }
+    await this.#publish(rows);
+    return { accepted: rows.length, dropped };
+  }
+
+  async #publish(rows: EventRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    try {
+      await (await openBus(this.#cfg)).publish(rows);
+    } catch (err) {
+      this.#broker.metrics.increment("esh.analytics.events.refused.total", {}, rows.length);
+      throw err instanceof AppError ? err : new AppError("UNAVAILABLE", `Events not accepted: ${String(err)}`);
+    }
+    this.#broker.metrics.increment("esh.analytics.events.accepted.total", {}, rows.length);
+  }
+
+  /** CPU of this process (percent of one core), its memory and its WebSockets. */
+  async #recordLoad(): Promise<void> {
+    const cpu = process.cpuUsage(this.#cpu);
+    const now = performance.now();
+    const pct = (100 * (cpu.user + cpu.system)) / 1000 / Math.max(1, now - this.#cpuAt);
+    this.#cpu = process.cpuUsage();
+    this.#cpuAt = now;
+    const row = serverEventRow(randomUUID(), "node.load", this.#broker.nodeID, {
+      value: Math.round(pct * 10) / 10,
+      memory_bytes: process.memoryUsage.rss(),
+      connections: this.#connections(),
+      data: JSON.stringify({ loadavg: os.loadavg()[0] }),
+    });
+    await this.#publish([row]).catch(() => undefined);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Analytics over HTTP:
+ *   POST /api/events                {events, device?, token?}  telemetry; `token` in the body is
+ *                                   for navigator.sendBeacon, which cannot send headers
+ *   POST /api/analytics/query       {sql}  one read-only SELECT (admin)
+ *   GET  /api/analytics/dashboard   ?minutes=&stream=  per-minute QoE, engagement, health (admin)
+ *   GET  /api/analytics/status      store, backlog, ingest lag, firing alerts (admin)
+ */
+import { AppError } from "../../lib/errors.js";
+import type { Principal } from "../../lib/identity.js";
+import type { AnalyticsEdge } from "../analytics-edge.js";
+import type { Route, RouteContext } from "./router.js";
+
+export interface AnalyticsDeps {
+  edge: AnalyticsEdge;
+  verify: (token: string) => Promise<Principal>;
+  call: (action: string, params: Record<string, unknown>, principal: Principal) => Promise<unknown>;
+}
+
+const must = (p: Principal | undefined): Principal => {
+  if (!p) throw new AppError("UNAUTHENTICATED", "Authorization: Bearer <token> required");
+  return p;
+};
+
+export function analyticsRoutes(deps: AnalyticsDeps): Route[] {
+  const events = async (ctx: RouteContext) => {
+    const body = (ctx.body ?? {}) as { events?: unknown; token?: unknown; device?: unknown };
+    const principal = ctx.principal ?? (typeof body.token === "string" && body.token.length <= 4096 ? await deps.verify(body.token) : undefined);
+    return { body: await deps.edge.accept(body.events, must(principal), ctx.ex.head.extra["user-agent"], body.device) };
+  };
+  const query = (c: RouteContext): Record<string, string> => Object.fromEntries(c.ex.head.query.entries());
+  return [
+    { method: "POST", path: "/api/events", auth: "optional", body: true, summary: "Telemetry events (also by sendBeacon with the token in the body)", handler: events },
+    {
+      method: "POST",
+      path: "/api/analytics/query",
+      auth: "required",
+      body: true,
+      summary: "One read-only SQL SELECT over the analytics tables (admin)",
+      handler: async (c) => ({ body: await deps.call("analytics.query", { sql: (c.body as { sql?: unknown } | undefined)?.sql }, must(c.principal)) }),
+    },
+    {
+      method: "GET",
+      path: "/api/analytics/dashboard",
+      auth: "required",
+      summary: "Per-minute QoE, engagement and server health, recent errors (admin; ?minutes=&stream=)",
+      handler: async (c) => ({ body: await deps.call("analytics.dashboard", query(c), must(c.principal)) }),
+    },
+    { method: "GET", path: "/api/analytics/status", auth: "required", summary: "Analytics store, backlog, ingest figures, firing alerts (admin)", handler: async (c) => ({ body: await deps.call("analytics.status", {}, must(c.principal)) }) },
+  ];
+}
