@@ -59,95 +59,95 @@ const VIEW_TYPES = "('view.start','startup','play','pause','seek','buffer.start'
 const qoeTable = () => `CREATE TABLE IF NOT EXISTS qoe_minute (
   stream_id String,
   minute DateTime,
-  views AggregateFunction(uniqExact, String),
-  started_views AggregateFunction(uniqExact, String),
-  startup AggregateFunction(quantilesExact(0.5, 0.95), UInt32),
-  ebvs_views AggregateFunction(uniqExact, String),
-  failed_views AggregateFunction(uniqExact, String),
-  errors AggregateFunction(count),
-  rebuffer_ms AggregateFunction(sum, UInt64),
-  watched_ms AggregateFunction(sum, UInt64),
-  bitrate_ms AggregateFunction(sum, UInt64),
-  switches AggregateFunction(count)
+  views_state AggregateFunction(uniqExact, String),
+  started_views_state AggregateFunction(uniqExact, String),
+  startup_state AggregateFunction(quantilesExact(0.5, 0.95), UInt32),
+  ebvs_views_state AggregateFunction(uniqExact, String),
+  failed_views_state AggregateFunction(uniqExact, String),
+  errors_state AggregateFunction(count),
+  rebuffer_ms_state AggregateFunction(sum, UInt64),
+  watched_ms_state AggregateFunction(sum, UInt64),
+  bitrate_ms_state AggregateFunction(sum, UInt64),
+  switches_state AggregateFunction(count)
 ) ENGINE = AggregatingMergeTree ORDER BY (stream_id, minute)`;
 
 const qoeView = () => `CREATE MATERIALIZED VIEW IF NOT EXISTS qoe_minute_mv TO qoe_minute AS
 SELECT stream_id, toStartOfMinute(ts) AS minute,
-  uniqExactStateIf(view_id, view_id != '') AS views,
-  uniqExactStateIf(view_id, type = 'startup') AS started_views,
-  quantilesExactStateIf(0.5, 0.95)(duration_ms, type = 'startup') AS startup,
-  uniqExactStateIf(view_id, type = 'view.end' AND started = 0) AS ebvs_views,
-  uniqExactStateIf(view_id, type = 'error' AND fatal = 1) AS failed_views,
-  countStateIf(type = 'error') AS errors,
-  sumStateIf(toUInt64(duration_ms), type = 'buffer.end') AS rebuffer_ms,
-  sumStateIf(toUInt64(watched_ms), type IN ('heartbeat', 'view.end')) AS watched_ms,
-  sumStateIf(toUInt64(bitrate_kbps) * watched_ms, type IN ('heartbeat', 'view.end')) AS bitrate_ms,
-  countStateIf(type = 'quality') AS switches
+  uniqExactStateIf(view_id, view_id != '') AS views_state,
+  uniqExactStateIf(view_id, type = 'startup') AS started_views_state,
+  quantilesExactStateIf(0.5, 0.95)(duration_ms, type = 'startup') AS startup_state,
+  uniqExactStateIf(view_id, type = 'view.end' AND started = 0) AS ebvs_views_state,
+  uniqExactStateIf(view_id, type = 'error' AND fatal = 1) AS failed_views_state,
+  countStateIf(type = 'error') AS errors_state,
+  sumStateIf(toUInt64(duration_ms), type = 'buffer.end') AS rebuffer_ms_state,
+  sumStateIf(toUInt64(watched_ms), type IN ('heartbeat', 'view.end')) AS watched_ms_state,
+  sumStateIf(toUInt64(bitrate_kbps) * watched_ms, type IN ('heartbeat', 'view.end')) AS bitrate_ms_state,
+  countStateIf(type = 'quality') AS switches_state
 FROM events WHERE type IN ${VIEW_TYPES}
 GROUP BY stream_id, minute`;
 
 const qoeFinal = () => `CREATE VIEW IF NOT EXISTS qoe_per_minute AS
 SELECT stream_id, minute,
-  uniqExactMerge(views) AS views,
-  uniqExactMerge(started_views) AS started_views,
-  quantilesExactMerge(0.5, 0.95)(startup) AS startup_ms_p50_p95,
-  sumMerge(rebuffer_ms) AS rebuffer_ms,
-  sumMerge(watched_ms) AS watched_ms,
-  if(sumMerge(watched_ms) = 0, 0, 100 * sumMerge(rebuffer_ms) / sumMerge(watched_ms)) AS rebuffer_pct,
-  if(uniqExactMerge(views) = 0, 0, 100 * uniqExactMerge(ebvs_views) / uniqExactMerge(views)) AS ebvs_pct,
-  if(uniqExactMerge(views) = 0, 0, 100 * uniqExactMerge(failed_views) / uniqExactMerge(views)) AS failure_pct,
-  countMerge(errors) AS errors,
-  if(sumMerge(watched_ms) = 0, 0, sumMerge(bitrate_ms) / sumMerge(watched_ms)) AS avg_bitrate_kbps,
-  if(uniqExactMerge(views) = 0, 0, countMerge(switches) / uniqExactMerge(views)) AS switches_per_view
+  uniqExactMerge(views_state) AS views,
+  uniqExactMerge(started_views_state) AS started_views,
+  quantilesExactMerge(0.5, 0.95)(startup_state) AS startup_ms_p50_p95,
+  sumMerge(rebuffer_ms_state) AS rebuffer_ms,
+  sumMerge(watched_ms_state) AS watched_ms,
+  if(sumMerge(watched_ms_state) = 0, 0, 100 * sumMerge(rebuffer_ms_state) / sumMerge(watched_ms_state)) AS rebuffer_pct,
+  if(uniqExactMerge(views_state) = 0, 0, 100 * uniqExactMerge(ebvs_views_state) / uniqExactMerge(views_state)) AS ebvs_pct,
+  if(uniqExactMerge(views_state) = 0, 0, 100 * uniqExactMerge(failed_views_state) / uniqExactMerge(views_state)) AS failure_pct,
+  countMerge(errors_state) AS errors,
+  if(sumMerge(watched_ms_state) = 0, 0, sumMerge(bitrate_ms_state) / sumMerge(watched_ms_state)) AS avg_bitrate_kbps,
+  if(uniqExactMerge(views_state) = 0, 0, countMerge(switches_state) / uniqExactMerge(views_state)) AS switches_per_view
 FROM qoe_minute GROUP BY stream_id, minute`;
 
 const engagementTable = () => `CREATE TABLE IF NOT EXISTS engagement_minute (
   stream_id String,
   minute DateTime,
-  viewers AggregateFunction(uniqExact, String),
-  chats AggregateFunction(count),
-  reactions AggregateFunction(sum, Float64),
-  votes AggregateFunction(count),
-  voters AggregateFunction(uniqExact, String)
+  viewers_state AggregateFunction(uniqExact, String),
+  chats_state AggregateFunction(count),
+  reactions_state AggregateFunction(sum, Float64),
+  votes_state AggregateFunction(count),
+  voters_state AggregateFunction(uniqExact, String)
 ) ENGINE = AggregatingMergeTree ORDER BY (stream_id, minute)`;
 
 const engagementView = () => `CREATE MATERIALIZED VIEW IF NOT EXISTS engagement_minute_mv TO engagement_minute AS
 SELECT stream_id, toStartOfMinute(ts) AS minute,
-  uniqExactStateIf(session_id, type IN ('heartbeat', 'join', 'presence', 'view.start')) AS viewers,
-  countStateIf(type = 'chat') AS chats,
-  sumStateIf(value, type = 'reaction') AS reactions,
-  countStateIf(type = 'vote') AS votes,
-  uniqExactStateIf(session_id, type = 'vote') AS voters
+  uniqExactStateIf(session_id, type IN ('heartbeat', 'join', 'presence', 'view.start')) AS viewers_state,
+  countStateIf(type = 'chat') AS chats_state,
+  sumStateIf(value, type = 'reaction') AS reactions_state,
+  countStateIf(type = 'vote') AS votes_state,
+  uniqExactStateIf(session_id, type = 'vote') AS voters_state
 FROM events WHERE stream_id != ''
 GROUP BY stream_id, minute`;
 
 const engagementFinal = () => `CREATE VIEW IF NOT EXISTS engagement_per_minute AS
 SELECT stream_id, minute,
-  uniqExactMerge(viewers) AS concurrent_viewers,
-  countMerge(chats) AS chats_per_min,
-  sumMerge(reactions) AS reactions_per_min,
-  countMerge(votes) AS votes,
-  if(uniqExactMerge(viewers) = 0, 0, 100 * uniqExactMerge(voters) / uniqExactMerge(viewers)) AS poll_participation_pct
+  uniqExactMerge(viewers_state) AS concurrent_viewers,
+  countMerge(chats_state) AS chats_per_min,
+  sumMerge(reactions_state) AS reactions_per_min,
+  countMerge(votes_state) AS votes,
+  if(uniqExactMerge(viewers_state) = 0, 0, 100 * uniqExactMerge(voters_state) / uniqExactMerge(viewers_state)) AS poll_participation_pct
 FROM engagement_minute GROUP BY stream_id, minute`;
 
 const healthTable = () => `CREATE TABLE IF NOT EXISTS health_minute (
   node String,
   minute DateTime,
-  cpu AggregateFunction(avg, Float64),
-  memory AggregateFunction(max, UInt64),
-  connections AggregateFunction(max, UInt64)
+  cpu_state AggregateFunction(avg, Float64),
+  memory_state AggregateFunction(max, UInt64),
+  connections_state AggregateFunction(max, UInt64)
 ) ENGINE = AggregatingMergeTree ORDER BY (node, minute)`;
 
 const healthView = () => `CREATE MATERIALIZED VIEW IF NOT EXISTS health_minute_mv TO health_minute AS
 SELECT node, toStartOfMinute(ts) AS minute,
-  avgState(value) AS cpu,
-  maxState(memory_bytes) AS memory,
-  maxState(toUInt64(connections)) AS connections
+  avgState(value) AS cpu_state,
+  maxState(memory_bytes) AS memory_state,
+  maxState(toUInt64(connections)) AS connections_state
 FROM events WHERE type = 'node.load'
 GROUP BY node, minute`;
 
 const healthFinal = () => `CREATE VIEW IF NOT EXISTS health_per_minute AS
-SELECT node, minute, avgMerge(cpu) AS cpu_pct, maxMerge(memory) AS memory_bytes, maxMerge(connections) AS connections
+SELECT node, minute, avgMerge(cpu_state) AS cpu_pct, maxMerge(memory_state) AS memory_bytes, maxMerge(connections_state) AS connections
 FROM health_minute GROUP BY node, minute`;
 
 export const MIGRATIONS: Migration[] = [

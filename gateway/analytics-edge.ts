@@ -33,6 +33,13 @@ export class AnalyticsEdge {
     this.#connections = connections;
   }
 
+  /** Counters of this edge, on the node's /metrics. */
+  static registerMetrics(m: ServiceBroker["metrics"]): void {
+    m.register({ type: "counter", name: "esh.analytics.events.accepted.total", description: "Client and node events accepted into the event bus" });
+    m.register({ type: "counter", name: "esh.analytics.events.dropped.total", labelNames: ["reason"], description: "Client events dropped as invalid" });
+    m.register({ type: "counter", name: "esh.analytics.events.refused.total", description: "Events refused because the bus was full or unreachable (clients retry)" });
+  }
+
   start(): void {
     this.#timer = setInterval(() => void this.#recordLoad(), this.#cfg.analytics.nodeLoadIntervalMs);
     this.#timer.unref();

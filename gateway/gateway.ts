@@ -460,6 +460,7 @@ export class Gateway {
   #registerMetrics(): void {
     const m = this.#broker.metrics;
     m.register({ type: "gauge", name: "esh.gateway.ws.connections", description: "Open WebSocket connections" });
+    AnalyticsEdge.registerMetrics(m);
     m.register({ type: "counter", name: "esh.gateway.ws.messages.total", labelNames: ["type"], description: "WebSocket messages received, by type" });
     m.register({ type: "counter", name: "esh.gateway.rejects.total", labelNames: ["code"], description: "Requests, frames and upgrades refused, by error code" });
     m.register({ type: "counter", name: "esh.gateway.http.requests.total", labelNames: ["route", "status"], description: "HTTP API requests answered" });

@@ -78,6 +78,7 @@ export function analyticsService(cfg: AppConfig): ServiceSchema {
     },
     async started() {
       const log = this.logger;
+      for (const [name, description] of Object.entries(GAUGES)) this.broker.metrics.register({ type: "gauge", name, description });
       const store = await openAnalyticsStore(cfg);
       const schemaVersion = await migrateWithRetry(store, (m) => log.warn(m));
       const bus = await openBus(cfg);
@@ -104,6 +105,14 @@ export function analyticsService(cfg: AppConfig): ServiceSchema {
 
   async function evaluate(broker: Context["broker"], s: State): Promise<void> {
     const backlog = await s.bus.backlog();
+    const st = s.ingester.stats;
+    const m = broker.metrics;
+    m.set("esh.analytics.backlog.bytes", backlog.bytes);
+    m.set("esh.analytics.backlog.pending", backlog.pending);
+    m.set("esh.analytics.stored", st.stored);
+    m.set("esh.analytics.duplicates", st.duplicates);
+    m.set("esh.analytics.ingest.lag.p99", st.lagP99Ms);
+    m.set("esh.analytics.store.up", st.storeUp ? 1 : 0);
     const changed = await s.alerts.evaluate({
       ingest_lag_p99_ms: s.ingester.stats.lagP99Ms,
       backlog_pct: (100 * backlog.bytes) / backlog.limitBytes,
@@ -123,6 +132,15 @@ export function analyticsService(cfg: AppConfig): ServiceSchema {
     );
   }
 }
+
+const GAUGES = {
+  "esh.analytics.backlog.bytes": "Accepted events not yet stored (bytes in the spool or JetStream stream)",
+  "esh.analytics.backlog.pending": "Accepted events (spool) or batches (JetStream) not yet stored",
+  "esh.analytics.stored": "Events stored by this analytics node since it started",
+  "esh.analytics.duplicates": "Redelivered or re-sent events dropped instead of stored twice",
+  "esh.analytics.ingest.lag.p99": "Accepted -> stored, p99 over recent deliveries (ms)",
+  "esh.analytics.store.up": "1 while inserts into the analytics store succeed",
+};
 
 async function status(s: State) {
   return {
