@@ -13,8 +13,6 @@ import { AppError } from "../lib/errors.js";
 import type { EventRow } from "./events.js";
 import { encodeRows, type Backlog, type Delivery, type EventBus } from "./bus.js";
 
-const ACK_WAIT_NS = 60e9;
-
 export class JetStreamBus implements EventBus {
   readonly kind = "jetstream";
   readonly #nc: NatsConnection;
@@ -22,19 +20,21 @@ export class JetStreamBus implements EventBus {
   readonly #stream: string;
   readonly #subject: string;
   readonly #limit: number;
+  readonly #ackWaitMs: number;
 
-  private constructor(nc: NatsConnection, stream: string, limit: number) {
+  private constructor(nc: NatsConnection, stream: string, limit: number, ackWaitMs: number) {
     this.#nc = nc;
     this.#js = nc.jetstream();
     this.#stream = stream;
     this.#subject = `${stream.toLowerCase()}.in`;
     this.#limit = limit;
+    this.#ackWaitMs = ackWaitMs;
   }
 
   static async open(cfg: AppConfig): Promise<JetStreamBus> {
     const nc = await connect({ servers: cfg.natsUrl.split(","), name: "esh-events", maxReconnectAttempts: -1, reconnectTimeWait: 500 });
     const stream = `${cfg.namespace || "esh"}_EVENTS`.replace(/[^A-Za-z0-9_-]/g, "_");
-    const bus = new JetStreamBus(nc, stream, cfg.analytics.backlogMaxBytes);
+    const bus = new JetStreamBus(nc, stream, cfg.analytics.backlogMaxBytes, cfg.analytics.ackWaitMs);
     await bus.#ensure(cfg.storeReplicas);
     return bus;
   }
@@ -57,7 +57,7 @@ export class JetStreamBus implements EventBus {
     } catch {
       await jsm.streams.add(config);
     }
-    const consumer = { durable_name: "analytics", ack_policy: AckPolicy.Explicit, ack_wait: ACK_WAIT_NS, max_ack_pending: 100_000 };
+    const consumer = { durable_name: "analytics", ack_policy: AckPolicy.Explicit, ack_wait: this.#ackWaitMs * 1e6, max_ack_pending: 100_000 };
     await jsm.consumers.add(this.#stream, consumer).catch(() => jsm.consumers.update(this.#stream, "analytics", consumer));
   }
 
@@ -97,6 +97,7 @@ export class JetStreamBus implements EventBus {
       ack: async () => {
         await m.ackAck();
       },
+      working: () => m.working(),
     };
   }
 

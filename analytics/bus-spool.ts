@@ -111,6 +111,7 @@ export class SpoolBus implements EventBus {
       events: c.events,
       redelivered,
       oldestMs: c.oldestMs,
+      working: () => undefined,
       ack: () => {
         const i = this.#closed.indexOf(c);
         if (i < 0) return Promise.resolve();

@@ -19,6 +19,8 @@ export interface Delivery {
   /** Server time of the oldest event, for ingest lag. */
   oldestMs: number;
   ack(): Promise<void>;
+  /** Still being worked on (the store is down and we retry): do not redeliver it yet. */
+  working(): void;
 }
 
 export interface Backlog {

@@ -104,6 +104,7 @@ export class Ingester {
         this.stats.lastError = err instanceof Error ? err.message.slice(0, 300) : String(err);
         if (this.stats.storeUp) this.#opts.log.warn(`analytics: insert failed, events kept in the bus and retried: ${this.stats.lastError}`);
         this.stats.storeUp = false;
+        for (const d of ds) d.working();
         await sleep(Math.min(5000, 250 * 2 ** Math.min(attempt, 5)));
       }
     }

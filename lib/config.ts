@@ -168,6 +168,8 @@ export interface AppConfig {
     /** Accepted but not yet stored events may take this many bytes (spool or JetStream);
      *  beyond it publishers get UNAVAILABLE and clients keep their events and retry. */
     backlogMaxBytes: number;
+    /** JetStream: an unacked delivery (its consumer died mid-insert) comes back after this. */
+    ackWaitMs: number;
     /** Alert rules (JSON, see docs/events.md#alerts), evaluated every alertIntervalMs. */
     alertsFile: string;
     alertIntervalMs: number;
@@ -279,6 +281,7 @@ export const DEFAULTS: AppConfig = {
     batchMaxEvents: 100_000,
     flushMs: 200,
     backlogMaxBytes: 1024 ** 3,
+    ackWaitMs: 60_000,
     alertsFile: "analytics/alerts.json",
     alertIntervalMs: 10_000,
     alertWebhookUrl: "",
@@ -394,6 +397,7 @@ const SETTINGS: Setting[] = [
   s("analytics.batchMaxEvents", int(1, 10_000_000)),
   s("analytics.flushMs", int(10, 60_000)),
   s("analytics.backlogMaxBytes", int(1 << 20, 2 ** 50)),
+  s("analytics.ackWaitMs", int(1000, 3_600_000)),
   s("analytics.alertsFile", { t: "str" }),
   s("analytics.alertIntervalMs", int(200, 3_600_000)),
   s("analytics.alertWebhookUrl", { t: "str" }),
