@@ -60,6 +60,9 @@ export interface EventRow {
   memory_bytes: number;
   connections: number;
   data: string;
+  /** Set (to 1) on events a client re-sends because it lost the answer: the ingester checks
+   *  the store for them. Not a column (inserts skip unknown fields); always the last key. */
+  r?: 1;
 }
 
 /** What the gateway knows about the sender of a batch. */
@@ -91,7 +94,7 @@ const num = (v: unknown, max: number): number | undefined => (v === undefined ||
 
 /** Checks one client event and returns its row, or why it was dropped. Hand-written (not a
  *  schema library): it runs once per event at 100k+ events/s. */
-export function clientEventRow(raw: unknown, stamp: Stamp): EventRow | string {
+export function clientEventRow(raw: unknown, stamp: Stamp, retry = false): EventRow | string {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return "not an object";
   const e = raw as Record<string, unknown>;
   if (typeof e.id !== "string" || !ID.test(e.id)) return "id: 1-64 of [A-Za-z0-9_.:-]";
@@ -132,6 +135,7 @@ export function clientEventRow(raw: unknown, stamp: Stamp): EventRow | string {
     memory_bytes: 0,
     connections: 0,
     data,
+    ...(retry ? { r: 1 as const } : {}),
   };
 }
 

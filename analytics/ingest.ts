@@ -4,16 +4,18 @@
  * deliveries are retried with backoff (events accumulate in the bus, bounded) and the retry
  * checks which ids made it in before the failure, so nothing is inserted twice.
  *
- * Duplicates have two sources and two guards:
- *   - a redelivery (crash, failed or timed-out insert): its ids are looked up in the store;
- *   - a client that re-sends a batch whose answer it lost: ids seen in the last minutes
- *     (bounded: RECENT_CAP per generation) are dropped without asking the store.
+ * Duplicates have two sources, and every event that may be one is looked up in the store:
+ *   - a redelivery (crash, failed or timed-out insert): every id of the delivery;
+ *   - a client re-sending a batch whose answer it lost (`retry`, marked `"r":1` on the line).
+ * Ids stored by this process lately (RECENT_CAP per generation) are dropped without asking.
+ * First deliveries of fresh events, the normal case, cost no lookup.
  */
 import type { Delivery, EventBus } from "./bus.js";
 import type { AnalyticsStore } from "./store.js";
 
 const RECENT_CAP = 1_000_000;
 const ID_PREFIX = '{"event_id":"';
+const RETRY_SUFFIX = ',"r":1}';
 
 export interface IngestStats {
   stored: number;
@@ -111,9 +113,17 @@ export class Ingester {
   }
 
   async #insert(ds: Delivery[], uncertain: boolean): Promise<void> {
-    const lines = ds.flatMap((d) => d.lines.toString().split("\n").filter((l) => l.length > 0));
+    const lines: string[] = [];
+    const check: boolean[] = []; // may be stored already: look it up
+    for (const d of ds) {
+      for (const l of d.lines.toString().split("\n")) {
+        if (l.length === 0) continue;
+        lines.push(l);
+        check.push(uncertain || d.redelivered || l.endsWith(RETRY_SUFFIX));
+      }
+    }
     const ids = lines.map(idOf);
-    const stored = uncertain ? await this.#storedAlready(ids, lines) : new Set<string>();
+    const stored = await this.#storedAlready(ids, lines, check);
     const keep: string[] = [];
     const kept: string[] = [];
     for (let i = 0; i < lines.length; i++) {
@@ -133,17 +143,22 @@ export class Ingester {
     this.#account(ds, lines.length - keep.length, keep.length);
   }
 
-  /** Ids of these lines that the store holds already (after a crash or a failed insert). */
-  async #storedAlready(ids: string[], lines: string[]): Promise<Set<string>> {
-    let min = Infinity;
-    let max = 0;
-    for (const l of lines) {
-      const ms = serverMsOf(l);
-      if (ms < min) min = ms;
-      if (ms > max) max = ms;
-    }
+  /** Ids of the flagged lines that the store holds already (after a crash, a failed insert, or
+   *  a client's re-send), looked up in chunks within the lines' time window. */
+  async #storedAlready(ids: string[], lines: string[], check: boolean[]): Promise<Set<string>> {
     const found = new Set<string>();
-    for (let i = 0; i < ids.length; i += 5000) for (const id of await this.#store.existing(ids.slice(i, i + 5000), min, max)) found.add(id);
+    const want: string[] = [];
+    let fromMs = Infinity;
+    let toMs = 0;
+    for (let i = 0; i < lines.length; i++) {
+      if (!check[i]) continue;
+      want.push(ids[i] ?? "");
+      for (const ms of timesOf(lines[i] ?? "")) {
+        if (ms < fromMs) fromMs = ms;
+        if (ms > toMs) toMs = ms;
+      }
+    }
+    for (let i = 0; i < want.length; i += 5000) for (const id of await this.#store.existing(want.slice(i, i + 5000), { fromMs, toMs })) found.add(id);
     return found;
   }
 
@@ -166,9 +181,13 @@ function idOf(line: string): string {
   return line.startsWith(ID_PREFIX) ? line.slice(ID_PREFIX.length, line.indexOf('"', ID_PREFIX.length)) : (JSON.parse(line) as { event_id: string }).event_id;
 }
 
-function serverMsOf(line: string): number {
-  const i = line.indexOf('"server_ms":');
-  return i < 0 ? Date.now() : Number.parseInt(line.slice(i + 12, i + 30), 10);
+/** client_ms and server_ms of a line (read off the text, not parsed). */
+function timesOf(line: string): number[] {
+  const at = (key: string) => {
+    const i = line.indexOf(key);
+    return i < 0 ? Date.now() : Number.parseInt(line.slice(i + key.length, i + key.length + 16), 10);
+  };
+  return [at('"client_ms":'), at('"server_ms":')];
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

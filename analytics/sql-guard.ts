@@ -46,16 +46,43 @@ export function checkAnalystSql(sql: unknown): string {
   return statement;
 }
 
-/** Every FROM/JOIN target must be a readable table, a WITH alias, or a subquery. */
+/** Every table a FROM or JOIN names (comma lists included, at any depth) must be a readable
+ *  table or a WITH alias; a `(` starts a subquery, which is checked the same way. */
 function checkTables(bare: string): void {
-  const aliases = new Set([...bare.matchAll(/\b([A-Za-z_][\w]*)\s+AS\s*\(/gi)].map((m) => (m[1] ?? "").toLowerCase()));
-  for (const m of bare.matchAll(/\b(FROM|JOIN)\s+([^\s,()]+|\()/gi)) {
-    const target = (m[2] ?? "").replace(/[`"]/g, "");
-    if (target === "(") continue;
-    const name = target.toLowerCase();
-    if (name.includes(".")) throw refuse(`"${target}": name a table without its database`);
-    if (!READABLE.has(name) && !aliases.has(name)) throw refuse(`table "${target}" is not readable; tables: ${READABLE_TABLES.join(", ")}`);
+  const aliases = new Set([...bare.matchAll(/\b([A-Za-z_]\w*)\s+AS\s*\(/gi)].map((m) => (m[1] ?? "").toLowerCase()));
+  const tokens = bare.match(/[A-Za-z_][\w.]*|`[^`]*`|"[^"]*"|[(),]|[^\sA-Za-z_(),`"]+/g) ?? [];
+  // At each depth: are we in a FROM list, and does its next item name a table?
+  const inFrom: boolean[] = [false];
+  let expectTable = false;
+  for (const tok of tokens) {
+    const up = tok.toUpperCase();
+    if (tok === "(") {
+      inFrom.push(false);
+      expectTable = false;
+    } else if (tok === ")") {
+      inFrom.pop();
+      if (inFrom.length === 0) throw refuse("unbalanced parentheses");
+    } else if (up === "FROM" || up === "JOIN") {
+      inFrom[inFrom.length - 1] = true;
+      expectTable = true;
+    } else if (tok === "," && inFrom[inFrom.length - 1]) {
+      expectTable = true;
+    } else if (CLAUSE_END.has(up)) {
+      inFrom[inFrom.length - 1] = false;
+      expectTable = false;
+    } else if (expectTable) {
+      expectTable = false;
+      checkTable(tok.replace(/[`"]/g, ""), aliases);
+    }
   }
+}
+
+const CLAUSE_END = new Set(["WHERE", "PREWHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "UNION", "ON", "USING", "SAMPLE", "FINAL", "ARRAY", "SELECT", "WINDOW", "QUALIFY", "INTERSECT", "EXCEPT"]);
+
+function checkTable(name: string, aliases: Set<string>): void {
+  const lower = name.toLowerCase();
+  if (lower.includes(".")) throw refuse(`"${name}": name a table without its database`);
+  if (!READABLE.has(lower) && !aliases.has(lower)) throw refuse(`table "${name}" is not readable; tables: ${READABLE_TABLES.join(", ")}`);
 }
 
 /** The text with comments and string literals replaced by blanks (quoted identifiers stay).

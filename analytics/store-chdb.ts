@@ -7,7 +7,7 @@ import { Session } from "chdb";
 import { AppError } from "../lib/errors.js";
 import { applyMigrations } from "./migrate.js";
 import type { Dialect } from "./schema.js";
-import { capped, idList, type AnalyticsStore, type QueryLimits, type QueryResult } from "./store.js";
+import { capped, idLookup, type AnalyticsStore, type IdWindow, type QueryLimits, type QueryResult } from "./store.js";
 
 interface JsonCompact {
   meta: { name: string; type: string }[];
@@ -33,11 +33,9 @@ export class ChdbStore implements AnalyticsStore {
     await this.#session.insert({ table, values: jsonLines, format: "JSONEachRow", settings: { input_format_skip_unknown_fields: 1 } });
   }
 
-  async existing(ids: readonly string[], fromMs: number, toMs: number): Promise<Set<string>> {
+  async existing(ids: readonly string[], window: IdWindow): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows = await this.rows<{ event_id: string }>(
-      `SELECT DISTINCT event_id FROM events WHERE server_ms BETWEEN ${Math.floor(fromMs)} AND ${Math.ceil(toMs)} AND event_id IN (${idList(ids)})`,
-    );
+    const rows = await this.rows<{ event_id: string }>(`SELECT DISTINCT event_id FROM events WHERE ${idLookup(ids, window)}`);
     return new Set(rows.map((r) => r.event_id));
   }
 

@@ -9,7 +9,7 @@ import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { applyMigrations } from "./migrate.js";
 import type { Dialect } from "./schema.js";
 import { queryError } from "./store-chdb.js";
-import { capped, idList, type AnalyticsStore, type QueryLimits, type QueryResult } from "./store.js";
+import { capped, idLookup, type AnalyticsStore, type IdWindow, type QueryLimits, type QueryResult } from "./store.js";
 
 interface JsonBody {
   meta: { name: string; type: string }[];
@@ -49,11 +49,9 @@ export class ServerStore implements AnalyticsStore {
     r.stream.resume();
   }
 
-  async existing(ids: readonly string[], fromMs: number, toMs: number): Promise<Set<string>> {
+  async existing(ids: readonly string[], window: IdWindow): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows = await this.rows<{ event_id: string }>(
-      `SELECT DISTINCT event_id FROM events WHERE server_ms >= ${Math.floor(fromMs)} AND server_ms <= ${Math.ceil(toMs)} AND event_id IN (${idList(ids)})`,
-    );
+    const rows = await this.rows<{ event_id: string }>(`SELECT DISTINCT event_id FROM events WHERE ${idLookup(ids, window)}`);
     return new Set(rows.map((r) => r.event_id));
   }
 

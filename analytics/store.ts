@@ -8,6 +8,11 @@
 import type { AppConfig } from "../lib/config.js";
 import type { Dialect } from "./schema.js";
 
+export interface IdWindow {
+  fromMs: number;
+  toMs: number;
+}
+
 export interface QueryLimits {
   maxRows: number;
   maxSeconds: number;
@@ -29,8 +34,9 @@ export interface AnalyticsStore {
   migrate(): Promise<number>;
   /** Inserts events given as JSONEachRow lines; resolves once the store holds them. */
   insert(table: string, jsonLines: Buffer): Promise<void>;
-  /** Which of these event ids are stored already, among events received in [fromMs, toMs]. */
-  existing(ids: readonly string[], fromMs: number, toMs: number): Promise<Set<string>>;
+  /** Which of these event ids are stored already. The window bounds the search: events
+   *  received (server_ms) or sent (client_ms) inside it. */
+  existing(ids: readonly string[], window: IdWindow): Promise<Set<string>>;
   /** Our own SQL (trusted), rows as objects. */
   rows<T>(sql: string): Promise<T[]>;
   /** An analyst's SQL, already checked by sql-guard: read-only settings and limits apply. */
@@ -46,6 +52,13 @@ export async function openAnalyticsStore(cfg: AppConfig): Promise<AnalyticsStore
     ? new (await import("./store-server.js")).ServerStore(a.clickhouseUrl, a.clickhouseDatabase)
     : new (await import("./store-chdb.js")).ChdbStore(`${cfg.dataDir}/analytics`);
   return store;
+}
+
+/** The WHERE clause of an id lookup: the day partitions that can hold them (a client clock is
+ *  believed within 24 h, events.ts), then the ids. */
+export function idLookup(ids: readonly string[], w: IdWindow): string {
+  const from = Math.floor(w.fromMs) - 86_400_000;
+  return `ts >= toDateTime(${Math.floor(from / 1000)}) AND (server_ms BETWEEN ${Math.floor(w.fromMs)} AND ${Math.ceil(w.toMs)} OR client_ms BETWEEN ${Math.floor(w.fromMs)} AND ${Math.ceil(w.toMs)}) AND event_id IN (${idList(ids)})`;
 }
 
 /** Quotes event ids for an IN list; ids were checked against [A-Za-z0-9_.:-] on the way in. */

@@ -49,15 +49,15 @@ export class AnalyticsEdge {
     clearInterval(this.#timer);
   }
 
-  /** A client's batch of events. */
-  async accept(events: unknown, principal: Principal, userAgent: string, deviceHint?: unknown): Promise<Accepted> {
+  /** A client's batch of events; `retry` when it re-sends a batch whose answer it lost. */
+  async accept(events: unknown, principal: Principal, userAgent: string, deviceHint?: unknown, retry = false): Promise<Accepted> {
     if (!Array.isArray(events)) throw new AppError("BAD_REQUEST", "events must be an array");
     if (events.length > MAX_EVENTS_PER_BATCH) throw new AppError("PAYLOAD_TOO_LARGE", `At most ${MAX_EVENTS_PER_BATCH} events per batch`);
     const stamp = { userId: principal.userId, sessionId: principal.sid, node: this.#broker.nodeID, serverMs: Date.now(), device: deviceFrom(userAgent, deviceHint) };
     const rows: EventRow[] = [];
     const dropped: Accepted["dropped"] = [];
     for (let i = 0; i < events.length; i++) {
-      const row = clientEventRow(events[i], stamp);
+      const row = clientEventRow(events[i], stamp, retry);
       if (typeof row === "string") dropped.push({ i, reason: row });
       else rows.push(row);
     }

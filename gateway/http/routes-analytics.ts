@@ -1,6 +1,6 @@
 /**
  * Analytics over HTTP:
- *   POST /api/events                {events, device?, token?}  telemetry; `token` in the body is
+ *   POST /api/events                {events, device?, retry?, token?}  telemetry; `token` in the body is
  *                                   for navigator.sendBeacon, which cannot send headers
  *   POST /api/analytics/query       {sql}  one read-only SELECT (admin)
  *   GET  /api/analytics/dashboard   ?minutes=&stream=  per-minute QoE, engagement, health (admin)
@@ -24,9 +24,9 @@ const must = (p: Principal | undefined): Principal => {
 
 export function analyticsRoutes(deps: AnalyticsDeps): Route[] {
   const events = async (ctx: RouteContext) => {
-    const body = (ctx.body ?? {}) as { events?: unknown; token?: unknown; device?: unknown };
+    const body = (ctx.body ?? {}) as { events?: unknown; token?: unknown; device?: unknown; retry?: unknown };
     const principal = ctx.principal ?? (typeof body.token === "string" && body.token.length <= 4096 ? await deps.verify(body.token) : undefined);
-    return { body: await deps.edge.accept(body.events, must(principal), ctx.ex.head.extra["user-agent"], body.device) };
+    return { body: await deps.edge.accept(body.events, must(principal), ctx.ex.head.extra["user-agent"], body.device, body.retry === true) };
   };
   const query = (c: RouteContext): Record<string, string> => Object.fromEntries(c.ex.head.query.entries());
   return [
