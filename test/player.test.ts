@@ -27,7 +27,7 @@ function state(page: Page): Promise<PlayerState> {
 }
 
 before(async () => {
-  node = await PlatformNode.start({ env: { ESH_GATEWAY_AUTH_BURST_PER_IP: "100", ESH_GATEWAY_HTTP_BURST_PER_IP: "10000", ESH_GATEWAY_HTTP_RATE_PER_IP: "10000" } });
+  node = await PlatformNode.start({ env: { ADMIN_USER: "admin", ADMIN_PASSWORD: "player admin pw", ESH_GATEWAY_AUTH_BURST_PER_IP: "100", ESH_GATEWAY_HTTP_BURST_PER_IP: "10000", ESH_GATEWAY_HTTP_RATE_PER_IP: "10000" } });
   await api(node.url, "POST", "/api/auth/register", { username: "studio", password: "studio password 1", role: "creator" });
   const token = (await api(node.url, "POST", "/api/auth/login", { username: "studio", password: "studio password 1" })).body.accessToken as string;
   // 480p source: a 240p + 480p ladder, long enough to keep loading after the throttle.
@@ -90,5 +90,22 @@ describe("HLS player in Chromium", () => {
       throw new Error(`${String(err)}: ${JSON.stringify(last)}`);
     });
     await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  });
+
+  it("the watch page reports its view: start, startup time, rendition switches, and view.end by sendBeacon on exit", async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${node.url}/watch.html?v=${videoId}&buffer=6`);
+    await waitFor("playback past 3 s", async () => ((await state(page)).time > 3 ? true : undefined), 30_000, 200);
+    await page.close({ runBeforeUnload: true }); // pagehide: the view ends, the rest goes by beacon
+    const admin = (await api(node.url, "POST", "/api/auth/login", { username: "admin", password: "player admin pw" })).body.accessToken as string;
+    const rows = await waitFor("the view's events in the store", async () => {
+      const r = await api(node.url, "POST", "/api/analytics/query", { sql: `SELECT type, count() AS n, max(duration_ms) AS d, any(device) AS dev, any(browser) AS b, any(protocol) AS p FROM events WHERE stream_id = '${videoId}' GROUP BY type` }, admin);
+      const byType = new Map((r.body.rows as [string, number, number, string, string, string][]).map((x) => [x[0], x]));
+      return byType.has("view.start") && byType.has("startup") && byType.has("view.end") ? byType : undefined;
+    }, 20_000, 300);
+    const startup = rows.get("startup");
+    assert.ok(startup && startup[2] > 0 && startup[2] < 30_000, `startup time ${String(startup?.[2])} ms`);
+    assert.deepEqual(startup.slice(3), ["desktop", "chrome", "hls"]);
+    assert.ok(rows.has("quality"), `ABR climbed, so a rendition switch was reported: ${JSON.stringify([...rows.keys()])}`);
   });
 });

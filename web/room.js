@@ -5,6 +5,7 @@
 // quality choice and a stats overlay.
 import { LiveMedia } from "/bundles/live-media.js";
 import { Requests } from "/requests.js";
+import { Telemetry } from "/bundles/telemetry.js";
 const REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "👏", "🔥", "🎉"];
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -32,8 +33,16 @@ async function start(tokens) {
   $("auth").hidden = true;
   $("room").hidden = false;
   $("poll-form").hidden = !isModerator();
+  // Telemetry over this page's WebSocket; a batch sent while it is down is sent again (retry).
+  state.telemetry ??= new Telemetry({
+    send: (events, retry) => (state.ws?.readyState === 1 ? request("events", { events, retry }) : Promise.reject(new Error("offline"))),
+    beacon: () => ({ url: "/api/events", token: state.token }),
+  });
+  window.telemetry = state.telemetry;
   connect();
 }
+
+const track = (type, fields = {}) => state.telemetry?.track(type, { stream: state.room, ...fields });
 
 const isModerator = () => state.me && (state.me.id === state.owner || state.me.role === "admin");
 
@@ -53,6 +62,7 @@ function connect() {
     for (const e of ans.events) applyEvent(e);
     for (const p of ans.polls) renderPoll(p);
     renderPresence(ans.presence);
+    track("join");
     state.joined = true;
     for (const items of state.buffer.splice(0)) applyItems(items);
     watch();
@@ -87,11 +97,14 @@ async function watch(attempt = 0) {
   const media = new LiveMedia(request, state.room, { onState: onMediaState });
   state.media = media;
   window.liveMedia = media; // for the stats overlay in tests and the console
+  state.view?.end();
+  state.view = state.telemetry.watch($("video"), { stream: state.room, protocol: "webrtc" });
   try {
     await media.watch($("video"));
     $("video-state").textContent = media.consumers.size ? "live" : "waiting for the broadcaster";
   } catch (e) {
     $("video-state").textContent = `video unavailable: ${e.message}`;
+    state.view?.error("WEBRTC_UNAVAILABLE", attempt >= 8);
     // A media node restarting its worker answers UNAVAILABLE for a moment: try again.
     if (state.ws?.readyState === 1 && attempt < 8) setTimeout(() => watch(attempt + 1), 500 * 2 ** Math.min(attempt, 4));
   }
@@ -171,7 +184,10 @@ function renderPoll(p) {
   const q = Object.assign(document.createElement("strong"), { textContent: `${p.question}${p.open ? "" : " (closed)"}` });
   const buttons = p.options.map((o, i) => {
     const b = Object.assign(document.createElement("button"), { type: "button", textContent: `${o} — ${p.counts[i]}`, disabled: !p.open });
-    b.onclick = () => request("room.vote", { room: state.room, pollId: p.id, option: i }).then(renderPoll, (err) => ($("room-error").textContent = err.message));
+    b.onclick = () => {
+      track("vote");
+      request("room.vote", { room: state.room, pollId: p.id, option: i }).then(renderPoll, (err) => ($("room-error").textContent = err.message));
+    };
     return b;
   });
   box.replaceChildren(q, ...buttons);
@@ -199,6 +215,7 @@ $("chat-form").onsubmit = (ev) => {
   const text = input.value.trim();
   if (!text) return;
   request("room.chat", { room: state.room, text }).then(() => ($("room-error").textContent = ""), (e) => ($("room-error").textContent = e.message));
+  track("chat");
   input.value = "";
 };
 $("poll-form").onsubmit = (ev) => {
@@ -207,9 +224,16 @@ $("poll-form").onsubmit = (ev) => {
   const options = String(f.get("options")).split(",").map((s) => s.trim()).filter(Boolean);
   request("room.poll.create", { room: state.room, question: f.get("question"), options }).then(() => ev.target.reset(), (e) => ($("room-error").textContent = e.message));
 };
-$("quality").onchange = (ev) => state.media?.setQuality(ev.target.value).catch((e) => ($("room-error").textContent = e.message));
+$("quality").onchange = (ev) => {
+  state.view?.quality(ev.target.value, 0);
+  state.media?.setQuality(ev.target.value).catch((e) => ($("room-error").textContent = e.message));
+};
 $("reactions").replaceChildren(...REACTIONS.map((e) => {
   const b = Object.assign(document.createElement("button"), { type: "button", textContent: e, title: `react ${e}` });
-  b.onclick = () => state.ws?.readyState === 1 && state.ws.send(JSON.stringify({ t: "room.react", d: { room: state.room, emoji: e } }));
+  b.onclick = () => {
+    if (state.ws?.readyState !== 1) return;
+    state.ws.send(JSON.stringify({ t: "room.react", d: { room: state.room, emoji: e } }));
+    track("reaction", { value: 1 });
+  };
   return b;
 }));

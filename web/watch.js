@@ -2,6 +2,7 @@
 // error recovery, keyboard). Live streams go to the room page (WebRTC, sub-second, with chat).
 // Anyone may watch public assets: a guest token is fetched if the visitor has none.
 import { createPlayer, keyboard } from "/bundles/player.js";
+import { Telemetry } from "/bundles/telemetry.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -41,14 +42,34 @@ async function start() {
     $("state").textContent = "starting…";
     await new Promise((r) => setTimeout(r, 1000));
   }
+  const tok = await token();
+  const telemetry = new Telemetry({
+    send: async (events, retry) => {
+      const res = await fetch("/api/events", { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${tok}` }, body: JSON.stringify({ events, retry }), keepalive: true });
+      if (!res.ok) throw new Error(`events: ${res.status}`);
+    },
+    beacon: () => ({ url: "/api/events", token: tok }),
+  });
+  window.telemetry = telemetry; // for tests and the console
+  const current = () => player?.levels[player.hls?.currentLevel ?? -1];
+  const view = telemetry.watch($("video"), {
+    stream: id,
+    protocol: live ? "hls-live" : "hls",
+    bitrate: () => Math.round((current()?.bitrate ?? 0) / 1000),
+    rendition: () => (current() ? `${current().height}p` : ""),
+  });
   performance.mark("play-requested"); // startup time = this -> the first frame (bench/hls.ts reads it)
   video.requestVideoFrameCallback?.(() => performance.mark("first-frame"));
-  const player = createPlayer(video, {
+  let player;
+  player = createPlayer(video, {
     src: live ? `/live/${id}/master.m3u8` : `/vod/${id}/master.m3u8`,
-    token: await token(),
+    token: tok,
     maxBufferSec,
     onChange: (what) => {
       if (what === "levels") renderLevels(player);
+      if (what === "switched" && current()) view.quality(`${current().height}p`, current().bitrate / 1000);
+      if (what.startsWith("error")) view.error(what.slice(7), false);
+      if (what === "failed") view.error("HLS_FAILED", true);
       if (what.startsWith("error") || what === "failed") $("error").textContent = what;
       const l = player.levels[player.hls?.currentLevel ?? -1];
       $("level").textContent = l ? `${l.height}p · ${Math.round(l.bitrate / 1000)} kbit/s${player.auto ? " (auto)" : ""}` : "";

@@ -9,6 +9,7 @@ import { build } from "esbuild";
 const ENTRIES: Record<string, string> = {
   "live-media.js": "src/live-media.js",
   "player.js": "src/player.js",
+  "telemetry.js": "src/telemetry.js",
 };
 
 export class Bundles {

@@ -45,7 +45,7 @@ export function createPlayer(video, { src, token, onChange = () => {}, maxBuffer
     onChange("levels");
     video.play().catch(() => {});
   });
-  hls.on(Hls.Events.LEVEL_SWITCHED, () => onChange("level"));
+  hls.on(Hls.Events.LEVEL_SWITCHED, () => onChange("switched")); // a rendition change (telemetry counts it)
   hls.on(Hls.Events.FRAG_LOADED, () => (retries = 0));
   hls.on(Hls.Events.ERROR, (_e, data) => {
     if (!data.fatal) return;
