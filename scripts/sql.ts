@@ -49,7 +49,7 @@ async function embedded(dir: string, statement: string, limits: Parameters<impor
   } catch (err) {
     if (!/lock|already|in use|create connection/i.test(String(err))) throw err;
     console.error(`(${dir} is held by a running platform: asking its gateway at ${gateway})`);
-    return viaGateway(gateway, statement);
+    return await viaGateway(gateway, statement);
   } finally {
     await store?.close();
   }

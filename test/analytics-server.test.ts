@@ -91,9 +91,9 @@ describe("analytics, distributed (JetStream + ClickHouse server)", { skip: HAVE_
     const ws = await WsClient.connect(edge.wsUrl, { token: guest });
     const watcher = await WsClient.connect(edge.wsUrl, { token: admin });
     let sent = 0;
-    let stop = false;
+    const run = { stop: false };
     const sender = (async () => {
-      for (let b = 0; !stop; b++) {
+      for (let b = 0; !run.stop; b++) {
         const events = Array.from({ length: 100 }, (_, i) => ({ id: `out-${b}-${i}`, type: "heartbeat", ts: Date.now(), stream: "outage", view: `ov${b % 50}`, watched: 1000 }));
         const r = await ws.request("events", { events });
         assert.equal(r.t, "ok", JSON.stringify(r.d)); // accepted even while ClickHouse is down
@@ -114,7 +114,7 @@ describe("analytics, distributed (JetStream + ClickHouse server)", { skip: HAVE_
     await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - downAt))));
     await ch.restart();
     await new Promise((r) => setTimeout(r, 3000)); // load continues after the return
-    stop = true;
+    run.stop = true;
     await sender;
     const final = await waitFor("everything stored", async () => {
       const c = await count("outage");
