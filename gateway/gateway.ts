@@ -406,7 +406,8 @@ export class Gateway {
     if (url.startsWith("/bundles/")) {
       const bundle = this.#bundles.get(url.slice("/bundles/".length));
       if (!bundle) throw new AppError("NOT_FOUND", "No such bundle");
-      ex.send(200, await bundle, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+      const type = url.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8";
+      ex.send(200, await bundle, { "content-type": type, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
       return;
     }
     const file = await this.#static.get(ex.head.url);

@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
+import { chromium } from "playwright-core";
+import { CHROMIUM } from "./harness/media-pages.js";
 import { api, PlatformNode } from "./harness/node.js";
 import { waitFor } from "./harness/ports.js";
 import { assertQoe, ENGAGEMENT_SQL, expectedQoe, planViewer, QOE_SQL, rng, sendPlans } from "./harness/viewers.js";
@@ -83,8 +85,10 @@ describe("analytics, embedded (chdb)", () => {
     // The dashboard serves the same per-minute views.
     const dash = await api(node.url, "GET", "/api/analytics/dashboard?minutes=10&stream=qoe1", undefined, admin);
     assert.equal(dash.status, 200);
-    const views = (dash.body.qoe as { views: number }[]).reduce((s, r) => s + r.views, 0);
-    assert.ok(views >= want.views, `dashboard views ${views} >= ${want.views}`);
+    const rows = dash.body.qoe as { views: number; startup_ms: number[] }[];
+    assert.ok(rows.length >= 1 && rows.length <= 2, "one row per minute");
+    if (rows.length === 1) assert.deepEqual(rows[0]?.startup_ms, [want.startupP50, want.startupP95]);
+    assert.ok((dash.body.streams as string[]).includes("qoe1"));
   });
 
   it("drops bad events one by one with reasons; refuses bad batches and tokens", async () => {
@@ -186,6 +190,37 @@ describe("analytics, embedded (chdb)", () => {
     assert.match(node.output, /alert firing: rebuffering/);
     ws.close();
     viewer.close();
+  });
+
+  it("the admin dashboard draws its charts, refreshes, and shows an alert as it fires", async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`${node.url}/admin.html`);
+      await page.fill("#login input[name=username]", ADMIN.username);
+      await page.fill("#login input[name=password]", ADMIN.password);
+      await page.click("#login button");
+      await page.waitForSelector("#board:not([hidden])");
+      await page.waitForFunction(() => (globalThis as unknown as { dashboardUpdates: number }).dashboardUpdates >= 1);
+      assert.ok((await page.locator("canvas").count()) >= 6, "six uPlot charts drawn");
+      assert.match((await page.textContent("#status")) ?? "", /store: chdb \(current\) up/);
+      await page.waitForSelector("#conn.online");
+      const guest = (await api(node.url, "POST", "/api/auth/guest")).body.accessToken as string;
+      const viewer = await WsClient.connect(node.wsUrl, { token: guest });
+      const now = Date.now();
+      await viewer.request("events", {
+        events: [
+          { id: "dash-1", type: "view.start", ts: now, stream: "dash-stall", view: "dv" },
+          { id: "dash-2", type: "buffer.end", ts: now, stream: "dash-stall", view: "dv", duration: 4000 },
+          { id: "dash-3", type: "heartbeat", ts: now, stream: "dash-stall", view: "dv", watched: 8000 },
+        ],
+      });
+      viewer.close();
+      await page.waitForFunction(() => [...(globalThis as unknown as { document: { querySelectorAll(s: string): { textContent: string }[] } }).document.querySelectorAll("#alerts li.firing")].some((li) => li.textContent.includes("dash-stall")), undefined, { timeout: 20_000 });
+      await page.waitForFunction(() => [...(globalThis as unknown as { document: { querySelectorAll(s: string): { value: string }[] } }).document.querySelectorAll("#stream option")].some((o) => o.value === "dash-stall"), undefined, { timeout: 15_000 });
+    } finally {
+      await browser.close();
+    }
   });
 
   it("kill -9 loses nothing accepted; the client's re-sent batches are stored once", async () => {

@@ -10,6 +10,8 @@ const ENTRIES: Record<string, string> = {
   "live-media.js": "src/live-media.js",
   "player.js": "src/player.js",
   "telemetry.js": "src/telemetry.js",
+  "charts.js": "src/charts.js",
+  "charts.css": "src/charts.css",
 };
 
 export class Bundles {

@@ -1,0 +1,25 @@
+// Time-series charts for the admin dashboard (uPlot, from npm; bundled at /bundles/charts.js).
+//   const c = timeChart(el, "Startup time (ms)", ["p50", "p95"]); c.set(times, [p50s, p95s]);
+import uPlot from "uplot";
+
+const COLORS = ["#2a7de1", "#e1672a", "#2aa876", "#a82a9c", "#c9a400", "#555"];
+
+export function timeChart(el, title, labels, { width } = {}) {
+  const opts = {
+    title,
+    width: width ?? Math.max(280, el.clientWidth || 480),
+    height: 200,
+    series: [{}, ...labels.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 2, points: { show: true, size: 4 } }))],
+    axes: [{ stroke: "#888" }, { stroke: "#888" }],
+    scales: { x: { time: true } },
+  };
+  const plot = new uPlot(opts, [[], ...labels.map(() => [])], el);
+  new ResizeObserver(() => plot.setSize({ width: Math.max(280, el.clientWidth), height: 200 })).observe(el);
+  return {
+    plot,
+    /** x: seconds since the epoch; ys: one array per label. */
+    set(x, ys) {
+      plot.setData([x, ...ys]);
+    },
+  };
+}
