@@ -3,6 +3,8 @@
  * loop (chdb's async API); one Session per process owns the data directory.
  */
 import { mkdirSync } from "node:fs";
+import { unlink, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { Session } from "chdb";
 import { AppError } from "../lib/errors.js";
 import { applyMigrations } from "./migrate.js";
@@ -18,9 +20,14 @@ export class ChdbStore implements AnalyticsStore {
   readonly kind = "chdb";
   readonly dialect: Dialect = "current";
   readonly #session: Session;
+  readonly #dir: string;
+  /** Per table: its inserted columns and types (not the MATERIALIZED ones), for file(). */
+  readonly #structure = new Map<string, Promise<{ names: string; structure: string }>>();
+  #seq = 0;
 
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
+    this.#dir = path.resolve(dir);
     this.#session = new Session(dir);
   }
 
@@ -28,9 +35,31 @@ export class ChdbStore implements AnalyticsStore {
     return applyMigrations(this, (sql) => this.#session.queryAsync(sql).then(() => undefined));
   }
 
+  /** Through a file and INSERT ... SELECT FROM file(): ClickHouse parses the file with all its
+   *  threads, 2-3x the rows/s of handing it the same bytes as an INSERT's data (bench ingest). */
   async insert(table: string, jsonLines: Buffer): Promise<void> {
     if (jsonLines.length === 0) return;
-    await this.#session.insert({ table, values: jsonLines, format: "JSONEachRow", settings: { input_format_skip_unknown_fields: 1 } });
+    const file = path.join(this.#dir, `insert-${process.pid}-${this.#seq++}.jsonl`);
+    await writeFile(file, jsonLines);
+    try {
+      const { names, structure } = await this.#columns(table);
+      await this.#session.queryAsync(`INSERT INTO ${table} (${names}) SELECT * FROM file('${file.replace(/'/g, "\\'")}', 'JSONEachRow', '${structure}') SETTINGS input_format_skip_unknown_fields = 1`);
+    } finally {
+      await unlink(file).catch(() => undefined);
+    }
+  }
+
+  #columns(table: string): Promise<{ names: string; structure: string }> {
+    let s = this.#structure.get(table);
+    if (!s) {
+      s = this.rows<{ name: string; type: string }>(`SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = '${table.replace(/\W/g, "")}' AND default_kind = '' ORDER BY position`).then((cols) => ({
+        names: cols.map((c) => c.name).join(", "),
+        structure: cols.map((c) => `${c.name} ${c.type.replace(/'/g, "\\'")}`).join(", "),
+      }));
+      this.#structure.set(table, s);
+      s.catch(() => this.#structure.delete(table));
+    }
+    return s;
   }
 
   async existing(ids: readonly string[], window: IdWindow): Promise<Set<string>> {

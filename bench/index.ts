@@ -6,14 +6,16 @@
  *   webrtc SFU forwarding: consumers per worker core at 0% loss, latency the SFU adds
  *   transcode  the VOD ladder in one ffmpeg process vs one process per rendition
  *   hls    segments/s from our gateway and an edge vs node:http; VOD startup in Chromium
+ *   ingest analytics events/s end to end (client -> gateway -> chdb) vs direct bulk inserts
  */
 import { fanoutBench } from "./fanout.js";
 import { rpcBench } from "./rpc.js";
 import { webrtcBench } from "./webrtc.js";
 import { transcodeBench } from "./transcode.js";
 import { hlsBench } from "./hls.js";
+import { ingestBench } from "./ingest.js";
 
-const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench, transcode: transcodeBench, hls: hlsBench };
+const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench, transcode: transcodeBench, hls: hlsBench, ingest: ingestBench };
 
 const [suite, ...rest] = process.argv.slice(2);
 const run = suite ? SUITES[suite] : undefined;

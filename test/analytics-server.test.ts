@@ -59,7 +59,7 @@ describe("analytics, distributed (JetStream + ClickHouse server)", { skip: HAVE_
 
   it("runs the legacy schema on ClickHouse 18.16, and QoE equals the figures computed by hand", async () => {
     const status = await api(edge.url, "GET", "/api/analytics/status", undefined, admin);
-    assert.deepEqual((status.body as { store: unknown }).store, { kind: "clickhouse", dialect: "legacy", schemaVersion: 4, up: true });
+    assert.deepEqual((status.body as { store: unknown }).store, { kind: "clickhouse", dialect: "legacy", schemaVersion: 5, up: true });
     const rand = rng(7);
     const plans = Array.from({ length: 10 }, (_, i) => planViewer("srvqoe", i, rand));
     await sendPlans(edge.url, edge.wsUrl, plans);
