@@ -6,14 +6,16 @@
  *
  * Duplicates have two sources, and every event that may be one is looked up in the store:
  *   - a redelivery (crash, failed or timed-out insert): every id of the delivery;
- *   - a client re-sending a batch whose answer it lost (`retry`, marked `"r":1` on the line).
- * Ids stored by this process lately (RECENT_CAP per generation) are dropped without asking.
- * First deliveries of fresh events, the normal case, cost no lookup.
+ *   - a client re-sending a batch whose answer it lost (`retry`, marked `"r":1` on the line);
+ *     its original is either stored already (batches are inserted one after the other) or in
+ *     the same batch (dropped there).
+ * First deliveries of fresh events, the normal case, are inserted as they came: no lookup, no
+ * per-line work. (Several analytics nodes on one JetStream consumer could see a retry copy
+ * while another node is still inserting its original: see docs/events.md.)
  */
 import type { Delivery, EventBus } from "./bus.js";
 import type { AnalyticsStore } from "./store.js";
 
-const RECENT_CAP = 1_000_000;
 const ID_PREFIX = '{"event_id":"';
 const RETRY_SUFFIX = ',"r":1}';
 
@@ -36,31 +38,11 @@ export interface IngestOptions {
   log: { info(msg: string): void; warn(msg: string): void };
 }
 
-/** Ids seen lately, in two generations so old ones age out without a per-id timer. */
-class RecentIds {
-  #now = new Set<string>();
-  #prev = new Set<string>();
-  has(id: string): boolean {
-    return this.#now.has(id) || this.#prev.has(id);
-  }
-  add(id: string): void {
-    if (this.#now.size >= RECENT_CAP) {
-      this.#prev = this.#now;
-      this.#now = new Set();
-    }
-    this.#now.add(id);
-  }
-  delete(id: string): void {
-    this.#now.delete(id);
-  }
-}
-
 export class Ingester {
   readonly stats: IngestStats = { stored: 0, duplicates: 0, insertErrors: 0, batches: 0, storeUp: true, lastError: "", lagP50Ms: 0, lagP99Ms: 0, lastInsertMs: 0 };
   readonly #bus: EventBus;
   readonly #store: AnalyticsStore;
   readonly #opts: IngestOptions;
-  readonly #recent = new RecentIds();
   readonly #lags: number[] = [];
   #running = false;
   #loop: Promise<void> | undefined;
@@ -113,6 +95,17 @@ export class Ingester {
   }
 
   async #insert(ds: Delivery[], uncertain: boolean): Promise<void> {
+    const suspect = uncertain || ds.some((d) => d.redelivered || d.lines.includes(RETRY_SUFFIX));
+    // Fresh first deliveries (the normal case): straight in, no per-line work.
+    const kept = suspect ? await this.#dedupe(ds, uncertain) : { lines: Buffer.concat(ds.map((d) => d.lines)), count: ds.reduce((n, d) => n + d.events, 0) };
+    if (kept.count > 0) await this.#store.insert("events", kept.lines);
+    for (const d of ds) await d.ack();
+    this.#account(ds, ds.reduce((n, d) => n + d.events, 0) - kept.count, kept.count);
+  }
+
+  /** The lines that are not stored yet: flagged ones are looked up in the store, and a retry
+   *  copy whose original is in this same batch is dropped too. */
+  async #dedupe(ds: Delivery[], uncertain: boolean): Promise<{ lines: Buffer; count: number }> {
     const lines: string[] = [];
     const check: boolean[] = []; // may be stored already: look it up
     for (const d of ds) {
@@ -124,23 +117,15 @@ export class Ingester {
     }
     const ids = lines.map(idOf);
     const stored = await this.#storedAlready(ids, lines, check);
+    const seen = new Set<string>();
     const keep: string[] = [];
-    const kept: string[] = [];
     for (let i = 0; i < lines.length; i++) {
       const id = ids[i] ?? "";
-      if (stored.has(id) || this.#recent.has(id)) continue;
-      this.#recent.add(id);
+      if (stored.has(id) || seen.has(id)) continue;
+      seen.add(id);
       keep.push(lines[i] ?? "");
-      kept.push(id);
     }
-    try {
-      if (keep.length > 0) await this.#store.insert("events", Buffer.from(keep.join("\n")));
-    } catch (err) {
-      for (const id of kept) this.#recent.delete(id);
-      throw err;
-    }
-    for (const d of ds) await d.ack();
-    this.#account(ds, lines.length - keep.length, keep.length);
+    return { lines: Buffer.from(keep.join("\n")), count: keep.length };
   }
 
   /** Ids of the flagged lines that the store holds already (after a crash, a failed insert, or
