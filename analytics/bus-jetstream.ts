@@ -2,16 +2,15 @@
  * The distributed bus: a JetStream stream `<namespace>_EVENTS` (file storage, R = storeReplicas,
  * work-queue retention: acked messages are deleted; bounded by analytics.backlogMaxBytes with discard-new, so a full backlog refuses publishes
  * instead of dropping accepted events). Publishers wait for the PubAck; each message carries a
- * msg id made of its event ids, so a publisher's retry inside the duplicate window is stored
- * once. Consumers share one durable pull consumer (a work queue across analytics nodes) and ack
+ * msg id made of its bytes, so a publisher's retry inside the duplicate window is stored once. Consumers share one durable pull consumer (a work queue across analytics nodes) and ack
  * only after the insert; an unacked message comes back after ackWait, flagged redelivered.
  */
 import { createHash } from "node:crypto";
 import { AckPolicy, connect, DiscardPolicy, headers, RetentionPolicy, StorageType, type JetStreamClient, type JsMsg, type NatsConnection } from "nats";
 import type { AppConfig } from "../lib/config.js";
 import { AppError } from "../lib/errors.js";
-import type { EventRow } from "./events.js";
-import { encodeRows, type Backlog, type Delivery, type EventBus } from "./bus.js";
+import type { EncodedBatch } from "./events.js";
+import type { Backlog, Delivery, EventBus } from "./bus.js";
 
 export class JetStreamBus implements EventBus {
   readonly kind = "jetstream";
@@ -61,14 +60,15 @@ export class JetStreamBus implements EventBus {
     await jsm.consumers.add(this.#stream, consumer).catch(() => jsm.consumers.update(this.#stream, "analytics", consumer));
   }
 
-  async publish(rows: readonly EventRow[]): Promise<void> {
-    if (rows.length === 0) return;
+  async publish(batch: EncodedBatch): Promise<void> {
+    if (batch.events === 0) return;
     const h = headers();
-    h.set("Esh-Events", String(rows.length));
-    h.set("Esh-Oldest", String(rows[0]?.server_ms ?? Date.now()));
-    const msgID = createHash("sha1").update(rows.map((r) => r.event_id).join(",")).digest("base64url");
+    h.set("Esh-Events", String(batch.events));
+    h.set("Esh-Oldest", String(batch.oldestMs));
+    // The same bytes published twice (a publisher's retry) are stored once by JetStream.
+    const msgID = createHash("sha1").update(batch.lines).digest("base64url");
     try {
-      await this.#js.publish(this.#subject, encodeRows(rows), { msgID, headers: h, timeout: 10_000 });
+      await this.#js.publish(this.#subject, batch.lines, { msgID, headers: h, timeout: 10_000 });
     } catch (err) {
       throw new AppError("UNAVAILABLE", `Events not accepted: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -8,8 +8,8 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
 import { AppError } from "../lib/errors.js";
-import type { EventRow } from "./events.js";
-import { encodeRows, type Backlog, type Delivery, type EventBus } from "./bus.js";
+import type { EncodedBatch } from "./events.js";
+import type { Backlog, Delivery, EventBus } from "./bus.js";
 
 const ROLL_BYTES = 4 << 20;
 
@@ -55,16 +55,16 @@ export class SpoolBus implements EventBus {
     this.#events += events;
   }
 
-  publish(rows: readonly EventRow[]): Promise<void> {
-    if (rows.length === 0) return Promise.resolve();
+  publish(batch: EncodedBatch): Promise<void> {
+    if (batch.events === 0) return Promise.resolve();
     if (this.#bytes >= this.#limit) return Promise.reject(new AppError("UNAVAILABLE", "Analytics backlog is full: retry later", { backlogBytes: this.#bytes }));
-    const buf = encodeRows(rows);
-    if (this.#fd < 0) this.#open(rows[0]?.server_ms ?? Date.now());
+    const buf = batch.lines;
+    if (this.#fd < 0) this.#open(batch.oldestMs);
     writeSync(this.#fd, buf);
     this.#currentBytes += buf.length;
-    this.#currentEvents += rows.length;
+    this.#currentEvents += batch.events;
     this.#bytes += buf.length;
-    this.#events += rows.length;
+    this.#events += batch.events;
     if (this.#currentBytes >= ROLL_BYTES) this.#roll();
     for (const w of this.#waiters.splice(0)) w();
     return Promise.resolve();

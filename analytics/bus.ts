@@ -8,7 +8,7 @@
  * Payloads are JSONEachRow lines: what the store inserts, so nobody re-encodes them.
  */
 import type { AppConfig } from "../lib/config.js";
-import type { EventRow } from "./events.js";
+import type { EncodedBatch, EventRow } from "./events.js";
 
 export interface Delivery {
   /** JSONEachRow lines, one per event. */
@@ -33,33 +33,23 @@ export interface Backlog {
 
 export interface EventBus {
   readonly kind: "spool" | "jetstream";
-  /** Durably accepts events. Rejects UNAVAILABLE when the backlog is full (bounded). */
-  publish(rows: readonly EventRow[]): Promise<void>;
+  /** Durably accepts a batch. Rejects UNAVAILABLE when the backlog is full (bounded). */
+  publish(batch: EncodedBatch): Promise<void>;
   /** Up to `maxEvents` events (whole deliveries), waiting up to `waitMs` for the first. */
   fetch(maxEvents: number, waitMs: number): Promise<Delivery[]>;
   backlog(): Promise<Backlog>;
   close(): Promise<void>;
 }
 
-export function encodeRows(rows: readonly EventRow[]): Buffer {
+/** Server events (few) as a batch; client events are encoded by clientBatch (events.ts). */
+export function encodeRows(rows: readonly EventRow[]): EncodedBatch {
   let s = "";
-  for (const r of rows) s += JSON.stringify(r) + "\n";
-  return Buffer.from(s);
-}
-
-/** Event ids and server times of JSONEachRow lines (for the redelivery check). */
-export function idsOf(lines: Buffer): { ids: string[]; minMs: number; maxMs: number } {
-  const ids: string[] = [];
-  let minMs = Infinity;
-  let maxMs = 0;
-  for (const line of lines.toString().split("\n")) {
-    if (!line) continue;
-    const r = JSON.parse(line) as Pick<EventRow, "event_id" | "server_ms">;
-    ids.push(r.event_id);
-    if (r.server_ms < minMs) minMs = r.server_ms;
-    if (r.server_ms > maxMs) maxMs = r.server_ms;
+  let oldest = Infinity;
+  for (const r of rows) {
+    s += JSON.stringify(r) + "\n";
+    oldest = Math.min(oldest, r.server_ms);
   }
-  return { ids, minMs, maxMs };
+  return { lines: Buffer.from(s), events: rows.length, oldestMs: Number.isFinite(oldest) ? oldest : Date.now() };
 }
 
 /** One bus per process (gateway and analytics actor share it when embedded). */

@@ -14,8 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { encodeRows } from "../analytics/bus.js";
-import { clientEventRow, deviceFrom } from "../analytics/events.js";
+import { clientBatch, deviceFrom } from "../analytics/events.js";
 import { ChdbStore } from "../analytics/store-chdb.js";
 import { api, PlatformNode } from "../test/harness/node.js";
 
@@ -147,13 +146,12 @@ async function directInsert(rows: number) {
     const buffers: Buffer[] = [];
     for (let done = 0; done < rows; done += chunk) {
       const n = Math.min(chunk, rows - done);
-      const batch = [];
+      const events = [];
       for (let i = 0; i < n; i++) {
         const k = done + i;
-        const r = clientEventRow({ id: `d-${k}`, type: k % 10 === 0 ? "buffer.end" : "heartbeat", ts: stamp.serverMs, stream: `bench${k % 16}`, view: `v${k % 97}`, watched: 10_000, bitrate: 1200, duration: k % 10 === 0 ? 250 : 0, rendition: "720p", protocol: "hls" }, stamp);
-        if (typeof r !== "string") batch.push(r);
+        events.push({ id: `d-${k}`, type: k % 10 === 0 ? "buffer.end" : "heartbeat", ts: stamp.serverMs, stream: `bench${k % 16}`, view: `v${k % 97}`, watched: 10_000, bitrate: 1200, duration: k % 10 === 0 ? 250 : 0, rendition: "720p", protocol: "hls" });
       }
-      buffers.push(encodeRows(batch));
+      buffers.push(clientBatch(events, stamp).batch.lines); // the very lines the gateway writes
     }
     const t = performance.now();
     for (const b of buffers) await store.insert("events", b);

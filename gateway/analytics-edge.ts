@@ -12,7 +12,8 @@ import type { AppConfig } from "../lib/config.js";
 import { AppError } from "../lib/errors.js";
 import type { Principal } from "../lib/identity.js";
 import { openBus } from "../analytics/bus.js";
-import { clientEventRow, deviceFrom, MAX_EVENTS_PER_BATCH, serverEventRow, type EventRow } from "../analytics/events.js";
+import { encodeRows } from "../analytics/bus.js";
+import { clientBatch, deviceFrom, MAX_EVENTS_PER_BATCH, serverEventRow, type EncodedBatch } from "../analytics/events.js";
 
 export interface Accepted {
   accepted: number;
@@ -54,30 +55,24 @@ export class AnalyticsEdge {
     if (!Array.isArray(events)) throw new AppError("BAD_REQUEST", "events must be an array");
     if (events.length > MAX_EVENTS_PER_BATCH) throw new AppError("PAYLOAD_TOO_LARGE", `At most ${MAX_EVENTS_PER_BATCH} events per batch`);
     const stamp = { userId: principal.userId, sessionId: principal.sid, node: this.#broker.nodeID, serverMs: Date.now(), device: deviceFrom(userAgent, deviceHint) };
-    const rows: EventRow[] = [];
-    const dropped: Accepted["dropped"] = [];
-    for (let i = 0; i < events.length; i++) {
-      const row = clientEventRow(events[i], stamp, retry);
-      if (typeof row === "string") dropped.push({ i, reason: row });
-      else rows.push(row);
-    }
+    const { batch, dropped } = clientBatch(events, stamp, retry);
     if (dropped.length > 0) {
       this.#broker.metrics.increment("esh.analytics.events.dropped.total", { reason: "invalid" }, dropped.length);
       this.#broker.getLogger("analytics").debug(`dropped ${dropped.length} invalid event(s) from ${principal.userId}: ${dropped[0]?.reason ?? ""}`);
     }
-    await this.#publish(rows);
-    return { accepted: rows.length, dropped };
+    await this.#publish(batch);
+    return { accepted: batch.events, dropped };
   }
 
-  async #publish(rows: EventRow[]): Promise<void> {
-    if (rows.length === 0) return;
+  async #publish(batch: EncodedBatch): Promise<void> {
+    if (batch.events === 0) return;
     try {
-      await (await openBus(this.#cfg)).publish(rows);
+      await (await openBus(this.#cfg)).publish(batch);
     } catch (err) {
-      this.#broker.metrics.increment("esh.analytics.events.refused.total", {}, rows.length);
+      this.#broker.metrics.increment("esh.analytics.events.refused.total", {}, batch.events);
       throw err instanceof AppError ? err : new AppError("UNAVAILABLE", `Events not accepted: ${String(err)}`);
     }
-    this.#broker.metrics.increment("esh.analytics.events.accepted.total", {}, rows.length);
+    this.#broker.metrics.increment("esh.analytics.events.accepted.total", {}, batch.events);
   }
 
   /** CPU of this process (percent of one core), its memory and its WebSockets. */
@@ -93,6 +88,6 @@ export class AnalyticsEdge {
       connections: this.#connections(),
       data: JSON.stringify({ loadavg: os.loadavg()[0] }),
     });
-    await this.#publish([row]).catch(() => undefined);
+    await this.#publish(encodeRows([row])).catch(() => undefined);
   }
 }

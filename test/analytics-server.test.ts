@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { JetStreamBus } from "../analytics/bus-jetstream.js";
+import { encodeRows } from "../analytics/bus.js";
 import { serverEventRow } from "../analytics/events.js";
 import { ServerStore } from "../analytics/store-server.js";
 import { loadConfig } from "../lib/config.js";
@@ -131,7 +132,7 @@ describe("analytics, distributed (JetStream + ClickHouse server)", { skip: HAVE_
     const cfg = loadConfig({ NATS_URL: nats.url, ESH_ANALYTICS_ACK_WAIT_MS: "5000", DATA_DIR: analytics.dataDir });
     const bus = await JetStreamBus.open(cfg);
     const rows = Array.from({ length: 1000 }, (_, i) => serverEventRow(`redeliver-${i}`, "stream.status", "test", { stream_id: "redeliver", code: "live" }));
-    for (let i = 0; i < rows.length; i += 250) await bus.publish(rows.slice(i, i + 250));
+    for (let i = 0; i < rows.length; i += 250) await bus.publish(encodeRows(rows.slice(i, i + 250)));
     const store = new ServerStore(ch.url, DB);
     await store.migrate();
     let taken = 0;

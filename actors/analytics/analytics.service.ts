@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError } from "../../lib/errors.js";
-import { openBus, type EventBus } from "../../analytics/bus.js";
+import { encodeRows, openBus, type EventBus } from "../../analytics/bus.js";
 import { dashboard } from "../../analytics/dashboard.js";
 import { serverEventRow, type EventRow } from "../../analytics/events.js";
 import { Ingester } from "../../analytics/ingest.js";
@@ -100,7 +100,7 @@ export function analyticsService(cfg: AppConfig): ServiceSchema {
   function record(node: string, type: EventRow["type"] & ("stream.status" | "encoder.job"), fields: Partial<EventRow>): void {
     const s = st;
     if (!s) return;
-    s.bus.publish([serverEventRow(randomUUID(), type, node, fields)]).catch(() => undefined);
+    s.bus.publish(encodeRows([serverEventRow(randomUUID(), type, node, fields)])).catch(() => undefined);
   }
 
   async function evaluate(broker: Context["broker"], s: State): Promise<void> {

@@ -74,7 +74,9 @@ export class PlatformNode {
       ...(opts.natsUrl ? { NATS_URL: opts.natsUrl } : {}),
       ...opts.env,
     };
-    const proc = spawn(process.execPath, ["--import", "tsx", "main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    // ESH_NODE_ARGS: extra node flags for the nodes (profiling a bench: "--cpu-prof --cpu-prof-dir=/tmp/prof").
+    const extra = (process.env.ESH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    const proc = spawn(process.execPath, [...extra, "--import", "tsx", "main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     const node = new PlatformNode(proc, dataDir, ownsDir);
     const gatewayWanted = !opts.services || opts.services.split(",").includes("gateway");
     await new Promise<void>((resolve, reject) => {
