@@ -35,7 +35,7 @@ function options(argv: string[]): Options {
     connections: Number(get("connections", "8")),
     batch: Number(get("batch", "250")),
     window: Number(get("window", "8")),
-    rates: get("rates", "50000,75000,100000,110000,125000").split(",").map(Number),
+    rates: get("rates", "50000,100000,125000,140000,160000").split(",").map(Number),
   };
 }
 
