@@ -65,6 +65,7 @@ export class JetStreamBus implements EventBus {
     const h = headers();
     h.set("Esh-Events", String(batch.events));
     h.set("Esh-Oldest", String(batch.oldestMs));
+    if (batch.retry) h.set("Esh-Retry", "1");
     // The same bytes published twice (a publisher's retry) are stored once by JetStream.
     const msgID = createHash("sha1").update(batch.lines).digest("base64url");
     try {
@@ -90,7 +91,8 @@ export class JetStreamBus implements EventBus {
 
   #delivery(m: JsMsg): Delivery {
     return {
-      lines: Buffer.from(m.data),
+      lines: () => Buffer.from(m.data),
+      hasRetries: m.headers?.get("Esh-Retry") === "1",
       events: Number(m.headers?.get("Esh-Events") ?? 0),
       oldestMs: Number(m.headers?.get("Esh-Oldest") ?? Date.now()),
       redelivered: m.redelivered,

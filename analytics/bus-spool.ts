@@ -19,6 +19,7 @@ interface Closed {
   events: number;
   oldestMs: number;
   redelivered: boolean;
+  hasRetries: boolean;
 }
 
 export class SpoolBus implements EventBus {
@@ -31,6 +32,7 @@ export class SpoolBus implements EventBus {
   #currentBytes = 0;
   #currentEvents = 0;
   #currentOldest = 0;
+  #currentRetries = false;
   #next = 0;
   #bytes = 0;
   #events = 0;
@@ -50,7 +52,7 @@ export class SpoolBus implements EventBus {
     this.#next = Math.max(this.#next, Number.parseInt(name, 10) + 1);
     if (bytes === 0) return unlinkSync(file);
     const events = readFileSync(file).reduce((n, b) => (b === 10 ? n + 1 : n), 0);
-    this.#closed.push({ file, bytes, events, oldestMs: Date.now(), redelivered: true });
+    this.#closed.push({ file, bytes, events, oldestMs: Date.now(), redelivered: true, hasRetries: true });
     this.#bytes += bytes;
     this.#events += events;
   }
@@ -63,6 +65,7 @@ export class SpoolBus implements EventBus {
     writeSync(this.#fd, buf);
     this.#currentBytes += buf.length;
     this.#currentEvents += batch.events;
+    this.#currentRetries ||= batch.retry === true;
     this.#bytes += buf.length;
     this.#events += batch.events;
     if (this.#currentBytes >= ROLL_BYTES) this.#roll();
@@ -79,10 +82,11 @@ export class SpoolBus implements EventBus {
   #roll(): void {
     if (this.#fd < 0) return;
     closeSync(this.#fd);
-    this.#closed.push({ file: this.#current, bytes: this.#currentBytes, events: this.#currentEvents, oldestMs: this.#currentOldest, redelivered: false });
+    this.#closed.push({ file: this.#current, bytes: this.#currentBytes, events: this.#currentEvents, oldestMs: this.#currentOldest, redelivered: false, hasRetries: this.#currentRetries });
     this.#fd = -1;
     this.#currentBytes = 0;
     this.#currentEvents = 0;
+    this.#currentRetries = false;
   }
 
   async fetch(maxEvents: number, waitMs: number): Promise<Delivery[]> {
@@ -107,9 +111,11 @@ export class SpoolBus implements EventBus {
     const redelivered = c.redelivered;
     c.redelivered = true; // if this one is not acked, the next fetch hands it out again, flagged
     return {
-      lines: readFileSync(c.file),
+      lines: () => readFileSync(c.file),
+      file: c.file,
       events: c.events,
       redelivered,
+      hasRetries: c.hasRetries,
       oldestMs: c.oldestMs,
       working: () => undefined,
       ack: () => {

@@ -11,11 +11,15 @@ import type { AppConfig } from "../lib/config.js";
 import type { EncodedBatch, EventRow } from "./events.js";
 
 export interface Delivery {
-  /** JSONEachRow lines, one per event. */
-  lines: Buffer;
+  /** JSONEachRow lines, one per event (read when asked: the fast path may never need them). */
+  lines(): Buffer;
+  /** Where the lines already are on this machine (a spool file), for stores that read files. */
+  file?: string;
   events: number;
   /** Delivered before (a crash or failed insert may have stored some of it already). */
   redelivered: boolean;
+  /** Holds events a client re-sent (`retry`): their ids are looked up before the insert. */
+  hasRetries: boolean;
   /** Server time of the oldest event, for ingest lag. */
   oldestMs: number;
   ack(): Promise<void>;

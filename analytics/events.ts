@@ -95,6 +95,8 @@ const num = (v: unknown, max: number): number | undefined => (v === undefined ||
 export interface EncodedBatch {
   lines: Buffer;
   events: number;
+  /** Re-sent by a client that lost the answer: the ingester looks these ids up first. */
+  retry?: boolean;
   /** Server time of the oldest event (ingest lag). */
   oldestMs: number;
 }
@@ -122,7 +124,7 @@ export function clientBatch(events: readonly unknown[], stamp: Stamp, retry = fa
       n++;
     } else dropped.push({ i, reason: line });
   }
-  return { batch: { lines: Buffer.from(out), events: n, oldestMs: stamp.serverMs }, dropped };
+  return { batch: { lines: Buffer.from(out), events: n, oldestMs: stamp.serverMs, ...(retry ? { retry } : {}) }, dropped };
 }
 
 /** One event as a line without its closing brace, or the reason it was dropped. */

@@ -95,12 +95,20 @@ export class Ingester {
   }
 
   async #insert(ds: Delivery[], uncertain: boolean): Promise<void> {
-    const suspect = uncertain || ds.some((d) => d.redelivered || d.lines.includes(RETRY_SUFFIX));
-    // Fresh first deliveries (the normal case): straight in, no per-line work.
-    const kept = suspect ? await this.#dedupe(ds, uncertain) : { lines: Buffer.concat(ds.map((d) => d.lines)), count: ds.reduce((n, d) => n + d.events, 0) };
-    if (kept.count > 0) await this.#store.insert("events", kept.lines);
+    const total = ds.reduce((n, d) => n + d.events, 0);
+    let stored = total;
+    if (uncertain || ds.some((d) => d.redelivered || d.hasRetries)) {
+      const kept = await this.#dedupe(ds, uncertain);
+      if (kept.count > 0) await this.#store.insert("events", kept.lines);
+      stored = kept.count;
+    } else if (this.#store.insertFiles && ds.every((d) => d.file)) {
+      // Fresh spool files: the store reads them where they are (no copy, no parsing here).
+      await this.#store.insertFiles("events", ds.map((d) => d.file ?? ""));
+    } else {
+      await this.#store.insert("events", Buffer.concat(ds.map((d) => d.lines())));
+    }
     for (const d of ds) await d.ack();
-    this.#account(ds, ds.reduce((n, d) => n + d.events, 0) - kept.count, kept.count);
+    this.#account(ds, total - stored, stored);
   }
 
   /** The lines that are not stored yet: flagged ones are looked up in the store, and a retry
@@ -109,7 +117,7 @@ export class Ingester {
     const lines: string[] = [];
     const check: boolean[] = []; // may be stored already: look it up
     for (const d of ds) {
-      for (const l of d.lines.toString().split("\n")) {
+      for (const l of d.lines().toString().split("\n")) {
         if (l.length === 0) continue;
         lines.push(l);
         check.push(uncertain || d.redelivered || l.endsWith(RETRY_SUFFIX));

@@ -42,11 +42,18 @@ export class ChdbStore implements AnalyticsStore {
     const file = path.join(this.#dir, `insert-${process.pid}-${this.#seq++}.jsonl`);
     await writeFile(file, jsonLines);
     try {
-      const { names, structure } = await this.#columns(table);
-      await this.#session.queryAsync(`INSERT INTO ${table} (${names}) SELECT * FROM file('${file.replace(/'/g, "\\'")}', 'JSONEachRow', '${structure}') SETTINGS input_format_skip_unknown_fields = 1`);
+      await this.insertFiles(table, [file]);
     } finally {
       await unlink(file).catch(() => undefined);
     }
+  }
+
+  /** One INSERT ... SELECT over the files (a UNION ALL of file() reads). */
+  async insertFiles(table: string, files: readonly string[]): Promise<void> {
+    if (files.length === 0) return;
+    const { names, structure } = await this.#columns(table);
+    const q = (f: string) => `SELECT * FROM file('${path.resolve(f).replace(/\\/g, "\\\\").replace(/'/g, "\\'")}', 'JSONEachRow', '${structure}')`;
+    await this.#session.queryAsync(`INSERT INTO ${table} (${names}) ${files.map(q).join(" UNION ALL ")} SETTINGS input_format_skip_unknown_fields = 1`);
   }
 
   #columns(table: string): Promise<{ names: string; structure: string }> {

@@ -34,6 +34,9 @@ export interface AnalyticsStore {
   migrate(): Promise<number>;
   /** Inserts events given as JSONEachRow lines; resolves once the store holds them. */
   insert(table: string, jsonLines: Buffer): Promise<void>;
+  /** Inserts the JSONEachRow lines of these files as one insert (stores that read local files:
+   *  chdb). The ingester uses it for spool files that need no filtering. */
+  insertFiles?(table: string, files: readonly string[]): Promise<void>;
   /** Which of these event ids are stored already. The window bounds the search: events
    *  received (server_ms) or sent (client_ms) inside it. */
   existing(ids: readonly string[], window: IdWindow): Promise<Set<string>>;

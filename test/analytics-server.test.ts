@@ -138,7 +138,7 @@ describe("analytics, distributed (JetStream + ClickHouse server)", { skip: HAVE_
     let taken = 0;
     while (taken < rows.length) {
       for (const d of await bus.fetch(10_000, 2000)) {
-        await store.insert("events", d.lines); // inserted ... and never acked
+        await store.insert("events", d.lines()); // inserted ... and never acked
         taken += d.events;
       }
     }
