@@ -37,6 +37,7 @@ async function start(tokens) {
   state.telemetry ??= new Telemetry({
     send: (events, retry) => (state.ws?.readyState === 1 ? request("events", { events, retry }) : Promise.reject(new Error("offline"))),
     beacon: () => ({ url: "/api/events", token: state.token }),
+    onExit: () => state.joined && track("exit"),
   });
   window.telemetry = state.telemetry;
   connect();

@@ -14,8 +14,9 @@ const HEARTBEAT_MS = 10_000;
 const uid = () => crypto.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
 
 export class Telemetry {
-  constructor({ send, beacon, device }) {
+  constructor({ send, beacon, device, onExit = () => {} }) {
     this.sendFn = send;
+    this.onExit = onExit; // last events of the page (e.g. "exit"), tracked before the beacon
     this.beaconFn = beacon;
     this.device = device;
     this.queue = [];
@@ -52,6 +53,7 @@ export class Telemetry {
 
   /** Page exit: end the views, then hand everything left to sendBeacon. */
   exit() {
+    this.onExit();
     for (const v of this.views) v.end();
     const { url, token } = this.beaconFn();
     const post = (events, retry) => events.length && navigator.sendBeacon(url, new Blob([JSON.stringify({ token, events, retry, device: this.device })], { type: "application/json" }));
