@@ -1,0 +1,197 @@
+/**
+ * The recommendation model: a two-tower model whose user tower reads the user's history.
+ *   user vector  u = normalised history (weights per item) x W       (items x k)
+ *   item vectors V                                                    (items x k), bias b
+ *   scores       u . V^T + b
+ * Trained in TensorFlow.js with matMul only (the wasm backend lacks the kernel behind gather
+ * gradients): each batch is a dense users x items matrix of histories; half of each history is
+ * hidden (denoising) and the multinomial likelihood of the whole history is maximised over all
+ * items (softmax), so the model learns to complete a history, not to repeat it.
+ * A user needs no parameters of their own: new users and new events are folded in at once,
+ * from their history. New items get V and W rows from their category's mean until the next
+ * full retrain. Weights export as Float32Arrays; scoring runs on them in plain JS.
+ */
+import type { Tf } from "./tf.js";
+import type { Interaction, Item } from "./dataset.js";
+
+export interface ModelOptions {
+  dim: number;
+  epochs: number;
+  batch: number;
+  learningRate: number;
+  /** Fraction of each history hidden from the input while training. */
+  dropout: number;
+  seed: number;
+}
+
+export const DEFAULT_MODEL: ModelOptions = { dim: 48, epochs: 12, batch: 256, learningRate: 0.005, dropout: 0.5, seed: 7 };
+
+export interface Weights {
+  items: number;
+  dim: number;
+  /** History -> user vector, items x dim, row-major. */
+  w: Float32Array;
+  /** Item vectors, items x dim, row-major. */
+  v: Float32Array;
+  bias: Float32Array;
+}
+
+export type History = Map<number, number>; // item -> weight
+
+export function histories(interactions: readonly Interaction[]): Map<number, History> {
+  const out = new Map<number, History>();
+  for (const i of interactions) {
+    let h = out.get(i.user);
+    if (!h) out.set(i.user, (h = new Map<number, number>()));
+    h.set(i.item, (h.get(i.item) ?? 0) + i.weight);
+  }
+  return out;
+}
+
+export interface TrainProgress {
+  epoch: number;
+  loss: number;
+  ms: number;
+}
+
+export async function train(tf: Tf, items: number, users: Map<number, History>, o: ModelOptions = DEFAULT_MODEL, onEpoch?: (p: TrainProgress) => void): Promise<Weights> {
+  const init = (rows: number) => tf.randomNormal([rows, o.dim], 0, 0.05, "float32", o.seed);
+  const w = tf.variable(init(items));
+  const v = tf.variable(init(items).mul(1));
+  const b = tf.variable(tf.zeros([items]));
+  const opt = tf.train.adam(o.learningRate);
+  const list = [...users.values()].filter((h) => h.size >= 2);
+  let seed = o.seed;
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const started = performance.now();
+    shuffle(list, rand);
+    let total = 0;
+    for (let s = 0; s < list.length; s += o.batch) {
+      const chunk = list.slice(s, s + o.batch);
+      const { input, target } = denseBatch(chunk, items, o.dropout, rand);
+      const x = tf.tensor2d(input, [chunk.length, items]);
+      const y = tf.tensor2d(target, [chunk.length, items]);
+      const loss = opt.minimize(() => {
+        const logits = tf.matMul(tf.matMul(x, w), v, false, true).add(b);
+        return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)))).div(chunk.length);
+      }, true, [w, v, b]);
+      total += ((await loss?.data())?.[0] ?? 0) * chunk.length;
+      loss?.dispose();
+      x.dispose();
+      y.dispose();
+    }
+    onEpoch?.({ epoch, loss: total / list.length, ms: performance.now() - started });
+  }
+  const weights: Weights = { items, dim: o.dim, w: (await w.data()) as Float32Array, v: (await v.data()) as Float32Array, bias: (await b.data()) as Float32Array };
+  w.dispose();
+  v.dispose();
+  b.dispose();
+  opt.dispose();
+  return weights;
+}
+
+/** Inputs (history with `dropout` of it hidden, L2-normalised) and targets (history, sums to 1). */
+function denseBatch(chunk: History[], items: number, dropout: number, rand: () => number): { input: Float32Array; target: Float32Array } {
+  const input = new Float32Array(chunk.length * items);
+  const target = new Float32Array(chunk.length * items);
+  chunk.forEach((h, r) => {
+    let norm = 0;
+    let sum = 0;
+    for (const [item, weight] of h) {
+      target[r * items + item] = weight;
+      sum += weight;
+      if (rand() >= dropout) {
+        input[r * items + item] = weight;
+        norm += weight * weight;
+      }
+    }
+    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (const [item] of h) {
+      input[r * items + item] = (input[r * items + item] ?? 0) * inv;
+      target[r * items + item] = (target[r * items + item] ?? 0) / sum;
+    }
+  });
+  return { input, target };
+}
+
+function shuffle(a: unknown[], rand: () => number): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+}
+
+/** The user vector for a history: normalised history x W (the fold-in of any user, any time). */
+export function userVector(m: Weights, h: History): Float32Array {
+  const u = new Float32Array(m.dim);
+  let norm = 0;
+  for (const [item, weight] of h) if (item < m.items) norm += weight * weight;
+  const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  for (const [item, weight] of h) {
+    if (item >= m.items) continue;
+    const x = weight * inv;
+    const row = item * m.dim;
+    for (let d = 0; d < m.dim; d++) u[d] = (u[d] ?? 0) + x * (m.w[row + d] ?? 0);
+  }
+  return u;
+}
+
+/** The `k` best items for a user vector, skipping `exclude` (watched, blocked, not entitled). */
+export function topK(m: Weights, u: Float32Array, k: number, exclude: (item: number) => boolean = () => false): { item: number; score: number }[] {
+  const best: { item: number; score: number }[] = [];
+  let floor = -Infinity;
+  const { v, bias, dim } = m;
+  for (let i = 0; i < m.items; i++) {
+    let s = bias[i] ?? 0;
+    const row = i * dim;
+    for (let d = 0; d < dim; d++) s += (u[d] ?? 0) * (v[row + d] ?? 0);
+    if (s <= floor && best.length >= k) continue;
+    if (exclude(i)) continue;
+    insert(best, { item: i, score: s }, k);
+    if (best.length >= k) floor = best[best.length - 1]?.score ?? -Infinity;
+  }
+  return best;
+}
+
+function insert(best: { item: number; score: number }[], x: { item: number; score: number }, k: number): void {
+  let i = best.length;
+  while (i > 0 && (best[i - 1]?.score ?? 0) < x.score) i--;
+  best.splice(i, 0, x);
+  if (best.length > k) best.pop();
+}
+
+/** Rows for items added since the last full training: their category's mean (fold-in). */
+export function foldInItems(m: Weights, catalog: readonly Item[]): Weights {
+  if (catalog.length <= m.items) return m;
+  const dim = m.dim;
+  const n = catalog.length;
+  const w = new Float32Array(n * dim);
+  const v = new Float32Array(n * dim);
+  const bias = new Float32Array(n);
+  w.set(m.w);
+  v.set(m.v);
+  bias.set(m.bias);
+  const sums = new Map<number, { w: Float32Array; v: Float32Array; b: number; n: number }>();
+  for (let i = 0; i < m.items; i++) {
+    const c = catalog[i]?.category ?? 0;
+    let s = sums.get(c);
+    if (!s) sums.set(c, (s = { w: new Float32Array(dim), v: new Float32Array(dim), b: 0, n: 0 }));
+    for (let d = 0; d < dim; d++) {
+      s.w[d] = (s.w[d] ?? 0) + (m.w[i * dim + d] ?? 0);
+      s.v[d] = (s.v[d] ?? 0) + (m.v[i * dim + d] ?? 0);
+    }
+    s.b += m.bias[i] ?? 0;
+    s.n++;
+  }
+  for (let i = m.items; i < n; i++) {
+    const s = sums.get(catalog[i]?.category ?? -1);
+    if (!s) continue;
+    for (let d = 0; d < dim; d++) {
+      w[i * dim + d] = (s.w[d] ?? 0) / s.n;
+      v[i * dim + d] = (s.v[d] ?? 0) / s.n;
+    }
+    bias[i] = s.b / s.n;
+  }
+  return { items: n, dim, w, v, bias };
+}
