@@ -42,6 +42,10 @@ export interface Stream {
   updatedAt: number;
   /** Moleculer node id of the media node hosting the live stream. */
   mediaNode?: string;
+  /** What it is about ("music", "gaming", ...; default "general") and its language (BCP 47
+   *  primary tag, "" = unknown): content features for recommendations. */
+  category?: string;
+  language?: string;
 }
 
 const C = "streams";
@@ -49,6 +53,8 @@ type Ctx<P> = Context<P, CallMeta>;
 const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
 const title = { type: "string", min: 1, max: 200, trim: true };
 const description = { type: "string", max: 5000, optional: true };
+const category = { type: "string", min: 1, max: 32, pattern: /^[a-z0-9-]+$/, optional: true };
+const language = { type: "string", max: 8, pattern: /^([a-z]{2,3})?$/, optional: true };
 
 export function streamsService(store: Store): ServiceSchema {
   const load = (sid: string) => mustGet<Stream>(store, C, sid, "stream");
@@ -103,8 +109,8 @@ export function streamsService(store: Store): ServiceSchema {
     actions: {
       create: {
         access: "creator",
-        params: { title, description, kind: { type: "enum", values: STREAM_KINDS } },
-        async handler(ctx: Ctx<{ title: string; description?: string; kind: Stream["kind"] }>) {
+        params: { title, description, kind: { type: "enum", values: STREAM_KINDS }, category, language },
+        async handler(ctx: Ctx<{ title: string; description?: string; kind: Stream["kind"]; category?: string; language?: string }>) {
           const caller = ctx.meta.caller;
           if (caller?.kind !== "user") throw new AppError("UNAUTHENTICATED", "A token is required");
           const now = Date.now();
@@ -118,6 +124,8 @@ export function streamsService(store: Store): ServiceSchema {
             status: "created",
             createdAt: now,
             updatedAt: now,
+            category: ctx.params.category ?? "general",
+            language: ctx.params.language ?? "",
           };
           await store.put(C, s.id, s, { expect: 0 });
           await ctx.call("rooms.create", { id: s.id, ownerId: s.ownerId });
@@ -130,7 +138,7 @@ export function streamsService(store: Store): ServiceSchema {
         async handler(ctx: Ctx<{ liveId: string }>) {
           const live = (await load(ctx.params.liveId)).value;
           const now = Date.now();
-          const s: Stream = { id: randomBytes(9).toString("base64url"), ownerId: live.ownerId, ownerName: live.ownerName, title: `${live.title} (recording)`.slice(0, 200), description: live.description, kind: "vod", status: "created", createdAt: now, updatedAt: now };
+          const s: Stream = { id: randomBytes(9).toString("base64url"), ownerId: live.ownerId, ownerName: live.ownerName, title: `${live.title} (recording)`.slice(0, 200), description: live.description, kind: "vod", status: "created", createdAt: now, updatedAt: now, category: live.category ?? "general", language: live.language ?? "" };
           await store.put(C, s.id, s, { expect: 0 });
           await ctx.call("rooms.create", { id: s.id, ownerId: s.ownerId });
           return s;
@@ -155,11 +163,12 @@ export function streamsService(store: Store): ServiceSchema {
       },
       update: {
         access: "creator",
-        params: { id, title: { ...title, optional: true }, description },
-        async handler(ctx: Ctx<{ id: string; title?: string; description?: string }>) {
+        params: { id, title: { ...title, optional: true }, description, category, language },
+        async handler(ctx: Ctx<{ id: string; title?: string; description?: string; category?: string; language?: string }>) {
           const e = await load(ctx.params.id);
           assertOwnerOrAdmin(ctx.meta.caller, e.value.ownerId);
-          const s: Stream = { ...e.value, title: ctx.params.title ?? e.value.title, description: ctx.params.description ?? e.value.description, updatedAt: Date.now() };
+          const p = ctx.params;
+          const s: Stream = { ...e.value, title: p.title ?? e.value.title, description: p.description ?? e.value.description, category: p.category ?? e.value.category ?? "general", language: p.language ?? e.value.language ?? "", updatedAt: Date.now() };
           await store.put(C, s.id, s, { expect: e.revision });
           return s;
         },

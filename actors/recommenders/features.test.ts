@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { clientBatch, deviceFrom } from "../../analytics/events.js";
+import { ChdbStore } from "../../analytics/store-chdb.js";
+import { confidence, readFeatures } from "./features.js";
+
+const NOW = Date.now();
+let dir: string;
+let store: ChdbStore;
+
+function batch(user: string, session: string, serverMs: number, events: Record<string, unknown>[]): Buffer {
+  const stamp = { userId: user, sessionId: session, node: "t", serverMs, device: deviceFrom("Chrome/130") };
+  return clientBatch(events.map((e, i) => ({ id: `${user}-${session}-${serverMs}-${i}`, ts: serverMs, ...e })), stamp).batch.lines;
+}
+
+describe("recommender features from a small event set (chdb)", () => {
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "esh-feat-"));
+    store = new ChdbStore(dir);
+    await store.migrate();
+    const lines = Buffer.concat([
+      // alice: two views of s1 (60 s + 30 s watched, a chat and 3 reactions), one short view of s2
+      batch("alice", "a1", NOW - 600_000, [
+        { type: "view.start", stream: "s1", view: "av1" },
+        { type: "heartbeat", stream: "s1", view: "av1", watched: 60_000 },
+        { type: "chat", stream: "s1" },
+        { type: "reaction", stream: "s1", value: 3 },
+      ]),
+      batch("alice", "a1", NOW - 300_000, [
+        { type: "view.start", stream: "s1", view: "av2" },
+        { type: "view.end", stream: "s1", view: "av2", watched: 30_000 },
+        { type: "view.start", stream: "s2", view: "av3" },
+        { type: "view.end", stream: "s2", view: "av3", watched: 5_000 },
+      ]),
+      // bob: one view of s2, in a session of 20 minutes; an old event outside the window
+      batch("bob", "b1", NOW - 1_200_000, [{ type: "view.start", stream: "s2", view: "bv1" }]),
+      batch("bob", "b1", NOW, [{ type: "heartbeat", stream: "s2", view: "bv1", watched: 120_000 }, { type: "vote", stream: "s2" }]),
+      batch("bob", "old", NOW - 40 * 86_400_000, [{ type: "heartbeat", stream: "s3", view: "bv0", watched: 999_000 }]),
+    ]);
+    await store.insert("events", lines);
+  });
+
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("sums watch time, views and interactions per user and stream, sessions and popularity", async () => {
+    const f = await readFeatures(store, NOW + 1000, 30);
+    const pair = (u: string, s: string) => f.pairs.find((p) => p.user === u && p.stream === s);
+    assert.deepEqual({ ...pair("alice", "s1"), lastMs: 0 }, { user: "alice", stream: "s1", watchedMs: 90_000, views: 2, interactions: 2, lastMs: 0 });
+    assert.equal(pair("alice", "s1")?.lastMs, NOW - 300_000);
+    assert.deepEqual({ ...pair("alice", "s2"), lastMs: 0 }, { user: "alice", stream: "s2", watchedMs: 5_000, views: 1, interactions: 0, lastMs: 0 });
+    assert.deepEqual({ ...pair("bob", "s2"), lastMs: 0 }, { user: "bob", stream: "s2", watchedMs: 120_000, views: 1, interactions: 1, lastMs: 0 });
+    assert.equal(pair("bob", "s3"), undefined, "events older than the window are left out");
+    assert.equal(f.pairs.length, 3);
+    assert.equal(f.sessionMs.get("alice"), 300_000);
+    assert.equal(f.sessionMs.get("bob"), 1_200_000);
+    assert.deepEqual(Object.fromEntries(f.popularity), { s1: 1, s2: 2 });
+    const one = await readFeatures(store, NOW + 1000, 30, "bob");
+    assert.deepEqual(one.pairs.map((p) => p.stream), ["s2"]);
+  });
+
+  it("confidence grows with watch time and interaction, and fades with age", () => {
+    const base = { user: "u", stream: "s", watchedMs: 600_000, views: 1, interactions: 0, lastMs: NOW };
+    const c = confidence(base, 1_800_000, NOW);
+    assert.ok(confidence({ ...base, watchedMs: 1_200_000 }, 1_800_000, NOW) > c);
+    assert.ok(confidence({ ...base, interactions: 5 }, 1_800_000, NOW) > c);
+    assert.ok(Math.abs(confidence({ ...base, lastMs: NOW - 14 * 86_400_000 }, 1_800_000, NOW) - c / 2) < 1e-9);
+  });
+});

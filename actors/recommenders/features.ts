@@ -1,0 +1,65 @@
+/**
+ * Features for the recommender, read from the analytics store (the events table), the same SQL
+ * on chdb and on a ClickHouse server (both dialects):
+ *   per user x stream: watch time, views, interactions (chat, reactions, votes), last activity;
+ *   per user: average session duration (first to last event of a session);
+ *   per stream: distinct viewers (popularity).
+ * `confidence` folds a pair into the implicit-feedback weight the model trains on.
+ */
+import type { AnalyticsStore } from "../../analytics/store.js";
+
+export interface Pair {
+  user: string;
+  stream: string;
+  watchedMs: number;
+  views: number;
+  interactions: number;
+  lastMs: number;
+}
+
+export interface Features {
+  pairs: Pair[];
+  /** Average session duration per user, ms. */
+  sessionMs: Map<string, number>;
+  /** Distinct viewers per stream in the window. */
+  popularity: Map<string, number>;
+}
+
+const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** 64-bit counts may arrive as numbers or (older servers) strings. */
+type Num = number | string;
+
+export async function readFeatures(store: AnalyticsStore, nowMs: number, days: number, user?: string): Promise<Features> {
+  if (user !== undefined && !ID.test(user)) throw new Error("bad user id");
+  const from = nowMs - days * 86_400_000;
+  const where = `ts >= toDateTime(${Math.floor(from / 1000)}) AND server_ms >= ${from} AND user_id != '' AND stream_id != ''${user ? ` AND user_id = '${user}'` : ""}`;
+  const [pairs, sessions, popularity] = await Promise.all([
+    store.rows<{ user_id: string; stream_id: string; watched: Num; views: Num; inter: Num; last: Num }>(
+      `SELECT user_id, stream_id, sumIf(watched_ms, type IN ('heartbeat', 'view.end')) AS watched, uniqExactIf(view_id, view_id != '') AS views,
+         countIf(type IN ('chat', 'reaction', 'vote')) AS inter, max(server_ms) AS last
+       FROM events WHERE ${where} GROUP BY user_id, stream_id`,
+    ),
+    store.rows<{ user_id: string; avg_ms: Num }>(
+      `SELECT user_id, avg(span) AS avg_ms FROM (SELECT user_id, session_id, max(server_ms) - min(server_ms) AS span FROM events WHERE ${where} GROUP BY user_id, session_id) GROUP BY user_id`,
+    ),
+    user ? Promise.resolve([]) : store.rows<{ stream_id: string; viewers: Num }>(`SELECT stream_id, uniqExact(user_id) AS viewers FROM events WHERE ${where} GROUP BY stream_id`),
+  ]);
+  return {
+    pairs: pairs.map((p) => ({ user: p.user_id, stream: p.stream_id, watchedMs: Number(p.watched), views: Number(p.views), interactions: Number(p.inter), lastMs: Number(p.last) })),
+    sessionMs: new Map(sessions.map((s) => [s.user_id, Number(s.avg_ms)])),
+    popularity: new Map(popularity.map((p) => [p.stream_id, Number(p.viewers)])),
+  };
+}
+
+/**
+ * Implicit feedback for a pair: watch time (log minutes, relative to the user's usual session
+ * so a heavy user's every click does not dominate), lifted by interaction level (chat,
+ * reactions, votes per minute watched, capped), one point per view, halved every 14 days.
+ */
+export function confidence(p: Pair, sessionMs: number, nowMs: number): number {
+  const minutes = p.watchedMs / 60_000;
+  const share = Math.min(1, p.watchedMs / Math.max(60_000, sessionMs));
+  const perMinute = p.interactions / Math.max(1, minutes);
+  const recency = Math.pow(0.5, Math.max(0, nowMs - p.lastMs) / (14 * 86_400_000));
+  return (Math.log1p(minutes) * (1 + share) * (1 + 0.5 * Math.min(perMinute, 4)) + p.views + 0.5 * Math.min(p.interactions, 10)) * recency;
+}
