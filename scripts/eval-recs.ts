@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   const { train: rows, test } = holdOut(data, 1);
   console.log(`dataset: ${o.users} users, ${o.items} items, ${data.interactions.length} interactions (seed ${o.seed}); held out: the last interaction of ${test.size} users`);
   const hist = histories(rows);
-  const model = await train(tf, o.items, hist, { ...DEFAULT_MODEL, epochs: opt("epochs", DEFAULT_MODEL.epochs) }, (p) =>
+  const mo = { ...DEFAULT_MODEL, epochs: opt("epochs", DEFAULT_MODEL.epochs), dim: opt("dim", DEFAULT_MODEL.dim), learningRate: opt("lr", DEFAULT_MODEL.learningRate), dropout: opt("dropout", DEFAULT_MODEL.dropout) };
+  const model = await train(tf, o.items, hist, mo, (p) =>
     console.log(`  epoch ${p.epoch}: loss ${p.loss.toFixed(3)} (${(p.ms / 1000).toFixed(1)} s, ${backend})`),
   );
   const seen = (u: number) => hist.get(u) ?? new Map<number, number>();
