@@ -9,6 +9,7 @@ import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { mediaService } from "./actors/media/media.service.js";
 import { encodersService } from "./actors/encoders/encoders.service.js";
 import { analyticsService } from "./actors/analytics/analytics.service.js";
+import { recommendersService } from "./actors/recommenders/recommenders.service.js";
 import { closeBuses } from "./analytics/bus.js";
 import { roomsService } from "./actors/rooms/rooms.service.js";
 import { sessionsService } from "./actors/sessions/sessions.service.js";
@@ -71,6 +72,7 @@ function schemas(cfg: AppConfig, store: Store | undefined, onGateway: (gw: Gatew
     media: () => mediaService(cfg),
     encoders: () => encodersService(cfg, need()),
     analytics: () => analyticsService(cfg),
+    recommenders: () => recommendersService(cfg),
   };
   return cfg.services.map((name) => factories[name]());
 }

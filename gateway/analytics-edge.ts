@@ -61,6 +61,7 @@ export class AnalyticsEdge {
       this.#broker.getLogger("analytics").debug(`dropped ${dropped.length} invalid event(s) from ${principal.userId}: ${dropped[0]?.reason ?? ""}`);
     }
     await this.#publish(batch);
+    if (batch.events > 0) this.#touch(principal.userId);
     return { accepted: batch.events, dropped };
   }
 
@@ -73,6 +74,17 @@ export class AnalyticsEdge {
       throw err instanceof AppError ? err : new AppError("UNAVAILABLE", `Events not accepted: ${String(err)}`);
     }
     this.#broker.metrics.increment("esh.analytics.events.accepted.total", {}, batch.events);
+  }
+
+  readonly #touched = new Map<string, number>();
+
+  /** Tells the recommenders that this user has new events (at most once per 2 s per user). */
+  #touch(userId: string): void {
+    const now = Date.now();
+    if (now - (this.#touched.get(userId) ?? 0) < 2000) return;
+    this.#touched.set(userId, now);
+    if (this.#touched.size > 100_000) this.#touched.clear();
+    this.#broker.broadcast("recommenders.touch", { userId }, { groups: ["recommenders"] }).catch(() => undefined);
   }
 
   /** CPU of this process (percent of one core), its memory and its WebSockets. */

@@ -10,7 +10,7 @@ describe("config layers", () => {
     const c = loadConfig({});
     assert.equal(c.port, 8080);
     assert.equal(c.store, "sqlite");
-    assert.deepEqual(c.services, ["gateway", "sessions", "streams", "rooms", "media", "encoders", "analytics"]);
+    assert.deepEqual(c.services, ["gateway", "sessions", "streams", "rooms", "media", "encoders", "analytics", "recommenders"]);
     assert.equal(DEFAULTS.store, "", "defaults are not mutated");
   });
 

@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
-export const SERVICE_NAMES = ["gateway", "sessions", "streams", "rooms", "media", "encoders", "analytics"] as const;
+export const SERVICE_NAMES = ["gateway", "sessions", "streams", "rooms", "media", "encoders", "analytics", "recommenders"] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -182,6 +182,21 @@ export interface AppConfig {
     /** How often each gateway records its node's load (node.load events). */
     nodeLoadIntervalMs: number;
   };
+  recs: {
+    /** Full retrain every this long (the current model serves meanwhile). */
+    retrainMs: number;
+    /** First training this long after start. */
+    firstTrainMs: number;
+    /** Events of the last this many days make the features. */
+    windowDays: number;
+    /** Embedding size and epochs of the two-tower model. */
+    dim: number;
+    epochs: number;
+    /** A user's list is cached this long, unless their new events invalidate it. */
+    cacheMs: number;
+    /** Model versions kept in DATA_DIR/models. */
+    keepVersions: number;
+  };
   broker: {
     requestTimeoutMs: number;
     retries: number;
@@ -289,6 +304,15 @@ export const DEFAULTS: AppConfig = {
     queryMaxSeconds: 10,
     queryMaxMemoryBytes: 2 * 1024 ** 3,
     nodeLoadIntervalMs: 10_000,
+  },
+  recs: {
+    retrainMs: 600_000,
+    firstTrainMs: 5_000,
+    windowDays: 30,
+    dim: 48,
+    epochs: 12,
+    cacheMs: 60_000,
+    keepVersions: 3,
   },
   broker: {
     requestTimeoutMs: 10_000,
@@ -405,6 +429,13 @@ const SETTINGS: Setting[] = [
   s("analytics.queryMaxSeconds", int(1, 3600)),
   s("analytics.queryMaxMemoryBytes", int(1 << 20, 2 ** 40)),
   s("analytics.nodeLoadIntervalMs", int(100, 3_600_000)),
+  s("recs.retrainMs", int(1000, 7 * 86_400_000)),
+  s("recs.firstTrainMs", int(0, 3_600_000)),
+  s("recs.windowDays", int(1, 3650)),
+  s("recs.dim", int(4, 512)),
+  s("recs.epochs", int(1, 1000)),
+  s("recs.cacheMs", int(0, 86_400_000)),
+  s("recs.keepVersions", int(1, 100)),
   s("broker.requestTimeoutMs", int(100, 600_000)),
   s("broker.retries", int(0, 10)),
   s("broker.heartbeatIntervalSec", int(1, 600)),

@@ -223,6 +223,23 @@ describe("analytics, embedded (chdb)", () => {
     }
   });
 
+  it("recommendations: tokens required, limits checked, guests get popular rows, admins see the model", async () => {
+    assert.equal((await api(node.url, "GET", "/api/recommendations")).status, 401);
+    const guest = (await api(node.url, "POST", "/api/auth/guest")).body.accessToken as string;
+    for (const bad of ["-1", "0", "1000", "abc", "2.5"]) {
+      const r = await api(node.url, "GET", `/api/recommendations?limit=${bad}`, undefined, guest);
+      assert.equal(r.status, 400, `limit=${bad}: ${JSON.stringify(r.body)}`);
+    }
+    const ok = await api(node.url, "GET", "/api/recommendations?limit=5", undefined, guest);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.personal, false);
+    assert.ok(Array.isArray(ok.body.rows));
+    assert.equal((await api(node.url, "GET", "/api/recommendations/model", undefined, guest)).status, 403);
+    const model = await api(node.url, "GET", "/api/recommendations/model", undefined, admin);
+    assert.equal(model.status, 200);
+    assert.equal(typeof model.body.version, "number");
+  });
+
   it("kill -9 loses nothing accepted; the client's re-sent batches are stored once", async () => {
     const guest = (await api(node.url, "POST", "/api/auth/guest")).body.accessToken as string;
     const ws = await WsClient.connect(node.wsUrl, { token: guest });

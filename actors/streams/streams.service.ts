@@ -145,6 +145,8 @@ export function streamsService(store: Store): ServiceSchema {
         },
       },
       get: { access: "public", params: { id }, handler: async (ctx: Ctx<{ id: string }>) => (await load(ctx.params.id)).value },
+      /** Every stream, for the recommenders (internal: no paging, no filtering). */
+      catalog: { access: "internal", handler: async () => (await store.list<Stream>(C)).map((e) => e.value) },
       list: {
         access: "public",
         params: {

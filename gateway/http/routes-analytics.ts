@@ -5,6 +5,7 @@
  *   POST /api/analytics/query       {sql}  one read-only SELECT (admin)
  *   GET  /api/analytics/dashboard   ?minutes=&stream=  per-minute QoE, engagement, health (admin)
  *   GET  /api/analytics/status      store, backlog, ingest lag, firing alerts (admin)
+ *   GET  /api/recommendations       ?limit=  the caller's rows (recommenders actor)
  */
 import { AppError } from "../../lib/errors.js";
 import type { Principal } from "../../lib/identity.js";
@@ -46,6 +47,15 @@ export function analyticsRoutes(deps: AnalyticsDeps): Route[] {
       summary: "Per-minute QoE, engagement and server health, recent errors (admin; ?minutes=&stream=)",
       handler: async (c) => ({ body: await deps.call("analytics.dashboard", query(c), must(c.principal)) }),
     },
+    {
+      method: "GET",
+      path: "/api/recommendations",
+      auth: "required",
+      summary: "Personal rows (for you, live now, because you watched X) and popular ones (?limit=1..100)",
+      handler: async (c) => ({ body: await deps.call("recommenders.recommend", query(c), must(c.principal)) }),
+    },
+    { method: "GET", path: "/api/recommendations/model", auth: "required", summary: "The model version being served (admin)", handler: async (c) => ({ body: await deps.call("recommenders.status", {}, must(c.principal)) }) },
+    { method: "POST", path: "/api/recommendations/retrain", auth: "required", summary: "Retrain the recommendation model now (admin)", handler: async (c) => ({ body: await deps.call("recommenders.retrain", {}, must(c.principal)) }) },
     { method: "GET", path: "/api/analytics/status", auth: "required", summary: "Analytics store, backlog, ingest figures, firing alerts (admin)", handler: async (c) => ({ body: await deps.call("analytics.status", {}, must(c.principal)) }) },
   ];
 }

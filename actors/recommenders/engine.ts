@@ -1,0 +1,266 @@
+/**
+ * The recommender of one node: the current model version (item index + weights), the users'
+ * histories from the last feature read, training in a worker thread on a schedule (the current
+ * version serves meanwhile), versions persisted in DATA_DIR/models, and per-user lists cached
+ * until the user's new events invalidate them.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import type { AnalyticsStore } from "../../analytics/store.js";
+import type { AppConfig } from "../../lib/config.js";
+import { confidence, readFeatures } from "./features.js";
+import { DEFAULT_MODEL, foldInItems, topK, userVector, type History, type Weights } from "./model.js";
+import type { Interaction, Item } from "./dataset.js";
+
+export interface CatalogEntry {
+  id: string;
+  title: string;
+  kind: "live" | "vod";
+  status: string;
+  category?: string;
+  language?: string;
+  ownerId: string;
+}
+
+export interface Version {
+  version: number;
+  trainedAt: number;
+  backend: string;
+  trainMs: number;
+  items: string[];
+  weights: Weights;
+}
+
+export interface Rec {
+  id: string;
+  title: string;
+  kind: string;
+  category: string;
+  score: number;
+}
+
+export interface Row {
+  title: string;
+  reason: "personal" | "live" | "similar" | "popular";
+  items: Rec[];
+}
+
+const playable = (s: CatalogEntry) => (s.kind === "vod" ? s.status === "ready" : s.status === "live");
+
+export class RecEngine {
+  readonly #cfg: AppConfig;
+  readonly #store: AnalyticsStore;
+  readonly #log: { info(m: string): void; warn(m: string): void };
+  readonly #dir: string;
+  #current: (Version & { index: Map<string, number> }) | undefined;
+  #histories = new Map<string, Map<string, number>>(); // user -> stream -> confidence
+  #popularity = new Map<string, number>();
+  readonly #cache = new Map<string, { at: number; rows: Row[]; personal: boolean }>();
+  /** Users with new events, and when: their lists are recomputed from the store for a few
+   *  seconds after (events take up to the ingest lag to land). */
+  readonly #dirty = new Map<string, number>();
+  #training: Promise<void> | undefined;
+
+  constructor(cfg: AppConfig, store: AnalyticsStore, log: { info(m: string): void; warn(m: string): void }) {
+    this.#cfg = cfg;
+    this.#store = store;
+    this.#log = log;
+    this.#dir = path.join(cfg.dataDir, "models");
+    mkdirSync(this.#dir, { recursive: true });
+    this.#loadLatest();
+  }
+
+  get version(): Omit<Version, "weights" | "items"> & { items: number } | undefined {
+    const c = this.#current;
+    return c && { version: c.version, trainedAt: c.trainedAt, backend: c.backend, trainMs: c.trainMs, items: c.items.length };
+  }
+
+  /** The user has new events: their next list is computed afresh, with those events. */
+  touch(userId: string): void {
+    this.#cache.delete(userId);
+    this.#dirty.set(userId, Date.now());
+  }
+
+  /** A full retrain from the analytics store (one at a time). */
+  train(catalog: CatalogEntry[]): Promise<void> {
+    this.#training ??= this.#train(catalog).finally(() => (this.#training = undefined));
+    return this.#training;
+  }
+
+  async #train(catalog: CatalogEntry[]): Promise<void> {
+    const now = Date.now();
+    const f = await readFeatures(this.#store, now, this.#cfg.recs.windowDays);
+    this.#popularity = f.popularity;
+    this.#histories = new Map();
+    for (const p of f.pairs) {
+      let h = this.#histories.get(p.user);
+      if (!h) this.#histories.set(p.user, (h = new Map<string, number>()));
+      h.set(p.stream, confidence(p, f.sessionMs.get(p.user) ?? 0, now));
+    }
+    this.#cache.clear();
+    this.#dirty.clear();
+    const items = catalog.map((s) => s.id);
+    const index = new Map(items.map((id, i) => [id, i]));
+    const users = [...this.#histories.keys()];
+    const interactions: Interaction[] = [];
+    users.forEach((u, ui) => {
+      for (const [stream, weight] of this.#histories.get(u) ?? []) {
+        const item = index.get(stream);
+        if (item !== undefined) interactions.push({ user: ui, item, weight, ts: 0 });
+      }
+    });
+    if (interactions.length < 10 || items.length < 2) return this.#log.info(`recommenders: ${interactions.length} interactions: too few to train; popularity serves`);
+    const options = { ...DEFAULT_MODEL, dim: this.#cfg.recs.dim, epochs: this.#cfg.recs.epochs };
+    const done = await trainInWorker(items.length, interactions, options);
+    const version = (this.#current?.version ?? 0) + 1;
+    this.#install({ version, trainedAt: Date.now(), backend: done.backend, trainMs: done.ms, items, weights: done.weights });
+    this.#save();
+    this.#log.info(`recommenders: model v${version} trained (${done.backend}, ${users.length} users, ${items.length} items, ${interactions.length} interactions, ${(done.ms / 1000).toFixed(1)} s)`);
+  }
+
+  #install(v: Version): void {
+    this.#current = { ...v, index: new Map(v.items.map((id, i) => [id, i])) };
+    this.#cache.clear();
+  }
+
+  /** The rows for a user: personal when there is a model and a history, else popular ones. */
+  async recommend(userId: string, catalog: CatalogEntry[], limit: number): Promise<{ rows: Row[]; personal: boolean; version: number }> {
+    const hit = this.#cache.get(userId);
+    const touched = this.#dirty.get(userId);
+    if (hit && Date.now() - hit.at < this.#cfg.recs.cacheMs && touched === undefined) return { rows: limitRows(hit.rows, limit), personal: hit.personal, version: this.#current?.version ?? 0 };
+    if (touched !== undefined) {
+      await this.#refreshUser(userId);
+      if (Date.now() - touched > 5000) this.#dirty.delete(userId);
+    }
+    const byId = new Map(catalog.map((s) => [s.id, s]));
+    const history = this.#histories.get(userId) ?? new Map<string, number>();
+    const ok = (id: string) => {
+      const s = byId.get(id);
+      return s !== undefined && playable(s) && !history.has(id);
+    };
+    const rows: Row[] = [];
+    const model = this.#current;
+    let personal = false;
+    if (model && history.size > 0) {
+      personal = true;
+      const { ids, index, weights } = this.#withNewItems(model, catalog);
+      const h: History = new Map();
+      for (const [stream, w] of history) {
+        const i = index.get(stream);
+        if (i !== undefined) h.set(i, w);
+      }
+      const u = userVector(weights, h);
+      const scored = topK(weights, u, 100, (i) => !ok(ids[i] ?? "")).map((r) => ({ id: ids[r.item] ?? "", score: r.score }));
+      rows.push({ title: "For you", reason: "personal", items: scored.map((r) => rec(byId, r.id, r.score)) });
+      const live = scored.filter((r) => byId.get(r.id)?.kind === "live");
+      if (live.length) rows.push({ title: "Live now for you", reason: "live", items: live.map((r) => rec(byId, r.id, r.score)) });
+      const last = [...history.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+      const li = last === undefined ? undefined : index.get(last);
+      if (last !== undefined && li !== undefined) {
+        const similar = topK(weights, weights.v.slice(li * weights.dim, (li + 1) * weights.dim), 50, (i) => i === li || !ok(ids[i] ?? ""));
+        rows.push({ title: `Because you watched ${byId.get(last)?.title ?? last}`, reason: "similar", items: similar.map((r) => rec(byId, ids[r.item] ?? "", r.score)) });
+      }
+    }
+    rows.push(...this.#popularRows(catalog, ok));
+    this.#cache.set(userId, { at: Date.now(), rows, personal });
+    return { rows: limitRows(rows, limit), personal, version: model?.version ?? 0 };
+  }
+
+  #grown: { key: string; ids: string[]; index: Map<string, number>; weights: Weights } | undefined;
+
+  /** The model's items plus catalog items added since it was trained (folded in from their
+   *  category's mean), memoised per version and catalog size. */
+  #withNewItems(model: Version & { index: Map<string, number> }, catalog: CatalogEntry[]): { ids: string[]; index: Map<string, number>; weights: Weights } {
+    const extra = catalog.filter((s) => !model.index.has(s.id)).map((s) => s.id);
+    const key = `${model.version}:${extra.length}:${extra.at(-1) ?? ""}`;
+    if (this.#grown?.key === key) return this.#grown;
+    const ids = [...model.items, ...extra];
+    const catOf = new Map(catalog.map((s) => [s.id, s.category ?? "general"]));
+    const items: Item[] = ids.map((id, i) => ({ id: i, category: hash(catOf.get(id) ?? "general"), creator: 0, language: 0, live: false, popularity: 0 }));
+    this.#grown = { key, ids, index: new Map(ids.map((id, i) => [id, i])), weights: foldInItems(model.weights, items) };
+    return this.#grown;
+  }
+
+  /** Cold start and the rows below personal ones: trending overall, then per category. */
+  #popularRows(catalog: CatalogEntry[], ok: (id: string) => boolean): Row[] {
+    const pop = (s: CatalogEntry) => this.#popularity.get(s.id) ?? 0;
+    const candidates = catalog.filter((s) => ok(s.id)).sort((a, b) => pop(b) - pop(a) || b.id.localeCompare(a.id));
+    const rows: Row[] = [{ title: "Trending", reason: "popular", items: candidates.slice(0, 100).map((s) => ({ id: s.id, title: s.title, kind: s.kind, category: s.category ?? "general", score: pop(s) })) }];
+    const cats = new Map<string, CatalogEntry[]>();
+    for (const s of candidates) {
+      const c = s.category ?? "general";
+      cats.set(c, [...(cats.get(c) ?? []), s]);
+    }
+    for (const [c, list] of [...cats].sort((a, b) => b[1].length - a[1].length).slice(0, 5)) {
+      rows.push({ title: `Popular in ${c}`, reason: "popular", items: list.slice(0, 100).map((s) => ({ id: s.id, title: s.title, kind: s.kind, category: c, score: pop(s) })) });
+    }
+    return rows;
+  }
+
+  async #refreshUser(userId: string): Promise<void> {
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(userId)) return;
+    const now = Date.now();
+    const f = await readFeatures(this.#store, now, this.#cfg.recs.windowDays, userId).catch(() => undefined);
+    if (!f) return;
+    const h = new Map<string, number>();
+    for (const p of f.pairs) h.set(p.stream, confidence(p, f.sessionMs.get(userId) ?? 0, now));
+    this.#histories.set(userId, h);
+  }
+
+  #save(): void {
+    const c = this.#current;
+    if (!c) return;
+    const base = path.join(this.#dir, `recs-${String(c.version).padStart(6, "0")}`);
+    const { w, v, bias, dim } = c.weights;
+    writeFileSync(`${base}.bin`, Buffer.concat([Buffer.from(w.buffer, w.byteOffset, w.byteLength), Buffer.from(v.buffer, v.byteOffset, v.byteLength), Buffer.from(bias.buffer, bias.byteOffset, bias.byteLength)]));
+    writeFileSync(`${base}.json`, JSON.stringify({ version: c.version, trainedAt: c.trainedAt, backend: c.backend, trainMs: c.trainMs, items: c.items, dim }));
+    const all = readdirSync(this.#dir).filter((f) => /^recs-\d+\.json$/.test(f)).sort();
+    for (const old of all.slice(0, Math.max(0, all.length - this.#cfg.recs.keepVersions))) {
+      rmSync(path.join(this.#dir, old), { force: true });
+      rmSync(path.join(this.#dir, old.replace(/\.json$/, ".bin")), { force: true });
+    }
+  }
+
+  /** The newest saved version, so a restart serves at once. */
+  #loadLatest(): void {
+    const last = readdirSync(this.#dir).filter((f) => /^recs-\d+\.json$/.test(f)).sort().at(-1);
+    if (!last) return;
+    try {
+      const meta = JSON.parse(readFileSync(path.join(this.#dir, last), "utf8")) as Omit<Version, "weights"> & { dim: number };
+      const bin = readFileSync(path.join(this.#dir, last.replace(/\.json$/, ".bin")));
+      const n = meta.items.length * meta.dim;
+      const f = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+      this.#install({ ...meta, weights: { items: meta.items.length, dim: meta.dim, w: f.slice(0, n), v: f.slice(n, 2 * n), bias: f.slice(2 * n, 2 * n + meta.items.length) } });
+      this.#log.info(`recommenders: serving saved model v${meta.version}`);
+    } catch (err) {
+      this.#log.warn(`recommenders: saved model ${last} unreadable (${String(err)}); training anew`);
+    }
+  }
+}
+
+function hash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+function rec(byId: Map<string, CatalogEntry>, id: string, score: number): Rec {
+  const s = byId.get(id);
+  return { id, title: s?.title ?? id, kind: s?.kind ?? "vod", category: s?.category ?? "general", score: Math.round(score * 1000) / 1000 };
+}
+
+function limitRows(rows: Row[], limit: number): Row[] {
+  return rows.map((r) => ({ ...r, items: r.items.slice(0, limit) })).filter((r) => r.items.length > 0);
+}
+
+function trainInWorker(items: number, interactions: Interaction[], options: typeof DEFAULT_MODEL): Promise<{ weights: Weights; backend: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./train-worker.mjs", import.meta.url), { workerData: { items, interactions, options } });
+    worker.on("message", (m: { t: string; weights?: Weights; backend?: string; ms?: number }) => {
+      if (m.t === "done" && m.weights) resolve({ weights: m.weights, backend: m.backend ?? "", ms: m.ms ?? 0 });
+    });
+    worker.once("error", reject);
+    worker.once("exit", (code) => code !== 0 && reject(new Error(`training worker exited with ${code}`)));
+  });
+}
