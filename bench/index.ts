@@ -7,6 +7,7 @@
  *   transcode  the VOD ladder in one ffmpeg process vs one process per rendition
  *   hls    segments/s from our gateway and an edge vs node:http; VOD startup in Chromium
  *   ingest analytics events/s end to end (client -> gateway -> chdb) vs direct bulk inserts
+ *   recs   top-20 scoring latency over 100k items (vs TF.js matMul+topk); training time per epoch
  */
 import { fanoutBench } from "./fanout.js";
 import { rpcBench } from "./rpc.js";
@@ -14,8 +15,9 @@ import { webrtcBench } from "./webrtc.js";
 import { transcodeBench } from "./transcode.js";
 import { hlsBench } from "./hls.js";
 import { ingestBench } from "./ingest.js";
+import { recsBench } from "./recs.js";
 
-const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench, transcode: transcodeBench, hls: hlsBench, ingest: ingestBench };
+const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench, transcode: transcodeBench, hls: hlsBench, ingest: ingestBench, recs: recsBench };
 
 const [suite, ...rest] = process.argv.slice(2);
 const run = suite ? SUITES[suite] : undefined;

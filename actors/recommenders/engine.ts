@@ -12,6 +12,7 @@ import type { AppConfig } from "../../lib/config.js";
 import { confidence, readFeatures } from "./features.js";
 import { DEFAULT_MODEL, foldInItems, topK, userVector, type History, type Weights } from "./model.js";
 import type { Interaction, Item } from "./dataset.js";
+import { annTopK, type ItemIndex } from "./ann.js";
 
 export interface CatalogEntry {
   id: string;
@@ -30,6 +31,8 @@ export interface Version {
   trainMs: number;
   items: string[];
   weights: Weights;
+  /** Inverted-file index over the trained items (large catalogs only). */
+  index?: ItemIndex;
 }
 
 export interface Rec {
@@ -53,7 +56,7 @@ export class RecEngine {
   readonly #store: AnalyticsStore;
   readonly #log: { info(m: string): void; warn(m: string): void };
   readonly #dir: string;
-  #current: (Version & { index: Map<string, number> }) | undefined;
+  #current: (Version & { position: Map<string, number> }) | undefined;
   #histories = new Map<string, Map<string, number>>(); // user -> stream -> confidence
   #popularity = new Map<string, number>();
   readonly #cache = new Map<string, { at: number; rows: Row[]; personal: boolean }>();
@@ -114,13 +117,13 @@ export class RecEngine {
     const options = { ...DEFAULT_MODEL, dim: this.#cfg.recs.dim, epochs: this.#cfg.recs.epochs };
     const done = await trainInWorker(items.length, interactions, options);
     const version = (this.#current?.version ?? 0) + 1;
-    this.#install({ version, trainedAt: Date.now(), backend: done.backend, trainMs: done.ms, items, weights: done.weights });
+    this.#install({ version, trainedAt: Date.now(), backend: done.backend, trainMs: done.ms, items, weights: done.weights, ...(done.index ? { index: done.index } : {}) });
     this.#save();
     this.#log.info(`recommenders: model v${version} trained (${done.backend}, ${users.length} users, ${items.length} items, ${interactions.length} interactions, ${(done.ms / 1000).toFixed(1)} s)`);
   }
 
   #install(v: Version): void {
-    this.#current = { ...v, index: new Map(v.items.map((id, i) => [id, i])) };
+    this.#current = { ...v, position: new Map(v.items.map((id, i) => [id, i])) };
     this.#cache.clear();
   }
 
@@ -151,7 +154,7 @@ export class RecEngine {
         if (i !== undefined) h.set(i, w);
       }
       const u = userVector(weights, h);
-      const scored = topK(weights, u, 100, (i) => !ok(ids[i] ?? "")).map((r) => ({ id: ids[r.item] ?? "", score: r.score }));
+      const scored = best(model, weights, u, 100, (i) => !ok(ids[i] ?? "")).map((r) => ({ id: ids[r.item] ?? "", score: r.score }));
       rows.push({ title: "For you", reason: "personal", items: scored.map((r) => rec(byId, r.id, r.score)) });
       const live = scored.filter((r) => byId.get(r.id)?.kind === "live");
       if (live.length) rows.push({ title: "Live now for you", reason: "live", items: live.map((r) => rec(byId, r.id, r.score)) });
@@ -171,8 +174,8 @@ export class RecEngine {
 
   /** The model's items plus catalog items added since it was trained (folded in from their
    *  category's mean), memoised per version and catalog size. */
-  #withNewItems(model: Version & { index: Map<string, number> }, catalog: CatalogEntry[]): { ids: string[]; index: Map<string, number>; weights: Weights } {
-    const extra = catalog.filter((s) => !model.index.has(s.id)).map((s) => s.id);
+  #withNewItems(model: Version & { position: Map<string, number> }, catalog: CatalogEntry[]): { ids: string[]; index: Map<string, number>; weights: Weights } {
+    const extra = catalog.filter((s) => !model.position.has(s.id)).map((s) => s.id);
     const key = `${model.version}:${extra.length}:${extra.at(-1) ?? ""}`;
     if (this.#grown?.key === key) return this.#grown;
     const ids = [...model.items, ...extra];
@@ -245,6 +248,17 @@ function hash(s: string): number {
   return h;
 }
 
+/** Top-k over all items: through the index when the model has one (its trained items), plus
+ *  an exact pass over items folded in since; exact over everything otherwise. */
+function best(model: Version, w: Weights, u: Float32Array, k: number, exclude: (i: number) => boolean): { item: number; score: number }[] {
+  if (!model.index) return topK(w, u, k, exclude);
+  const fromIndex = annTopK(w, model.index, u, k, exclude);
+  const added = w.items - model.weights.items;
+  if (added <= 0) return fromIndex;
+  const tail = topK(w, u, k, (i) => i < model.weights.items || exclude(i));
+  return [...fromIndex, ...tail].sort((a, b) => b.score - a.score).slice(0, k);
+}
+
 function rec(byId: Map<string, CatalogEntry>, id: string, score: number): Rec {
   const s = byId.get(id);
   return { id, title: s?.title ?? id, kind: s?.kind ?? "vod", category: s?.category ?? "general", score: Math.round(score * 1000) / 1000 };
@@ -254,11 +268,11 @@ function limitRows(rows: Row[], limit: number): Row[] {
   return rows.map((r) => ({ ...r, items: r.items.slice(0, limit) })).filter((r) => r.items.length > 0);
 }
 
-function trainInWorker(items: number, interactions: Interaction[], options: typeof DEFAULT_MODEL): Promise<{ weights: Weights; backend: string; ms: number }> {
+function trainInWorker(items: number, interactions: Interaction[], options: typeof DEFAULT_MODEL): Promise<{ weights: Weights; index?: ItemIndex; backend: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./train-worker.mjs", import.meta.url), { workerData: { items, interactions, options } });
-    worker.on("message", (m: { t: string; weights?: Weights; backend?: string; ms?: number }) => {
-      if (m.t === "done" && m.weights) resolve({ weights: m.weights, backend: m.backend ?? "", ms: m.ms ?? 0 });
+    worker.on("message", (m: { t: string; weights?: Weights; index?: ItemIndex; backend?: string; ms?: number }) => {
+      if (m.t === "done" && m.weights) resolve({ weights: m.weights, ...(m.index ? { index: m.index } : {}), backend: m.backend ?? "", ms: m.ms ?? 0 });
     });
     worker.once("error", reject);
     worker.once("exit", (code) => code !== 0 && reject(new Error(`training worker exited with ${code}`)));

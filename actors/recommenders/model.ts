@@ -142,10 +142,15 @@ export function topK(m: Weights, u: Float32Array, k: number, exclude: (item: num
   const best: { item: number; score: number }[] = [];
   let floor = -Infinity;
   const { v, bias, dim } = m;
-  for (let i = 0; i < m.items; i++) {
-    let s = bias[i] ?? 0;
-    const row = i * dim;
-    for (let d = 0; d < dim; d++) s += (u[d] ?? 0) * (v[row + d] ?? 0);
+  // The hot loop: items x dim multiply-adds. `as number` (not `?? 0`): indices are in range,
+  // and a branch per element costs a third of the time here.
+  for (let i = 0, row = 0; i < m.items; i++, row += dim) {
+    let s = bias[i] as number;
+    let d = 0;
+    for (; d + 3 < dim; d += 4) {
+      s += (u[d] as number) * (v[row + d] as number) + (u[d + 1] as number) * (v[row + d + 1] as number) + (u[d + 2] as number) * (v[row + d + 2] as number) + (u[d + 3] as number) * (v[row + d + 3] as number);
+    }
+    for (; d < dim; d++) s += (u[d] as number) * (v[row + d] as number);
     if (s <= floor && best.length >= k) continue;
     if (exclude(i)) continue;
     insert(best, { item: i, score: s }, k);
