@@ -196,6 +196,9 @@ export interface AppConfig {
     cacheMs: number;
     /** Model versions kept in DATA_DIR/models. */
     keepVersions: number;
+    /** This node trains (one trainer per cluster); others only score the versions it
+     *  publishes (NATS object store + recommenders.model event). */
+    trainer: boolean;
   };
   broker: {
     requestTimeoutMs: number;
@@ -313,6 +316,7 @@ export const DEFAULTS: AppConfig = {
     epochs: 12,
     cacheMs: 60_000,
     keepVersions: 3,
+    trainer: true,
   },
   broker: {
     requestTimeoutMs: 10_000,
@@ -436,6 +440,7 @@ const SETTINGS: Setting[] = [
   s("recs.epochs", int(1, 1000)),
   s("recs.cacheMs", int(0, 86_400_000)),
   s("recs.keepVersions", int(1, 100)),
+  s("recs.trainer", { t: "bool" }),
   s("broker.requestTimeoutMs", int(100, 600_000)),
   s("broker.retries", int(0, 10)),
   s("broker.heartbeatIntervalSec", int(1, 600)),

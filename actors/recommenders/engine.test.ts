@@ -12,6 +12,7 @@ import { clientBatch, deviceFrom } from "../../analytics/events.js";
 import { ChdbStore } from "../../analytics/store-chdb.js";
 import { DEFAULTS, type AppConfig } from "../../lib/config.js";
 import { RecEngine, type CatalogEntry } from "./engine.js";
+import { FileModelStore } from "./model-store.js";
 
 const NOW = Date.now();
 const log = { info: () => undefined, warn: () => undefined };
@@ -55,7 +56,7 @@ describe("recommender engine (chdb + TF.js worker)", () => {
   });
 
   it("trains a version, and personal rows follow the user's taste without watched or unplayable items", async () => {
-    const engine = new RecEngine(cfg, store, log);
+    const engine = new RecEngine(cfg, store, { local: new FileModelStore(path.join(dir, "models"), 3) }, log);
     await engine.train(catalog);
     assert.equal(engine.version?.version, 1);
     assert.ok(existsSync(path.join(dir, "models", "recs-000001.bin")));
@@ -74,8 +75,8 @@ describe("recommender engine (chdb + TF.js worker)", () => {
   });
 
   it("a new watch changes the next list within seconds; cold start is popular rows", async () => {
-    const engine = new RecEngine(cfg, store, log);
-    assert.equal(engine.version?.version, 1, "a restart serves the saved model at once");
+    const engine = new RecEngine(cfg, store, { local: new FileModelStore(path.join(dir, "models"), 3) }, log);
+    assert.equal(await engine.loadLatest(), 1, "a restart serves the saved model at once");
     const before = await engine.recommend("u1", catalog, 10);
     const first = before.rows[0]?.items[0]?.id ?? "";
     assert.ok(first);

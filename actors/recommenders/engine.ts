@@ -4,8 +4,6 @@
  * version serves meanwhile), versions persisted in DATA_DIR/models, and per-user lists cached
  * until the user's new events invalidate them.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import { Worker } from "node:worker_threads";
 import type { AnalyticsStore } from "../../analytics/store.js";
 import type { AppConfig } from "../../lib/config.js";
@@ -13,6 +11,7 @@ import { confidence, readFeatures } from "./features.js";
 import { DEFAULT_MODEL, foldInItems, topK, userVector, type History, type Weights } from "./model.js";
 import type { Interaction, Item } from "./dataset.js";
 import { annTopK, type ItemIndex } from "./ann.js";
+import type { ModelStore, Version } from "./model-store.js";
 
 export interface CatalogEntry {
   id: string;
@@ -22,17 +21,6 @@ export interface CatalogEntry {
   category?: string;
   language?: string;
   ownerId: string;
-}
-
-export interface Version {
-  version: number;
-  trainedAt: number;
-  backend: string;
-  trainMs: number;
-  items: string[];
-  weights: Weights;
-  /** Inverted-file index over the trained items (large catalogs only). */
-  index?: ItemIndex;
 }
 
 export interface Rec {
@@ -55,7 +43,7 @@ export class RecEngine {
   readonly #cfg: AppConfig;
   readonly #store: AnalyticsStore;
   readonly #log: { info(m: string): void; warn(m: string): void };
-  readonly #dir: string;
+  readonly #models: { local: ModelStore; shared?: ModelStore | undefined };
   #current: (Version & { position: Map<string, number> }) | undefined;
   #histories = new Map<string, Map<string, number>>(); // user -> stream -> confidence
   #popularity = new Map<string, number>();
@@ -65,13 +53,11 @@ export class RecEngine {
   readonly #dirty = new Map<string, number>();
   #training: Promise<void> | undefined;
 
-  constructor(cfg: AppConfig, store: AnalyticsStore, log: { info(m: string): void; warn(m: string): void }) {
+  constructor(cfg: AppConfig, store: AnalyticsStore, models: { local: ModelStore; shared?: ModelStore | undefined }, log: { info(m: string): void; warn(m: string): void }) {
     this.#cfg = cfg;
     this.#store = store;
+    this.#models = models;
     this.#log = log;
-    this.#dir = path.join(cfg.dataDir, "models");
-    mkdirSync(this.#dir, { recursive: true });
-    this.#loadLatest();
   }
 
   get version(): Omit<Version, "weights" | "items"> & { items: number } | undefined {
@@ -116,9 +102,11 @@ export class RecEngine {
     if (interactions.length < 10 || items.length < 2) return this.#log.info(`recommenders: ${interactions.length} interactions: too few to train; popularity serves`);
     const options = { ...DEFAULT_MODEL, dim: this.#cfg.recs.dim, epochs: this.#cfg.recs.epochs };
     const done = await trainInWorker(items.length, interactions, options);
-    const version = (this.#current?.version ?? 0) + 1;
-    this.#install({ version, trainedAt: Date.now(), backend: done.backend, trainMs: done.ms, items, weights: done.weights, ...(done.index ? { index: done.index } : {}) });
-    this.#save();
+    const version = Math.max(this.#current?.version ?? 0, (await this.#models.shared?.latest())?.version ?? 0) + 1;
+    const v: Version = { version, trainedAt: Date.now(), backend: done.backend, trainMs: done.ms, items, weights: done.weights, ...(done.index ? { index: done.index } : {}) };
+    this.#install(v);
+    await this.#models.local.save(v);
+    await this.#models.shared?.save(v);
     this.#log.info(`recommenders: model v${version} trained (${done.backend}, ${users.length} users, ${items.length} items, ${interactions.length} interactions, ${(done.ms / 1000).toFixed(1)} s)`);
   }
 
@@ -211,34 +199,14 @@ export class RecEngine {
     this.#histories.set(userId, h);
   }
 
-  #save(): void {
-    const c = this.#current;
-    if (!c) return;
-    const base = path.join(this.#dir, `recs-${String(c.version).padStart(6, "0")}`);
-    const { w, v, bias, dim } = c.weights;
-    writeFileSync(`${base}.bin`, Buffer.concat([Buffer.from(w.buffer, w.byteOffset, w.byteLength), Buffer.from(v.buffer, v.byteOffset, v.byteLength), Buffer.from(bias.buffer, bias.byteOffset, bias.byteLength)]));
-    writeFileSync(`${base}.json`, JSON.stringify({ version: c.version, trainedAt: c.trainedAt, backend: c.backend, trainMs: c.trainMs, items: c.items, dim }));
-    const all = readdirSync(this.#dir).filter((f) => /^recs-\d+\.json$/.test(f)).sort();
-    for (const old of all.slice(0, Math.max(0, all.length - this.#cfg.recs.keepVersions))) {
-      rmSync(path.join(this.#dir, old), { force: true });
-      rmSync(path.join(this.#dir, old.replace(/\.json$/, ".bin")), { force: true });
+  /** The newest version in the shared store (distributed) or on disk, if newer than ours. */
+  async loadLatest(): Promise<number> {
+    const v = (await this.#models.shared?.latest()) ?? (await this.#models.local.latest());
+    if (v && v.version > (this.#current?.version ?? 0)) {
+      this.#install(v);
+      this.#log.info(`recommenders: serving model v${v.version} (trained ${new Date(v.trainedAt).toISOString()}, ${v.items.length} items)`);
     }
-  }
-
-  /** The newest saved version, so a restart serves at once. */
-  #loadLatest(): void {
-    const last = readdirSync(this.#dir).filter((f) => /^recs-\d+\.json$/.test(f)).sort().at(-1);
-    if (!last) return;
-    try {
-      const meta = JSON.parse(readFileSync(path.join(this.#dir, last), "utf8")) as Omit<Version, "weights"> & { dim: number };
-      const bin = readFileSync(path.join(this.#dir, last.replace(/\.json$/, ".bin")));
-      const n = meta.items.length * meta.dim;
-      const f = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
-      this.#install({ ...meta, weights: { items: meta.items.length, dim: meta.dim, w: f.slice(0, n), v: f.slice(n, 2 * n), bias: f.slice(2 * n, 2 * n + meta.items.length) } });
-      this.#log.info(`recommenders: serving saved model v${meta.version}`);
-    } catch (err) {
-      this.#log.warn(`recommenders: saved model ${last} unreadable (${String(err)}); training anew`);
-    }
+    return this.#current?.version ?? 0;
   }
 }
 

@@ -6,18 +6,23 @@
  *   retrain [admin]     train now (also on a schedule)
  * Listens to `recommenders.touch {userId}` (gateways send it when a user's events arrive) to
  * drop that user's cached list, so a new watch changes their next list within seconds.
+ * One trainer (recs.trainer) per cluster: it publishes each version to the NATS object store
+ * and announces it (`recommenders.model`); every other recommenders node fetches and serves it.
  */
 import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError } from "../../lib/errors.js";
 import type { CallMeta } from "../../lib/identity.js";
 import { openAnalyticsStore, type AnalyticsStore } from "../../analytics/store.js";
+import path from "node:path";
 import { RecEngine, type CatalogEntry } from "./engine.js";
+import { FileModelStore, ObjectModelStore, type ModelStore } from "./model-store.js";
 
 export function recommendersService(cfg: AppConfig): ServiceSchema {
   let engine: RecEngine | undefined;
   let store: AnalyticsStore | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let shared: ModelStore | undefined;
   const ready = (): RecEngine => {
     if (!engine) throw new AppError("UNAVAILABLE", "Recommendations are starting");
     return engine;
@@ -41,21 +46,33 @@ export function recommendersService(cfg: AppConfig): ServiceSchema {
         access: "admin",
         timeout: 0,
         async handler(ctx: Context) {
+          if (!cfg.recs.trainer) throw new AppError("CONFLICT", "This node only scores: retrain on the trainer node");
           await ready().train(await ctx.call<CatalogEntry[]>("streams.catalog"));
+          await ctx.broadcast("recommenders.model", { version: ready().version?.version ?? 0 });
           return ready().version ?? { version: 0 };
         },
       },
     },
     events: {
       "recommenders.touch": { handler: (ctx: Context<{ userId: string }>) => engine?.touch(ctx.params.userId) },
+      // The trainer published a version: scorers fetch it from the object store.
+      "recommenders.model": {
+        handler(ctx: Context<{ version: number }>) {
+          if (ctx.params.version > (engine?.version?.version ?? 0)) void engine?.loadLatest().catch((err: unknown) => this.logger.warn(`recommenders: cannot load model: ${String(err)}`));
+        },
+      },
     },
     async started() {
       store = await openAnalyticsStore(cfg);
-      engine = new RecEngine(cfg, store, this.logger);
+      shared = cfg.natsUrl ? await ObjectModelStore.open(cfg.natsUrl, cfg.namespace, cfg.storeReplicas) : undefined;
+      engine = new RecEngine(cfg, store, { local: new FileModelStore(path.join(cfg.dataDir, "models"), cfg.recs.keepVersions), shared }, this.logger);
+      await engine.loadLatest().catch((err: unknown) => this.logger.warn(`recommenders: no saved model (${String(err)})`));
+      if (!cfg.recs.trainer) return this.logger.info("recommenders: scorer only (recs.trainer = false)");
       const train = () =>
         void this.broker
           .call<CatalogEntry[]>("streams.catalog")
           .then((c) => engine?.train(c))
+          .then(() => this.broker.broadcast("recommenders.model", { version: engine?.version?.version ?? 0 }))
           .catch((err: unknown) => this.logger.warn(`recommenders: training failed: ${String(err)}`));
       const first = setTimeout(() => {
         train();
@@ -67,6 +84,7 @@ export function recommendersService(cfg: AppConfig): ServiceSchema {
     async stopped() {
       clearInterval(timer);
       await store?.close();
+      await shared?.close();
     },
   };
 }
