@@ -27,6 +27,7 @@ export const CLIENT_EVENT_TYPES = [
   "reaction", // value = how many
   "vote",
   "presence",
+  "hide", // "not interested": the recommenders never show this stream to this user again
 ] as const;
 
 export const SERVER_EVENT_TYPES = ["stream.status", "encoder.job", "node.load"] as const;

@@ -84,6 +84,13 @@ describe("recommender engine (chdb + TF.js worker)", () => {
     engine.touch("u1");
     const after = await engine.recommend("u1", catalog, 10);
     assert.ok(!after.rows.some((x) => x.reason === "personal" && x.items.some((i) => i.id === first)), `${first} is watched now`);
+    // "Not interested": a hidden stream never comes back for that user.
+    const next = after.rows.find((x) => x.reason === "personal")?.items[0]?.id ?? "";
+    const stamp = { userId: "u1", sessionId: "u1-s", node: "t", serverMs: Date.now(), device: deviceFrom("Chrome/130") };
+    await store.insert("events", clientBatch([{ id: "u1-hide-1", type: "hide", ts: Date.now(), stream: next }], stamp).batch.lines);
+    engine.touch("u1");
+    const hiddenNow = await engine.recommend("u1", catalog, 50);
+    assert.ok(!hiddenNow.rows.some((x) => x.items.some((i) => i.id === next)), `${next} is hidden in every row`);
     const cold = await engine.recommend("nobody", catalog, 3);
     assert.equal(cold.personal, false);
     assert.deepEqual(cold.rows.map((x) => x.title), ["Trending", "Popular in music", "Popular in gaming"]);

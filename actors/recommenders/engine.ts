@@ -7,7 +7,7 @@
 import { Worker } from "node:worker_threads";
 import type { AnalyticsStore } from "../../analytics/store.js";
 import type { AppConfig } from "../../lib/config.js";
-import { confidence, readFeatures } from "./features.js";
+import { confidence, readFeatures, type Pair } from "./features.js";
 import { DEFAULT_MODEL, foldInItems, topK, userVector, type History, type Weights } from "./model.js";
 import type { Interaction, Item } from "./dataset.js";
 import { annTopK, type ItemIndex } from "./ann.js";
@@ -46,6 +46,7 @@ export class RecEngine {
   readonly #models: { local: ModelStore; shared?: ModelStore | undefined };
   #current: (Version & { position: Map<string, number> }) | undefined;
   #histories = new Map<string, Map<string, number>>(); // user -> stream -> confidence
+  #hidden = new Map<string, Set<string>>(); // user -> streams they said "not interested" to
   #popularity = new Map<string, number>();
   readonly #cache = new Map<string, { at: number; rows: Row[]; personal: boolean }>();
   /** Users with new events, and when: their lists are recomputed from the store for a few
@@ -82,6 +83,7 @@ export class RecEngine {
     const f = await readFeatures(this.#store, now, this.#cfg.recs.windowDays);
     this.#popularity = f.popularity;
     this.#histories = new Map();
+    this.#hidden = hiddenOf(f.pairs);
     for (const p of f.pairs) {
       let h = this.#histories.get(p.user);
       if (!h) this.#histories.set(p.user, (h = new Map<string, number>()));
@@ -126,9 +128,12 @@ export class RecEngine {
     }
     const byId = new Map(catalog.map((s) => [s.id, s]));
     const history = this.#histories.get(userId) ?? new Map<string, number>();
+    const hidden = this.#hidden.get(userId) ?? new Set<string>();
+    // Filters: playable now (a ready video, a live stream: what the viewer is entitled to
+    // start), not watched already, not hidden by the user.
     const ok = (id: string) => {
       const s = byId.get(id);
-      return s !== undefined && playable(s) && !history.has(id);
+      return s !== undefined && playable(s) && !history.has(id) && !hidden.has(id);
     };
     const rows: Row[] = [];
     const model = this.#current;
@@ -197,6 +202,7 @@ export class RecEngine {
     const h = new Map<string, number>();
     for (const p of f.pairs) h.set(p.stream, confidence(p, f.sessionMs.get(userId) ?? 0, now));
     this.#histories.set(userId, h);
+    this.#hidden.set(userId, hiddenOf(f.pairs).get(userId) ?? new Set());
   }
 
   /** The newest version in the shared store (distributed) or on disk, if newer than ours. */
@@ -208,6 +214,12 @@ export class RecEngine {
     }
     return this.#current?.version ?? 0;
   }
+}
+
+function hiddenOf(pairs: Pair[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const p of pairs) if (p.hidden) out.set(p.user, (out.get(p.user) ?? new Set()).add(p.stream));
+  return out;
 }
 
 function hash(s: string): number {

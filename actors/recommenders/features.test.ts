@@ -34,6 +34,7 @@ describe("recommender features from a small event set (chdb)", () => {
         { type: "view.end", stream: "s1", view: "av2", watched: 30_000 },
         { type: "view.start", stream: "s2", view: "av3" },
         { type: "view.end", stream: "s2", view: "av3", watched: 5_000 },
+        { type: "hide", stream: "s2" },
       ]),
       // bob: one view of s2, in a session of 20 minutes; an old event outside the window
       batch("bob", "b1", NOW - 1_200_000, [{ type: "view.start", stream: "s2", view: "bv1" }]),
@@ -51,10 +52,10 @@ describe("recommender features from a small event set (chdb)", () => {
   it("sums watch time, views and interactions per user and stream, sessions and popularity", async () => {
     const f = await readFeatures(store, NOW + 1000, 30);
     const pair = (u: string, s: string) => f.pairs.find((p) => p.user === u && p.stream === s);
-    assert.deepEqual({ ...pair("alice", "s1"), lastMs: 0 }, { user: "alice", stream: "s1", watchedMs: 90_000, views: 2, interactions: 2, lastMs: 0 });
+    assert.deepEqual({ ...pair("alice", "s1"), lastMs: 0 }, { user: "alice", stream: "s1", watchedMs: 90_000, views: 2, interactions: 2, lastMs: 0, hidden: false });
     assert.equal(pair("alice", "s1")?.lastMs, NOW - 300_000);
-    assert.deepEqual({ ...pair("alice", "s2"), lastMs: 0 }, { user: "alice", stream: "s2", watchedMs: 5_000, views: 1, interactions: 0, lastMs: 0 });
-    assert.deepEqual({ ...pair("bob", "s2"), lastMs: 0 }, { user: "bob", stream: "s2", watchedMs: 120_000, views: 1, interactions: 1, lastMs: 0 });
+    assert.deepEqual({ ...pair("alice", "s2"), lastMs: 0 }, { user: "alice", stream: "s2", watchedMs: 5_000, views: 1, interactions: 0, lastMs: 0, hidden: true });
+    assert.deepEqual({ ...pair("bob", "s2"), lastMs: 0 }, { user: "bob", stream: "s2", watchedMs: 120_000, views: 1, interactions: 1, lastMs: 0, hidden: false });
     assert.equal(pair("bob", "s3"), undefined, "events older than the window are left out");
     assert.equal(f.pairs.length, 3);
     assert.equal(f.sessionMs.get("alice"), 300_000);
@@ -65,7 +66,7 @@ describe("recommender features from a small event set (chdb)", () => {
   });
 
   it("confidence grows with watch time and interaction, and fades with age", () => {
-    const base = { user: "u", stream: "s", watchedMs: 600_000, views: 1, interactions: 0, lastMs: NOW };
+    const base = { user: "u", stream: "s", watchedMs: 600_000, views: 1, interactions: 0, lastMs: NOW, hidden: false };
     const c = confidence(base, 1_800_000, NOW);
     assert.ok(confidence({ ...base, watchedMs: 1_200_000 }, 1_800_000, NOW) > c);
     assert.ok(confidence({ ...base, interactions: 5 }, 1_800_000, NOW) > c);

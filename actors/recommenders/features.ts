@@ -15,6 +15,8 @@ export interface Pair {
   views: number;
   interactions: number;
   lastMs: number;
+  /** The user said "not interested" (a `hide` event): never recommended to them. */
+  hidden: boolean;
 }
 
 export interface Features {
@@ -34,9 +36,9 @@ export async function readFeatures(store: AnalyticsStore, nowMs: number, days: n
   const from = nowMs - days * 86_400_000;
   const where = `ts >= toDateTime(${Math.floor(from / 1000)}) AND server_ms >= ${from} AND user_id != '' AND stream_id != ''${user ? ` AND user_id = '${user}'` : ""}`;
   const [pairs, sessions, popularity] = await Promise.all([
-    store.rows<{ user_id: string; stream_id: string; watched: Num; views: Num; inter: Num; last: Num }>(
+    store.rows<{ user_id: string; stream_id: string; watched: Num; views: Num; inter: Num; last: Num; hid: Num }>(
       `SELECT user_id, stream_id, sumIf(watched_ms, type IN ('heartbeat', 'view.end')) AS watched, uniqExactIf(view_id, view_id != '') AS views,
-         countIf(type IN ('chat', 'reaction', 'vote')) AS inter, max(server_ms) AS last
+         countIf(type IN ('chat', 'reaction', 'vote')) AS inter, max(server_ms) AS last, countIf(type = 'hide') AS hid
        FROM events WHERE ${where} GROUP BY user_id, stream_id`,
     ),
     store.rows<{ user_id: string; avg_ms: Num }>(
@@ -45,7 +47,7 @@ export async function readFeatures(store: AnalyticsStore, nowMs: number, days: n
     user ? Promise.resolve([]) : store.rows<{ stream_id: string; viewers: Num }>(`SELECT stream_id, uniqExact(user_id) AS viewers FROM events WHERE ${where} GROUP BY stream_id`),
   ]);
   return {
-    pairs: pairs.map((p) => ({ user: p.user_id, stream: p.stream_id, watchedMs: Number(p.watched), views: Number(p.views), interactions: Number(p.inter), lastMs: Number(p.last) })),
+    pairs: pairs.map((p) => ({ user: p.user_id, stream: p.stream_id, watchedMs: Number(p.watched), views: Number(p.views), interactions: Number(p.inter), lastMs: Number(p.last), hidden: Number(p.hid) > 0 })),
     sessionMs: new Map(sessions.map((s) => [s.user_id, Number(s.avg_ms)])),
     popularity: new Map(popularity.map((p) => [p.stream_id, Number(p.viewers)])),
   };
