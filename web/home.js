@@ -1,0 +1,43 @@
+// Home page rows from GET /api/recommendations: for you, live now for you, because you watched
+// X, trending, popular per category (cold start shows the last two). "Not interested" sends a
+// `hide` event; the next list leaves the stream out.
+const $ = (id) => document.getElementById(id);
+
+async function token() {
+  const saved = sessionStorage.getItem("esh.token");
+  if (saved && JSON.parse(atob(saved.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).exp > Date.now() / 1000 + 30) return saved;
+  const t = (await (await fetch("/api/auth/guest", { method: "POST" })).json()).accessToken;
+  sessionStorage.setItem("esh.token", t);
+  return t;
+}
+
+async function load() {
+  const t = await token();
+  const res = await fetch("/api/recommendations?limit=12", { headers: { authorization: `Bearer ${t}` } });
+  if (!res.ok) return;
+  const { rows } = await res.json();
+  $("recs").replaceChildren(...rows.map((row) => section(row, t)));
+  window.recsShown = (window.recsShown ?? 0) + 1; // for tests
+}
+
+function section(row, t) {
+  const s = Object.assign(document.createElement("section"), { className: "row" });
+  s.dataset.reason = row.reason;
+  s.append(Object.assign(document.createElement("h2"), { textContent: row.title }));
+  const ul = document.createElement("ul");
+  for (const it of row.items) {
+    const li = document.createElement("li");
+    const href = it.kind === "live" ? `/room.html?room=${encodeURIComponent(it.id)}` : `/watch.html?v=${encodeURIComponent(it.id)}`;
+    const hide = Object.assign(document.createElement("button"), { type: "button", textContent: "Not interested", title: `Hide ${it.title}` });
+    hide.onclick = async () => {
+      await fetch("/api/events", { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${t}` }, body: JSON.stringify({ events: [{ id: crypto.randomUUID(), type: "hide", ts: Date.now(), stream: it.id }] }) });
+      setTimeout(load, 1500); // the event lands, the list follows
+    };
+    li.append(Object.assign(document.createElement("a"), { href, textContent: it.title }), Object.assign(document.createElement("small"), { textContent: `${it.kind === "live" ? "LIVE · " : ""}${it.category}` }), hide);
+    ul.append(li);
+  }
+  s.append(ul);
+  return s;
+}
+
+load().catch(() => undefined);
