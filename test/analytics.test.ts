@@ -235,6 +235,14 @@ describe("analytics, embedded (chdb)", () => {
     assert.equal(ok.body.personal, false);
     assert.ok(Array.isArray(ok.body.rows));
     assert.equal((await api(node.url, "GET", "/api/recommendations/model", undefined, guest)).status, 403);
+    const me = (await api(node.url, "GET", "/api/auth/me", undefined, guest)).body as { principal: { userId: string } };
+    assert.equal((await api(node.url, "GET", `/api/recommendations?user=${me.principal.userId}`, undefined, guest)).status, 200, "one's own list");
+    const someone = await api(node.url, "GET", "/api/recommendations?user=someone-else", undefined, guest);
+    assert.equal(someone.status, 403, JSON.stringify(someone.body));
+    const unknown = await api(node.url, "GET", "/api/recommendations?user=no-such-user", undefined, admin);
+    assert.equal(unknown.status, 404, JSON.stringify(unknown.body));
+    assert.match((unknown.body.error as { message: string }).message, /No such user/);
+    assert.equal((await api(node.url, "GET", "/api/recommendations?user=bad%20id!", undefined, admin)).status, 400);
     const model = await api(node.url, "GET", "/api/recommendations/model", undefined, admin);
     assert.equal(model.status, 200);
     assert.equal(typeof model.body.version, "number");

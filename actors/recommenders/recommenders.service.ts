@@ -1,6 +1,6 @@
 /**
  * recommenders actor: personal rows from watch history, interaction and session length.
- *   recommend [guest]   {limit?: 1..100} -> rows: for you, live now for you, because you
+ *   recommend [guest]   {limit?: 1..100, user? (admin: someone else's)} -> rows: for you, live now for you, because you
  *                       watched X, trending, popular per category (cold start: the last two)
  *   status [admin]      the model version being served
  *   retrain [admin]     train now (also on a schedule)
@@ -33,12 +33,23 @@ export function recommendersService(cfg: AppConfig): ServiceSchema {
     actions: {
       recommend: {
         access: "guest",
-        params: { limit: { type: "number", integer: true, min: 1, max: 100, optional: true, convert: true } },
-        async handler(ctx: Context<{ limit?: number }, CallMeta>) {
+        params: {
+          limit: { type: "number", integer: true, min: 1, max: 100, optional: true, convert: true },
+          // Admins may look at someone else's list (support, debugging).
+          user: { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, optional: true },
+        },
+        async handler(ctx: Context<{ limit?: number; user?: string }, CallMeta>) {
           const caller = ctx.meta.caller;
           if (caller?.kind !== "user") throw new AppError("UNAUTHENTICATED", "A token is required");
+          let userId = caller.principal.userId;
+          if (ctx.params.user !== undefined && ctx.params.user !== userId) {
+            if (caller.principal.role !== "admin") throw new AppError("FORBIDDEN", "Only admins may ask for another user's recommendations");
+            const users = await ctx.call<{ id: string }[], object>("sessions.listUsers", {}, { meta: ctx.meta });
+            if (!users.some((u) => u.id === ctx.params.user)) throw new AppError("NOT_FOUND", `No such user: ${ctx.params.user}`);
+            userId = ctx.params.user;
+          }
           const catalog = await ctx.call<CatalogEntry[]>("streams.catalog");
-          return ready().recommend(caller.principal.userId, catalog, ctx.params.limit ?? 20);
+          return ready().recommend(userId, catalog, ctx.params.limit ?? 20);
         },
       },
       status: { access: "admin", handler: () => ready().version ?? { version: 0 } },
