@@ -25,13 +25,13 @@ describe("recommender features from a small event set (chdb)", () => {
       // alice: two views of s1 (60 s + 30 s watched, a chat and 3 reactions), one short view of s2
       batch("alice", "a1", NOW - 600_000, [
         { type: "view.start", stream: "s1", view: "av1" },
-        { type: "heartbeat", stream: "s1", view: "av1", watched: 60_000 },
+        { type: "heartbeat", stream: "s1", view: "av1", watched: 60_000, position: 60_000, duration: 600_000 },
         { type: "chat", stream: "s1" },
         { type: "reaction", stream: "s1", value: 3 },
       ]),
       batch("alice", "a1", NOW - 300_000, [
         { type: "view.start", stream: "s1", view: "av2" },
-        { type: "view.end", stream: "s1", view: "av2", watched: 30_000 },
+        { type: "view.end", stream: "s1", view: "av2", watched: 30_000, position: 150_000, duration: 600_000 },
         { type: "view.start", stream: "s2", view: "av3" },
         { type: "view.end", stream: "s2", view: "av3", watched: 5_000 },
         { type: "hide", stream: "s2" },
@@ -49,13 +49,13 @@ describe("recommender features from a small event set (chdb)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("sums watch time, views and interactions per user and stream, sessions and popularity", async () => {
+  it("sums watch time, completion, views and interactions per user and stream, sessions and popularity", async () => {
     const f = await readFeatures(store, NOW + 1000, 30);
     const pair = (u: string, s: string) => f.pairs.find((p) => p.user === u && p.stream === s);
-    assert.deepEqual({ ...pair("alice", "s1"), lastMs: 0 }, { user: "alice", stream: "s1", watchedMs: 90_000, views: 2, interactions: 2, lastMs: 0, hidden: false });
+    assert.deepEqual({ ...pair("alice", "s1"), lastMs: 0 }, { user: "alice", stream: "s1", watchedMs: 90_000, views: 2, interactions: 2, lastMs: 0, completion: 0.25, hidden: false });
     assert.equal(pair("alice", "s1")?.lastMs, NOW - 300_000);
-    assert.deepEqual({ ...pair("alice", "s2"), lastMs: 0 }, { user: "alice", stream: "s2", watchedMs: 5_000, views: 1, interactions: 0, lastMs: 0, hidden: true });
-    assert.deepEqual({ ...pair("bob", "s2"), lastMs: 0 }, { user: "bob", stream: "s2", watchedMs: 120_000, views: 1, interactions: 1, lastMs: 0, hidden: false });
+    assert.deepEqual({ ...pair("alice", "s2"), lastMs: 0 }, { user: "alice", stream: "s2", watchedMs: 5_000, views: 1, interactions: 0, lastMs: 0, completion: 0, hidden: true });
+    assert.deepEqual({ ...pair("bob", "s2"), lastMs: 0 }, { user: "bob", stream: "s2", watchedMs: 120_000, views: 1, interactions: 1, lastMs: 0, completion: 0, hidden: false });
     assert.equal(pair("bob", "s3"), undefined, "events older than the window are left out");
     assert.equal(f.pairs.length, 3);
     assert.equal(f.sessionMs.get("alice"), 300_000);
@@ -66,8 +66,9 @@ describe("recommender features from a small event set (chdb)", () => {
   });
 
   it("confidence grows with watch time and interaction, and fades with age", () => {
-    const base = { user: "u", stream: "s", watchedMs: 600_000, views: 1, interactions: 0, lastMs: NOW, hidden: false };
+    const base = { user: "u", stream: "s", watchedMs: 600_000, views: 1, interactions: 0, lastMs: NOW, completion: 0, hidden: false };
     const c = confidence(base, 1_800_000, NOW);
+    assert.ok(confidence({ ...base, completion: 1 }, 1_800_000, NOW) > c, "watched to the end counts more");
     assert.ok(confidence({ ...base, watchedMs: 1_200_000 }, 1_800_000, NOW) > c);
     assert.ok(confidence({ ...base, interactions: 5 }, 1_800_000, NOW) > c);
     assert.ok(Math.abs(confidence({ ...base, lastMs: NOW - 14 * 86_400_000 }, 1_800_000, NOW) - c / 2) < 1e-9);

@@ -1,7 +1,8 @@
 /**
  * Features for the recommender, read from the analytics store (the events table), the same SQL
  * on chdb and on a ClickHouse server (both dialects):
- *   per user x stream: watch time, views, interactions (chat, reactions, votes), last activity;
+ *   per user x stream: watch time, completion, views, interactions (chat, reactions, votes),
+ *     last activity, hidden;
  *   per user: average session duration (first to last event of a session);
  *   per stream: distinct viewers (popularity).
  * `confidence` folds a pair into the implicit-feedback weight the model trains on.
@@ -15,6 +16,8 @@ export interface Pair {
   views: number;
   interactions: number;
   lastMs: number;
+  /** Furthest playhead / media length over the user's views of a video (0..1; 0 for live). */
+  completion: number;
   /** The user said "not interested" (a `hide` event): never recommended to them. */
   hidden: boolean;
 }
@@ -36,9 +39,10 @@ export async function readFeatures(store: AnalyticsStore, nowMs: number, days: n
   const from = nowMs - days * 86_400_000;
   const where = `ts >= toDateTime(${Math.floor(from / 1000)}) AND server_ms >= ${from} AND user_id != '' AND stream_id != ''${user ? ` AND user_id = '${user}'` : ""}`;
   const [pairs, sessions, popularity] = await Promise.all([
-    store.rows<{ user_id: string; stream_id: string; watched: Num; views: Num; inter: Num; last: Num; hid: Num }>(
+    store.rows<{ user_id: string; stream_id: string; watched: Num; views: Num; inter: Num; last: Num; hid: Num; completion: Num }>(
       `SELECT user_id, stream_id, sumIf(watched_ms, type IN ('heartbeat', 'view.end')) AS watched, uniqExactIf(view_id, view_id != '') AS views,
-         countIf(type IN ('chat', 'reaction', 'vote')) AS inter, max(server_ms) AS last, countIf(type = 'hide') AS hid
+         countIf(type IN ('chat', 'reaction', 'vote')) AS inter, max(server_ms) AS last, countIf(type = 'hide') AS hid,
+         if(maxIf(duration_ms, type IN ('heartbeat', 'view.end')) = 0, 0, least(1, maxIf(position_ms, type IN ('heartbeat', 'view.end')) / maxIf(duration_ms, type IN ('heartbeat', 'view.end')))) AS completion
        FROM events WHERE ${where} GROUP BY user_id, stream_id`,
     ),
     store.rows<{ user_id: string; avg_ms: Num }>(
@@ -47,7 +51,7 @@ export async function readFeatures(store: AnalyticsStore, nowMs: number, days: n
     user ? Promise.resolve([]) : store.rows<{ stream_id: string; viewers: Num }>(`SELECT stream_id, uniqExact(user_id) AS viewers FROM events WHERE ${where} GROUP BY stream_id`),
   ]);
   return {
-    pairs: pairs.map((p) => ({ user: p.user_id, stream: p.stream_id, watchedMs: Number(p.watched), views: Number(p.views), interactions: Number(p.inter), lastMs: Number(p.last), hidden: Number(p.hid) > 0 })),
+    pairs: pairs.map((p) => ({ user: p.user_id, stream: p.stream_id, watchedMs: Number(p.watched), views: Number(p.views), interactions: Number(p.inter), lastMs: Number(p.last), completion: Number(p.completion), hidden: Number(p.hid) > 0 })),
     sessionMs: new Map(sessions.map((s) => [s.user_id, Number(s.avg_ms)])),
     popularity: new Map(popularity.map((p) => [p.stream_id, Number(p.viewers)])),
   };
@@ -55,13 +59,14 @@ export async function readFeatures(store: AnalyticsStore, nowMs: number, days: n
 
 /**
  * Implicit feedback for a pair: watch time (log minutes, relative to the user's usual session
- * so a heavy user's every click does not dominate), lifted by interaction level (chat,
- * reactions, votes per minute watched, capped), one point per view, halved every 14 days.
+ * so a heavy user's every click does not dominate), lifted by completion (a video watched to
+ * the end counts double) and interaction level (chat, reactions, votes per minute watched,
+ * capped), one point per view, halved every 14 days.
  */
 export function confidence(p: Pair, sessionMs: number, nowMs: number): number {
   const minutes = p.watchedMs / 60_000;
   const share = Math.min(1, p.watchedMs / Math.max(60_000, sessionMs));
   const perMinute = p.interactions / Math.max(1, minutes);
   const recency = Math.pow(0.5, Math.max(0, nowMs - p.lastMs) / (14 * 86_400_000));
-  return (Math.log1p(minutes) * (1 + share) * (1 + 0.5 * Math.min(perMinute, 4)) + p.views + 0.5 * Math.min(p.interactions, 10)) * recency;
+  return (Math.log1p(minutes) * (1 + share) * (1 + p.completion) * (1 + 0.5 * Math.min(perMinute, 4)) + p.views + 0.5 * Math.min(p.interactions, 10)) * recency;
 }

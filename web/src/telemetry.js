@@ -138,8 +138,14 @@ class View {
     return w;
   }
 
+  /** Playhead and, for videos, their length (ms): completion for the recommenders. */
+  playhead() {
+    const d = this.video.duration;
+    return { position: Math.round((this.video.currentTime || 0) * 1000), ...(Number.isFinite(d) && d > 0 ? { duration: Math.round(d * 1000) } : {}) };
+  }
+
   heartbeat() {
-    this.emit("heartbeat", { watched: this.takeWatched(), bitrate: this.opts.bitrate(), rendition: this.opts.rendition() });
+    this.emit("heartbeat", { watched: this.takeWatched(), bitrate: this.opts.bitrate(), rendition: this.opts.rendition(), ...this.playhead() });
   }
 
   quality(rendition, bitrateKbps) {
@@ -156,7 +162,7 @@ class View {
     clearInterval(this.beat);
     for (const [e, f] of Object.entries(this.listeners)) this.video.removeEventListener(e, f);
     if (this.stallAt) this.emit("buffer.end", { duration: Math.round(performance.now() - this.stallAt) });
-    this.emit("view.end", { watched: this.takeWatched(), bitrate: this.opts.bitrate(), started: this.started });
+    this.emit("view.end", { watched: this.takeWatched(), bitrate: this.opts.bitrate(), started: this.started, ...this.playhead() });
     this.t.views.delete(this);
   }
 }
