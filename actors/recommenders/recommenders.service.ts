@@ -52,7 +52,12 @@ export function recommendersService(cfg: AppConfig): ServiceSchema {
           return ready().recommend(userId, catalog, ctx.params.limit ?? 20);
         },
       },
-      status: { access: "admin", handler: () => ready().version ?? { version: 0 } },
+      status: {
+        access: "admin",
+        handler(this: { broker: { nodeID: string } }) {
+          return { version: 0, ...ready().version, node: this.broker.nodeID, trainer: cfg.recs.trainer };
+        },
+      },
       retrain: {
         access: "admin",
         timeout: 0,
