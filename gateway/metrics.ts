@@ -1,6 +1,8 @@
 /**
  * Prometheus text exposition of the broker's metric registry (Moleculer's own request,
  * event and process metrics, plus the gateway's), served at GET /metrics.
+ * Written to pass `promtool check metrics` (test/deploy.test.ts): snake_case label names
+ * (Moleculer's `nodeID` becomes `node_id`), HELP on every metric, `_total` on counters only.
  */
 import type { ServiceBroker } from "moleculer";
 
@@ -20,13 +22,21 @@ interface MetricSnapshot {
 }
 
 const metricName = (n: string): string => n.replace(/[^a-zA-Z0-9_]/g, "_");
+const labelName = (n: string): string => metricName(n).replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
+
+/** Counters end in _total; other kinds must not (Moleculer names a few gauges *.total). */
+function exposedName(m: MetricSnapshot, type: string): string {
+  const base = metricName(m.name);
+  if (type === "counter") return base.endsWith("_total") ? base : `${base}_total`;
+  return base.endsWith("_total") ? base.slice(0, -"_total".length) : base;
+}
 const esc = (v: unknown): string => String(v).replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 
 function labelStr(labels: Record<string, unknown> | undefined, extra: Record<string, string> = {}): string {
   const all = { ...(labels ?? {}), ...extra };
   const parts = Object.entries(all)
     .filter(([, v]) => v !== undefined && v !== null)
-    .map(([k, v]) => `${metricName(k)}="${esc(v)}"`);
+    .map(([k, v]) => `${labelName(k)}="${esc(v)}"`);
   return parts.length ? `{${parts.join(",")}}` : "";
 }
 
@@ -35,9 +45,9 @@ export function prometheusText(broker: ServiceBroker): string {
   const node = { nodeID: broker.nodeID };
   const out: string[] = [];
   for (const m of list) {
-    const name = metricName(m.name);
     const type = m.type === "histogram" ? "histogram" : m.type === "counter" ? "counter" : "gauge";
-    if (m.description) out.push(`# HELP ${name} ${m.description.replace(/\n/g, " ")}`);
+    const name = exposedName(m, type);
+    out.push(`# HELP ${name} ${(m.description ?? m.name).replace(/\n/g, " ")}`);
     out.push(`# TYPE ${name} ${type}`);
     for (const v of m.values) {
       if (type === "histogram") {

@@ -28,6 +28,7 @@ const APT_NEEDS = {
     { command: "ffprobe", pkg: "ffmpeg" },
     { command: "nats-server", pkg: "nats-server" },
     { command: "chromium", pkg: "chromium" },
+    { command: "promtool", pkg: "prometheus" },
     // Debian 12 packages ClickHouse 18.16; Debian 13 none: then its tests say they skipped.
     { command: "clickhouse-server", pkg: "clickhouse-server", optional: true },
   ],

@@ -49,7 +49,7 @@ describe("embedded platform: system endpoints", () => {
     assert.match(node.output, /GATEWAY: uWebSockets\.js native \(uws_linux_\w+_115\.node\)/);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /# TYPE moleculer_request_total counter/);
-    assert.match(metrics, /esh_gateway_ws_connections\{nodeID="[^"]+"\} \d+/);
+    assert.match(metrics, /esh_gateway_ws_connections\{node_id="[^"]+"\} \d+/);
     const doc = await api(base, "GET", "/api/openapi.json");
     assert.equal(doc.body.openapi, "3.1.0");
     assert.ok((doc.body.paths as Record<string, unknown>)["/api/streams/{id}"]);
