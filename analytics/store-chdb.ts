@@ -9,7 +9,7 @@ import { Session } from "chdb";
 import { AppError } from "../lib/errors.js";
 import { applyMigrations } from "./migrate.js";
 import type { Dialect } from "./schema.js";
-import { capped, idLookup, type AnalyticsStore, type IdWindow, type QueryLimits, type QueryResult } from "./store.js";
+import { capped, storedIds, type AnalyticsStore, type IdWindow, type QueryLimits, type QueryResult } from "./store.js";
 
 interface JsonCompact {
   meta: { name: string; type: string }[];
@@ -69,10 +69,8 @@ export class ChdbStore implements AnalyticsStore {
     return s;
   }
 
-  async existing(ids: readonly string[], window: IdWindow): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    const rows = await this.rows<{ event_id: string }>(`SELECT DISTINCT event_id FROM events WHERE ${idLookup(ids, window)}`);
-    return new Set(rows.map((r) => r.event_id));
+  existing(ids: readonly string[], window: IdWindow): Promise<Set<string>> {
+    return storedIds(this, ids, window);
   }
 
   async rows<T>(sql: string): Promise<T[]> {

@@ -9,7 +9,7 @@ import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { applyMigrations } from "./migrate.js";
 import type { Dialect } from "./schema.js";
 import { queryError } from "./store-chdb.js";
-import { capped, idLookup, type AnalyticsStore, type IdWindow, type QueryLimits, type QueryResult } from "./store.js";
+import { capped, storedIds, type AnalyticsStore, type IdWindow, type QueryLimits, type QueryResult } from "./store.js";
 
 interface JsonBody {
   meta: { name: string; type: string }[];
@@ -49,10 +49,8 @@ export class ServerStore implements AnalyticsStore {
     r.stream.resume();
   }
 
-  async existing(ids: readonly string[], window: IdWindow): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    const rows = await this.rows<{ event_id: string }>(`SELECT DISTINCT event_id FROM events WHERE ${idLookup(ids, window)}`);
-    return new Set(rows.map((r) => r.event_id));
+  existing(ids: readonly string[], window: IdWindow): Promise<Set<string>> {
+    return storedIds(this, ids, window);
   }
 
   async rows<T>(sql: string): Promise<T[]> {

@@ -125,6 +125,13 @@ export function idLookup(ids: readonly string[], w: IdWindow): string {
   return `ts >= toDateTime(${Math.floor(from / 1000)}) AND (server_ms BETWEEN ${Math.floor(w.fromMs)} AND ${Math.ceil(w.toMs)} OR client_ms BETWEEN ${Math.floor(w.fromMs)} AND ${Math.ceil(w.toMs)}) AND event_id IN (${idList(ids)})`;
 }
 
+/** `existing` for any store that answers SQL: the distinct ids found within the window. */
+export async function storedIds(store: Pick<AnalyticsStore, "rows">, ids: readonly string[], window: IdWindow): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await store.rows<{ event_id: string }>(`SELECT DISTINCT event_id FROM events WHERE ${idLookup(ids, window)}`);
+  return new Set(rows.map((r) => r.event_id));
+}
+
 /** Quotes event ids for an IN list; ids were checked against [A-Za-z0-9_.:-] on the way in. */
 export function idList(ids: readonly string[]): string {
   return ids.map((id) => `'${id.replace(/[^A-Za-z0-9_.:-]/g, "")}'`).join(",");

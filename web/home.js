@@ -1,15 +1,9 @@
 // Home page rows from GET /api/recommendations: for you, live now for you, because you watched
 // X, trending, popular per category (cold start shows the last two). "Not interested" sends a
 // `hide` event; the next list leaves the stream out.
-const $ = (id) => document.getElementById(id);
+import { token } from "/guest-token.js";
 
-async function token() {
-  const saved = sessionStorage.getItem("esh.token");
-  if (saved && JSON.parse(atob(saved.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).exp > Date.now() / 1000 + 30) return saved;
-  const t = (await (await fetch("/api/auth/guest", { method: "POST" })).json()).accessToken;
-  sessionStorage.setItem("esh.token", t);
-  return t;
-}
+const $ = (id) => document.getElementById(id);
 
 async function load() {
   const t = await token();

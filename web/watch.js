@@ -3,20 +3,12 @@
 // Anyone may watch public assets: a guest token is fetched if the visitor has none.
 import { createPlayer, keyboard } from "/bundles/player.js";
 import { Telemetry } from "/bundles/telemetry.js";
+import { token } from "/guest-token.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const id = params.get("v");
 const maxBufferSec = Number(params.get("buffer")) || 20; // ?buffer=<seconds> ahead
-
-async function token() {
-  const saved = sessionStorage.getItem("esh.token");
-  if (saved && JSON.parse(atob(saved.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).exp > Date.now() / 1000 + 30) return saved;
-  const res = await fetch("/api/auth/guest", { method: "POST" });
-  const t = (await res.json()).accessToken;
-  sessionStorage.setItem("esh.token", t);
-  return t;
-}
 
 function renderLevels(player) {
   $("quality").replaceChildren(new Option("auto", "-1"), ...player.levels.map((l) => new Option(`${l.height}p`, String(l.index))));

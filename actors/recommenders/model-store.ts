@@ -62,6 +62,8 @@ export function decodeVersion(buf: Uint8Array): Version {
 export interface ModelStore {
   save(v: Version): Promise<void>;
   latest(): Promise<Version | undefined>;
+  /** The newest version's number, without fetching its blob (0: none). */
+  latestVersion(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -85,6 +87,10 @@ export class FileModelStore implements ModelStore {
   latest(): Promise<Version | undefined> {
     const last = this.#files().at(-1);
     return Promise.resolve(last ? decodeVersion(readFileSync(path.join(this.#dir, last))) : undefined);
+  }
+
+  latestVersion(): Promise<number> {
+    return Promise.resolve(Number(/\d+/.exec(this.#files().at(-1) ?? "")?.[0] ?? 0));
   }
 
   #files(): string[] {
@@ -114,6 +120,12 @@ export class ObjectModelStore implements ModelStore {
 
   async save(v: Version): Promise<void> {
     await this.#os.putBlob({ name: "recs-latest", description: `model v${v.version}` }, encodeVersion(v));
+  }
+
+  /** Read off the object's description (`model v<n>`): no download. */
+  async latestVersion(): Promise<number> {
+    const info = await this.#os.info("recs-latest");
+    return Number(/^model v(\d+)$/.exec(info?.description ?? "")?.[1] ?? 0);
   }
 
   async latest(): Promise<Version | undefined> {

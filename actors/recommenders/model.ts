@@ -57,7 +57,7 @@ export interface TrainProgress {
 export async function train(tf: Tf, items: number, users: Map<number, History>, o: ModelOptions = DEFAULT_MODEL, onEpoch?: (p: TrainProgress) => void): Promise<Weights> {
   const init = (rows: number) => tf.randomNormal([rows, o.dim], 0, 0.05, "float32", o.seed);
   const w = tf.variable(init(items));
-  const v = tf.variable(init(items).mul(1));
+  const v = tf.variable(init(items));
   const b = tf.variable(tf.zeros([items]));
   const opt = tf.train.adam(o.learningRate);
   const list = [...users.values()].filter((h) => h.size >= 2);

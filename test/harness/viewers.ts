@@ -45,15 +45,7 @@ export interface ExpectedQoe {
 }
 
 /** A seeded PRNG (mulberry32): the same plans every run. */
-export function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from "../../actors/recommenders/dataset.js";
 
 /** One viewer's session on `stream`: views with startups, stalls, heartbeats, switches,
  *  errors, exits before start; chat, reactions and maybe a vote. */
