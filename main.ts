@@ -18,6 +18,7 @@ import type { Gateway } from "./gateway/gateway.js";
 import { gatewayService } from "./gateway/gateway.service.js";
 import { ConfigError, loadConfig, type AppConfig, type ServiceName } from "./lib/config.js";
 import { brokerOptions } from "./moleculer.config.js";
+import { OpsServer } from "./lib/ops-server.js";
 import { openStore, type Store } from "./store/index.js";
 
 const NEEDS_STORE: readonly ServiceName[] = ["sessions", "streams", "rooms", "encoders"];
@@ -37,15 +38,18 @@ async function main(): Promise<void> {
   let gateway: Gateway | undefined;
   for (const schema of schemas(cfg, store, (gw) => (gateway = gw))) broker.createService(schema);
 
+  let ops: OpsServer | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     broker.logger.info(`${signal}: draining`);
+    if (ops) ops.draining = true;
     await gateway?.drain();
     await broker.stop();
     await closeBuses();
     await store?.close();
+    await ops?.close();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
@@ -57,6 +61,10 @@ async function main(): Promise<void> {
   // Plain stdout, whatever the log level: operators and scripts read these two lines.
   process.stdout.write(`Echostreamhub node ${broker.nodeID} started: ${cfg.services.join(",")}\n`);
   if (gateway) process.stdout.write(`Echostreamhub is serving on ${gateway.scheme}://${cfg.host}:${gateway.port}\n`);
+  else if (cfg.opsPort > 0) {
+    ops = await OpsServer.listen(broker, cfg.host, cfg.opsPort);
+    process.stdout.write(`Echostreamhub ops endpoint on http://${cfg.host}:${ops.port} (/metrics /healthz /readyz)\n`);
+  }
 }
 
 function schemas(cfg: AppConfig, store: Store | undefined, onGateway: (gw: Gateway) => void): ServiceSchema[] {

@@ -6,9 +6,11 @@
  * reads the environment the same way main.ts does.
  */
 import os from "node:os";
-import type { BrokerOptions, Errors } from "moleculer";
+import type { BrokerOptions, Errors, TracerOptions } from "moleculer";
 import { AccessMiddleware } from "./actors/access.js";
 import { loadConfig, type AppConfig } from "./lib/config.js";
+import { moleculerFormatter, TraceContextMiddleware } from "./lib/logging.js";
+import { OtlpExporter } from "./lib/otlp-exporter.js";
 import { MsgpackrSerializer } from "./lib/serializer.js";
 
 /** Errors after which the request certainly did not run, so a retry cannot run it twice. */
@@ -20,7 +22,8 @@ export function brokerOptions(cfg: AppConfig): BrokerOptions {
     nodeID: cfg.nodeId || `${os.hostname()}-${process.pid}`,
     transporter: cfg.natsUrl ? { type: "NATS", options: { url: cfg.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500 } } : null,
     serializer: new MsgpackrSerializer(),
-    logger: { type: "Console", options: { level: cfg.logLevel, formatter: "short", colors: process.stdout.isTTY } },
+    // JSON lines with category and trace ids (or short text on a terminal), secrets masked: lib/logging.ts.
+    logger: { type: "Console", options: { level: cfg.logLevel, formatter: moleculerFormatter(cfg.logFormat), colors: false } },
     requestTimeout: cfg.broker.requestTimeoutMs,
     retryPolicy: {
       enabled: true,
@@ -49,11 +52,25 @@ export function brokerOptions(cfg: AppConfig): BrokerOptions {
     tracing: {
       enabled: true,
       sampling: { rate: cfg.broker.tracingSampleRate },
-      exporter: cfg.broker.tracingExporter === "none" ? [] : [cfg.broker.tracingExporter === "console" ? "Console" : "Event"],
+      exporter: traceExporters(cfg),
     },
     validator: true,
-    middlewares: [AccessMiddleware()],
+    middlewares: [AccessMiddleware(), TraceContextMiddleware()],
   };
+}
+
+function traceExporters(cfg: AppConfig): TracerOptions["exporter"] {
+  switch (cfg.broker.tracingExporter) {
+    case "none":
+      return [];
+    case "otlp":
+      // Moleculer takes exporter instances too; its d.ts lists only names and option objects.
+      return [new OtlpExporter({ url: cfg.broker.otlpUrl, serviceName: `echostreamhub-${cfg.services.join("-")}` }) as unknown as string];
+    case "console":
+      return ["Console"];
+    case "event":
+      return ["Event"];
+  }
 }
 
 export default (): BrokerOptions => brokerOptions(loadConfig());

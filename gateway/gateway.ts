@@ -7,7 +7,6 @@
  * drain() closes them in order: stop listening -> tell WebSockets to reconnect elsewhere ->
  * wait for in-flight HTTP requests (bounded by drainTimeoutMs).
  */
-import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from "@trufflesuite/uws-js-unofficial";
@@ -15,6 +14,7 @@ import type { LoggerInstance, ServiceBroker } from "moleculer";
 import type { AppConfig } from "../lib/config.js";
 import { AppError, httpStatusOf, toErrorBody } from "../lib/errors.js";
 import type { Caller, Principal } from "../lib/identity.js";
+import { newTraceId, SecurityLog, traceContext, type SecurityEventName } from "../lib/logging.js";
 import { RevocationList, type Revocation } from "../lib/revocations.js";
 import { TokenVerifier, type PublicKey } from "../lib/tokens.js";
 import { CLOSE } from "./close-codes.js";
@@ -31,7 +31,7 @@ import { VodFiles, vodPath, type FileAnswer } from "./http/vod-files.js";
 import { EdgeCache } from "./http/edge-cache.js";
 import { PlaybackSigner, signPlaylist } from "./http/playback.js";
 import type { EncodeProgress } from "../actors/encoders/encoders.service.js";
-import { prometheusText } from "./metrics.js";
+import { prometheusText } from "../lib/prometheus.js";
 import { RateLimiter } from "../lib/rate-limit.js";
 import { loadUws, type Uws } from "./uws.js";
 import { WsHub } from "./ws/hub.js";
@@ -50,6 +50,7 @@ export class Gateway {
   readonly #cfg: AppConfig;
   readonly #broker: ServiceBroker;
   readonly #log: LoggerInstance;
+  readonly #sec: SecurityLog;
   readonly #router = new Router();
   readonly #revocations = new RevocationList();
   readonly #verifier: TokenVerifier;
@@ -82,6 +83,7 @@ export class Gateway {
     this.#cfg = cfg;
     this.#broker = broker;
     this.#log = broker.getLogger("gateway");
+    this.#sec = SecurityLog.of(broker);
     this.#vod = new VodFiles(cfg.dataDir);
     this.#live = new VodFiles(cfg.dataDir, "live");
     this.#signer = new PlaybackSigner(() => {
@@ -117,7 +119,10 @@ export class Gateway {
       verify: (token) => this.#verifier.verify(token),
       nodeId: broker.nodeID,
     }, {
-      onReject: (code) => broker.metrics.increment("esh.gateway.rejects.total", { code }),
+      onReject: (code, who) => {
+        broker.metrics.increment("esh.gateway.rejects.total", { code });
+        if (who) this.#securityReject(code, { ip: who.ip, user: who.userId, via: "ws", what: who.what });
+      },
       onMessage: (type) => broker.metrics.increment("esh.gateway.ws.messages.total", { type }),
       onError: (err) => this.#log.error("WebSocket handler failed", err),
     });
@@ -282,9 +287,11 @@ export class Gateway {
     return principal ? { kind: "user", principal } : { kind: "anonymous", ip: ctx.ex.head.ip };
   }
 
+  /** Calls carry the request's id as their Moleculer request id: the trace id in spans and logs. */
   #callActor(action: string, params: Record<string, unknown>, caller: Caller, nodeID?: string): Promise<unknown> {
-    const meta = { caller, requestId: randomUUID() };
-    return this.#broker.call(action, params, nodeID === undefined ? { meta } : { meta, nodeID });
+    const requestID = traceContext.getStore()?.traceId ?? newTraceId();
+    const meta = { caller, requestId: requestID };
+    return this.#broker.call(action, params, nodeID === undefined ? { meta, requestID } : { meta, requestID, nodeID });
   }
 
   #handle(res: HttpResponse, req: HttpRequest): void {
@@ -292,7 +299,9 @@ export class Gateway {
     this.#inflight++;
     this.#servedSinceReport++;
     const started = process.hrtime.bigint();
-    void this.#serve(ex)
+    ex.header("x-request-id", ex.requestId);
+    void traceContext
+      .run({ traceId: ex.requestId }, () => this.#serve(ex))
       .catch((err: unknown) => this.#fail(ex, err))
       .finally(() => {
         this.#inflight--;
@@ -424,13 +433,14 @@ export class Gateway {
       .header("vary", "Origin")
       .header("access-control-allow-methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
       .header("access-control-allow-headers", ex.head.accessControlRequestHeaders || "authorization, content-type")
-      .header("access-control-expose-headers", "location, retry-after, etag, content-range, upload-offset, upload-length, tus-resumable");
+      .header("access-control-expose-headers", "location, retry-after, etag, content-range, upload-offset, upload-length, tus-resumable, x-request-id");
   }
 
   #fail(ex: Exchange, err: unknown): void {
     const body = toErrorBody(err);
-    const requestId = randomUUID();
+    const requestId = ex.requestId;
     const status = httpStatusOf(body.code);
+    this.#securityReject(body.code, { ip: ex.head.ip, via: "http", what: `${ex.head.method} ${ex.head.url.slice(0, 200)}`, trace_id: requestId });
     if (status >= 500) this.#log.error(`${ex.head.method} ${ex.head.url.slice(0, 200)} -> ${body.code} [${requestId}]`, err);
     else this.#log.info(`${ex.head.method} ${ex.head.url.slice(0, 200)} from ${ex.head.ip} -> ${status} ${body.code}`);
     this.#broker.metrics.increment("esh.gateway.rejects.total", { code: body.code });
@@ -438,6 +448,12 @@ export class Gateway {
     const retryAfter = body.data?.retryAfterSec;
     if (typeof retryAfter === "number") headers["retry-after"] = String(retryAfter);
     ex.json(status, { error: { ...body, requestId } }, headers);
+  }
+
+  /** Failed authentication, permission denials and rate-limit hits go to the security log. */
+  #securityReject(code: string, fields: { ip: string; user?: string | undefined; via: string; what: string; trace_id?: string }): void {
+    const event = SECURITY_EVENT_OF[code];
+    if (event) this.#sec.event(event, { code, ...fields });
   }
 
   #systemRoutes(): Route[] {
@@ -481,6 +497,16 @@ export class Gateway {
     this.#timers.push(t);
   }
 }
+
+const SECURITY_EVENT_OF: Partial<Record<string, SecurityEventName>> = {
+  UNAUTHENTICATED: "auth.failed",
+  TOKEN_EXPIRED: "auth.failed",
+  TOKEN_REVOKED: "auth.failed",
+  FORBIDDEN: "permission.denied",
+  RATE_LIMITED: "rate.limited",
+  MALFORMED_FRAME: "protocol.abuse",
+  PAYLOAD_TOO_LARGE: "protocol.abuse",
+};
 
 function rateLimited(waitSec: number): AppError {
   const retryAfterSec = Math.max(1, Math.ceil(waitSec));

@@ -15,7 +15,8 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const STORE_KINDS = ["sqlite", "jetstream"] as const;
-export const TRACING_EXPORTERS = ["none", "console", "event"] as const;
+export const TRACING_EXPORTERS = ["none", "console", "event", "otlp"] as const;
+export const LOG_FORMATS = ["auto", "json", "text"] as const;
 
 export interface AppConfig {
   /** Gateway HTTP/WebSocket port (PORT). 0 picks a free port. Default 8080. */
@@ -33,6 +34,10 @@ export interface AppConfig {
   /** Moleculer namespace: nodes only see nodes of the same namespace. */
   namespace: string;
   logLevel: LogLevel;
+  /** Log lines: JSON objects (category, trace ids, fields) or short text; auto = text on a terminal (LOG_FORMAT). */
+  logFormat: (typeof LOG_FORMATS)[number];
+  /** Nodes without a gateway serve /metrics, /healthz and /readyz on this port; 0 = off (OPS_PORT). */
+  opsPort: number;
   /** Persistence backend. Default: sqlite when embedded, jetstream when NATS_URL is set. */
   store: "" | (typeof STORE_KINDS)[number];
   /** JetStream KV replicas (1 for a single NATS server, 3 for a cluster). */
@@ -207,8 +212,11 @@ export interface AppConfig {
     heartbeatTimeoutSec: number;
     bulkheadConcurrency: number;
     bulkheadMaxQueue: number;
+    /** otlp = OpenTelemetry over HTTP/JSON to otlpUrl (a collector, Jaeger, Tempo). */
     tracingExporter: (typeof TRACING_EXPORTERS)[number];
     tracingSampleRate: number;
+    /** OTLP/HTTP endpoint base, e.g. http://otel-collector:4318 (spans go to /v1/traces). */
+    otlpUrl: string;
   };
 }
 
@@ -221,6 +229,8 @@ export const DEFAULTS: AppConfig = {
   nodeId: "",
   namespace: "esh",
   logLevel: "info",
+  logFormat: "auto",
+  opsPort: 0,
   store: "",
   storeReplicas: 1,
   auth: {
@@ -327,6 +337,7 @@ export const DEFAULTS: AppConfig = {
     bulkheadMaxQueue: 1000,
     tracingExporter: "none",
     tracingSampleRate: 0.1,
+    otlpUrl: "",
   },
 };
 
@@ -358,6 +369,8 @@ const SETTINGS: Setting[] = [
   s("nodeId", { t: "str" }, "NODE_ID"),
   s("namespace", { t: "str" }),
   s("logLevel", { t: "enum", values: LOG_LEVELS }, "LOG_LEVEL"),
+  s("logFormat", { t: "enum", values: LOG_FORMATS }, "LOG_FORMAT"),
+  s("opsPort", { t: "int", min: 0, max: 65535 }, "OPS_PORT"),
   s("store", { t: "enum", values: ["", ...STORE_KINDS] }),
   s("storeReplicas", int(1, 5)),
   s("auth.accessTtlSec", int(5, 86400)),
@@ -449,6 +462,7 @@ const SETTINGS: Setting[] = [
   s("broker.bulkheadMaxQueue", int(1, BIG)),
   s("broker.tracingExporter", { t: "enum", values: TRACING_EXPORTERS }),
   s("broker.tracingSampleRate", { t: "num", min: 0, max: 1 }),
+  s("broker.otlpUrl", { t: "str" }),
 ];
 
 function s(p: string, kind: Kind, alias?: string): Setting {
@@ -566,6 +580,7 @@ function finish(cfg: AppConfig): AppConfig {
   if (Boolean(cfg.auth.adminUser) !== Boolean(cfg.auth.adminPassword)) {
     throw new ConfigError("ADMIN_USER and ADMIN_PASSWORD go together");
   }
+  if (cfg.broker.tracingExporter === "otlp" && !/^https?:\/\//.test(cfg.broker.otlpUrl)) throw new ConfigError("tracingExporter=otlp needs ESH_BROKER_OTLP_URL (http://collector:4318)");
   cfg.dataDir = path.resolve(cfg.dataDir);
   return cfg;
 }

@@ -46,7 +46,7 @@ describe("embedded platform: system endpoints", () => {
     assert.equal((await api(base, "GET", "/healthz")).status, 200);
     const ready = await api(base, "GET", "/readyz");
     assert.equal(ready.status, 200, JSON.stringify(ready.body));
-    assert.match(node.output, /GATEWAY: uWebSockets\.js native \(uws_linux_\w+_115\.node\)/);
+    assert.match(node.output, /"module":"gateway".*uWebSockets\.js native \(uws_linux_\w+_115\.node\)/);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /# TYPE moleculer_request_total counter/);
     assert.match(metrics, /esh_gateway_ws_connections\{node_id="[^"]+"\} \d+/);

@@ -1,4 +1,5 @@
 /** What the sessions actor does, apart from how it is called (sessions.service.ts). */
+import { SecurityLog } from "../../lib/logging.js";
 import type { LoggerInstance, ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError, hasCode } from "../../lib/errors.js";
@@ -26,6 +27,7 @@ export class SessionsLogic {
   readonly #cfg: AppConfig;
   readonly #store: Store;
   readonly #broker: ServiceBroker;
+  readonly #sec: SecurityLog;
   readonly #log: LoggerInstance;
   #decoy = "";
   #timer: NodeJS.Timeout | undefined;
@@ -35,6 +37,7 @@ export class SessionsLogic {
     this.#store = store;
     this.#broker = broker;
     this.#log = broker.getLogger("sessions");
+    this.#sec = SecurityLog.of(broker);
     this.#accounts = new Accounts(store);
     this.keyring = new Keyring(store, cfg.auth.keyGraceSec);
   }
@@ -69,7 +72,7 @@ export class SessionsLogic {
     const user = await this.#accounts.byUsername(username.toLowerCase());
     const ok = await verifyPassword(password, user?.passwordHash ?? this.#decoy);
     if (!user || !ok) {
-      this.#log.warn(`failed login for ${JSON.stringify(username.slice(0, 32))}`);
+      // The sessions actor writes the security log line (login.failed, with the caller's IP).
       throw new AppError("BAD_CREDENTIALS", "Unknown user or wrong password");
     }
     return this.#issue(user);
@@ -87,7 +90,7 @@ export class SessionsLogic {
   async refresh(refreshToken: string): Promise<TokenPair> {
     const r = await this.#accounts.rotate(refreshToken, this.#cfg.auth.refreshTtlSec);
     if ("reused" in r) {
-      this.#log.warn(`refresh token reuse for user ${r.reused.userId}; session ${r.reused.sid} revoked`);
+      this.#sec.event("token.reused", { user: r.reused.userId, sid: r.reused.sid, action: "session revoked" });
       await this.#revoke([r.reused.sid]);
       throw new AppError("TOKEN_REVOKED", "Refresh token reused: the session was revoked");
     }

@@ -13,7 +13,23 @@ import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import type { CallMeta } from "../../lib/identity.js";
 import type { Store } from "../../store/index.js";
-import { SessionsLogic } from "./sessions-logic.js";
+import { SecurityLog } from "../../lib/logging.js";
+import { SessionsLogic, type TokenPair } from "./sessions-logic.js";
+
+/** Logins and registrations go to the security log: who, from where, and the outcome. */
+async function audited(sec: SecurityLog, ctx: Ctx<{ username: string }>, what: "login" | "register", run: () => Promise<TokenPair>): Promise<TokenPair> {
+  const caller = ctx.meta.caller;
+  const ip = caller?.kind === "anonymous" ? caller.ip : undefined;
+  const username = ctx.params.username.slice(0, 32);
+  try {
+    const r = await run();
+    sec.event(what === "login" ? "login.ok" : "register", { username, user: r.user.id, ip });
+    return r;
+  } catch (err) {
+    if (what === "login") sec.event("login.failed", { username, ip, code: (err as { type?: string }).type ?? (err as Error).name });
+    throw err;
+  }
+}
 
 const username = { type: "string", min: 3, max: 32, pattern: /^[A-Za-z0-9_-]+$/, trim: true };
 const password = { type: "string", min: 8, max: 256 };
@@ -22,18 +38,19 @@ type Ctx<P> = Context<P, CallMeta>;
 
 export function sessionsService(cfg: AppConfig, store: Store): ServiceSchema {
   let logic: SessionsLogic;
+  let sec: SecurityLog;
   return {
     name: "sessions",
     actions: {
       register: {
         access: "public",
         params: { username, password, displayName: { type: "string", min: 1, max: 64, optional: true }, role: { type: "enum", values: ["viewer", "creator"], optional: true } },
-        handler: (ctx: Ctx<{ username: string; password: string; displayName?: string; role?: "viewer" | "creator" }>) => logic.register(ctx.params),
+        handler: (ctx: Ctx<{ username: string; password: string; displayName?: string; role?: "viewer" | "creator" }>) => audited(sec, ctx, "register", () => logic.register(ctx.params)),
       },
       login: {
         access: "public",
         params: { username, password: { type: "string", min: 1, max: 256 } },
-        handler: (ctx: Ctx<{ username: string; password: string }>) => logic.login(ctx.params.username, ctx.params.password),
+        handler: (ctx: Ctx<{ username: string; password: string }>) => audited(sec, ctx, "login", () => logic.login(ctx.params.username, ctx.params.password)),
       },
       guest: { access: "public", handler: () => logic.guest() },
       refresh: {
@@ -82,6 +99,7 @@ export function sessionsService(cfg: AppConfig, store: Store): ServiceSchema {
     },
     async started() {
       logic = new SessionsLogic(cfg, store, this.broker);
+      sec = SecurityLog.of(this.broker);
       await logic.start();
     },
     stopped() {

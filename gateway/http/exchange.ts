@@ -5,6 +5,7 @@
  */
 import type { HttpRequest, HttpResponse } from "@trufflesuite/uws-js-unofficial";
 import { AppError } from "../../lib/errors.js";
+import { newTraceId } from "../../lib/logging.js";
 
 export interface RequestHead {
   method: string;
@@ -48,6 +49,8 @@ export function readHead(res: HttpResponse, req: HttpRequest, trustProxy: boolea
 
 export class Exchange {
   readonly head: RequestHead;
+  /** This request's id: the X-Request-Id header, the trace id of its actor calls, in its logs. */
+  readonly requestId = newTraceId();
   readonly #res: HttpResponse;
   #done = false;
   #aborted = false;

@@ -12,6 +12,7 @@ import { CLOSE } from "../close-codes.js";
 import { rawQuery } from "../http/exchange.js";
 import { TokenBucket } from "../../lib/rate-limit.js";
 import { decodeFrame, encodeFrame, type ServerFrame, type WireFormat } from "./codec.js";
+import { newTraceId, traceContext } from "../../lib/logging.js";
 import { runMessage, type Connection, type MessageEnv } from "./messages.js";
 
 export interface ConnData extends Connection {
@@ -22,7 +23,8 @@ export interface ConnData extends Connection {
 }
 
 export interface HubEvents {
-  onReject(code: string): void;
+  /** A refused frame, upgrade or message; `who` is set where a client is known (security log). */
+  onReject(code: string, who?: { ip: string; userId?: string; what: string }): void;
   onMessage(type: string): void;
   onError(err: unknown): void;
 }
@@ -150,7 +152,7 @@ export class WsHub {
       .catch((err: unknown) => {
         if (aborted) return;
         const body = toErrorBody(err);
-        this.#events.onReject(body.code);
+        this.#events.onReject(body.code, { ip, what: "upgrade" });
         const status = body.code === "UNAVAILABLE" ? "503 Service Unavailable" : "401 Unauthorized";
         res.cork(() => res.writeStatus(status).writeHeader("content-type", "application/json").end(JSON.stringify({ error: body })));
       });
@@ -172,7 +174,7 @@ export class WsHub {
   #message(ws: Ws, message: ArrayBuffer, isBinary: boolean): void {
     const data = ws.getUserData();
     if (data.bucket.take() > 0) {
-      this.#events.onReject("RATE_LIMITED");
+      this.#events.onReject("RATE_LIMITED", { ip: data.ip, userId: data.principal.userId, what: "ws frame" });
       if (++data.limitedInARow >= this.#cfg.wsFloodCloseAfter) return ws.end(CLOSE.FLOODING, "flooding");
       return this.send(ws, { t: "error", d: { code: "RATE_LIMITED", message: "Too many messages" } });
     }
@@ -182,17 +184,17 @@ export class WsHub {
       frame = decodeFrame(message, isBinary);
       data.malformedInARow = 0;
     } catch (err) {
-      this.#events.onReject("MALFORMED_FRAME");
+      this.#events.onReject("MALFORMED_FRAME", { ip: data.ip, userId: data.principal.userId, what: "ws frame" });
       if (++data.malformedInARow >= MALFORMED_CLOSE_AFTER) return ws.end(CLOSE.PROTOCOL_ERROR, "too many malformed frames");
       return this.send(ws, { t: "error", d: toErrorBody(err) });
     }
     const { t, id, d } = frame;
     this.#events.onMessage(t);
-    void runMessage(t, d, data, this.#env).then(
+    void traceContext.run({ traceId: newTraceId() }, () => runMessage(t, d, data, this.#env)).then(
       (result) => this.#answer(ws, id === undefined ? undefined : { t: "ok", id, d: result ?? null }),
       (err: unknown) => {
         const body = toErrorBody(err);
-        this.#events.onReject(body.code);
+        this.#events.onReject(body.code, { ip: data.ip, userId: data.principal.userId, what: `ws ${t}` });
         if (body.code === "INTERNAL") this.#events.onError(err);
         this.#answer(ws, id === undefined ? { t: "error", d: body } : { t: "error", id, d: body });
       },
