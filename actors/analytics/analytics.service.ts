@@ -16,7 +16,7 @@ import { encodeRows, openBus, type EventBus } from "../../analytics/bus.js";
 import { dashboard } from "../../analytics/dashboard.js";
 import { serverEventRow, type EventRow } from "../../analytics/events.js";
 import { Ingester } from "../../analytics/ingest.js";
-import { AlertEvaluator, loadRules, type Alert } from "../../analytics/alerts.js";
+import { AlertEvaluator, loadRules, STREAM_METRICS, streamMetricsSql, type Alert } from "../../analytics/alerts.js";
 import { checkAnalystSql } from "../../analytics/sql-guard.js";
 import { openAnalyticsStore, type AnalyticsStore } from "../../analytics/store.js";
 import type { EncodeProgress } from "../encoders/encoders.service.js";
@@ -79,6 +79,7 @@ export function analyticsService(cfg: AppConfig): ServiceSchema {
     async started() {
       const log = this.logger;
       for (const [name, description] of Object.entries(GAUGES)) this.broker.metrics.register({ type: "gauge", name, description });
+      for (const metric of STREAM_METRICS) this.broker.metrics.register({ type: "gauge", name: `esh.qoe.${metric}`, labelNames: ["stream"], description: `QoE over the last minute per stream: ${metric} (docs/events.md)` });
       const store = await openAnalyticsStore(cfg);
       const schemaVersion = await migrateWithRetry(store, (m) => log.warn(m));
       const bus = await openBus(cfg);
@@ -119,6 +120,18 @@ export function analyticsService(cfg: AppConfig): ServiceSchema {
       store_down: s.ingester.stats.storeUp ? 0 : 1,
     });
     for (const alert of changed) await notify(broker, alert);
+    await qoeGauges(broker, s);
+  }
+
+  /** Per-stream QoE over the last minute as Prometheus gauges (series of quiet streams go away). */
+  async function qoeGauges(broker: Context["broker"], s: State): Promise<void> {
+    const rows = await s.store.rows<Record<string, number | string>>(streamMetricsSql(60)).catch(() => undefined);
+    if (!rows) return;
+    const m = broker.metrics;
+    for (const metric of STREAM_METRICS) {
+      m.getMetric(`esh.qoe.${metric}`).clear();
+      for (const r of rows) m.set(`esh.qoe.${metric}`, Number(r[metric]), { stream: String(r.stream_id) });
+    }
   }
 
   async function notify(broker: Context["broker"], alert: Alert): Promise<void> {

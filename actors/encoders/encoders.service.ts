@@ -19,13 +19,21 @@ import { encodeLadder } from "../../media/ladder.js";
 import { probeUpload } from "../../media/probe.js";
 import type { Store } from "../../store/index.js";
 import { assertOwnerOrAdmin } from "../ownership.js";
-import { JobQueue, type EncodeJob } from "./jobs.js";
+import { JobQueue, type EncodeJob, type JobStatus } from "./jobs.js";
 import { Uploads, type Upload } from "./uploads.js";
 import type { Stream } from "../streams/streams.service.js";
 
 type Ctx<P> = Context<P, CallMeta>;
 const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
 const TICK_MS = 1000;
+
+function registerEncoderMetrics(broker: ServiceBroker): void {
+  const m = broker.metrics;
+  m.register({ type: "gauge", name: "esh.encoders.jobs", labelNames: ["status"], description: "Encoding jobs in the queue, by status (whole cluster)" });
+  m.register({ type: "gauge", name: "esh.encoders.running.here", description: "Encoding jobs running on this node" });
+  m.register({ type: "gauge", name: "esh.encoders.slots", description: "Encoding jobs this node runs at once" });
+  m.register({ type: "counter", name: "esh.encoders.attempts.total", labelNames: ["result"], description: "Finished encoding attempts on this node, by result (done, retry, failed)" });
+}
 
 /** What the gateway pushes to the stream owner's connections as `encode.progress`. */
 export interface EncodeProgress {
@@ -40,6 +48,7 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
   let queue: JobQueue;
   const uploads = new Uploads(store, cfg);
   let timer: NodeJS.Timeout | undefined;
+  let metricsTimer: NodeJS.Timeout | undefined;
   let ticking = false;
   const running = new Map<string, AbortController>();
   const concurrency = cfg.vod.encoderConcurrency || os.availableParallelism();
@@ -89,6 +98,7 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
       const rungs = await encodeLadder({ input, outDir, info, key: { uri: `/api/keys/${job.streamId}`, bytes: key, iv: randomBytes(16) }, onProgress, signal: ac.signal });
       await broker.call("streams.setStatus", { id: job.streamId, status: "ready" });
       await queue.finish(job.id, "done");
+      broker.metrics.increment("esh.encoders.attempts.total", { result: "done" });
       const speed = info.durationSec / ((Date.now() - started) / 1000);
       broker.logger.info(`encoders: job ${job.id} done: ${rungs.map((r) => r.name).join("/")} at ${speed.toFixed(2)}x realtime`);
       await tell({ status: "done", percent: 100 });
@@ -103,6 +113,7 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
       const final = hasCode(err, "BAD_REQUEST") || job.attempts >= cfg.vod.maxAttempts;
       broker.logger.warn(`encoders: job ${job.id} attempt ${job.attempts} failed${final ? " for good" : ", will retry"}: ${message}`);
       await queue.finish(job.id, final ? "failed" : "queued", message).catch(() => undefined);
+      broker.metrics.increment("esh.encoders.attempts.total", { result: final ? "failed" : "retry" });
       if (final) {
         await failStream(broker, job.streamId, message);
         await tell({ status: "failed", percent, error: message });
@@ -110,6 +121,15 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
     } finally {
       clearInterval(renew);
     }
+  };
+
+  /** The queue as Prometheus sees it: jobs by status (whole cluster) and this node's running ones. */
+  const sampleQueue = async (broker: ServiceBroker): Promise<void> => {
+    const counts: Record<JobStatus, number> = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 };
+    for (const j of await queue.list()) counts[j.status]++;
+    for (const [status, n] of Object.entries(counts)) broker.metrics.set("esh.encoders.jobs", n, { status });
+    broker.metrics.set("esh.encoders.running.here", running.size);
+    broker.metrics.set("esh.encoders.slots", concurrency);
   };
 
   const failStream = async (broker: ServiceBroker, streamId: string, why: string): Promise<void> => {
@@ -185,10 +205,14 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
       queue = new JobQueue(store, this.broker.nodeID, cfg.vod.jobLeaseMs);
       timer = setInterval(() => void tick(this.broker), TICK_MS);
       timer.unref();
+      registerEncoderMetrics(this.broker);
+      metricsTimer = setInterval(() => void sampleQueue(this.broker).catch(() => undefined), 5000);
+      metricsTimer.unref();
       this.logger.info(`encoders: up to ${concurrency} jobs at once on this node`);
     },
     async stopped() {
       clearInterval(timer);
+      clearInterval(metricsTimer);
       for (const [jobId, ac] of running) {
         ac.abort();
         await queue.finish(jobId, "queued").catch(() => undefined); // another node takes it now

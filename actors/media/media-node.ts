@@ -183,6 +183,11 @@ export class MediaNode {
     for (const s of [...this.#streams.values()]) s.close("node-stopping");
   }
 
+  /** The streams open here now (metrics). */
+  liveStreams(): LiveStream[] {
+    return [...this.#streams.values()];
+  }
+
   stats(): { streams: { id: string; viewers: number; producers: number; hosts: { slot: number; consumers: number }[] }[] } {
     return { streams: [...this.#streams.values()].map((s) => ({ id: s.id, viewers: s.viewers, producers: s.producers.size, hosts: s.hosts() })) };
   }

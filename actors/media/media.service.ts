@@ -17,6 +17,7 @@ import { WorkerPool } from "../../media/worker-pool.js";
 import type { Stream } from "../streams/streams.service.js";
 import { callerUserId } from "../ownership.js";
 import { MediaNode, type OriginNews } from "./media-node.js";
+import { MediaMetrics } from "./media-metrics.js";
 import type { PipedProducer, PipeEnd } from "../../media/node-pipes.js";
 import type { LiveStream } from "../../media/live-stream.js";
 import { MAX_SDP_BYTES, parseOffer } from "../../media/sdp.js";
@@ -42,6 +43,7 @@ interface Base {
 
 export function mediaService(cfg: AppConfig): ServiceSchema {
   let node: MediaNode;
+  let metrics: MediaMetrics | undefined;
   /** Checks the stream can be joined in this role by the caller, and opens it here. */
   const admit = async (ctx: Ctx<Base & { origin?: string }>, role: "broadcaster" | "viewer"): Promise<{ live: LiveStream; userId: string }> => {
     const userId = callerUserId(ctx.meta.caller);
@@ -201,8 +203,10 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
       const count = cfg.media.workers || os.availableParallelism();
       const pool = await WorkerPool.create(cfg.media, count, this.logger);
       node = new MediaNode(cfg.media, pool, this.broker, cfg.dataDir);
+      metrics = new MediaMetrics(this.broker, node);
     },
     stopped() {
+      metrics?.stop();
       node.closeAll();
       node.pool.close();
     },
