@@ -29,6 +29,8 @@ const APT_NEEDS = {
     { command: "nats-server", pkg: "nats-server" },
     { command: "chromium", pkg: "chromium" },
     { command: "promtool", pkg: "prometheus" },
+    // `docker-compose config` validates deploy/docker-compose.yml without a Docker engine.
+    { command: "docker-compose", pkg: "docker-compose" },
     // Debian 12 packages ClickHouse 18.16; Debian 13 none: then its tests say they skipped.
     { command: "clickhouse-server", pkg: "clickhouse-server", optional: true },
   ],

@@ -1,12 +1,17 @@
 /**
  * Deployment artefacts, checked offline with the real tools: the /metrics output of a running
- * node passes `promtool check metrics`, and the alert rules pass `promtool check rules`
- * (promtool from Debian's prometheus package, installed by npm test), and the Kubernetes
+ * node passes `promtool check metrics`, the alert rules `promtool check rules` and the
+ * Prometheus config `promtool check config` (promtool from Debian's prometheus package), every
+ * Grafana query parses as PromQL and reads metrics our nodes export, the compose file passes
+ * `docker-compose config` (Debian's docker-compose, no engine needed), and the Kubernetes
  * manifests validate against the Kubernetes schemas (kubernetes-models).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { DASHBOARDS, dashboardFile, dashboardText } from "../deploy/grafana/dashboards.js";
 import { parseAllDocuments } from "yaml";
 import { ConfigMap, PersistentVolumeClaim, Service } from "kubernetes-models/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
@@ -17,9 +22,13 @@ import { PlatformNode } from "./harness/node.js";
 
 describe("deploy: metrics and alert rules", () => {
   let node: PlatformNode;
+  let exported = "";
 
   before(async () => {
     node = await PlatformNode.start();
+    // Wait for the gauges sampled on timers (media, encoders, QoE) to be registered and set.
+    await new Promise((r) => setTimeout(r, 1000));
+    exported = await (await fetch(`${node.url}/metrics`)).text();
   });
 
   after(async () => {
@@ -37,6 +46,84 @@ describe("deploy: metrics and alert rules", () => {
     const r = spawnSync("promtool", ["check", "rules", "deploy/prometheus/alerts.yml"], { encoding: "utf8" });
     assert.equal(r.status, 0, `promtool: ${r.stdout}${r.stderr}`);
     assert.match(r.stdout, /SUCCESS: 6 rules found/);
+  });
+
+  it("the Grafana dashboards are current, parse as PromQL and read only metrics our nodes export", () => {
+    const names = new Set([...exported.matchAll(/^# TYPE (\S+) (\w+)/gm)].flatMap((m) => (m[2] === "histogram" ? [`${m[1]}_bucket`, `${m[1]}_sum`, `${m[1]}_count`] : [m[1] ?? ""])));
+    const rules: string[] = [];
+    for (const d of DASHBOARDS) {
+      assert.equal(readFileSync(dashboardFile(d), "utf8"), dashboardText(d), `${dashboardFile(d)} is stale: npx tsx deploy/grafana/dashboards.ts`);
+      for (const p of d.panels) {
+        for (const t of p.targets) {
+          rules.push(`      - record: esh:panel:${rules.length}\n        expr: ${JSON.stringify(t.expr)}`);
+          for (const m of t.expr.matchAll(/\b((?:esh|moleculer|os|process)_[a-z0-9_]+)/g)) assert.ok(names.has(m[1] ?? ""), `${d.uid} / ${p.title}: ${m[1]} is not exported`);
+        }
+      }
+    }
+    const dir = mkdtempSync(path.join(os.tmpdir(), "esh-grafana-"));
+    try {
+      writeFileSync(path.join(dir, "panels.yml"), `groups:\n  - name: panels\n    rules:\n${rules.join("\n")}\n`);
+      const r = spawnSync("promtool", ["check", "rules", path.join(dir, "panels.yml")], { encoding: "utf8" });
+      assert.equal(r.status, 0, `promtool: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`SUCCESS: ${rules.length} rules found`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the Prometheus config passes promtool check config and scrapes every compose node", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "esh-prom-"));
+    try {
+      copyFileSync("deploy/prometheus/alerts.yml", path.join(dir, "alerts.yml"));
+      writeFileSync(path.join(dir, "prometheus.yml"), readFileSync("deploy/prometheus/prometheus.yml", "utf8").replace("/etc/prometheus/alerts.yml", "alerts.yml"));
+      const r = spawnSync("promtool", ["check", "config", path.join(dir, "prometheus.yml")], { encoding: "utf8" });
+      assert.equal(r.status, 0, `promtool: ${r.stdout}${r.stderr}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("docker-compose config accepts the cluster: 3 NATS with JetStream, ClickHouse, 2 gateways, media, encoder, analytics, Prometheus, Grafana", () => {
+    const env = { ...process.env, ADMIN_PASSWORD: "compose-check", GRAFANA_PASSWORD: "compose-check" };
+    const r = spawnSync("docker-compose", ["-f", "deploy/docker-compose.yml", "config"], { encoding: "utf8", env });
+    assert.equal(r.status, 0, `docker-compose: ${r.stderr}`);
+    type Svc = { command?: string[]; environment?: Record<string, string | undefined>; ports?: unknown[]; volumes?: unknown[] };
+    const cfg = parseAllDocuments(r.stdout)[0]?.toJS() as { services: Record<string, Svc> };
+    const svcs = cfg.services;
+    assert.deepEqual(Object.keys(svcs).sort(), ["analytics", "clickhouse", "encoder", "gateway-1", "gateway-2", "grafana", "media", "nats-1", "nats-2", "nats-3", "prometheus"]);
+    for (const n of ["nats-1", "nats-2", "nats-3"]) {
+      const c = svcs[n]?.command ?? [];
+      assert.ok(c.includes("-js") && c.includes("--routes"), `${n}: JetStream in a cluster`);
+    }
+    const roles = Object.values(svcs).map((s) => s.environment?.SERVICES).filter(Boolean).join(",").split(",");
+    for (const a of ["gateway", "sessions", "streams", "rooms", "media", "encoders", "analytics", "recommenders"]) assert.ok(roles.includes(a), `${a} runs somewhere`);
+    for (const s of Object.values(svcs).filter((x) => x.environment?.SERVICES)) {
+      assert.equal(s.environment?.ESH_STORE_REPLICAS, "3", "R3 KV and streams");
+      assert.match(s.environment.NATS_URL ?? "", /nats-1.*nats-2.*nats-3/);
+    }
+    // Prometheus scrapes each Echostreamhub node: gateways on 8080, the rest on the ops port.
+    const prom = readFileSync("deploy/prometheus/prometheus.yml", "utf8");
+    for (const [name, s] of Object.entries(svcs).filter(([, x]) => x.environment?.SERVICES)) {
+      const port = s.environment?.SERVICES?.split(",").includes("gateway") ? "8080" : s.environment?.OPS_PORT;
+      assert.ok(prom.includes(`${name}:${port ?? "?"}`), `prometheus scrapes ${name}:${port ?? "?"}`);
+    }
+    // Without the admin password, the file refuses to render rather than start an open cluster.
+    const bare = spawnSync("docker-compose", ["-f", "deploy/docker-compose.yml", "config", "-q"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+    assert.notEqual(bare.status, 0);
+    assert.match(bare.stderr, /ADMIN_PASSWORD/);
+  });
+
+  it("the Dockerfile is multi-stage and runs non-root with a health check", () => {
+    const df = readFileSync("deploy/Dockerfile", "utf8");
+    const stages = [...df.matchAll(/^FROM \S+ AS (\w+)/gm)].map((m) => m[1]);
+    assert.deepEqual(stages, ["build", "runtime"]);
+    const runtime = df.slice(df.indexOf("AS runtime"));
+    assert.match(runtime, /^USER 10001/m);
+    assert.match(runtime, /^HEALTHCHECK /m);
+    assert.doesNotMatch(runtime, /g\+\+|meson|-dev\b/, "no build tools in the runtime stage");
+    assert.match(df, /npm prune --omit=dev/);
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { dependencies: Record<string, string> };
+    assert.ok(pkg.dependencies.tsx, "the runtime command (node --import tsx) needs tsx among production dependencies");
   });
 
   it("the Kubernetes manifests validate against the schemas and hang together", () => {
@@ -60,8 +147,10 @@ describe("deploy: metrics and alert rules", () => {
     const roles = deployments.map((d) => d.spec.template.spec.containers[0]?.env?.find((e) => e.name === "SERVICES")?.value ?? "");
     assert.deepEqual(roles.join(",").split(",").sort(), ["analytics", "encoders", "gateway", "media", "recommenders", "rooms", "sessions", "streams"], "every actor runs somewhere, once");
     for (const d of deployments) assert.ok((d.spec.template.spec.terminationGracePeriodSeconds ?? 0) >= 30, `${d.metadata.name}: time to drain`);
-    const gateway = deployments.find((d) => d.metadata.name === "esh-gateway");
-    assert.ok(gateway?.spec.template.spec.containers[0]?.readinessProbe && gateway.spec.template.spec.containers[0].livenessProbe, "gateway probes");
+    for (const d of deployments) {
+      const c = d.spec.template.spec.containers[0];
+      assert.ok(c?.readinessProbe && c.livenessProbe, `${d.metadata.name}: readiness and liveness probes`);
+    }
     const matches = (sel: Record<string, string>) => deployments.some((d) => Object.entries(sel).every(([k, v]) => d.spec.selector.matchLabels[k] === v));
     for (const d of docs.filter((x) => x.kind === "PodDisruptionBudget")) assert.ok(matches((d.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels), `PDB ${d.metadata.name} selects a Deployment`);
     for (const d of docs.filter((x) => x.kind === "HorizontalPodAutoscaler")) assert.ok(deployments.some((x) => x.metadata.name === (d.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name));
