@@ -35,11 +35,27 @@ export class OpsServer {
     return (this.#server.address() as AddressInfo).port;
   }
 
-  #ready(): { ready: boolean; started: boolean; connected: boolean; draining: boolean } {
-    const b = this.#broker as ServiceBroker & { started: boolean; transit?: { connected: boolean } };
+  async #ready(): Promise<{ ready: boolean; started: boolean; connected: boolean; draining: boolean }> {
+    const b = this.#broker as ServiceBroker & { started: boolean };
     const started = b.started;
-    const connected = b.transit ? b.transit.connected : true; // embedded: no transporter
+    const connected = await this.#transportAnswers();
     return { ready: started && connected && !this.draining, started, connected, draining: this.draining };
+  }
+
+  /** Distributed: a PING/PONG round trip to the NATS server within 1 s (the client's own
+   *  connected flag stays true while it reconnects). Embedded: no transporter, always true. */
+  async #transportAnswers(): Promise<boolean> {
+    const tx = (this.#broker as unknown as { transit?: { connected: boolean; tx?: { client?: { flush?: () => Promise<void> } } } }).transit; // moleculer's d.ts has no transit
+    if (!tx) return true;
+    const client = tx.tx?.client;
+    if (!tx.connected || !client?.flush) return tx.connected;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 1000)));
+    try {
+      return await Promise.race([client.flush().then(() => true, () => false), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #serve(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -51,10 +67,9 @@ export class OpsServer {
     switch (url) {
       case "/healthz":
         return json(200, { ok: true, nodeId: this.#broker.nodeID });
-      case "/readyz": {
-        const r = this.#ready();
-        return json(r.ready ? 200 : 503, { ...r, nodeId: this.#broker.nodeID });
-      }
+      case "/readyz":
+        void this.#ready().then((r) => json(r.ready ? 200 : 503, { ...r, nodeId: this.#broker.nodeID }));
+        return;
       case "/metrics":
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(prometheusText(this.#broker));
         return;
