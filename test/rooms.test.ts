@@ -57,6 +57,23 @@ describe("rooms: chat, history, recovery", () => {
     b.c.close();
   });
 
+  it("a re-sent chat with the same cid is stored once, even when both copies race", async () => {
+    const bob = await user("bob-cid");
+    const a = await joined(bob.accessToken);
+    const [first, racing] = await Promise.all([a.c.request("room.chat", { room: roomId, text: "once", cid: "m-1" }), a.c.request("room.chat", { room: roomId, text: "once", cid: "m-1" })]);
+    const again = await a.c.request("room.chat", { room: roomId, text: "once", cid: "m-1" });
+    const seq = (first.d as { seq: number }).seq;
+    assert.equal((racing.d as { seq: number }).seq, seq);
+    assert.equal((again.d as { seq: number }).seq, seq);
+    const other = await a.c.request("room.chat", { room: roomId, text: "twice", cid: "m-2" });
+    assert.equal((other.d as { seq: number }).seq, seq + 1, "a new cid is a new message");
+    const check = await joined(bob.accessToken);
+    assert.equal(check.ans.events.filter((e) => e.kind === "chat" && e.cid === "m-1").length, 1);
+    assert.equal(errCode(await a.c.request("room.chat", { room: roomId, text: "x", cid: "y".repeat(65) })), "BAD_REQUEST");
+    a.c.close();
+    check.c.close();
+  });
+
   it("a reconnect with its last seq gets exactly what it missed; too old or future seqs get a reset", async () => {
     const t = await user("cara");
     const first = await joined(t.accessToken);

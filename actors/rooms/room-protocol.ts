@@ -22,7 +22,8 @@ export interface PollPublic {
 }
 
 export type RoomEvent =
-  | { seq: number; ts: number; kind: "chat"; user: UserRef; text: string }
+  /** `cid`: the sender's own message id, when it sent one; a re-send with it is not stored twice. */
+  | { seq: number; ts: number; kind: "chat"; user: UserRef; text: string; cid?: string }
   | { seq: number; ts: number; kind: "deleted"; target: number; by: string }
   | { seq: number; ts: number; kind: "poll.opened"; poll: PollPublic }
   | { seq: number; ts: number; kind: "poll.closed"; poll: PollPublic }

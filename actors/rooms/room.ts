@@ -110,12 +110,26 @@ export class Room {
     return { ...base, events: this.#history.filter((e) => e.seq > since) };
   }
 
-  async chat(user: UserRef, text: string): Promise<RoomEvent> {
+  /**
+   * A chat message. With `cid` (the client's id for the message) a re-send whose first answer
+   * was lost (a gateway or the room's owner died) returns the first copy's event instead of
+   * storing it again, as long as that copy is within the room's history (the durable log's
+   * recent events, also after the room moved to another node).
+   */
+  async chat(user: UserRef, text: string, cid?: string): Promise<RoomEvent> {
     const clean = text.trim();
     if (!clean) throw new AppError("BAD_REQUEST", "Empty message");
     if (clean.length > this.#deps.settings.chatMaxLength) throw new AppError("BAD_REQUEST", `Messages are at most ${this.#deps.settings.chatMaxLength} characters`);
+    const first = cid === undefined ? undefined : this.#sent(user.id, cid);
+    if (first) return first;
     this.#checkMayChat(user.id);
-    return this.#append({ kind: "chat", user, text: clean });
+    if (cid === undefined) return this.#append({ kind: "chat", user, text: clean });
+    // Checked again in order: the first copy may still have been on its way to the log.
+    return this.#serial(() => this.#sent(user.id, cid) ?? this.#appendNow({ kind: "chat", user, text: clean, cid }));
+  }
+
+  #sent(userId: string, cid: string): RoomEvent | undefined {
+    return this.#history.find((e) => e.kind === "chat" && e.cid === cid && e.user.id === userId);
   }
 
   react(counts: Partial<Record<string, number>>): void {
@@ -186,7 +200,7 @@ export class Room {
   }
 
   /** Runs `fn` after every earlier sequenced write of this room: seq order = log order = fan-out order. */
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
+  #serial<T>(fn: () => Promise<T> | T): Promise<T> {
     const run = this.#chain.then(fn, fn);
     this.#chain = run.catch(() => undefined);
     return run;

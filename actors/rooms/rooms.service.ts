@@ -93,8 +93,8 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
       },
       chat: {
         access: "guest",
-        params: { id, text: { type: "string", min: 1, max: 2000 } },
-        handler: (ctx: Ctx<{ id: string; text: string }>) => live.onOwner(ctx, async (room) => ({ seq: (await room.chat(principalRef(ctx), ctx.params.text)).seq })),
+        params: { id, text: { type: "string", min: 1, max: 2000 }, cid: { type: "string", min: 1, max: 64, optional: true } },
+        handler: (ctx: Ctx<{ id: string; text: string; cid?: string }>) => live.onOwner(ctx, async (room) => ({ seq: (await room.chat(principalRef(ctx), ctx.params.text, ctx.params.cid)).seq })),
       },
       vote: {
         access: "viewer",

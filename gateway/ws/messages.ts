@@ -89,8 +89,8 @@ export const MESSAGES = {
     return { left: d.room };
   }),
 
-  "room.chat": def<{ room: string; text: string }>({ room: id, text: { type: "string", min: 1, max: 2000 } }, (d, conn, env) =>
-    env.call("rooms.chat", { id: inRoom(conn, d.room), text: d.text }, conn.principal),
+  "room.chat": def<{ room: string; text: string; cid?: string }>({ room: id, text: { type: "string", min: 1, max: 2000 }, cid: { type: "string", min: 1, max: 64, optional: true } }, (d, conn, env) =>
+    env.call("rooms.chat", { id: inRoom(conn, d.room), text: d.text, ...(d.cid === undefined ? {} : { cid: d.cid }) }, conn.principal),
   ),
 
   /** Reactions are summed on this node and sent to the room's owner once per window. */
