@@ -102,7 +102,11 @@ export class Gateway {
       batchMs: cfg.rooms.fanoutBatchMs,
       reactionFlushMs: Math.max(20, Math.floor(cfg.rooms.reactionWindowMs / 2)),
       callInternal: (action, params) => this.#broker.call(action, params),
-      onError: (what, err) => this.#log.debug(`rooms ${what} report failed: ${String(err)}`),
+      onError: (what, err) => this.#log.debug(`rooms ${what} failed: ${String(err)}`),
+      onRepaired: (room, n) => {
+        broker.metrics.increment("esh.gateway.room.gaps.repaired.total", {}, 1);
+        this.#log.info({ room, events: n }, `room ${room}: ${n} lost broadcast event(s) fetched from the owner`);
+      },
     });
     this.#media = new MediaEdge({
       nodeId: broker.nodeID,
@@ -480,6 +484,7 @@ export class Gateway {
     AnalyticsEdge.registerMetrics(m);
     m.register({ type: "counter", name: "esh.gateway.ws.messages.total", labelNames: ["type"], description: "WebSocket messages received, by type" });
     m.register({ type: "counter", name: "esh.gateway.rejects.total", labelNames: ["code"], description: "Requests, frames and upgrades refused, by error code" });
+    m.register({ type: "counter", name: "esh.gateway.room.gaps.repaired.total", description: "Gaps in a room's sequence (lost broadcasts) filled from the owner's history" });
     m.register({ type: "counter", name: "esh.gateway.http.requests.total", labelNames: ["route", "status"], description: "HTTP API requests answered" });
     m.register({ type: "histogram", name: "esh.gateway.http.request.time", unit: "millisecond", buckets: [1, 5, 10, 25, 50, 100, 250, 1000], description: "HTTP request time" });
     m.set("esh.gateway.ws.connections", 0);

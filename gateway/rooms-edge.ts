@@ -7,7 +7,8 @@
  * reports its audience per room (presence), so the owner's work does not grow with either.
  */
 import type { TemplatedApp, WebSocket } from "@trufflesuite/uws-js-unofficial";
-import type { RoomItem, RoomOut, UserRef } from "../actors/rooms/room-protocol.js";
+import type { RoomEvent, RoomItem, RoomOut, UserRef } from "../actors/rooms/room-protocol.js";
+import { RoomSequencer } from "./room-sequencer.js";
 import { encodeFrame, type WireFormat } from "./ws/codec.js";
 import type { Connection } from "./ws/messages.js";
 
@@ -20,6 +21,8 @@ export interface RoomsEdgeDeps {
   /** Calls the rooms actor (internal calls: this node speaks for its viewers). */
   callInternal(action: string, params: Record<string, unknown>): Promise<unknown>;
   onError(what: string, err: unknown): void;
+  /** A gap in a room's sequence (a lost broadcast) was filled from the owner's history. */
+  onRepaired?(room: string, events: number): void;
 }
 
 const topic = (room: string, format: WireFormat): string => `room/${room}/${format === "json" ? "j" : "m"}`;
@@ -33,6 +36,7 @@ export class RoomsEdge {
   readonly #reactions = new Map<string, Map<string, number>>();
   readonly #presenceDirty = new Set<string>();
   readonly #timers: NodeJS.Timeout[] = [];
+  readonly #sequencer: RoomSequencer;
   #flushScheduled = false;
   #lastFlush = -Infinity;
   /** Frames published and items carried, for metrics and the bench. */
@@ -41,6 +45,12 @@ export class RoomsEdge {
 
   constructor(deps: RoomsEdgeDeps) {
     this.#deps = deps;
+    this.#sequencer = new RoomSequencer({
+      fetchSince: async (room, since) => ((await deps.callInternal("rooms.events", { id: room, since })) as { events: RoomEvent[] }).events,
+      emit: (room, items) => this.#enqueue(room, items),
+      onRepaired: (room, n) => deps.onRepaired?.(room, n),
+      onError: (room, err) => deps.onError(`sequence repair of ${room}`, err),
+    });
     this.#timers.push(
       setInterval(() => this.#flushReactions(), deps.reactionFlushMs),
       setInterval(() => this.#reportPresence(false), 250),
@@ -75,7 +85,10 @@ export class RoomsEdge {
     m.rooms.delete(room);
     const set = this.#members.get(room);
     set?.delete(ws);
-    if (set?.size === 0) this.#members.delete(room);
+    if (set?.size === 0) {
+      this.#members.delete(room);
+      this.#sequencer.forget(room);
+    }
     this.#presenceDirty.add(room);
   }
 
@@ -90,13 +103,24 @@ export class RoomsEdge {
     counts.set(emoji, (counts.get(emoji) ?? 0) + 1);
   }
 
-  /** The owner's broadcast for one room: queue it; one frame per room per batch window. */
+  /** A member's join answer: where this node's forwarding of the room starts (gap checks). */
+  joined(room: string, seq: number): void {
+    if (this.#members.has(room)) this.#sequencer.joined(room, seq);
+  }
+
+  /** The owner's broadcast for one room: checked for gaps, then queued for the next frame. */
   onRoomOut(out: RoomOut): void {
     if (!this.#members.has(out.room)) return;
-    const q = this.#pending.get(out.room);
-    if (q) q.push(...out.items);
-    else this.#pending.set(out.room, [...out.items]);
-    for (const item of out.items) if (item.kind === "banned") this.#kick(out.room, item.userId);
+    this.#sequencer.items(out.room, out.items);
+  }
+
+  /** One frame per room per batch window. */
+  #enqueue(room: string, items: RoomItem[]): void {
+    if (!this.#members.has(room)) return;
+    const q = this.#pending.get(room);
+    if (q) q.push(...items);
+    else this.#pending.set(room, [...items]);
+    for (const item of items) if (item.kind === "banned") this.#kick(room, item.userId);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // Leading edge: after a quiet window the first items go out on the next turn (no added
@@ -157,7 +181,13 @@ export class RoomsEdge {
         if (sample.length >= 20) break;
       }
       const count = new Set([...(set ?? [])].map((ws) => ws.getUserData().principal.userId)).size;
-      this.#deps.callInternal("rooms.presence", { id: room, nodeId: this.#deps.nodeId, count, sample }).catch((err: unknown) => this.#deps.onError("presence", err));
+      this.#deps.callInternal("rooms.presence", { id: room, nodeId: this.#deps.nodeId, count, sample }).then(
+        (ans) => {
+          const seq = (ans as { seq?: unknown } | undefined)?.seq;
+          if (typeof seq === "number" && this.#members.has(room)) this.#sequencer.ownerSeq(room, seq);
+        },
+        (err: unknown) => this.#deps.onError("presence", err),
+      );
     }
     this.#presenceDirty.clear();
   }

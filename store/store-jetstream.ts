@@ -55,36 +55,44 @@ export class JetStreamStore implements Store {
 
   async get<T extends object>(collection: string, key: string): Promise<Entry<T> | undefined> {
     checkKey(collection, key);
-    const kv = await this.#bucket(collection);
-    return toEntry<T>(await kv.get(key));
+    return this.#guard(collection, key, async () => toEntry<T>(await (await this.#bucket(collection)).get(key)));
   }
 
   async put(collection: string, key: string, value: object, opts: PutOptions = {}): Promise<number> {
     checkKey(collection, key);
-    const kv = await this.#bucket(collection);
     const data = new TextEncoder().encode(JSON.stringify(value));
-    try {
+    return this.#guard(collection, key, async () => {
+      const kv = await this.#bucket(collection);
       const rev = opts.expect === 0 ? await kv.create(key, data) : opts.expect !== undefined ? await kv.update(key, data, opts.expect) : await kv.put(key, data);
       this.#wrote(collection, rev);
       return rev;
-    } catch (err) {
-      throw mapError(err, collection, key);
-    }
+    });
   }
 
   async delete(collection: string, key: string, opts: PutOptions = {}): Promise<void> {
     checkKey(collection, key);
-    const kv = await this.#bucket(collection);
-    try {
-      await kv.delete(key, opts.expect === undefined ? {} : { previousSeq: opts.expect });
+    await this.#guard(collection, key, async () => {
+      await (await this.#bucket(collection)).delete(key, opts.expect === undefined ? {} : { previousSeq: opts.expect });
       this.#deletedSinceList.add(collection);
+    });
+  }
+
+  /** Every NATS failure (a server gone, a stream leader being elected, a timeout) becomes a
+   *  typed, retryable UNAVAILABLE; a failed compare-and-swap becomes CONFLICT. */
+  async #guard<T>(collection: string, key: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
     } catch (err) {
-      throw mapError(err, collection, key);
+      throw err instanceof AppError ? err : mapError(err, collection, key);
     }
   }
 
   async list<T extends object>(collection: string, prefix = ""): Promise<Entry<T>[]> {
     checkPrefix(collection, prefix);
+    return this.#guard(collection, prefix, () => this.#list<T>(collection, prefix));
+  }
+
+  async #list<T extends object>(collection: string, prefix: string): Promise<Entry<T>[]> {
     const mirror = await this.#mirror(collection);
     if (this.#deletedSinceList.delete(collection)) {
       this.#wrote(collection, (await (await this.#bucket(collection)).status()).streamInfo.state.last_seq);

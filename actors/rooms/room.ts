@@ -116,6 +116,11 @@ export class Room {
    * storing it again, as long as that copy is within the room's history (the durable log's
    * recent events, also after the room moved to another node).
    */
+  /** Sequenced events after `since` still in the history (all of it when `since` is older). */
+  since(since: number): RoomEvent[] {
+    return this.#history.filter((e) => e.seq > since);
+  }
+
   async chat(user: UserRef, text: string, cid?: string): Promise<RoomEvent> {
     const clean = text.trim();
     if (!clean) throw new AppError("BAD_REQUEST", "Empty message");

@@ -7,7 +7,8 @@
  *   create [internal]  remove [internal]  get [public]  update [creator, owner]
  *   join [guest]  chat [guest]  vote [viewer]
  *   pollCreate / pollClose / deleteMessage / mute / ban [creator, room owner or admin]
- *   react / presence [internal: gateways send their pre-aggregated sums]
+ *   react / presence [internal: gateways send their pre-aggregated sums; presence answers the seq]
+ *   events [internal: a gateway fetches events it missed (lost broadcasts), gateway/room-sequencer.ts]
  */
 import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
@@ -134,7 +135,18 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
       presence: {
         access: "internal",
         params: { id, nodeId: { type: "string", max: 128 }, count: { type: "number", integer: true, min: 0 }, sample: { type: "array", max: 20, items: userRef } },
-        handler: (ctx: Ctx<{ id: string; nodeId: string; count: number; sample: UserRef[] }>) => live.onOwner(ctx, (room) => room.presence(ctx.params.nodeId, ctx.params.count, ctx.params.sample)),
+        // Answers the room's seq: gateways compare it with the last event they forwarded (gap repair).
+        handler: (ctx: Ctx<{ id: string; nodeId: string; count: number; sample: UserRef[] }>) =>
+          live.onOwner(ctx, (room) => {
+            room.presence(ctx.params.nodeId, ctx.params.count, ctx.params.sample);
+            return { seq: room.seq };
+          }),
+      },
+      events: {
+        access: "internal",
+        params: { id, since: { type: "number", integer: true, min: 0 } },
+        // A gateway that missed broadcasts (a NATS server died) fetches them from the owner's history.
+        handler: (ctx: Ctx<{ id: string; since: number }>) => live.onOwner(ctx, (room) => ({ seq: room.seq, events: room.since(ctx.params.since) })),
       },
     },
     events: {

@@ -77,7 +77,9 @@ export const MESSAGES = {
     if (!conn.rooms.has(d.room) && conn.rooms.size >= MAX_ROOMS_PER_CONNECTION) throw new AppError("BAD_REQUEST", `At most ${MAX_ROOMS_PER_CONNECTION} rooms per connection`);
     env.rooms.subscribe(ws, d.room);
     try {
-      return await env.call("rooms.join", d.since === undefined ? { id: d.room } : { id: d.room, since: d.since }, conn.principal);
+      const ans = await env.call("rooms.join", d.since === undefined ? { id: d.room } : { id: d.room, since: d.since }, conn.principal);
+      env.rooms.joined(d.room, (ans as { seq: number }).seq);
+      return ans;
     } catch (err) {
       if (!conn.closed) env.rooms.unsubscribe(ws, d.room);
       throw err;
