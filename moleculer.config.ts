@@ -11,6 +11,7 @@ import { AccessMiddleware } from "./actors/access.js";
 import { loadConfig, type AppConfig } from "./lib/config.js";
 import { moleculerFormatter, TraceContextMiddleware } from "./lib/logging.js";
 import { OtlpExporter } from "./lib/otlp-exporter.js";
+import { RemoteCallsUntracked } from "./lib/tracking.js";
 import { MsgpackrSerializer } from "./lib/serializer.js";
 
 /** Errors after which the request certainly did not run, so a retry cannot run it twice. */
@@ -55,7 +56,10 @@ export function brokerOptions(cfg: AppConfig): BrokerOptions {
       exporter: traceExporters(cfg),
     },
     validator: true,
-    middlewares: [AccessMiddleware(), TraceContextMiddleware()],
+    // main.ts owns SIGTERM/SIGINT: the gateway drains first, then the broker stops. Moleculer's
+    // own handlers would stop the broker at once, in parallel with the drain.
+    skipProcessEventRegistration: true,
+    middlewares: [AccessMiddleware(), TraceContextMiddleware(), RemoteCallsUntracked()],
   };
 }
 

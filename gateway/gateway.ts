@@ -317,6 +317,12 @@ export class Gateway {
   async #serve(ex: Exchange): Promise<void> {
     const h = ex.head;
     this.#cors(ex);
+    if (this.#draining) {
+      // Keep-alive clients would keep this node busy until the drain times out: answer a
+      // retryable UNAVAILABLE and close their connection, so they go to another gateway.
+      ex.closeAfter = true;
+      throw new AppError("UNAVAILABLE", "This node is shutting down: retry on another");
+    }
     if (h.method === "OPTIONS") return ex.send(204, "", { "access-control-max-age": "600" });
     const wait = this.#ipLimiter.take(h.ip);
     if (wait > 0) throw rateLimited(wait);

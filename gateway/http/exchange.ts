@@ -55,6 +55,8 @@ export class Exchange {
   #done = false;
   #aborted = false;
   readonly #extraHeaders: [string, string][] = [];
+  /** Close the TCP connection after this response (a draining node sheds keep-alive clients). */
+  closeAfter = false;
 
   constructor(res: HttpResponse, head: RequestHead) {
     this.#res = res;
@@ -86,8 +88,8 @@ export class Exchange {
       this.#res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ""}`);
       for (const [k, v] of this.#extraHeaders) this.#res.writeHeader(k, v);
       for (const [k, v] of Object.entries(headers)) this.#res.writeHeader(k, v);
-      if (this.head.method === "HEAD") this.#res.endWithoutBody(Buffer.byteLength(body));
-      else this.#res.end(body);
+      if (this.head.method === "HEAD") this.#res.endWithoutBody(Buffer.byteLength(body), this.closeAfter);
+      else this.#res.end(body, this.closeAfter);
     });
   }
 

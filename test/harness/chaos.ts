@@ -25,8 +25,9 @@ export const CHAOS_ENV = {
   ADMIN_PASSWORD: ADMIN.password,
   ESH_ROOMS_CHAT_RATE_PER_SEC: "50",
   ESH_ROOMS_CHAT_BURST: "100",
-  ESH_ROOMS_HISTORY_SIZE: "2000",
-  ESH_ROOMS_LOG_KEEP: "4000",
+  // Every acknowledged message of a scenario must still be in the history the check reads.
+  ESH_ROOMS_HISTORY_SIZE: "10000",
+  ESH_ROOMS_LOG_KEEP: "20000",
   ESH_VOD_ENCODER_CONCURRENCY: "1",
 };
 
@@ -89,6 +90,7 @@ export class Chaos {
   async #checkRoom(room: string, chatters: Chatter[], figures: Record<string, number | string>): Promise<Omit<Report, "scenario">> {
     const acked = chatters.flatMap((c) => [...c.acked.entries()]);
     const history = await this.#history(room);
+    if (acked.length >= Number(CHAOS_ENV.ESH_ROOMS_HISTORY_SIZE)) throw new Error(`${acked.length} messages: more than the room history the check can read`);
     const byCid = new Map<string, number[]>();
     for (const e of history) if (e.cid) byCid.set(e.cid, [...(byCid.get(e.cid) ?? []), e.seq]);
     const lost = acked.filter(([cid, seq]) => !(byCid.get(cid) ?? []).includes(seq)).length;
