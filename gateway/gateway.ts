@@ -317,6 +317,8 @@ export class Gateway {
   async #serve(ex: Exchange): Promise<void> {
     const h = ex.head;
     this.#cors(ex);
+    ex.header("x-content-type-options", "nosniff").header("referrer-policy", "no-referrer");
+    if (this.scheme === "https") ex.header("strict-transport-security", "max-age=31536000");
     if (this.#draining) {
       // Keep-alive clients would keep this node busy until the drain times out: answer a
       // retryable UNAVAILABLE and close their connection, so they go to another gateway.
@@ -426,12 +428,12 @@ export class Gateway {
       const bundle = this.#bundles.get(url.slice("/bundles/".length));
       if (!bundle) throw new AppError("NOT_FOUND", "No such bundle");
       const type = url.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8";
-      ex.send(200, await bundle, { "content-type": type, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+      ex.send(200, await bundle, { "content-type": type, "cache-control": "no-cache" });
       return;
     }
     const file = await this.#static.get(ex.head.url);
     if (!file) throw new AppError("NOT_FOUND", "No such file");
-    ex.send(200, file.body, { "content-type": file.type, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+    ex.send(200, file.body, { "content-type": file.type, "cache-control": "no-cache", ...(file.type.startsWith("text/html") ? PAGE_HEADERS : {}) });
   }
 
   #cors(ex: Exchange): void {
@@ -508,6 +510,16 @@ export class Gateway {
     this.#timers.push(t);
   }
 }
+
+/**
+ * Our pages load only our own scripts (no inline script), may not be framed (clickjacking),
+ * and media/XHR may reach edge gateways on other hosts (playback URLs point viewers there).
+ */
+const PAGE_HEADERS = {
+  "content-security-policy":
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob: http: https:; connect-src 'self' http: https: ws: wss:; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+  "x-frame-options": "DENY",
+};
 
 const SECURITY_EVENT_OF: Partial<Record<string, SecurityEventName>> = {
   UNAUTHENTICATED: "auth.failed",

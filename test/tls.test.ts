@@ -17,12 +17,12 @@ let node: PlatformNode;
 let dir: string;
 let ca: Buffer;
 
-function get(url: string): Promise<{ status: number; body: string }> {
+function get(url: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     https.get(url, { ca }, (res) => {
       let body = "";
       res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     }).on("error", reject);
   });
 }
@@ -45,6 +45,7 @@ describe("TLS", () => {
     assert.equal(node.scheme, "https");
     const health = await get(`${node.url}/healthz`);
     assert.equal(health.status, 200);
+    assert.equal(health.headers["strict-transport-security"], "max-age=31536000", "HSTS over TLS");
     const guest = await new Promise<string>((resolve, reject) => {
       const req = https.request(`${node.url}/api/auth/guest`, { method: "POST", ca }, (res) => {
         let body = "";

@@ -55,6 +55,28 @@ after(async () => {
 });
 
 describe("viewer page in Chromium", () => {
+  it("every page runs under its Content-Security-Policy with no violation, and may not be framed", async () => {
+    const page = await browserPage();
+    const violations: string[] = [];
+    page.on("console", (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+    });
+    await page.addInitScript('document.addEventListener("securitypolicyviolation", (e) => console.error("Refused to: " + e.violatedDirective + " " + e.blockedURI))');
+    for (const p of ["/", `/room.html?room=${roomId}`, "/watch.html", "/broadcast.html", "/upload.html", "/admin.html"]) {
+      const res = await page.goto(`${node.url}${p}`);
+      assert.ok(res);
+      const h = res.headers();
+      assert.match(h["content-security-policy"] ?? "", /script-src 'self';.*frame-ancestors 'none'/, p);
+      assert.equal(h["x-frame-options"], "DENY", p);
+      assert.equal(h["x-content-type-options"], "nosniff", p);
+      assert.equal(h["referrer-policy"], "no-referrer", p);
+      await page.waitForLoadState("networkidle").catch(() => undefined);
+    }
+    await page.goto(`${node.url}/`);
+    await page.waitForFunction('/Ready:/.test(document.getElementById("status")?.textContent ?? "")', undefined, { timeout: 10_000 });
+    assert.deepEqual(violations, []);
+  });
+
   it("creator and viewer chat, react, poll, see the count; the creator deletes and bans; a guest watches", async () => {
     const host = await loginPage("host", "host password 1");
     const viewer = await loginPage("viewer", "viewer password 1");

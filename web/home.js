@@ -35,3 +35,13 @@ function section(row, t) {
 }
 
 load().catch(() => undefined);
+
+// The node's readiness line (was an inline script: the pages' CSP allows our files only).
+const status = document.getElementById("status");
+if (status) {
+  const ready = await fetch("/readyz").then((r) => r.json()).catch(() => null);
+  const streams = await fetch("/api/streams?limit=10").then((r) => (r.ok ? r.json() : [])).catch(() => []);
+  status.textContent = ready?.ready
+    ? `Ready: ${streams.length} stream(s) in the catalog, ${ready.connections} live connection(s) on this node.`
+    : "Not ready yet (the sessions actor may still be starting).";
+}

@@ -70,7 +70,7 @@ export class VodFiles {
     if (!spec) return undefined;
     const etag = `"${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}"`;
     const cache = this.#prefix === "live" && name.endsWith(".m3u8") ? "public, max-age=1" : spec.cache;
-    const headers = { "content-type": spec.type, "cache-control": cache, etag, "accept-ranges": "bytes", "x-content-type-options": "nosniff" };
+    const headers = { "content-type": spec.type, "cache-control": cache, etag, "accept-ranges": "bytes" };
     if (ifNoneMatch && ifNoneMatch.split(",").some((t) => t.trim() === etag)) return { status: 304, body: Buffer.alloc(0), headers };
     const r = parseRange(range, st.size);
     if (r === "invalid") return { status: 416, body: Buffer.alloc(0), headers: { ...headers, "content-range": `bytes */${st.size}` } };
