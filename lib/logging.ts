@@ -115,7 +115,8 @@ export type SecurityEventName = "login.ok" | "login.failed" | "register" | "auth
 export class SecurityLog {
   readonly #log: LoggerInstance;
   readonly #windowMs: number;
-  readonly #recent = new Map<string, { at: number; repeats: number }>();
+  readonly #recent = new Map<string, { at: number; repeats: number; event: SecurityEventName; fields: Record<string, unknown> }>();
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(log: LoggerInstance, windowMs = 10_000) {
     this.#log = log;
@@ -128,16 +129,34 @@ export class SecurityLog {
 
   event(event: SecurityEventName, fields: Record<string, unknown>): void {
     const key = [event, fields.ip, fields.user, fields.code].map((x) => (typeof x === "string" ? x : "")).join("|");
-    const now = Date.now();
     const seen = this.#recent.get(key);
-    if (seen && now - seen.at < this.#windowMs) {
+    if (seen) {
       seen.repeats++;
       return;
     }
-    if (this.#recent.size > 10_000) this.#recent.clear(); // bounded: at worst a few extra lines
-    this.#recent.set(key, { at: now, repeats: 0 });
+    if (this.#recent.size >= 10_000) this.#sweep(true); // bounded under a flood of distinct sources
+    this.#recent.set(key, { at: Date.now(), repeats: 0, event, fields });
+    this.#write(event, fields);
+    this.#sweeper ??= setInterval(() => this.#sweep(false), this.#windowMs).unref();
+  }
+
+  #write(event: SecurityEventName, fields: Record<string, unknown>): void {
     const level = event === "login.ok" || event === "register" ? "info" : "warn";
-    this.#log[level]({ event, ...fields, ...(seen?.repeats ? { repeats: seen.repeats } : {}) }, event);
+    this.#log[level]({ event, ...fields }, event);
+  }
+
+  /** Windows that ended: one summary line for the repeats folded into each, then forgotten. */
+  #sweep(all: boolean): void {
+    const now = Date.now();
+    for (const [key, e] of this.#recent) {
+      if (!all && now - e.at < this.#windowMs) continue;
+      this.#recent.delete(key);
+      if (e.repeats > 0) this.#write(e.event, { ...e.fields, repeats: e.repeats, windowSec: Math.round((now - e.at) / 1000) });
+    }
+    if (this.#recent.size === 0 && this.#sweeper) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
   }
 }
 

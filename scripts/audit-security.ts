@@ -60,6 +60,8 @@ function frame(): Buffer | string {
 }
 
 interface Tally { [k: string]: number }
+/** Every token handed out during the audit: none may appear in the node's logs. */
+const issued: string[] = [];
 const inc = (t: Tally, k: string) => (t[k] = (t[k] ?? 0) + 1);
 
 async function wsFuzz(node: PlatformNode, frames: number, conns: number): Promise<{ answers: Tally; closes: Tally; sent: number }> {
@@ -71,6 +73,7 @@ async function wsFuzz(node: PlatformNode, frames: number, conns: number): Promis
     let left = perConn;
     while (left > 0) {
       const token = (await api(node.url, "POST", "/api/auth/guest")).body.accessToken as string;
+      issued.push(token);
       const ws = new WebSocket(`${node.wsUrl}?token=${encodeURIComponent(token)}`);
       ws.on("message", (data: Buffer, binary: boolean) => {
         try {
@@ -108,6 +111,7 @@ async function httpFuzz(node: PlatformNode, n: number): Promise<{ statuses: Tall
   const statuses: Tally = {};
   const fiveXX: string[] = [];
   const guest = (await api(node.url, "POST", "/api/auth/guest")).body.accessToken as string;
+  issued.push(guest);
   for (let i = 0; i < n; i++) {
     const p = pick(paths).replace(/\{[^}]+\}/g, () => pick(["x", "..%2F..%2Fetc%2Fpasswd", "a".repeat(300), "%00", "1"]));
     const method = pick(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
@@ -152,21 +156,31 @@ async function main(): Promise<void> {
     const ws = await wsFuzz(node, frames, opt("connections", 20));
     console.log(`[audit] HTTP: ${opt("http", 5000)} random requests over the OpenAPI routes`);
     const http = await httpFuzz(node, opt("http", 5000));
-    await new Promise((r) => setTimeout(r, 3000));
+    // 11 s: the security log's 10 s windows close and write their folded repeats.
+    await new Promise((r) => setTimeout(r, 11_000));
     const alive = (await api(node.url, "GET", "/healthz").catch(() => ({ status: 0 }))).status === 200 && node.proc.exitCode === null;
     const rss1 = rss();
-    const internal = (node.output.match(/INTERNAL/g) ?? []).length;
+    const lines = node.output.split("\n");
+    const internal = lines.filter((l) => /INTERNAL|"level":"error"/.test(l)).length;
+    const leaked = issued.filter((t) => node.output.includes(t) || node.output.includes(t.split(".")[2] ?? t)).length;
+    const security: Tally = {};
+    for (const l of lines.filter((x) => x.includes('"category":"security"'))) {
+      const j = JSON.parse(l) as { event?: string; repeats?: number };
+      security[j.event ?? "?"] = (security[j.event ?? "?"] ?? 0) + 1 + (j.repeats ?? 0);
+    }
     console.log(`\n[audit] done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     console.log("\nWebSocket answers:", JSON.stringify(ws.answers));
     console.log("WebSocket close codes:", JSON.stringify(ws.closes));
     console.log("HTTP statuses:", JSON.stringify(http.statuses));
+    console.log("Security log (events, with folded repeats):", JSON.stringify(security));
     console.log(`\n| check | result |\n|---|---|`);
     console.log(`| frames sent | ${ws.sent.toLocaleString("en")} |`);
     console.log(`| node alive after (healthz 200, process running) | ${alive ? "yes" : "NO: FINDING"} |`);
-    console.log(`| INTERNAL errors logged | ${internal}${internal ? ": FINDING" : ""} |`);
+    console.log(`| INTERNAL or error-level log lines | ${internal}${internal ? ": FINDING" : ""} |`);
+    console.log(`| tokens found in the logs (of ${issued.length} issued) | ${leaked}${leaked ? ": FINDING" : ""} |`);
     console.log(`| HTTP 5xx (other than 503) | ${http.fiveXX.length}${http.fiveXX.length ? `: FINDING ${http.fiveXX.slice(0, 5).join("; ")}` : ""} |`);
     console.log(`| memory (RSS) before / after | ${(rss0 / 1e6).toFixed(0)} MB / ${(rss1 / 1e6).toFixed(0)} MB |`);
-    process.exitCode = alive && internal === 0 && http.fiveXX.length === 0 ? 0 : 1;
+    process.exitCode = alive && internal === 0 && leaked === 0 && http.fiveXX.length === 0 ? 0 : 1;
   } finally {
     await node.stop();
   }
