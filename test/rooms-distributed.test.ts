@@ -31,7 +31,10 @@ async function start(services: string, id: string): Promise<PlatformNode> {
 
 async function join(url: string, since?: number): Promise<{ c: WsClient; seq: number; events: Item[] }> {
   const c = await WsClient.connect(url, { token });
-  const r = await c.request("room.join", since === undefined ? { room: roomId } : { room: roomId, since });
+  const r = await c.request("room.join", since === undefined ? { room: roomId } : { room: roomId, since }).catch((err: unknown) => {
+    // Seen once in a full run (not reproduced since): keep what the nodes said for next time.
+    throw new Error(`${String(err)}\n${nodes.map((n) => n.output.split("\n").filter((l) => /"level":"(warn|error)"/.test(l)).slice(-10).join("\n")).join("\n---\n")}`, { cause: err });
+  });
   assert.equal(r.t, "ok", JSON.stringify(r));
   const d = r.d as { seq: number; events: Item[] };
   return { c, seq: d.seq, events: d.events };

@@ -192,10 +192,17 @@ export class Http {
   }
 }
 
-/** Event batches with unique ids; `accepted` counts events whose batch was answered 200. */
+/**
+ * Event batches with unique ids, sent as the browser SDK sends them: a batch nobody accepted
+ * yet is kept and re-sent (with `retry: true`) until it is, for up to `keepMs`; only then is it
+ * given up (`refused`). `accepted` counts events whose batch was answered 200.
+ */
 export class EventSender {
   accepted = 0;
   refused = 0;
+  /** Batches that needed more than one round of the client's retries (a NATS failover, say). */
+  resent = 0;
+  keepMs = 60_000;
   #batch = 0;
   readonly #http: Http;
   readonly #token: string;
@@ -212,7 +219,13 @@ export class EventSender {
     const b = this.#batch++;
     const now = Date.now();
     const events = Array.from({ length: n }, (_, i) => ({ id: `${this.streamId}-${b}-${i}`, type: "heartbeat", ts: now, stream: this.streamId, view: `${this.streamId}-v${b % 7}`, watched: 10_000, bitrate: 1500, rendition: "720p", protocol: "hls" }));
-    const r = await this.#http.call("POST", "/api/events", { events }, this.#token, { events, retry: true });
+    const deadline = Date.now() + this.keepMs;
+    let r = await this.#http.call("POST", "/api/events", { events }, this.#token, { events, retry: true });
+    while (r.status !== 200 && r.status < 400 && Date.now() < deadline) {
+      this.resent++;
+      await sleep(500);
+      r = await this.#http.call("POST", "/api/events", { events, retry: true }, this.#token);
+    }
     if (r.status === 200) this.accepted += n;
     else this.refused += n;
   }

@@ -208,7 +208,7 @@ export class Chaos {
       const [n, d] = ((q.body.rows as unknown[][] | undefined) ?? [])[0] ?? [];
       return Number(d) >= want ? { n: Number(n), d: Number(d) } : undefined;
     }, 90_000, 500).catch(() => ({ n: -1, d: -1 }));
-    return { ...r, figures: { ...r.figures, eventsAccepted: want, eventsStored: stored.d }, zero: { ...r.zero, eventsLost: stored.d < 0 ? want : Math.max(0, want - stored.d), eventsStoredTwice: Math.max(0, stored.n - stored.d), eventBatchesGivenUp: s.refused } };
+    return { ...r, figures: { ...r.figures, eventsAccepted: want, eventsStored: stored.d, eventBatchesResent: s.resent }, zero: { ...r.zero, eventsLost: stored.d < 0 ? want : Math.max(0, want - stored.d), eventsStoredTwice: Math.max(0, stored.n - stored.d), eventBatchesGivenUp: s.refused } };
   }
 
   /** 5. kill -9 the encoder running a job: the other encoder takes it over and finishes. */
