@@ -59,7 +59,8 @@ export function brokerOptions(cfg: AppConfig): BrokerOptions {
     // main.ts owns SIGTERM/SIGINT: the gateway drains first, then the broker stops. Moleculer's
     // own handlers would stop the broker at once, in parallel with the drain.
     skipProcessEventRegistration: true,
-    middlewares: [AccessMiddleware(), TraceContextMiddleware(), RemoteCallsUntracked()],
+    // Trace ids in every log line when traces are exported (costly on Node 20: lib/logging.ts).
+    middlewares: [AccessMiddleware(), RemoteCallsUntracked(), ...(cfg.broker.tracingExporter === "none" ? [] : [TraceContextMiddleware()])],
   };
 }
 

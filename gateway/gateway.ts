@@ -14,7 +14,7 @@ import type { LoggerInstance, ServiceBroker } from "moleculer";
 import type { AppConfig } from "../lib/config.js";
 import { AppError, httpStatusOf, toErrorBody } from "../lib/errors.js";
 import type { Caller, Principal } from "../lib/identity.js";
-import { newTraceId, SecurityLog, traceContext, type SecurityEventName } from "../lib/logging.js";
+import { SecurityLog, traceContext, withTrace, type SecurityEventName } from "../lib/logging.js";
 import { RevocationList, type Revocation } from "../lib/revocations.js";
 import { TokenVerifier, type PublicKey } from "../lib/tokens.js";
 import { CLOSE } from "./close-codes.js";
@@ -293,9 +293,9 @@ export class Gateway {
 
   /** Calls carry the request's id as their Moleculer request id: the trace id in spans and logs. */
   #callActor(action: string, params: Record<string, unknown>, caller: Caller, nodeID?: string): Promise<unknown> {
-    const requestID = traceContext.getStore()?.traceId ?? newTraceId();
-    const meta = { caller, requestId: requestID };
-    return this.#broker.call(action, params, nodeID === undefined ? { meta, requestID } : { meta, requestID, nodeID });
+    const requestID = traceContext.getStore()?.traceId;
+    const opts = { meta: { caller, ...(requestID ? { requestId: requestID } : {}) }, ...(requestID ? { requestID } : {}) };
+    return this.#broker.call(action, params, nodeID === undefined ? opts : { ...opts, nodeID });
   }
 
   #handle(res: HttpResponse, req: HttpRequest): void {
@@ -304,8 +304,7 @@ export class Gateway {
     this.#servedSinceReport++;
     const started = process.hrtime.bigint();
     ex.header("x-request-id", ex.requestId);
-    void traceContext
-      .run({ traceId: ex.requestId }, () => this.#serve(ex))
+    void withTrace({ traceId: ex.requestId }, () => this.#serve(ex))
       .catch((err: unknown) => this.#fail(ex, err))
       .finally(() => {
         this.#inflight--;

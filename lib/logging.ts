@@ -27,6 +27,24 @@ export interface TraceIds {
 /** The trace of the work running now (set per action, event handler and gateway request). */
 export const traceContext = new AsyncLocalStorage<TraceIds>();
 
+/**
+ * Trace context costs: on Node 20 the first AsyncLocalStorage.run turns on promise hooks for
+ * the whole process, which cut in-process request throughput by about a third (bench rpc,
+ * docs/operations.md). So it is on only where traces are exported (moleculer.config.ts);
+ * without it, lines carry no trace ids except the security events, which add theirs.
+ */
+let traceContextOn = false;
+
+export function enableTraceContext(): void {
+  traceContextOn = true;
+}
+
+/** Runs `fn` inside the trace `ids` when trace context is on; otherwise just runs it. */
+export function withTrace<T>(ids: TraceIds | (() => TraceIds), fn: () => T): T {
+  if (!traceContextOn) return fn();
+  return traceContext.run(typeof ids === "function" ? ids() : ids, fn);
+}
+
 const STREAMING = new Set(["media", "encoders", "streams", "media-node", "live-hls", "encoder"]);
 
 /** A fresh trace id: 32 hex chars, the W3C / OpenTelemetry form. */
@@ -162,6 +180,7 @@ export class SecurityLog {
 
 /** Runs every local action and event handler inside its trace (request id, span id). */
 export function TraceContextMiddleware(): Middleware {
+  enableTraceContext();
   const wrap =
     (next: (ctx: Context) => unknown) =>
     (ctx: Context): unknown =>

@@ -13,7 +13,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import type { CallMeta } from "../../lib/identity.js";
 import type { Store } from "../../store/index.js";
-import { SecurityLog } from "../../lib/logging.js";
+import { hexId, SecurityLog } from "../../lib/logging.js";
 import { SessionsLogic, type TokenPair } from "./sessions-logic.js";
 
 /** Logins and registrations go to the security log: who, from where, and the outcome. */
@@ -21,12 +21,13 @@ async function audited(sec: SecurityLog, ctx: Ctx<{ username: string }>, what: "
   const caller = ctx.meta.caller;
   const ip = caller?.kind === "anonymous" ? caller.ip : undefined;
   const username = ctx.params.username.slice(0, 32);
+  const trace_id = hexId(ctx.requestID, 32); // the gateway's X-Request-Id when traces are on
   try {
     const r = await run();
-    sec.event(what === "login" ? "login.ok" : "register", { username, user: r.user.id, ip });
+    sec.event(what === "login" ? "login.ok" : "register", { username, user: r.user.id, ip, trace_id });
     return r;
   } catch (err) {
-    if (what === "login") sec.event("login.failed", { username, ip, code: (err as { type?: string }).type ?? (err as Error).name });
+    if (what === "login") sec.event("login.failed", { username, ip, trace_id, code: (err as { type?: string }).type ?? (err as Error).name });
     throw err;
   }
 }

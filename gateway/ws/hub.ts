@@ -12,7 +12,7 @@ import { CLOSE } from "../close-codes.js";
 import { rawQuery } from "../http/exchange.js";
 import { TokenBucket } from "../../lib/rate-limit.js";
 import { decodeFrame, encodeFrame, type ServerFrame, type WireFormat } from "./codec.js";
-import { newTraceId, traceContext } from "../../lib/logging.js";
+import { newTraceId, withTrace } from "../../lib/logging.js";
 import { runMessage, type Connection, type MessageEnv } from "./messages.js";
 
 export interface ConnData extends Connection {
@@ -190,7 +190,7 @@ export class WsHub {
     }
     const { t, id, d } = frame;
     this.#events.onMessage(t);
-    void traceContext.run({ traceId: newTraceId() }, () => runMessage(t, d, data, this.#env)).then(
+    void withTrace(() => ({ traceId: newTraceId() }), () => runMessage(t, d, data, this.#env)).then(
       (result) => this.#answer(ws, id === undefined ? undefined : { t: "ok", id, d: result ?? null }),
       (err: unknown) => {
         const body = toErrorBody(err);
