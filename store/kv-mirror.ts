@@ -1,9 +1,8 @@
 /**
- * An in-memory mirror of one JetStream KV bucket, fed by a KV watch, so `list` costs no round
- * trips (a `keys()` + `get()` per entry costs one consumer and N requests). Reads through the
- * mirror see everything this process wrote before them (read-your-writes: `list` waits until
- * the mirror has caught up with the last revision this process wrote) and other nodes' writes
- * after the watch delivers them (milliseconds).
+ * An in-memory mirror of one JetStream KV bucket, fed by a KV watch, so `list` costs one round
+ * trip (the bucket's last sequence) instead of a `keys()` + `get()` per entry. `list` waits
+ * until the mirror has applied that sequence, so it sees every write made before it began, by
+ * any node (store-jetstream.ts).
  *
  * The mirror ends when its watch ends (connection lost and the consumer gone); the store then
  * builds a new one on the next list.
@@ -51,11 +50,23 @@ export class KvMirror {
     return this.#ended;
   }
 
-  /** Resolves once the initial state is loaded and every revision up to `revision` is applied. */
-  async caughtUp(revision: number): Promise<void> {
-    await this.#ready;
-    if (this.#seen >= revision || this.#ended) return;
-    await new Promise<void>((resolve) => this.#waiters.push({ revision, resolve }));
+  /** The highest revision applied so far. */
+  get seen(): number {
+    return this.#seen;
+  }
+
+  /** Resolves once the initial state is loaded and every revision up to `revision` is applied,
+   *  or the watch ended, or `timeoutMs` passed (callers check `seen` and `ended`). */
+  async caughtUp(revision: number, timeoutMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    try {
+      await Promise.race([this.#ready, timeout]);
+      if (this.#seen >= revision || this.#ended) return;
+      await Promise.race([new Promise<void>((resolve) => this.#waiters.push({ revision, resolve })), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   stop(): void {

@@ -25,7 +25,6 @@ export class JetStreamStore implements Store {
   readonly #written = new Map<string, number>();
   /** Collections this process deleted from since its last list: a delete returns no revision,
    *  so the next list asks the bucket once for its last sequence (not once per delete). */
-  readonly #deletedSinceList = new Set<string>();
 
   private constructor(nc: NatsConnection, opts: JetStreamStoreOptions) {
     this.#nc = nc;
@@ -73,7 +72,6 @@ export class JetStreamStore implements Store {
     checkKey(collection, key);
     await this.#guard(collection, key, async () => {
       await (await this.#bucket(collection)).delete(key, opts.expect === undefined ? {} : { previousSeq: opts.expect });
-      this.#deletedSinceList.add(collection);
     });
   }
 
@@ -92,12 +90,23 @@ export class JetStreamStore implements Store {
     return this.#guard(collection, prefix, () => this.#list<T>(collection, prefix));
   }
 
+  /**
+   * Reads through the watch-fed mirror, but only once it holds everything the bucket held when
+   * the list began (its last sequence, one round trip): other nodes' writes included, so a node
+   * taking over a room loads its whole log. A mirror whose watch ended while we waited (a NATS
+   * server died under it) is replaced and the wait repeated; past 5 s the list is UNAVAILABLE.
+   */
   async #list<T extends object>(collection: string, prefix: string): Promise<Entry<T>[]> {
-    const mirror = await this.#mirror(collection);
-    if (this.#deletedSinceList.delete(collection)) {
-      this.#wrote(collection, (await (await this.#bucket(collection)).status()).streamInfo.state.last_seq);
+    const kv = await this.#bucket(collection);
+    const last = Math.max((await kv.status()).streamInfo.state.last_seq, this.#written.get(collection) ?? 0);
+    const deadline = Date.now() + 5000;
+    let mirror = await this.#mirror(collection);
+    for (;;) {
+      await mirror.caughtUp(last, Math.max(1, deadline - Date.now()));
+      if (!mirror.ended && mirror.seen >= last) break;
+      if (Date.now() >= deadline) throw new AppError("UNAVAILABLE", `store unavailable: ${collection} mirror did not catch up`, { collection });
+      mirror = await this.#mirror(collection);
     }
-    await mirror.caughtUp(this.#written.get(collection) ?? 0);
     const out: Entry<T>[] = [];
     for (const [key, e] of mirror.entries) {
       if (key.startsWith(prefix)) out.push({ key, value: JSON.parse(new TextDecoder().decode(e.value)) as T, revision: e.revision });

@@ -93,7 +93,9 @@ export class Chaos {
     if (acked.length >= Number(CHAOS_ENV.ESH_ROOMS_HISTORY_SIZE)) throw new Error(`${acked.length} messages: more than the room history the check can read`);
     const byCid = new Map<string, number[]>();
     for (const e of history) if (e.cid) byCid.set(e.cid, [...(byCid.get(e.cid) ?? []), e.seq]);
-    const lost = acked.filter(([cid, seq]) => !(byCid.get(cid) ?? []).includes(seq)).length;
+    const lostList = acked.filter(([cid, seq]) => !(byCid.get(cid) ?? []).includes(seq));
+    const lost = lostList.length;
+    if (lost > 0) figures.lostButInDurableLog = await this.#inLog(room, lostList.map(([, seq]) => seq));
     const duplicated = [...byCid.values()].filter((s) => s.length > 1).length;
     const top = Math.max(0, ...history.map((e) => e.seq));
     const missed = (await Promise.all(chatters.map((c) => c.caughtUp(top)))).reduce((a, m) => a + m.length, 0);
@@ -142,6 +144,20 @@ export class Chaos {
       await this.#c.restart(owner);
       return { killed: `${owner} (owner, SIGKILL)`, newOwner: moved, ownershipMovedMs: movedMs };
     });
+  }
+
+  /** How many of these seqs the room's durable log (JetStream KV) holds: tells a lost write
+   *  from an owner that loaded an incomplete history. */
+  async #inLog(room: string, seqs: number[]): Promise<string> {
+    const nc = await connect({ servers: this.#c.nats.urls.split(",") });
+    try {
+      const kv = await nc.jetstream().views.kv("esh_room_log");
+      let found = 0;
+      for (const s of seqs) if ((await kv.get(`${room}.${String(s).padStart(12, "0")}`))?.operation === "PUT") found++;
+      return `${found} of ${seqs.length} (seqs ${seqs.slice(0, 5).join(", ")})`;
+    } finally {
+      await nc.close();
+    }
   }
 
   async #owner(room: string): Promise<string> {
