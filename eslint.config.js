@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "data/**", ".data/**", ".scratch/**", "web/vendor/**"] },
+  { ignores: ["node_modules/**", "data/**", ".data/**", ".scratch/**", "web/vendor/**", "web/app/dist/**"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

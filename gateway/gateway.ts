@@ -59,6 +59,8 @@ export class Gateway {
   readonly #media: MediaEdge;
   readonly #events: AnalyticsEdge;
   readonly #static = new StaticFiles(WEB_ROOT);
+  /** The web app (web/app, built by `npm run build:web`): its files, and index.html for its routes. */
+  readonly #app = new StaticFiles(path.join(WEB_ROOT, "app", "dist"));
   readonly #bundles = new Bundles(WEB_ROOT);
   readonly #vod: VodFiles;
   readonly #live: VodFiles;
@@ -430,9 +432,17 @@ export class Gateway {
       ex.send(200, await bundle, { "content-type": type, "cache-control": "no-cache" });
       return;
     }
-    const file = await this.#static.get(ex.head.url);
+    const file = url === "/app" || url.startsWith("/app/") ? await this.#appFile(url) : await this.#static.get(ex.head.url);
     if (!file) throw new AppError("NOT_FOUND", "No such file");
     ex.send(200, file.body, { "content-type": file.type, "cache-control": "no-cache", ...(file.type.startsWith("text/html") ? PAGE_HEADERS : {}) });
+  }
+
+  async #appFile(url: string): Promise<{ body: Buffer; type: string } | undefined> {
+    const rest = url.slice("/app".length) || "/";
+    const file = await this.#app.get(rest);
+    if (file) return file;
+    // A route of the app (/app/search, /app/watch/x): its shell, which routes on the client.
+    return path.extname(rest) === "" ? this.#app.get("/index.html") : undefined;
   }
 
   #cors(ex: Exchange): void {

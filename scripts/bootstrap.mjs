@@ -8,7 +8,7 @@
 //      when running as root, otherwise the exact command to run is printed and we stop.
 // Nothing is downloaded from anywhere but the npm registry and the distribution's apt.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureMediasoupWorker, npmEnv } from "./mediasoup-worker.mjs";
@@ -35,6 +35,22 @@ const APT_NEEDS = {
     { command: "clickhouse-server", pkg: "clickhouse-server", optional: true },
   ],
 };
+
+/** The web app (web/app, Vite): built into web/app/dist when missing or older than its sources. */
+function ensureWebApp() {
+  const appDir = path.join(root, "web", "app");
+  if (!existsSync(appDir)) return;
+  const newest = (p) => (statSync(p).isDirectory() ? Math.max(0, ...readdirSync(p).map((n) => newest(path.join(p, n)))) : statSync(p).mtimeMs);
+  const built = path.join(appDir, "dist", "index.html");
+  const sources = ["src", "index.html", "vite.config.ts"].map((n) => path.join(appDir, n)).filter((p) => existsSync(p));
+  if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newest))) return say("web app: up to date");
+  say("web app: building web/app with Vite");
+  const r = spawnSync("npm", ["run", "--silent", "build:web"], { cwd: root, stdio: "inherit" });
+  if (r.status !== 0) {
+    say("web app: the build failed (see above)");
+    process.exit(1);
+  }
+}
 
 function checkNode() {
   const major = Number(process.versions.node.split(".")[0]);
@@ -102,4 +118,5 @@ ensureMediasoupWorker(root, say, (msg) => {
 });
 ensureAptPackages();
 ensureOptional((APT_NEEDS[mode] ?? []).filter((n) => n.optional));
+if (mode !== "image") ensureWebApp();
 say(`ready for npm ${mode}`);

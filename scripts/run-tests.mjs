@@ -35,6 +35,7 @@ const bin = (name) => path.join(root, "node_modules", ".bin", name);
 let ok = true;
 if (!only.length) {
   ok = step("typecheck", bin("tsc"), ["--noEmit", "-p", "."]) && ok;
+  ok = step("typecheck web app", bin("tsc"), ["--noEmit", "-p", "web/app"]) && ok;
   ok = step("lint", bin("eslint"), ["."]) && ok;
 }
 ok = step(`tests (${files.length} files)`, process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files]) && ok;

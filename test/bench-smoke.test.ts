@@ -4,7 +4,7 @@
  * asserted (that is what the bench itself prints).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -20,6 +20,8 @@ function runBench(args: string[], timeoutMs: number): Promise<{ status: number |
     p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     const timer = setTimeout(() => {
       stderr += `\n[smoke] timed out after ${timeoutMs} ms: killing the bench's process group`;
+      // The hang has been seen only inside full runs: keep what the machine was doing then.
+      stderr += `\n[smoke] load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}; busiest processes:\n${spawnSync("ps", ["-eo", "pid,ppid,pcpu,rss,etime,args", "--sort=-pcpu"], { encoding: "utf8" }).stdout.split("\n").slice(0, 12).map((l) => l.slice(0, 160)).join("\n")}`;
       try {
         process.kill(-(p.pid ?? 0), "SIGKILL");
       } catch {

@@ -62,7 +62,7 @@ describe("viewer page in Chromium", () => {
       if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
     });
     await page.addInitScript('document.addEventListener("securitypolicyviolation", (e) => console.error("Refused to: " + e.violatedDirective + " " + e.blockedURI))');
-    for (const p of ["/", `/room.html?room=${roomId}`, "/watch.html", "/broadcast.html", "/upload.html", "/admin.html"]) {
+    for (const p of ["/", "/app/", `/room.html?room=${roomId}`, "/watch.html", "/broadcast.html", "/upload.html", "/admin.html"]) {
       const res = await page.goto(`${node.url}${p}`);
       assert.ok(res);
       const h = res.headers();

@@ -1,0 +1,49 @@
+/**
+ * The HTTP API, typed at the edge of the app. Errors are data: every failure becomes an
+ * ApiError with the server's code (docs/protocol.md), never an untyped throw from fetch.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export interface StreamCard {
+  id: string;
+  title: string;
+  kind: "live" | "vod";
+  status: string;
+  category?: string;
+  ownerName?: string;
+}
+
+export interface RecRow {
+  title: string;
+  reason: string;
+  items: { id: string; title: string; kind: "live" | "vod"; category: string }[];
+}
+
+export async function request<T>(method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.body !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+    });
+  } catch {
+    throw new ApiError("NETWORK", "The server cannot be reached", 0);
+  }
+  const text = await res.text();
+  const data = (text ? JSON.parse(text) : null) as unknown;
+  if (!res.ok) {
+    const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(err?.code ?? "HTTP_" + String(res.status), err?.message ?? res.statusText, res.status);
+  }
+  return data as T;
+}

@@ -1,0 +1,73 @@
+/**
+ * Home: search, categories, live now, and the recommendation rows (GET /api/recommendations:
+ * personal rows for users with history, trending and popular-per-category for the rest).
+ */
+import { useEffect, useMemo, useState } from "preact/hooks";
+import type { RecRow, StreamCard } from "../api";
+import { Row } from "../components/Row";
+import { navigate } from "../router";
+import { session } from "../session";
+
+interface Data {
+  catalog: StreamCard[];
+  rows: RecRow[];
+  error?: string;
+}
+
+function useHomeData(): Data | undefined {
+  const [data, setData] = useState<Data>();
+  useEffect(() => {
+    let live = true;
+    const load = async () => {
+      const [catalog, recs] = await Promise.all([
+        session.authed<StreamCard[]>("GET", "/api/streams?limit=200"),
+        session.authed<{ rows: RecRow[] }>("GET", "/api/recommendations?limit=20").catch(() => ({ rows: [] })),
+      ]);
+      if (live) setData({ catalog: catalog.filter((s) => s.status === "live" || s.status === "ready"), rows: recs.rows });
+    };
+    load().catch((err: unknown) => live && setData({ catalog: [], rows: [], error: err instanceof Error ? err.message : String(err) }));
+    return () => {
+      live = false;
+    };
+  }, [session.user?.id]);
+  return data;
+}
+
+export function Home({ query, category }: { query: string; category: string }) {
+  const data = useHomeData();
+  const [typed, setTyped] = useState(query);
+  const categories = useMemo(() => [...new Set((data?.catalog ?? []).map((s) => s.category ?? "general"))].sort(), [data]);
+  if (!data) return <p class="status" role="status">Loading…</p>;
+  const q = query.trim().toLowerCase();
+  const matches = data.catalog.filter((s) => (!q || s.title.toLowerCase().includes(q)) && (!category || (s.category ?? "general") === category));
+  const filtering = q !== "" || category !== "";
+  const go = (nq: string, nc: string) => navigate(`/${nq || nc ? `?${new URLSearchParams({ ...(nq ? { q: nq } : {}), ...(nc ? { category: nc } : {}) }).toString()}` : ""}`);
+  return (
+    <div class="home">
+      <form class="search" role="search" onSubmit={(e) => (e.preventDefault(), go(typed, category))}>
+        <label for="q" class="visually-hidden">Search videos and live streams</label>
+        <input id="q" type="search" placeholder="Search" value={typed} onInput={(e) => setTyped(e.currentTarget.value)} />
+        <button type="submit">Search</button>
+      </form>
+      <nav class="chips" aria-label="Categories">
+        <button type="button" class="chip" aria-pressed={category === ""} onClick={() => go(query, "")}>All</button>
+        {categories.map((c) => (
+          <button type="button" class="chip" key={c} aria-pressed={category === c} onClick={() => go(query, c)}>
+            {c}
+          </button>
+        ))}
+      </nav>
+      {data.error ? <p class="status error" role="alert">{data.error}</p> : null}
+      {filtering ? (
+        matches.length ? <Row title={`Results${q ? ` for “${query}”` : ""}${category ? ` in ${category}` : ""}`} items={matches} /> : <p class="status">Nothing matches.</p>
+      ) : (
+        <>
+          <Row title="Live now" items={data.catalog.filter((s) => s.status === "live")} />
+          {data.rows.map((r) => (
+            <Row key={r.title} title={r.title} items={r.items} />
+          ))}
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,63 @@
+/**
+ * The 10-foot UI: with `?tv=1` (or a remembered choice) the app is driven by arrow keys and
+ * Enter alone. Arrow keys move focus to the nearest focusable element in that direction
+ * (spatial navigation); Enter activates it (native for links and buttons).
+ */
+const FOCUSABLE = "a[href], button:not([disabled]), input, select, [tabindex='0']";
+
+export function tvMode(): boolean {
+  const q = new URLSearchParams(location.search).get("tv");
+  if (q !== null) localStorage.setItem("esh.tv", q === "1" ? "1" : "0");
+  return localStorage.getItem("esh.tv") === "1";
+}
+
+type Dir = "ArrowUp" | "ArrowDown" | "ArrowLeft" | "ArrowRight";
+
+function centre(r: DOMRect): { x: number; y: number } {
+  return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+}
+
+/**
+ * The best candidate in direction `dir` from `from`: ahead of it, nearest, least off-axis.
+ * Left and right stay in the source's band (a row): at a row's end, nothing moves.
+ */
+export function nextInDirection(from: Element, dir: Dir, all: Element[]): Element | undefined {
+  const fr = from.getBoundingClientRect();
+  const a = centre(fr);
+  const sideways = dir === "ArrowLeft" || dir === "ArrowRight";
+  let best: { el: Element; score: number } | undefined;
+  for (const el of all) {
+    if (el === from) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    const b = centre(r);
+    const dx = b.x - a.x;
+    const dy = b.y - a.y;
+    const ahead = dir === "ArrowRight" ? dx > 1 : dir === "ArrowLeft" ? dx < -1 : dir === "ArrowDown" ? dy > 1 : dy < -1;
+    if (!ahead) continue;
+    if (sideways && (r.bottom <= fr.top || r.top >= fr.bottom)) continue;
+    const along = dir === "ArrowLeft" || dir === "ArrowRight" ? Math.abs(dx) : Math.abs(dy);
+    const across = dir === "ArrowLeft" || dir === "ArrowRight" ? Math.abs(dy) : Math.abs(dx);
+    const score = along + across * 3;
+    if (!best || score < best.score) best = { el, score };
+  }
+  return best?.el;
+}
+
+export function enableSpatialNavigation(root: HTMLElement): () => void {
+  const onKey = (e: KeyboardEvent) => {
+    if (!["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"].includes(e.key)) return;
+    const active = document.activeElement;
+    if (active instanceof HTMLInputElement && (e.key === "ArrowLeft" || e.key === "ArrowRight") && active.value !== "") return; // caret keys in a filled field
+    const all = [...root.querySelectorAll(FOCUSABLE)];
+    const from = active && root.contains(active) ? active : undefined;
+    const next = from ? nextInDirection(from, e.key as Dir, all) : all[0];
+    if (next instanceof HTMLElement) {
+      e.preventDefault();
+      next.focus();
+      next.scrollIntoView({ block: "nearest", inline: "nearest" });
+    }
+  };
+  addEventListener("keydown", onKey);
+  return () => removeEventListener("keydown", onKey);
+}
