@@ -49,7 +49,17 @@ async function connectMsgpack(o: { host: string; port: number; path: string; loc
     return id ? new Promise((res) => pending.set(id, res)) : Promise.resolve();
   };
   return {
-    join: (room) => send("room.join", { room }, true),
+    // A join the server never answers must not hang the bench: retried twice, then an error.
+    join: async (room) => {
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        let timer: NodeJS.Timeout | undefined;
+        const answered = await Promise.race([send("room.join", { room }, true).then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 10_000)))]);
+        clearTimeout(timer);
+        if (answered) return;
+        process.stderr.write(`[fanout client] room.join of ${room} unanswered after 10 s (attempt ${attempt})\n`);
+      }
+      throw new Error(`room.join of ${room} never answered`);
+    },
     chat: (room, text) => void send("room.chat", { room, text }, false),
     react: (room, emoji) => void send("room.react", { room, emoji }, false),
     close: () => ws.close(),
