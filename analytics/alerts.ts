@@ -80,6 +80,8 @@ export class AlertEvaluator {
   readonly #rules: AlertRule[];
   readonly #store: AnalyticsStore;
   readonly #firing = new Map<string, Alert>();
+  /** The per-stream rows of the last round, by window: the QoE gauges reuse them. */
+  readonly latest = new Map<number, Record<string, number | string>[]>();
 
   constructor(rules: AlertRule[], store: AnalyticsStore) {
     this.#rules = rules;
@@ -96,6 +98,7 @@ export class AlertEvaluator {
     const windows = [...new Set(this.#rules.filter((r) => isStream(r.metric)).map((r) => r.windowSec))];
     for (const w of windows) {
       const rows = await this.#store.rows<Record<string, number | string>>(streamMetricsSql(w)).catch(() => []);
+      this.latest.set(w, rows);
       for (const rule of this.#rules.filter((r) => r.windowSec === w && isStream(r.metric))) {
         for (const row of rows) values.set(`${rule.name}\u0000${String(row.stream_id)}`, Number(row[rule.metric]));
       }

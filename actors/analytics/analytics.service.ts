@@ -125,7 +125,8 @@ export function analyticsService(cfg: AppConfig): ServiceSchema {
 
   /** Per-stream QoE over the last minute as Prometheus gauges (series of quiet streams go away). */
   async function qoeGauges(broker: Context["broker"], s: State): Promise<void> {
-    const rows = await s.store.rows<Record<string, number | string>>(streamMetricsSql(60)).catch(() => undefined);
+    // The alert round just read the same 60 s window when a rule uses it (the default rules do).
+    const rows = s.alerts.latest.get(60) ?? (await s.store.rows<Record<string, number | string>>(streamMetricsSql(60)).catch(() => undefined));
     if (!rows) return;
     const m = broker.metrics;
     for (const metric of STREAM_METRICS) {

@@ -32,8 +32,9 @@ export const CHAOS_ENV = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ws = (c: Cluster) => () => c.gateways.filter((g) => g.node.proc.exitCode === null && g.node.proc.signalCode === null).map((g) => g.node.wsUrl);
-const http = (c: Cluster) => () => c.gateways.filter((g) => g.node.proc.exitCode === null && g.node.proc.signalCode === null).map((g) => g.node.url);
+const live = (c: Cluster) => c.gateways.filter((g) => g.node.running).map((g) => g.node);
+const ws = (c: Cluster) => () => live(c).map((n) => n.wsUrl);
+const http = (c: Cluster) => () => live(c).map((n) => n.url);
 const pct = (xs: number[], p: number) => (xs.length ? ([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0) : 0);
 
 export class Chaos {

@@ -133,7 +133,7 @@ export class Cluster {
 
   /** Every running node has seen every other one. */
   async waitDiscovery(timeoutMs = 30_000): Promise<void> {
-    const up = this.nodes.filter((n) => n.node.proc.exitCode === null && n.node.proc.signalCode === null);
+    const up = this.nodes.filter((n) => n.node.running);
     await waitFor("every node to see every other", () => up.every((a) => up.every((b) => a === b || a.node.output.includes(`Node '${b.id}' connected`))) || undefined, timeoutMs, 200);
   }
 
@@ -157,7 +157,7 @@ export class Cluster {
   /** Starts a node again with the same id, roles and data directory. */
   async restart(id: string): Promise<ClusterNode> {
     const n = this.node(id);
-    if (n.node.proc.exitCode === null && n.node.proc.signalCode === null) await this.kill(id, "SIGTERM");
+    if (n.node.running) await this.kill(id, "SIGTERM");
     return this.#startNode(n.id, n.services);
   }
 

@@ -102,6 +102,11 @@ export class PlatformNode {
     return node;
   }
 
+  /** The process has neither exited nor been killed. */
+  get running(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
   /** Resolves with the exit code once the process has gone. */
   exited(): Promise<number | null> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve(this.proc.exitCode);
@@ -110,7 +115,7 @@ export class PlatformNode {
 
   async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
     const done = this.exited();
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
+    if (this.running) this.proc.kill(signal);
     const code = await done;
     if (this.#ownsDir) rmSync(this.dataDir, { recursive: true, force: true });
     return code;
