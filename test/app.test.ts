@@ -111,10 +111,11 @@ describe("web app", () => {
     await page.keyboard.press("ArrowRight");
     const second = await href();
     assert.notEqual(second, first, "ArrowRight moves along the row");
-    assert.match(second, /^\/watch\.html\?v=/, "to the next video");
+    assert.match(second, /^\/app\/watch\//, "to the next video");
     for (let i = 0; i < 5; i++) await page.keyboard.press("ArrowRight");
-    assert.match(await href(), /^\/watch\.html\?v=/, "at the row's end, focus stays on a video");
-    await Promise.all([page.waitForURL(/\/watch\.html\?v=/), page.keyboard.press("Enter")]);
+    assert.match(await href(), /^\/app\/watch\//, "at the row's end, focus stays on a video");
+    await Promise.all([page.waitForURL(/\/app\/watch\//), page.keyboard.press("Enter")]);
+    await page.waitForSelector("video[aria-label='Video']");
     await page.context().close();
   });
 
@@ -129,7 +130,7 @@ describe("web app", () => {
     await page.fill("input[name=username]", "maker");
     await page.fill("input[name=password]", "maker password 1");
     await page.click("form.login button[type=submit]");
-    await page.waitForSelector("nav.main-nav a[href='/upload.html']");
+    await page.waitForSelector("nav.main-nav a[href='/app/studio']");
     assert.match((await page.textContent(".account")) ?? "", /maker/);
     await page.context().close();
   });

@@ -13,5 +13,5 @@ export default defineConfig({
   base: "/app/",
   logLevel: "warn",
   esbuild: { jsx: "automatic", jsxImportSource: "preact" },
-  build: { outDir: path.join(root, "dist"), emptyOutDir: true, target: "es2022", sourcemap: false, reportCompressedSize: false },
+  build: { chunkSizeWarningLimit: 700 /* hls.js, loaded only by the HLS player */, outDir: path.join(root, "dist"), emptyOutDir: true, target: "es2022", sourcemap: false, reportCompressedSize: false },
 });

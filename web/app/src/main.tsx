@@ -1,12 +1,15 @@
 /**
  * Echostreamhub's web app (served at /app/): one shell for viewers, creators and admins, on
- * phones, tablets, desktops and TVs (`?tv=1`: arrow keys and Enter). Home is built here; the
- * watch, studio and admin screens still open the existing pages.
+ * phones, tablets, desktops and TVs (`?tv=1`: arrow keys and Enter). Routes: / (home), /watch/<id>,
+ * /studio (creators), /admin (admins). The studio and admin screens, and the players, are their
+ * own chunks, loaded when opened: the home page's first load stays small.
  */
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import { lazy } from "./lazy";
 import { Home } from "./pages/Home";
-import { useRoute } from "./router";
+import { Watch } from "./pages/Watch";
+import { href, interceptLinks, useRoute } from "./router";
 import { session } from "./session";
 import { enableSpatialNavigation, tvMode } from "./tv";
 import "./styles.css";
@@ -49,6 +52,18 @@ function Account() {
   );
 }
 
+const Studio = lazy(() => import("./studio/Studio"));
+const Admin = lazy(() => import("./admin/Admin"));
+
+function Screen({ path, query }: { path: string; query: URLSearchParams }) {
+  if (path === "/") return <Home query={query.get("q") ?? ""} category={query.get("category") ?? ""} />;
+  const watch = /^\/watch\/([A-Za-z0-9_-]{1,64})$/.exec(path);
+  if (watch?.[1]) return <Watch key={watch[1]} id={watch[1]} mode={query.get("mode") ?? ""} />;
+  if (path === "/studio") return <Studio />;
+  if (path === "/admin") return <Admin />;
+  return <p class="status">No such page.</p>;
+}
+
 function App() {
   useSession();
   const { path, query } = useRoute();
@@ -58,14 +73,15 @@ function App() {
       <header class="top">
         <a class="brand" href="/app/">Echostreamhub</a>
         <nav class="main-nav" aria-label="Main">
-          <a href="/app/">Home</a>
-          {role === "creator" || role === "admin" ? <a href="/broadcast.html">Go live</a> : null}
-          {role === "creator" || role === "admin" ? <a href="/upload.html">Upload</a> : null}
-          {role === "admin" ? <a href="/admin.html">Admin</a> : null}
+          <a href={href("/")}>Home</a>
+          {role === "creator" || role === "admin" ? <a href={href("/studio")}>Studio</a> : null}
+          {role === "admin" ? <a href={href("/admin")}>Admin</a> : null}
         </nav>
         <Account />
       </header>
-      <main id="main">{path === "/" ? <Home query={query.get("q") ?? ""} category={query.get("category") ?? ""} /> : <p class="status">No such page.</p>}</main>
+      <main id="main">
+        <Screen path={path} query={query} />
+      </main>
     </>
   );
 }
@@ -76,6 +92,7 @@ if (root) {
     document.documentElement.classList.add("tv");
     enableSpatialNavigation(document.body);
   }
+  interceptLinks(document.body);
   render(<App />, root);
   void session.token();
 }

@@ -21,6 +21,7 @@ const EARLY_SEC = 20;
 
 export class Session {
   #pair: TokenPair | undefined;
+  #early = EARLY_SEC;
   #pending: Promise<TokenPair> | undefined;
   readonly #listeners = new Set<Listener>();
 
@@ -39,6 +40,8 @@ export class Session {
 
   #set(p: TokenPair | undefined): TokenPair | undefined {
     this.#pair = p;
+    // Renew 20 s ahead, or a third of the lifetime ahead when tokens are shorter-lived than that.
+    if (p) this.#early = Math.min(EARLY_SEC, Math.max(1, (p.accessExpiresAt - Date.now() / 1000) / 3));
     if (p?.refreshToken) localStorage.setItem(REFRESH_KEY, p.refreshToken);
     for (const l of this.#listeners) l(this);
     return p;
@@ -59,7 +62,7 @@ export class Session {
   /** A valid access token: refreshed (or a guest token fetched) when missing or about to expire. */
   async token(): Promise<string> {
     const p = this.#pair;
-    if (p && p.accessExpiresAt - Date.now() / 1000 > EARLY_SEC) return p.accessToken;
+    if (p && p.accessExpiresAt - Date.now() / 1000 > this.#early) return p.accessToken;
     this.#pending ??= this.#renew().finally(() => (this.#pending = undefined));
     return (await this.#pending).accessToken;
   }
@@ -77,13 +80,18 @@ export class Session {
     return this.#set(await request<TokenPair>("POST", "/api/auth/guest")) as TokenPair;
   }
 
+  /** The server said the access token expired (clock skew, revocation): the next token() renews. */
+  expire(): void {
+    if (this.#pair) this.#pair = { ...this.#pair, accessExpiresAt: 0 };
+  }
+
   /** An authenticated request; after TOKEN_EXPIRED it refreshes once and tries again. */
   async authed<T>(method: string, path: string, body?: unknown): Promise<T> {
     try {
       return await request<T>(method, path, { token: await this.token(), body });
     } catch (err) {
       if (!(err instanceof ApiError) || err.code !== "TOKEN_EXPIRED") throw err;
-      if (this.#pair) this.#pair = { ...this.#pair, accessExpiresAt: 0 };
+      this.expire();
       return request<T>(method, path, { token: await this.token(), body });
     }
   }

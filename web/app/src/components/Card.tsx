@@ -1,8 +1,9 @@
 import type { StreamCard } from "../api";
+import { href as appHref } from "../router";
 
-/** One playable item: a link to its watch page (live: the room; VOD: the player). */
+/** One playable item: a link to its watch page. */
 export function Card({ item }: { item: Pick<StreamCard, "id" | "title" | "kind" | "category"> }) {
-  const href = item.kind === "live" ? `/room.html?room=${encodeURIComponent(item.id)}` : `/watch.html?v=${encodeURIComponent(item.id)}`;
+  const href = appHref(`/watch/${encodeURIComponent(item.id)}`);
   return (
     <a class="card" href={href} aria-label={`${item.kind === "live" ? "Live: " : "Watch: "}${item.title}`}>
       <span class="thumb" aria-hidden="true">

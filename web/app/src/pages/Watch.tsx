@@ -1,0 +1,59 @@
+/**
+ * The watch page: the player (live: WebRTC by default, HLS with ?mode=hls; VOD: HLS), and the
+ * stream's room beside it: chat, reactions, polls, presence; moderation for the owner and admins.
+ */
+import { useEffect, useState } from "preact/hooks";
+import type { StreamCard } from "../api";
+import { Chat } from "../components/Chat";
+import { NewPoll, Polls, PresenceLine, Reactions } from "../components/Interact";
+import { lazy } from "../lazy";
+import { session } from "../session";
+import { telemetry } from "../telemetry";
+import { useRoom } from "../useRoom";
+
+const LivePlayer = lazy(() => import("../player/LivePlayer"));
+const HlsPlayer = lazy(() => import("../player/HlsPlayer"));
+
+export interface Stream extends StreamCard {
+  ownerId: string;
+  description?: string;
+}
+
+function Player({ stream, mode }: { stream: Stream; mode: string }) {
+  if (stream.kind === "live" && stream.status !== "live") return <p class="player-placeholder status">{stream.status === "ended" ? "This stream has ended." : "Not live yet: this page starts playing when it does."}</p>;
+  if (stream.kind === "vod" && stream.status !== "ready") return <p class="player-placeholder status">{`${stream.status}…`}</p>;
+  if (stream.kind === "live" && mode !== "hls") return <LivePlayer streamId={stream.id} />;
+  return <HlsPlayer streamId={stream.id} live={stream.kind === "live"} />;
+}
+
+export function Watch({ id, mode }: { id: string; mode: string }) {
+  const [stream, setStream] = useState<Stream>();
+  const [error, setError] = useState("");
+  useEffect(() => {
+    session.authed<Stream>("GET", `/api/streams/${encodeURIComponent(id)}`).then(setStream, (e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+  }, [id]);
+  const room = useRoom(stream ? id : undefined);
+  if (error) return <p class="status error" role="alert">{error}</p>;
+  if (!stream) return <p class="status" role="status">Loading…</p>;
+  const me = session.user;
+  const moderator = me !== undefined && !me.guest && (me.id === stream.ownerId || me.role === "admin");
+  const track = (type: string) => () => telemetry().track(type, { stream: id });
+  return (
+    <div class="watch">
+      <div class="stage">
+        <Player stream={stream} mode={mode} />
+        <h1>{stream.title}</h1>
+        {room ? <PresenceLine room={room} /> : null}
+        {stream.description ? <p class="status">{stream.description}</p> : null}
+      </div>
+      <aside class="side">
+        {room?.error ? <p role="alert" class="status error">{room.error}</p> : null}
+        {room ? <Reactions room={room} onReact={track("reaction")} /> : null}
+        {room ? <Polls room={room} moderator={moderator} onVote={track("vote")} /> : null}
+        {room && moderator ? <NewPoll room={room} /> : null}
+        {room ? <Chat room={room} moderator={moderator} me={me?.id} onSend={track("chat")} /> : null}
+        {room && !room.joined ? <p class="status" role="status">Reconnecting…</p> : null}
+      </aside>
+    </div>
+  );
+}

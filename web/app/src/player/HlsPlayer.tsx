@@ -1,0 +1,76 @@
+/**
+ * HLS playback (hls.js through the shared player: fast start, ABR, a quality menu, AES-128 keys
+ * fetched with the viewer's token, error recovery, keyboard): VOD, and live when chosen.
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { createPlayer, keyboard, type Player } from "../../../src/player.js";
+import { session } from "../session";
+import { telemetry } from "../telemetry";
+
+async function waitForPlaylist(src: string, gone: () => boolean, onWait: () => void): Promise<void> {
+  for (let i = 0; i < 60 && !gone(); i++) {
+    if ((await fetch(src, { method: "HEAD" })).ok) return;
+    onWait();
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+export default function HlsPlayer({ streamId, live }: { streamId: string; live: boolean }) {
+  const video = useRef<HTMLVideoElement>(null);
+  const [player, setPlayer] = useState<Player>();
+  const [state, setState] = useState("loading…");
+  const [, redraw] = useState(0);
+  useEffect(() => {
+    const life = { gone: false };
+    let p: Player | undefined;
+    const src = `/${live ? "live" : "vod"}/${encodeURIComponent(streamId)}/master.m3u8`;
+    void (async () => {
+      if (live) await waitForPlaylist(src, () => life.gone, () => setState("starting…"));
+      const token = await session.token();
+      const el = video.current;
+      if (life.gone || !el) return;
+      const level = () => p?.levels[p.level];
+      const view = telemetry().watch(el, { stream: streamId, protocol: live ? "hls-live" : "hls", bitrate: () => Math.round((level()?.bitrate ?? 0) / 1000), rendition: () => (level() ? `${String(level()?.height)}p` : "") });
+      p = createPlayer(el, {
+        src,
+        token,
+        onChange: (what) => {
+          redraw((n) => n + 1);
+          const l = level();
+          if (what === "switched" && l) view.quality(`${String(l.height)}p`, l.bitrate / 1000);
+          if (what.startsWith("error")) view.error(what.slice(7), false);
+          if (what === "failed") view.error("HLS_FAILED", true);
+          if (what.startsWith("error") || what === "failed") setState(what);
+        },
+      });
+      setPlayer(p);
+      (window as unknown as { player: Player }).player = p; // for tests and the console
+      keyboard(el);
+      el.onplaying = () => setState("playing");
+      el.onwaiting = () => setState("buffering");
+    })();
+    return () => {
+      life.gone = true;
+      p?.destroy();
+    };
+  }, [streamId, live]);
+  const current = player?.levels[player.level];
+  return (
+    <div class="player">
+      <video ref={video} controls playsInline poster={live ? undefined : `/vod/${streamId}/poster.jpg`} aria-label="Video" />
+      <div class="player-bar">
+        <span class="live-state" role="status">{state}</span>
+        <span class="stats">{current ? `${String(current.height)}p · ${String(Math.round(current.bitrate / 1000))} kbit/s${player.auto ? " (auto)" : ""}` : ""}</span>
+        <label>
+          Quality{" "}
+          <select aria-label="Quality" value={player?.auto ? "-1" : String(player?.level ?? -1)} onChange={(e) => player?.setLevel(Number(e.currentTarget.value))}>
+            <option value="-1">auto</option>
+            {(player?.levels ?? []).map((l) => (
+              <option key={l.index} value={String(l.index)}>{`${String(l.height)}p`}</option>
+            ))}
+          </select>
+        </label>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,86 @@
+/**
+ * Live video over WebRTC (mediasoup-client over the app's socket): sub-second, a quality choice
+ * (auto or a simulcast layer) and a stats line. A media node restarting answers UNAVAILABLE or
+ * says "reconnect": the player tries again with backoff.
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { LiveMedia } from "../../../src/live-media.js";
+import { socket } from "../socket";
+import { telemetry } from "../telemetry";
+
+type Quality = "auto" | "low" | "medium" | "high";
+
+function useLiveMedia(streamId: string, video: { current: HTMLVideoElement | null }): { media: LiveMedia | undefined; state: string } {
+  const [state, setState] = useState("connecting…");
+  const [media, setMedia] = useState<LiveMedia>();
+  useEffect(() => {
+    let current: LiveMedia | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let gone = false;
+    const start = (attempt: number) => {
+      current?.close();
+      if (gone || !video.current || !socket.online) return;
+      const view = telemetry().watch(video.current, { stream: streamId, protocol: "webrtc" });
+      const m = new LiveMedia((t, d) => socket.request(t, d), streamId, {
+        onState: (s) => {
+          setState(s === "ended" ? "the stream has ended" : s);
+          if (s === "reconnect") timer = setTimeout(() => start(0), 500 + Math.random() * 500);
+        },
+      });
+      current = m;
+      setMedia(m);
+      (window as unknown as { liveMedia: LiveMedia }).liveMedia = m; // for tests and the console
+      m.watch(video.current).then(
+        () => setState(m.consumers.size ? "live" : "waiting for the broadcaster"),
+        (err: unknown) => {
+          setState(`video unavailable: ${err instanceof Error ? err.message : String(err)}`);
+          view.error("WEBRTC_UNAVAILABLE", attempt >= 8);
+          if (attempt < 8) timer = setTimeout(() => start(attempt + 1), 500 * 2 ** Math.min(attempt, 4));
+        },
+      );
+    };
+    const offPush = socket.onPush((f) => current?.onNotice(f));
+    const offState = socket.onState((online) => (online ? start(0) : current?.close()));
+    socket.start();
+    start(0);
+    return () => {
+      gone = true;
+      clearTimeout(timer);
+      offPush();
+      offState();
+      current?.close();
+    };
+  }, [streamId]);
+  return { media, state };
+}
+
+export default function LivePlayer({ streamId }: { streamId: string }) {
+  const video = useRef<HTMLVideoElement>(null);
+  const { media, state } = useLiveMedia(streamId, video);
+  const [stats, setStats] = useState("");
+  useEffect(() => {
+    const t = setInterval(() => {
+      if (!media || media.closed) return;
+      void media.stats().then((s) => setStats(s.height ? `${String(s.width)}x${String(s.height)} · ${String(s.kbps)} kbit/s · ~${String(s.latencyMs ?? "?")} ms` : ""));
+    }, 1000);
+    return () => clearInterval(t);
+  }, [media]);
+  return (
+    <div class="player">
+      <video ref={video} autoplay playsInline muted controls aria-label="Live video" />
+      <div class="player-bar">
+        <span class="live-state" role="status">{state}</span>
+        <span class="stats">{stats}</span>
+        <label>
+          Quality{" "}
+          <select aria-label="Quality" onChange={(e) => void media?.setQuality(e.currentTarget.value as Quality)}>
+            <option value="auto">auto</option>
+            <option value="low">low</option>
+            <option value="medium">medium</option>
+            <option value="high">high</option>
+          </select>
+        </label>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,187 @@
+/**
+ * The app's one WebSocket to the gateway (JSON frames, docs/protocol.md): request/answer by id,
+ * pushes to listeners, reconnect with backoff (close codes 4000-4499 and 1006; 45xx stop), and
+ * token renewal on the open socket (`auth`) ahead of expiry, so an expiring session never closes
+ * it. Errors are data: a refused request rejects with a SocketError carrying the server's code.
+ */
+import { session } from "./session";
+
+export class SocketError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "SocketError";
+  }
+}
+
+export interface Push {
+  t: string;
+  d: unknown;
+}
+
+type PushListener = (f: Push) => void;
+type StateListener = (online: boolean) => void;
+interface Pending {
+  resolve: (d: unknown) => void;
+  reject: (e: SocketError) => void;
+}
+
+const RENEW_EARLY_SEC = 30;
+const REQUEST_TIMEOUT_MS = 15_000;
+
+export class AppSocket {
+  #ws: WebSocket | undefined;
+  #next = 1;
+  #backoff = 500;
+  #stopped = false;
+  #renewTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #pending = new Map<string, Pending>();
+  readonly #push = new Set<PushListener>();
+  readonly #state = new Set<StateListener>();
+  /** Why the socket stopped for good (a 45xx close), shown to the user. */
+  stoppedReason = "";
+
+  get online(): boolean {
+    return this.#ws?.readyState === WebSocket.OPEN;
+  }
+
+  onPush(l: PushListener): () => void {
+    this.#push.add(l);
+    return () => this.#push.delete(l);
+  }
+
+  onState(l: StateListener): () => void {
+    this.#state.add(l);
+    return () => this.#state.delete(l);
+  }
+
+  constructor() {
+    // A login or logout changes who this socket speaks for: reconnect as the new user.
+    let user = session.user?.id;
+    session.on((s) => {
+      if (s.user?.id === user) return;
+      user = s.user?.id;
+      this.#ws?.close(4000, "identity changed");
+    });
+  }
+
+  start(): void {
+    this.#stopped = false;
+    if (!this.#ws) void this.#connect();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#renewTimer);
+    this.#ws?.close(1000);
+    this.#ws = undefined;
+  }
+
+  /** Sends a request; resolves with the `ok` payload, rejects with the server's error code. */
+  request<T>(t: string, d?: unknown): Promise<T> {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new SocketError("OFFLINE", "Not connected: retrying"));
+    const id = `a${this.#next++}`;
+    ws.send(JSON.stringify({ t, id, d }));
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => this.#settle(id, undefined, new SocketError("TIMEOUT", "No answer from the server")), REQUEST_TIMEOUT_MS);
+      this.#pending.set(id, {
+        resolve: (v) => (clearTimeout(timer), resolve(v as T)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+    });
+  }
+
+  /** Fire and forget (reactions): dropped when offline. */
+  send(t: string, d: unknown): boolean {
+    if (this.#ws?.readyState !== WebSocket.OPEN) return false;
+    this.#ws.send(JSON.stringify({ t, d }));
+    return true;
+  }
+
+  async #connect(): Promise<void> {
+    let token: string;
+    try {
+      token = await session.token();
+    } catch {
+      return this.#retry();
+    }
+    if (this.#stopped) return;
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${proto}://${location.host}/ws?format=json&token=${encodeURIComponent(token)}`);
+    this.#ws = ws;
+    ws.onopen = () => {
+      this.#backoff = 500;
+      this.#emitState(true);
+    };
+    ws.onmessage = (m) => this.#onFrame(m.data as string);
+    ws.onclose = (ev) => this.#onClose(ws, ev.code, ev.reason);
+  }
+
+  #onFrame(raw: string): void {
+    let f: { t: string; id?: string; d?: unknown };
+    try {
+      f = JSON.parse(raw) as typeof f;
+    } catch {
+      return;
+    }
+    if (f.t === "hello") return this.#scheduleRenew((f.d as { exp: number }).exp);
+    if (f.id !== undefined && this.#pending.has(f.id)) {
+      const err = f.t === "error" ? (f.d as { code: string; message: string }) : undefined;
+      return this.#settle(f.id, f.d, err ? new SocketError(err.code, err.message) : undefined);
+    }
+    for (const l of this.#push) l({ t: f.t, d: f.d });
+  }
+
+  #settle(id: string, d: unknown, err: SocketError | undefined): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    if (err) p.reject(err);
+    else p.resolve(d);
+  }
+
+  /** Renews the connection's token before it expires (the server closes with 4003 otherwise). */
+  #scheduleRenew(exp: number): void {
+    clearTimeout(this.#renewTimer);
+    const left = exp * 1000 - Date.now();
+    const inMs = Math.max(1000, left - RENEW_EARLY_SEC * 1000, left / 2); // short-lived tokens: at half-life
+    this.#renewTimer = setTimeout(() => {
+      void session
+        .token()
+        .then((token) => this.request<{ exp: number }>("auth", { token }))
+        .then((a) => this.#scheduleRenew(a.exp))
+        .catch(() => undefined); // the 4003 close then reconnects with a fresh token
+    }, inMs);
+  }
+
+  #onClose(ws: WebSocket, code: number, reason: string): void {
+    if (this.#ws !== ws) return;
+    this.#ws = undefined;
+    clearTimeout(this.#renewTimer);
+    for (const id of [...this.#pending.keys()]) this.#settle(id, undefined, new SocketError("OFFLINE", "Connection lost: retrying"));
+    this.#emitState(false);
+    if (this.#stopped) return;
+    if (code >= 4500 && code < 5000) {
+      this.stoppedReason = reason || `closed (${String(code)})`;
+      return;
+    }
+    if (code === 4003) session.expire();
+    this.#retry();
+  }
+
+  #retry(): void {
+    if (this.#stopped) return;
+    setTimeout(() => void this.#connect(), this.#backoff + Math.random() * 250);
+    this.#backoff = Math.min(this.#backoff * 2, 15_000);
+  }
+
+  #emitState(online: boolean): void {
+    for (const l of this.#state) l(online);
+  }
+}
+
+/** The app's socket, opened by the screens that need it (watch, studio, admin). */
+export const socket = new AppSocket();

@@ -1,0 +1,109 @@
+/**
+ * The creator studio: my streams (create, rename, delete, open), going live with the room beside
+ * it (audience, polls, chat with moderation), and uploads with progress. Creators and admins.
+ */
+import { useEffect, useState } from "preact/hooks";
+import { Chat } from "../components/Chat";
+import { NewPoll, Polls, PresenceLine } from "../components/Interact";
+import { field } from "../form";
+import type { Stream } from "../pages/Watch";
+import { href } from "../router";
+import { session } from "../session";
+import { useRoom } from "../useRoom";
+import { GoLive } from "./GoLive";
+import { Upload } from "./Upload";
+
+const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+function NewStream({ onCreated }: { onCreated: (s: Stream) => void }) {
+  const [error, setError] = useState("");
+  return (
+    <form
+      class="stack"
+      aria-label="New live stream"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const form = e.currentTarget;
+        const f = new FormData(form);
+        const category = field(f, "category").trim();
+        session.authed<Stream>("POST", "/api/streams", { title: field(f, "title").trim(), kind: "live", ...(category ? { category } : {}) }).then((s) => (form.reset(), setError(""), onCreated(s)), (err: unknown) => setError(msg(err)));
+      }}
+    >
+      <input name="title" aria-label="Stream title" placeholder="Title of the new live stream" required maxLength={200} />
+      <input name="category" aria-label="Category" placeholder="category (e.g. music)" pattern="[a-z0-9-]+" maxLength={32} />
+      <button type="submit">Create</button>
+      {error ? <span role="alert" class="status error">{error}</span> : null}
+    </form>
+  );
+}
+
+function StreamRow({ s, selected, onOpen, onChanged }: { s: Stream; selected: boolean; onOpen: () => void; onChanged: () => void }) {
+  const [error, setError] = useState("");
+  const rename = () => {
+    const title = prompt("New title", s.title)?.trim();
+    if (title) session.authed("PATCH", `/api/streams/${s.id}`, { title }).then(onChanged, (e: unknown) => setError(msg(e)));
+  };
+  const remove = () => {
+    if (confirm(`Delete “${s.title}”?`)) session.authed("DELETE", `/api/streams/${s.id}`).then(onChanged, (e: unknown) => setError(msg(e)));
+  };
+  return (
+    <li class={selected ? "selected" : ""}>
+      <a href={href(`/watch/${s.id}`)}>{s.title}</a> <span class={`pill ${s.status}`}>{s.kind} · {s.status}</span>
+      <span class="actions">
+        {s.kind === "live" && s.status !== "ended" ? <button type="button" onClick={onOpen} aria-pressed={selected}>Open studio</button> : null}
+        <button type="button" onClick={rename} aria-label={`Rename ${s.title}`}>Rename</button>
+        <button type="button" class="danger" onClick={remove} aria-label={`Delete ${s.title}`}>Delete</button>
+      </span>
+      {error ? <span role="alert" class="status error">{error}</span> : null}
+    </li>
+  );
+}
+
+function LiveRoom({ streamId }: { streamId: string }) {
+  const room = useRoom(streamId);
+  if (!room) return null;
+  return (
+    <section class="panel" aria-label="Your room">
+      <PresenceLine room={room} />
+      <NewPoll room={room} />
+      <Polls room={room} moderator onVote={() => undefined} />
+      <Chat room={room} moderator me={session.user?.id} />
+    </section>
+  );
+}
+
+export default function Studio() {
+  const [streams, setStreams] = useState<Stream[]>();
+  const [open, setOpen] = useState<string>();
+  const [error, setError] = useState("");
+  const me = session.user;
+  const load = () => {
+    if (me) session.authed<Stream[]>("GET", `/api/streams?ownerId=${encodeURIComponent(me.id)}&limit=200`).then(setStreams, (e: unknown) => setError(msg(e)));
+  };
+  useEffect(load, [me?.id]);
+  if (!session.loggedIn || (me?.role !== "creator" && me?.role !== "admin")) return <p class="status">The studio is for creators: log in with a creator account.</p>;
+  return (
+    <div class="studio">
+      <h1>Studio</h1>
+      {error ? <p role="alert" class="status error">{error}</p> : null}
+      <div class="studio-grid">
+        <section class="panel" aria-label="Your streams">
+          <h2>Your streams</h2>
+          <NewStream onCreated={(s) => (load(), setOpen(s.id))} />
+          <ul class="stream-list">
+            {(streams ?? []).map((s) => (
+              <StreamRow key={s.id} s={s} selected={open === s.id} onOpen={() => setOpen(s.id)} onChanged={load} />
+            ))}
+          </ul>
+        </section>
+        <Upload onDone={load} />
+      </div>
+      {open ? (
+        <div class="studio-grid" key={open}>
+          <GoLive streamId={open} onEnded={load} />
+          <LiveRoom streamId={open} />
+        </div>
+      ) : null}
+    </div>
+  );
+}

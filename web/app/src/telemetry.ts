@@ -1,0 +1,25 @@
+/**
+ * The page's QoE telemetry (docs/events.md): the shared SDK, sending batches over the app's
+ * socket (or POST /api/events when it is down), the rest by sendBeacon on exit. Loaded with the
+ * players, not on the home page.
+ */
+import { Telemetry } from "../../src/telemetry.js";
+import { request } from "./api";
+import { session } from "./session";
+import { socket } from "./socket";
+
+let shared: Telemetry | undefined;
+let lastToken: string | undefined;
+
+export function telemetry(): Telemetry {
+  shared ??= new Telemetry({
+    send: async (events, retry) => {
+      if (socket.online) return socket.request("events", { events, retry });
+      lastToken = await session.token();
+      return request("POST", "/api/events", { token: lastToken, body: { events, retry } });
+    },
+    beacon: () => ({ url: "/api/events", token: lastToken }),
+  });
+  void session.token().then((t) => (lastToken = t));
+  return shared;
+}
