@@ -33,6 +33,8 @@ const APT_NEEDS = {
     { command: "docker-compose", pkg: "docker-compose" },
     // Debian 12 packages ClickHouse 18.16; Debian 13 none: then its tests say they skipped.
     { command: "clickhouse-server", pkg: "clickhouse-server", optional: true },
+    // Emoji in the web app's screenshots (reactions); without it Chromium draws empty boxes.
+    { file: "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf", pkg: "fonts-noto-color-emoji", optional: true, without: "screenshots show emoji as boxes" },
   ],
 };
 
@@ -74,11 +76,14 @@ function ensureNpmPackages() {
 }
 
 const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0 || existsSync(`/usr/sbin/${cmd}`);
+/** A need is met by a command on the PATH, or by a file (fonts). */
+const present = (n) => (n.file ? existsSync(n.file) : has(n.command));
 
 /** Installs an optional package when the distribution has it; says so loudly when it has not. */
 function ensureOptional(needs) {
   for (const n of needs) {
-    if (has(n.command)) continue;
+    if (present(n)) continue;
+    const without = n.without ?? "the tests that need it will be SKIPPED";
     const show = () => spawnSync("sh", ["-c", `apt-cache show ${n.pkg} >/dev/null 2>&1`]).status === 0;
     let known = show();
     if (!known && process.getuid?.() === 0 && has("apt-get")) {
@@ -86,12 +91,12 @@ function ensureOptional(needs) {
       known = show();
     }
     if (!known || process.getuid?.() !== 0) {
-      say(`optional ${n.pkg}: ${known ? "not installed (run as root to install it)" : "not packaged by this distribution"}; the tests that need it will be SKIPPED`);
+      say(`optional ${n.pkg}: ${known ? "not installed (run as root to install it)" : "not packaged by this distribution"}; ${without}`);
       continue;
     }
     say(`system packages: installing optional ${n.pkg} with apt-get`);
     const r = spawnSync("sh", ["-c", `apt-get install -y --no-install-recommends ${n.pkg}`], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-    if (r.status !== 0) say(`optional ${n.pkg}: install failed; the tests that need it will be SKIPPED`);
+    if (r.status !== 0) say(`optional ${n.pkg}: install failed; ${without}`);
   }
 }
 

@@ -17,9 +17,11 @@ export function timeChart(el, title, labels, { width } = {}) {
   new ResizeObserver(() => plot.setSize({ width: Math.max(280, el.clientWidth), height: 200 })).observe(el);
   return {
     plot,
-    /** x: seconds since the epoch; ys: one array per label. */
-    set(x, ys) {
-      plot.setData([x, ...ys]);
+    /** x: seconds since the epoch; ys: one array per label; range: [from, to] of the x axis
+     *  (the window asked for; without it the axis spans the data, years wide for one point). */
+    set(x, ys, range) {
+      plot.setData([x, ...ys], !range);
+      if (range) plot.setScale("x", { min: range[0], max: range[1] });
     },
   };
 }

@@ -92,7 +92,7 @@ export default function Admin() {
           {alerts.length ? alerts.map((a) => <li key={`${String(a.at)}${a.rule}${a.stream ?? ""}`} class={a.state}>{`${new Date(a.at).toLocaleTimeString()} ${a.state}: ${a.rule} — ${a.metric} ${a.value.toFixed(2)} (threshold ${String(a.threshold)})${a.stream ? ` · ${a.stream}` : ""}`}</li>) : <li class="status">None</li>}
         </ul>
       </section>
-      {d ? <Charts d={d} /> : null}
+      {d ? <Charts d={d} minutes={minutes} /> : null}
       {d?.errors.length ? (
         <section class="panel" aria-label="Recent playback errors">
           <h2>Recent playback errors</h2>
