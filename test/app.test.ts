@@ -96,7 +96,7 @@ describe("web app", () => {
     });
   }
 
-  it("TV: arrow keys alone reach a video, Enter opens it", async () => {
+  it("TV: arrow keys alone reach a video, Enter opens it, and reach a reaction on the watch page", async () => {
     const page = await open(VIEWPORTS[3] ?? VIEWPORTS[0]!);
     assert.equal(await page.evaluate<boolean>("document.documentElement.classList.contains('tv')"), true);
     let onCard = false;
@@ -116,6 +116,21 @@ describe("web app", () => {
     assert.match(await href(), /^\/app\/watch\//, "at the row's end, focus stays on a video");
     await Promise.all([page.waitForURL(/\/app\/watch\//), page.keyboard.press("Enter")]);
     await page.waitForSelector("video[aria-label='Video']");
+    // On the watch page, arrows alone reach the reactions; Enter sends one.
+    const focused = () => page.evaluate<string>("(document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.tagName) || ''");
+    let onReaction = false;
+    const path: string[] = [];
+    const keys = ["ArrowDown", "ArrowDown", "ArrowDown", "ArrowRight", ...Array<string>(8).fill("ArrowUp")]; // brand, video, quality; the side column; up to the reactions
+    for (const key of keys) {
+      if (onReaction) break;
+      await page.keyboard.press(key);
+      path.push(`${key.slice(5)}:${await focused()}`);
+      onReaction = (await focused()).startsWith("React");
+    }
+    console.log(`# TV focus path on the watch page: ${path.join(" > ")}`);
+    assert.ok(onReaction, "arrow keys reach a reaction button");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector(".reaction-counts span");
     await page.context().close();
   });
 

@@ -1,9 +1,10 @@
 /**
  * The 10-foot UI: with `?tv=1` (or a remembered choice) the app is driven by arrow keys and
  * Enter alone. Arrow keys move focus to the nearest focusable element in that direction
- * (spatial navigation); Enter activates it (native for links and buttons).
+ * (spatial navigation); Enter activates it (native for links and buttons). On a focused video,
+ * left and right seek (the player's keys); up and down leave it.
  */
-const FOCUSABLE = "a[href], button:not([disabled]), input, select, [tabindex='0']";
+const FOCUSABLE = "a[href], button:not([disabled]), input, select, video[controls], [tabindex='0']";
 
 export function tvMode(): boolean {
   const q = new URLSearchParams(location.search).get("tv");
@@ -19,9 +20,10 @@ function centre(r: DOMRect): { x: number; y: number } {
 
 /**
  * The best candidate in direction `dir` from `from`: ahead of it, nearest, least off-axis.
- * Left and right stay in the source's band (a row): at a row's end, nothing moves.
+ * Left and right stay in the source's band (a row): at a row's end, nothing moves. Outside the
+ * home rows, when the band has nothing that way, they go to the nearest element that way.
  */
-export function nextInDirection(from: Element, dir: Dir, all: Element[]): Element | undefined {
+export function nextInDirection(from: Element, dir: Dir, all: Element[], inBand = true): Element | undefined {
   const fr = from.getBoundingClientRect();
   const a = centre(fr);
   const sideways = dir === "ArrowLeft" || dir === "ArrowRight";
@@ -35,7 +37,7 @@ export function nextInDirection(from: Element, dir: Dir, all: Element[]): Elemen
     const dy = b.y - a.y;
     const ahead = dir === "ArrowRight" ? dx > 1 : dir === "ArrowLeft" ? dx < -1 : dir === "ArrowDown" ? dy > 1 : dy < -1;
     if (!ahead) continue;
-    if (sideways && (r.bottom <= fr.top || r.top >= fr.bottom)) continue;
+    if (sideways && inBand && (r.bottom <= fr.top || r.top >= fr.bottom)) continue;
     const along = dir === "ArrowLeft" || dir === "ArrowRight" ? Math.abs(dx) : Math.abs(dy);
     const across = dir === "ArrowLeft" || dir === "ArrowRight" ? Math.abs(dy) : Math.abs(dx);
     const score = along + across * 3;
@@ -48,16 +50,21 @@ export function enableSpatialNavigation(root: HTMLElement): () => void {
   const onKey = (e: KeyboardEvent) => {
     if (!["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"].includes(e.key)) return;
     const active = document.activeElement;
-    if (active instanceof HTMLInputElement && (e.key === "ArrowLeft" || e.key === "ArrowRight") && active.value !== "") return; // caret keys in a filled field
+    const sideways = e.key === "ArrowLeft" || e.key === "ArrowRight";
+    if (active instanceof HTMLInputElement && sideways && active.value !== "") return; // caret keys in a filled field
+    if (active instanceof HTMLVideoElement && sideways) return; // seeking
     const all = [...root.querySelectorAll(FOCUSABLE)];
-    const from = active && root.contains(active) ? active : undefined;
-    const next = from ? nextInDirection(from, e.key as Dir, all) : all[0];
+    const from = active && active !== root && root.contains(active) ? active : undefined;
+    const inRow = from?.closest(".row-items") != null;
+    const next = from ? (nextInDirection(from, e.key as Dir, all) ?? (sideways && !inRow ? nextInDirection(from, e.key, all, false) : undefined)) : all[0];
+    if (!next && active instanceof HTMLSelectElement && !sideways) e.preventDefault(); // up/down never change a closed select's value
     if (next instanceof HTMLElement) {
       e.preventDefault();
+      e.stopPropagation(); // captured first: the player's own arrow keys (volume) do not fire too
       next.focus();
       next.scrollIntoView({ block: "nearest", inline: "nearest" });
     }
   };
-  addEventListener("keydown", onKey);
-  return () => removeEventListener("keydown", onKey);
+  addEventListener("keydown", onKey, true);
+  return () => removeEventListener("keydown", onKey, true);
 }

@@ -45,7 +45,7 @@ export default function HlsPlayer({ streamId, live }: { streamId: string; live: 
       });
       setPlayer(p);
       (window as unknown as { player: Player }).player = p; // for tests and the console
-      keyboard(el);
+      keyboard(el, el); // shortcuts while the video has focus: arrows elsewhere navigate (TV)
       el.onplaying = () => setState("playing");
       el.onwaiting = () => setState("buffering");
     })();
