@@ -123,6 +123,7 @@ export class Gateway {
       events: this.#events,
       call: (action, params, principal) => this.#callActor(action, params, { kind: "user", principal }),
       verify: (token) => this.#verifier.verify(token),
+      verifySync: (token) => this.#verifier.verifySync(token),
       nodeId: broker.nodeID,
     }, {
       onReject: (code, who) => {

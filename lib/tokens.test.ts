@@ -52,4 +52,43 @@ describe("access tokens", () => {
     const t = await new SignJWT({ role: "superuser", sid: "s", name: "x" }).setProtectedHeader({ alg: "EdDSA", kid: "k1" }).setSubject("u").setIssuer("echostreamhub").setExpirationTime("1h").sign(k.privateKey);
     await assert.rejects(v.verify(t), { type: "UNAUTHENTICATED" });
   });
+
+  it("verifySync (the WebSocket upgrade's check) decides every case as verify does", async () => {
+    const k = await keypair("k1");
+    const other = await keypair("k1");
+    const stranger = await keypair("k9");
+    const revoked = new RevocationList();
+    const v = new TokenVerifier({ fetchKeys: () => Promise.resolve([k.pub]) }, revoked);
+    await v.refresh();
+    const outcome = async (f: () => unknown): Promise<string> => {
+      try {
+        return JSON.stringify(await f());
+      } catch (err) {
+        return (err as { type?: string }).type ?? String(err);
+      }
+    };
+    const sign = (claims: Record<string, unknown>, iss = "echostreamhub", key = k.privateKey) => new SignJWT(claims).setProtectedHeader({ alg: "EdDSA", kid: "k1" }).setSubject("u").setIssuer(iss).setExpirationTime("1h").sign(key);
+    const good = await signAccessToken(who, 60, k.kid, k.priv);
+    const cases: Record<string, string> = {
+      good: good.token,
+      expired: (await signAccessToken(who, -10, k.kid, k.priv)).token,
+      forged: (await signAccessToken(who, 60, other.kid, other.priv)).token,
+      tampered: `${good.token.split(".")[0] ?? ""}.${Buffer.from(JSON.stringify({ sub: "u1", role: "admin", sid: "s1", iss: "echostreamhub", exp: good.exp })).toString("base64url")}.${good.token.split(".")[2] ?? ""}`,
+      wrongIssuer: await sign({ role: "viewer", sid: "s" }, "someone-else"),
+      badRole: await sign({ role: "superuser", sid: "s" }),
+      notBefore: await new SignJWT({ role: "viewer", sid: "s" }).setProtectedHeader({ alg: "EdDSA", kid: "k1" }).setSubject("u").setIssuer("echostreamhub").setNotBefore("10m").setExpirationTime("1h").sign(k.privateKey),
+      noExp: await new SignJWT({ role: "viewer", sid: "s" }).setProtectedHeader({ alg: "EdDSA", kid: "k1" }).setSubject("u").setIssuer("echostreamhub").sign(k.privateKey),
+      hs256: await new SignJWT({ role: "admin", sid: "x" }).setProtectedHeader({ alg: "HS256", kid: "k1" }).setSubject("u1").setIssuer("echostreamhub").setExpirationTime("1h").sign(new TextEncoder().encode(JSON.stringify(k.pub.jwk))),
+      junk: "a.b.c",
+      empty: "",
+    };
+    for (const [name, token] of Object.entries(cases)) {
+      assert.equal(await outcome(() => v.verifySync(token)), await outcome(() => v.verify(token)), name);
+    }
+    assert.equal(await outcome(() => v.verifySync(cases.expired ?? "")), "TOKEN_EXPIRED");
+    assert.equal(await outcome(() => v.verifySync(cases.tampered ?? "")), "UNAUTHENTICATED");
+    assert.equal(v.verifySync((await signAccessToken(who, 60, stranger.kid, stranger.priv)).token), undefined, "an unknown kid needs I/O: undefined");
+    revoked.add([{ sid: "s1", until: Date.now() + 60_000 }]);
+    assert.equal(await outcome(() => v.verifySync(good.token)), "TOKEN_REVOKED");
+  });
 });

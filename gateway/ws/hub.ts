@@ -143,19 +143,35 @@ export class WsHub {
     res.onAborted(() => (aborted = true));
     const token = auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : (query.get("token") ?? "");
     const format: WireFormat = query.get("format") === "json" ? "json" : "msgpack";
-    void this.#authorize(token)
-      .then((principal) => {
-        if (aborted) return;
-        const data: ConnData = { id: this.#nextId++, principal, ip, userAgent, format, rooms: new Set(), media: new Map(), closed: false, bucket: new TokenBucket(this.#cfg.wsRatePerSec, this.#cfg.wsBurst), limitedInARow: 0, malformedInARow: 0 };
-        res.cork(() => res.upgrade(data, key, protocol, extensions, context));
-      })
-      .catch((err: unknown) => {
-        if (aborted) return;
-        const body = toErrorBody(err);
-        this.#events.onReject(body.code, { ip, what: "upgrade" });
-        const status = body.code === "UNAVAILABLE" ? "503 Service Unavailable" : "401 Unauthorized";
-        res.cork(() => res.writeStatus(status).writeHeader("content-type", "application/json").end(JSON.stringify({ error: body })));
-      });
+    const upgrade = (principal: Principal) => {
+      const data: ConnData = { id: this.#nextId++, principal, ip, userAgent, format, rooms: new Set(), media: new Map(), closed: false, bucket: new TokenBucket(this.#cfg.wsRatePerSec, this.#cfg.wsBurst), limitedInARow: 0, malformedInARow: 0 };
+      res.upgrade(data, key, protocol, extensions, context);
+    };
+    const refuse = (err: unknown) => {
+      const body = toErrorBody(err);
+      this.#events.onReject(body.code, { ip, what: "upgrade" });
+      const status = body.code === "UNAVAILABLE" ? "503 Service Unavailable" : "401 Unauthorized";
+      res.writeStatus(status).writeHeader("content-type", "application/json").end(JSON.stringify({ error: body }));
+    };
+    // Upgrade inside this handler whenever the token can be checked without I/O. uWS's cork()
+    // after an asynchronous upgrade can read the new socket's memory as HTTP state and close it
+    // at once (uNetworking/uWebSockets#1929): fresh sockets dropped with 1006, joins unanswered.
+    let principal: Principal | undefined;
+    try {
+      principal = this.#draining ? undefined : token ? this.#env.verifySync(token) : undefined;
+    } catch (err) {
+      return refuse(err);
+    }
+    if (principal) return upgrade(principal);
+    // An unknown key id (a rotation this node has not loaded yet), a missing token, draining: rare.
+    void this.#authorize(token).then(
+      (p) => {
+        if (!aborted) res.cork(() => upgrade(p));
+      },
+      (err: unknown) => {
+        if (!aborted) res.cork(() => refuse(err));
+      },
+    );
   }
 
   async #authorize(token: string): Promise<Principal> {

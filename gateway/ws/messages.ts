@@ -38,6 +38,8 @@ export interface MessageEnv {
   call(action: string, params: Record<string, unknown>, principal: Principal): Promise<unknown>;
   /** Verifies a token (signature, expiry, revocation). */
   verify(token: string): Promise<Principal>;
+  /** verify() without I/O; undefined when it needs some (an unknown key id). */
+  verifySync(token: string): Principal | undefined;
   nodeId: string;
   rooms: RoomsEdge;
   media: MediaEdge;
