@@ -13,6 +13,11 @@ export class ApiError extends Error {
   }
 }
 
+/** Any caught value as a message for the user. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 export interface StreamCard {
   id: string;
   title: string;

@@ -4,6 +4,7 @@
  * /studio (creators), /admin (admins). The studio and admin screens, and the players, are their
  * own chunks, loaded when opened: the home page's first load stays small.
  */
+import { errorText } from "./api";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { lazy } from "./lazy";
@@ -41,7 +42,7 @@ function Account() {
         e.preventDefault();
         const f = new FormData(e.currentTarget);
         const field = (n: string) => (f.get(n) as string | null) ?? "";
-        session.login(field("username"), field("password")).then(() => setOpen(false), (err: unknown) => setError(err instanceof Error ? err.message : String(err)));
+        session.login(field("username"), field("password")).then(() => setOpen(false), (err: unknown) => setError(errorText(err)));
       }}
     >
       <input name="username" autocomplete="username" aria-label="Username" required />

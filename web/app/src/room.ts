@@ -4,6 +4,7 @@
  * outbox: a message stays queued (and is re-sent with the same `cid`, stored once) until the
  * server acknowledges it, so a lost connection or an expired session never loses what was typed.
  */
+import { errorText } from "./api";
 import { socket, SocketError, type Push } from "./socket";
 
 export interface ChatEvent {
@@ -99,7 +100,7 @@ export class RoomModel {
       if (t === "room.vote" && poll) this.#setPoll(poll);
       return "";
     } catch (err) {
-      return err instanceof Error ? err.message : String(err);
+      return errorText(err);
     }
   }
 
@@ -115,7 +116,7 @@ export class RoomModel {
       for (const items of this.#buffer.splice(0)) this.#applyItems(items);
       void this.#flush();
     } catch (err) {
-      this.error = err instanceof SocketError && err.code === "OFFLINE" ? "" : err instanceof Error ? err.message : String(err);
+      this.error = err instanceof SocketError && err.code === "OFFLINE" ? "" : errorText(err);
     }
     this.#changed();
   }
@@ -142,7 +143,7 @@ export class RoomModel {
         } catch (err) {
           const code = err instanceof SocketError ? err.code : "";
           if (RETRYABLE.has(code)) break;
-          m.error = err instanceof Error ? err.message : String(err);
+          m.error = errorText(err);
           this.outbox.shift();
           this.#refused.push(m);
         }

@@ -2,6 +2,7 @@
  * The operators' screen: QoE and activity charts, node health, pipeline status, alerts (live on
  * the socket), recent playback errors, users and roles. Refreshes every 5 s. Admins only.
  */
+import { errorText } from "../api";
 import { useEffect, useState } from "preact/hooks";
 import { session } from "../session";
 import { socket } from "../socket";
@@ -18,7 +19,7 @@ function useDashboard(minutes: number, stream: string): { d: Dashboard | undefin
     const load = () =>
       session.authed<Dashboard>("GET", `/api/analytics/dashboard?${q.toString()}`).then(
         (r) => (setD(r), setError(""), setUpdates((n) => n + 1)),
-        (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
+        (e: unknown) => setError(errorText(e)),
       );
     void load();
     const t = setInterval(() => void load(), 5000);

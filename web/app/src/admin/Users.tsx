@@ -1,4 +1,5 @@
 /** Users and roles: promote or demote (their sessions are revoked), or log a user out everywhere. */
+import { errorText } from "../api";
 import { useEffect, useState } from "preact/hooks";
 import { session } from "../session";
 
@@ -13,9 +14,9 @@ interface User {
 export function Users() {
   const [users, setUsers] = useState<User[]>([]);
   const [note, setNote] = useState("");
-  const load = () => void session.authed<User[]>("GET", "/api/admin/users").then(setUsers, (e: unknown) => setNote(e instanceof Error ? e.message : String(e)));
+  const load = () => void session.authed<User[]>("GET", "/api/admin/users").then(setUsers, (e: unknown) => setNote(errorText(e)));
   useEffect(load, []);
-  const act = (p: Promise<unknown>, done: string) => void p.then(() => (setNote(done), load()), (e: unknown) => setNote(e instanceof Error ? e.message : String(e)));
+  const act = (p: Promise<unknown>, done: string) => void p.then(() => (setNote(done), load()), (e: unknown) => setNote(errorText(e)));
   return (
     <section class="panel" aria-label="Users and roles">
       <h2>Users and roles</h2>

@@ -2,6 +2,7 @@
  * Home: search, categories, live now, and the recommendation rows (GET /api/recommendations:
  * personal rows for users with history, trending and popular-per-category for the rest).
  */
+import { errorText } from "../api";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { RecRow, StreamCard } from "../api";
 import { Row } from "../components/Row";
@@ -25,7 +26,7 @@ function useHomeData(): Data | undefined {
       ]);
       if (live) setData({ catalog: catalog.filter((s) => s.status === "live" || s.status === "ready"), rows: recs.rows });
     };
-    load().catch((err: unknown) => live && setData({ catalog: [], rows: [], error: err instanceof Error ? err.message : String(err) }));
+    load().catch((err: unknown) => live && setData({ catalog: [], rows: [], error: errorText(err) }));
     return () => {
       live = false;
     };

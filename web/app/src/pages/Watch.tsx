@@ -2,6 +2,7 @@
  * The watch page: the player (live: WebRTC by default, HLS with ?mode=hls; VOD: HLS), and the
  * stream's room beside it: chat, reactions, polls, presence; moderation for the owner and admins.
  */
+import { errorText } from "../api";
 import { useEffect, useState } from "preact/hooks";
 import type { StreamCard } from "../api";
 import { Chat } from "../components/Chat";
@@ -30,7 +31,7 @@ export function Watch({ id, mode }: { id: string; mode: string }) {
   const [stream, setStream] = useState<Stream>();
   const [error, setError] = useState("");
   useEffect(() => {
-    session.authed<Stream>("GET", `/api/streams/${encodeURIComponent(id)}`).then(setStream, (e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+    session.authed<Stream>("GET", `/api/streams/${encodeURIComponent(id)}`).then(setStream, (e: unknown) => setError(errorText(e)));
   }, [id]);
   const room = useRoom(stream ? id : undefined);
   if (error) return <p class="status error" role="alert">{error}</p>;

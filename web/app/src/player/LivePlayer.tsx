@@ -3,6 +3,7 @@
  * (auto or a simulcast layer) and a stats line. A media node restarting answers UNAVAILABLE or
  * says "reconnect": the player tries again with backoff.
  */
+import { errorText } from "../api";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { LiveMedia } from "../../../src/live-media.js";
 import { socket } from "../socket";
@@ -33,7 +34,7 @@ function useLiveMedia(streamId: string, video: { current: HTMLVideoElement | nul
       m.watch(video.current).then(
         () => setState(m.consumers.size ? "live" : "waiting for the broadcaster"),
         (err: unknown) => {
-          setState(`video unavailable: ${err instanceof Error ? err.message : String(err)}`);
+          setState(`video unavailable: ${errorText(err)}`);
           view.error("WEBRTC_UNAVAILABLE", attempt >= 8);
           if (attempt < 8) timer = setTimeout(() => start(attempt + 1), 500 * 2 ** Math.min(attempt, 4));
         },

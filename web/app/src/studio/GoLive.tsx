@@ -3,6 +3,7 @@
  * WebRTC), or from OBS and other encoders over WHIP (the settings to paste). The room beside it:
  * audience, chat, polls.
  */
+import { errorText } from "../api";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { LiveMedia } from "../../../src/live-media.js";
 import { session } from "../session";
@@ -58,7 +59,7 @@ export function GoLive({ streamId, onEnded }: { streamId: string; onEnded: () =>
       setError("");
     } catch (err) {
       m.close();
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorText(err));
       if (attempt < 8 && socket.online) setTimeout(() => void publish(ms, source, attempt + 1), 500 * 2 ** Math.min(attempt, 4));
     }
   };
@@ -72,11 +73,11 @@ export function GoLive({ streamId, onEnded }: { streamId: string; onEnded: () =>
       await publish(ms, source);
     } catch (err) {
       setState("ready");
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorText(err));
     }
   };
   const end = async () => {
-    await socket.request("media.end", { stream: streamId }).catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
+    await socket.request("media.end", { stream: streamId }).catch((err: unknown) => setError(errorText(err)));
     tracks.current?.getTracks().forEach((tr) => tr.stop());
     media.current?.close();
     setState("ended");

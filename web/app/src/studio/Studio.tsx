@@ -2,6 +2,7 @@
  * The creator studio: my streams (create, rename, delete, open), going live with the room beside
  * it (audience, polls, chat with moderation), and uploads with progress. Creators and admins.
  */
+import { errorText } from "../api";
 import { useEffect, useState } from "preact/hooks";
 import { Chat } from "../components/Chat";
 import { NewPoll, Polls, PresenceLine } from "../components/Interact";
@@ -12,8 +13,6 @@ import { session } from "../session";
 import { useRoom } from "../useRoom";
 import { GoLive } from "./GoLive";
 import { Upload } from "./Upload";
-
-const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 function NewStream({ onCreated }: { onCreated: (s: Stream) => void }) {
   const [error, setError] = useState("");
@@ -26,7 +25,7 @@ function NewStream({ onCreated }: { onCreated: (s: Stream) => void }) {
         const form = e.currentTarget;
         const f = new FormData(form);
         const category = field(f, "category").trim();
-        session.authed<Stream>("POST", "/api/streams", { title: field(f, "title").trim(), kind: "live", ...(category ? { category } : {}) }).then((s) => (form.reset(), setError(""), onCreated(s)), (err: unknown) => setError(msg(err)));
+        session.authed<Stream>("POST", "/api/streams", { title: field(f, "title").trim(), kind: "live", ...(category ? { category } : {}) }).then((s) => (form.reset(), setError(""), onCreated(s)), (err: unknown) => setError(errorText(err)));
       }}
     >
       <input name="title" aria-label="Stream title" placeholder="Title of the new live stream" required maxLength={200} />
@@ -41,10 +40,10 @@ function StreamRow({ s, selected, onOpen, onChanged }: { s: Stream; selected: bo
   const [error, setError] = useState("");
   const rename = () => {
     const title = prompt("New title", s.title)?.trim();
-    if (title) session.authed("PATCH", `/api/streams/${s.id}`, { title }).then(onChanged, (e: unknown) => setError(msg(e)));
+    if (title) session.authed("PATCH", `/api/streams/${s.id}`, { title }).then(onChanged, (e: unknown) => setError(errorText(e)));
   };
   const remove = () => {
-    if (confirm(`Delete “${s.title}”?`)) session.authed("DELETE", `/api/streams/${s.id}`).then(onChanged, (e: unknown) => setError(msg(e)));
+    if (confirm(`Delete “${s.title}”?`)) session.authed("DELETE", `/api/streams/${s.id}`).then(onChanged, (e: unknown) => setError(errorText(e)));
   };
   return (
     <li class={selected ? "selected" : ""}>
@@ -78,7 +77,7 @@ export default function Studio() {
   const [error, setError] = useState("");
   const me = session.user;
   const load = () => {
-    if (me) session.authed<Stream[]>("GET", `/api/streams?ownerId=${encodeURIComponent(me.id)}&limit=200`).then(setStreams, (e: unknown) => setError(msg(e)));
+    if (me) session.authed<Stream[]>("GET", `/api/streams?ownerId=${encodeURIComponent(me.id)}&limit=200`).then(setStreams, (e: unknown) => setError(errorText(e)));
   };
   useEffect(load, [me?.id]);
   if (!session.loggedIn || (me?.role !== "creator" && me?.role !== "admin")) return <p class="status">The studio is for creators: log in with a creator account.</p>;

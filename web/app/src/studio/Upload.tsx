@@ -1,4 +1,5 @@
 /** Upload a video: the tus progress, then the encoder's progress pushed on the socket. */
+import { errorText } from "../api";
 import { useEffect, useState } from "preact/hooks";
 import { field } from "../form";
 import { href } from "../router";
@@ -39,7 +40,7 @@ export function Upload({ onDone }: { onDone: () => void }) {
           setP({ sent: 0, total: file.size });
           upload(file, title, (streamId) => setP((c) => ({ ...(c ?? { sent: 0, total: file.size }), streamId })), (sent, total) => setP((c) => ({ ...(c ?? {}), sent, total })))
             .then(() => setP((c) => (c ? { ...c, encode: c.encode ?? { status: "queued", percent: 0 } } : c)))
-            .catch((err: unknown) => setP((c) => ({ ...(c ?? { sent: 0, total: 0 }), error: err instanceof Error ? err.message : String(err) })));
+            .catch((err: unknown) => setP((c) => ({ ...(c ?? { sent: 0, total: 0 }), error: errorText(err) })));
         }}
       >
         <input name="title" aria-label="Title" placeholder="Title" maxLength={200} />
