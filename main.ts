@@ -75,7 +75,7 @@ function schemas(cfg: AppConfig, store: Store | undefined, onGateway: (gw: Gatew
   const factories: Record<ServiceName, () => ServiceSchema> = {
     gateway: () => gatewayService(cfg, onGateway),
     sessions: () => sessionsService(cfg, need()),
-    streams: () => streamsService(need()),
+    streams: () => streamsService(need(), cfg),
     rooms: () => roomsService(cfg, need()),
     media: () => mediaService(cfg),
     encoders: () => encodersService(cfg, need()),

@@ -45,8 +45,15 @@ export function AccessMiddleware(): Middleware {
       // $node.* and other Moleculer internals are internal by definition.
       const name = String(action.name);
       const access = name.startsWith("$") ? "internal" : accessOf(action);
+      // A refusal is a rejected promise, never a synchronous throw: Moleculer's context tracker
+      // forgets a request only when its promise settles, and a throw here skipped that, so each
+      // refused call stayed "running" and every later shutdown waited the full drain timeout.
       return function checkedAction(ctx) {
-        checkAccess(access, ctx.meta, ctx.level);
+        try {
+          checkAccess(access, ctx.meta, ctx.level);
+        } catch (err) {
+          return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+        }
         return next(ctx);
       };
     },

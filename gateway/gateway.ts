@@ -33,6 +33,7 @@ import { PlaybackSigner, signPlaylist } from "./http/playback.js";
 import type { EncodeProgress } from "../actors/encoders/encoders.service.js";
 import { prometheusText } from "../lib/prometheus.js";
 import { RateLimiter } from "../lib/rate-limit.js";
+import { proxyTrust, type ProxyTrust } from "./http/client-ip.js";
 import { loadUws, type Uws } from "./uws.js";
 import { WsHub } from "./ws/hub.js";
 import { RoomsEdge } from "./rooms-edge.js";
@@ -73,6 +74,7 @@ export class Gateway {
   readonly #ipLimiter: RateLimiter;
   readonly #userLimiter: RateLimiter;
   readonly #authLimiter: RateLimiter;
+  readonly #trust: ProxyTrust;
   #uws: Uws | undefined;
   #listen: us_listen_socket | undefined;
   #port = 0;
@@ -98,6 +100,7 @@ export class Gateway {
     this.#ipLimiter = new RateLimiter(g.httpRatePerIp, g.httpBurstPerIp);
     this.#userLimiter = new RateLimiter(g.httpRatePerUser, g.httpBurstPerUser);
     this.#authLimiter = new RateLimiter(g.authRatePerIp, g.authBurstPerIp);
+    this.#trust = proxyTrust(g.trustProxy, g.trustedProxies);
     this.#verifier = new TokenVerifier({ fetchKeys: () => this.#internal<PublicKey[]>("sessions.jwks") }, this.#revocations);
     this.#rooms = new RoomsEdge({
       nodeId: broker.nodeID,
@@ -302,7 +305,7 @@ export class Gateway {
   }
 
   #handle(res: HttpResponse, req: HttpRequest): void {
-    const ex = new Exchange(res, readHead(res, req, this.#cfg.gateway.trustProxy));
+    const ex = new Exchange(res, readHead(res, req, this.#trust));
     this.#inflight++;
     this.#servedSinceReport++;
     const started = process.hrtime.bigint();

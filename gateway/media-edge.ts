@@ -49,7 +49,18 @@ export class MediaEdge {
   async join(conn: Connection, streamId: string, role: "broadcaster" | "viewer"): Promise<unknown> {
     const ws = conn.socket;
     if (!ws) throw new AppError("INTERNAL", "Connection not ready");
-    if (!conn.media.has(streamId) && conn.media.size >= MAX_MEDIA_STREAMS_PER_CONNECTION) throw new AppError("BAD_REQUEST", `At most ${MAX_MEDIA_STREAMS_PER_CONNECTION} streams per connection`);
+    // Checked and reserved before the first await: pipelined joins cannot all pass the cap.
+    if (conn.mediaJoining.has(streamId)) throw new AppError("CONFLICT", "Already joining this stream");
+    if (!conn.media.has(streamId) && conn.media.size + conn.mediaJoining.size >= MAX_MEDIA_STREAMS_PER_CONNECTION) throw new AppError("BAD_REQUEST", `At most ${MAX_MEDIA_STREAMS_PER_CONNECTION} streams per connection`);
+    conn.mediaJoining.add(streamId);
+    try {
+      return await this.#join(conn, ws, streamId, role);
+    } finally {
+      conn.mediaJoining.delete(streamId);
+    }
+  }
+
+  async #join(conn: Connection, ws: Ws, streamId: string, role: "broadcaster" | "viewer"): Promise<unknown> {
     const { nodeID, origin } = (await this.#deps.call("streams.place", { id: streamId, role }, conn.principal)) as { nodeID: string; origin?: string };
     const params = { streamId, peerId: this.peerId(conn), role, ...(origin === undefined ? {} : { origin }) };
     const answer = await this.#deps.call("media.join", params, conn.principal, nodeID);

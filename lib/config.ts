@@ -69,6 +69,10 @@ export interface AppConfig {
     wsBurst: number;
     /** Rate-limit errors in a row before a flooding WebSocket is closed (4002). */
     wsFloodCloseAfter: number;
+    /** Open WebSockets per client IP, and per user (a guest token is its own user), on one
+     *  gateway; an upgrade past either answers 429 with Retry-After. */
+    wsPerIp: number;
+    wsPerUser: number;
     /** HTTP requests/s per client IP and per user, with bursts. */
     httpRatePerIp: number;
     httpBurstPerIp: number;
@@ -83,8 +87,11 @@ export interface AppConfig {
     corsOrigins: string[];
     /** How long SIGTERM waits for in-flight requests before closing anyway. */
     drainTimeoutMs: number;
-    /** Trust X-Forwarded-For for the client IP (only behind your own proxy). */
+    /** Read the client IP from X-Forwarded-For (only behind your own proxy): the right-most hop
+     *  that is not in trustedProxies. With trustedProxies empty, the socket's peer is the proxy. */
     trustProxy: boolean;
+    /** Our reverse proxies and load balancers (IPs and CIDRs, comma separated). */
+    trustedProxies: string[];
     /** Allow the pure-JS uWS fallback when the native binary does not load (slow). */
     allowUwsFallback: boolean;
     /** HTTPS/WSS: PEM certificate and key files; both set = the gateway speaks TLS only. */
@@ -137,6 +144,14 @@ export interface AppConfig {
     initialOutgoingBitrate: number;
     /** After the broadcaster disconnects, the stream stays live this long for it to come back. */
     broadcasterGraceMs: number;
+    /** A broadcaster whose producers carry no media for this long has left (a crashed encoder,
+     *  a lost network, a tab closed without WHIP DELETE): the grace period then starts. */
+    mediaTimeoutMs: number;
+    /** A WHIP or WHEP session whose ICE + DTLS has not connected this long after its answer is closed. */
+    sessionConnectTimeoutMs: number;
+    /** WHEP sessions at once per user, and per client IP, on one media node. */
+    whepPerUser: number;
+    whepPerIp: number;
     /** Also package every live stream as HLS (ffmpeg, DATA_DIR/live/<id>/, served at /live/). */
     liveHls: boolean;
     /** Record live streams (stream copy, with live HLS) and turn each into a VOD asset when it ends. */
@@ -249,6 +264,8 @@ export const DEFAULTS: AppConfig = {
     wsRatePerSec: 50,
     wsBurst: 100,
     wsFloodCloseAfter: 50,
+    wsPerIp: 1000,
+    wsPerUser: 20,
     httpRatePerIp: 50,
     httpBurstPerIp: 100,
     httpRatePerUser: 20,
@@ -259,6 +276,7 @@ export const DEFAULTS: AppConfig = {
     corsOrigins: ["*"],
     drainTimeoutMs: 10_000,
     trustProxy: false,
+    trustedProxies: [],
     allowUwsFallback: false,
     tlsCertFile: "",
     tlsKeyFile: "",
@@ -288,6 +306,10 @@ export const DEFAULTS: AppConfig = {
     maxViewersPerNode: 0,
     initialOutgoingBitrate: 1_000_000,
     broadcasterGraceMs: 30_000,
+    mediaTimeoutMs: 10_000,
+    sessionConnectTimeoutMs: 15_000,
+    whepPerUser: 4,
+    whepPerIp: 20,
     liveHls: true,
     recordLive: true,
     workerLogLevel: "warn",
@@ -386,6 +408,8 @@ const SETTINGS: Setting[] = [
   s("gateway.wsRatePerSec", { t: "num", min: 0.1, max: 1e6 }),
   s("gateway.wsBurst", int(1, 1e6)),
   s("gateway.wsFloodCloseAfter", int(1, 1e6)),
+  s("gateway.wsPerIp", int(1, 10_000_000)),
+  s("gateway.wsPerUser", int(1, 10_000_000)),
   s("gateway.httpRatePerIp", { t: "num", min: 0.1, max: 1e6 }),
   s("gateway.httpBurstPerIp", int(1, 1e6)),
   s("gateway.httpRatePerUser", { t: "num", min: 0.1, max: 1e6 }),
@@ -396,6 +420,7 @@ const SETTINGS: Setting[] = [
   s("gateway.corsOrigins", { t: "list" }),
   s("gateway.drainTimeoutMs", int(0, 600_000)),
   s("gateway.trustProxy", { t: "bool" }),
+  s("gateway.trustedProxies", { t: "list" }),
   s("gateway.allowUwsFallback", { t: "bool" }, "UWS_ALLOW_FALLBACK"),
   s("gateway.tlsCertFile", { t: "str" }, "TLS_CERT_FILE"),
   s("gateway.tlsKeyFile", { t: "str" }, "TLS_KEY_FILE"),
@@ -421,6 +446,10 @@ const SETTINGS: Setting[] = [
   s("media.maxViewersPerNode", int(0, 10_000_000)),
   s("media.initialOutgoingBitrate", int(100_000, 100_000_000)),
   s("media.broadcasterGraceMs", int(0, 3_600_000)),
+  s("media.mediaTimeoutMs", int(1000, 3_600_000)),
+  s("media.sessionConnectTimeoutMs", int(1000, 3_600_000)),
+  s("media.whepPerUser", int(1, 10_000)),
+  s("media.whepPerIp", int(1, 100_000)),
   s("media.liveHls", { t: "bool" }),
   s("media.recordLive", { t: "bool" }),
   s("media.workerLogLevel", { t: "enum", values: ["debug", "warn", "error", "none"] }),

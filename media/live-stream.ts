@@ -19,6 +19,8 @@ import { LiveHls } from "./live-hls.js";
 import { connectPipe, createPipe, endOf, PipeOut, type PipedProducer, type PipeEnd } from "./node-pipes.js";
 
 export type PeerRole = "broadcaster" | "viewer";
+/** At most one key frame request per this long reaches a broadcaster (per producer). */
+export const KEYFRAME_REQUEST_DELAY_MS = 1000;
 export type StreamNotice =
   | { t: "media.producer"; d: { streamId: string; producerId: string; kind: string; source: string } }
   | { t: "media.producer.closed"; d: { streamId: string; producerId: string } }
@@ -31,9 +33,16 @@ interface Hosted {
   consumers: number;
 }
 
-export interface Peer {
-  readonly id: string;
+/** Who a peer is: the user, their login session (revoking it ends the peer) and, for WHIP/WHEP
+ *  sessions, the client's IP as the gateway saw it (per-IP caps). */
+export interface PeerOwner {
   readonly userId: string;
+  readonly sid: string;
+  readonly ip: string;
+}
+
+export interface Peer extends PeerOwner {
+  readonly id: string;
   readonly role: PeerRole;
   readonly host: Hosted;
   readonly transports: Map<string, types.WebRtcTransport>;
@@ -62,6 +71,8 @@ export interface LiveStreamHooks {
   onClosed(reason: CloseReason): void;
   /** Origin side: a new producer is on the pipe to this relay node; tell that node. */
   onPiped?(relayNode: string, p: PipedProducer): void;
+  /** A peer was dropped by the stream itself (ICE/DTLS lost, never connected); it has left. */
+  onPeerLost?(peerId: string, role: PeerRole, why: string): void;
 }
 
 /** Relay side: asks the origin node for a pipe to our end; answers its end and the producers. */
@@ -82,6 +93,7 @@ export class LiveStream {
   #relay: { origin: string; transport: types.PipeTransport } | undefined;
   #hls: LiveHls | undefined;
   #closed = false;
+  #wentLive = false;
 
   private constructor(id: string, pool: WorkerPool, cfg: AppConfig["media"], hooks: LiveStreamHooks) {
     this.id = id;
@@ -122,6 +134,17 @@ export class LiveStream {
     return this.#closed;
   }
 
+  /** A broadcaster has produced here (origin only): from then on, its absence ends the stream.
+   *  Viewers waiting for a scheduled stream never do. */
+  get wentLive(): boolean {
+    return this.#wentLive;
+  }
+
+  /** Every peer now (per-user and per-IP session caps). */
+  peers(): IterableIterator<Peer> {
+    return this.#peers.values();
+  }
+
   get rtpCapabilities(): types.RtpCapabilities {
     return this.#origin().router.rtpCapabilities;
   }
@@ -142,12 +165,12 @@ export class LiveStream {
   }
 
   /** Adds a peer with one WebRTC transport (send for the broadcaster, receive for viewers). */
-  async join(peerId: string, userId: string, role: PeerRole, own?: Hosted): Promise<TransportInfo> {
+  async join(peerId: string, who: PeerOwner, role: PeerRole, own?: Hosted): Promise<TransportInfo> {
     this.#assertOpen();
     if (role === "broadcaster" && this.#relay) throw new AppError("CONFLICT", "This media node relays the stream: broadcast to its origin node", { reconnect: true });
     if (this.#peers.has(peerId)) this.leave(peerId);
     const host = own ?? (role === "broadcaster" ? this.#origin() : await this.#hostForViewer());
-    const peer: Peer = { id: peerId, userId, role, host, transports: new Map(), consumers: new Map(), producers: new Map(), ownRouter: own !== undefined };
+    const peer: Peer = { id: peerId, userId: who.userId, sid: who.sid, ip: who.ip, role, host, transports: new Map(), consumers: new Map(), producers: new Map(), ownRouter: own !== undefined };
     this.#peers.set(peerId, peer);
     const t = await host.router.createWebRtcTransport({
       webRtcServer: host.slot.webRtcServer,
@@ -163,7 +186,59 @@ export class LiveStream {
     }
     peer.transports.set(t.id, t);
     t.observer.once("close", () => peer.transports.delete(t.id));
+    if (role === "broadcaster") this.#watchBroadcaster(peer, t);
     return { id: t.id, iceParameters: t.iceParameters, iceCandidates: t.iceCandidates, dtlsParameters: t.dtlsParameters };
+  }
+
+  /** Loss of ICE (consent gone, TCP closed) or DTLS (failed, closed by the far end) is the
+   *  broadcaster leaving: a crashed encoder or a closed tab sends no WHIP DELETE. */
+  #watchBroadcaster(peer: Peer, t: types.WebRtcTransport): void {
+    t.on("icestatechange", (state) => {
+      if (state === "disconnected" || state === "closed") this.#lose(peer, `ICE ${state}`);
+    });
+    t.on("dtlsstatechange", (state) => {
+      if (state === "failed" || state === "closed") this.#lose(peer, `DTLS ${state}`);
+    });
+  }
+
+  /** Drops a peer the stream found gone, once, and tells the owner. */
+  #lose(peer: Peer, why: string): void {
+    if (this.#closed || this.#peers.get(peer.id) !== peer) return;
+    this.leave(peer.id);
+    this.#hooks.onPeerLost?.(peer.id, peer.role, why);
+  }
+
+  /** WHIP/WHEP: an HTTP session has no socket whose close ends it; one that never connects is dropped. */
+  #expectConnected(peerId: string, t: TransportInfo): void {
+    const peer = this.#peers.get(peerId);
+    const transport = peer?.transports.get(t.id);
+    if (!peer || !transport) return;
+    const timer = setTimeout(() => {
+      if (transport.dtlsState !== "connected") this.#lose(peer, `not connected within ${this.#cfg.sessionConnectTimeoutMs} ms`);
+    }, this.#cfg.sessionConnectTimeoutMs);
+    timer.unref();
+    transport.observer.once("close", () => clearTimeout(timer));
+  }
+
+  /** Bytes received so far from each broadcaster that produces (the node's media watchdog). */
+  async broadcasterBytes(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const peer of [...this.#peers.values()]) {
+      if (peer.role !== "broadcaster" || peer.producers.size === 0) continue;
+      let bytes = 0;
+      for (const p of [...peer.producers.values()]) {
+        const stats = await p.getStats().catch(() => []);
+        for (const st of stats) bytes += st.byteCount;
+      }
+      out.set(peer.id, bytes);
+    }
+    return out;
+  }
+
+  /** The watchdog found a broadcaster silent for too long. */
+  dropSilent(peerId: string, why: string): void {
+    const peer = this.#peers.get(peerId);
+    if (peer) this.#lose(peer, why);
   }
 
   async connect(peerId: string, transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
@@ -175,10 +250,13 @@ export class LiveStream {
     const peer = this.#peer(peerId);
     if (peer.role !== "broadcaster") throw new AppError("FORBIDDEN", "Only the broadcaster produces");
     const t = this.#transport(peerId, transportId);
-    const producer = await mediaCall("RTP parameters", () => t.produce({ kind, rtpParameters, appData: { source } }));
+    // Key frame requests (a viewer resuming, a layer switch) reach the broadcaster at most once per
+    // KEYFRAME_REQUEST_DELAY_MS: mediasoup holds the rest back, so a join storm is not a key frame storm.
+    const producer = await mediaCall("RTP parameters", () => t.produce({ kind, rtpParameters, appData: { source }, keyFrameRequestDelay: KEYFRAME_REQUEST_DELAY_MS }));
     peer.producers.set(producer.id, producer);
     producer.observer.once("close", () => peer.producers.delete(producer.id));
     await this.#register(producer, source);
+    if (!this.#relay) this.#wentLive = true;
     for (const [node, out] of this.#pipesOut) this.#hooks.onPiped?.(node, await out.add(producer.id, source));
     return producer.id;
   }
@@ -261,12 +339,13 @@ export class LiveStream {
   }
 
   /** WHIP: an encoder's offer -> transport, producers; returns the SDP answer. */
-  async whip(peerId: string, userId: string, offer: Offer): Promise<string> {
-    const t = await this.join(peerId, userId, "broadcaster");
+  async whip(peerId: string, who: PeerOwner, offer: Offer): Promise<string> {
+    const t = await this.join(peerId, who, "broadcaster");
     try {
       const plan = planWhip(offer, this.rtpCapabilities, t);
       await this.connect(peerId, t.id, offer.dtls);
       for (const p of plan.produce) await this.produce(peerId, t.id, p.kind, p.rtpParameters, "whip");
+      this.#expectConnected(peerId, t);
       return plan.answer;
     } catch (err) {
       this.leave(peerId);
@@ -275,7 +354,7 @@ export class LiveStream {
   }
 
   /** WHEP: a player's offer -> transport, one running consumer per offered section; returns the answer. */
-  async whep(peerId: string, userId: string, offer: Offer): Promise<string> {
+  async whep(peerId: string, who: PeerOwner, offer: Offer): Promise<string> {
     const caps = playerCapabilities(offer);
     checkCapabilities(caps);
     let mediaCodecs;
@@ -289,7 +368,7 @@ export class LiveStream {
     slot.routers++;
     router.observer.once("close", () => slot.routers--);
     const own: Hosted = { router, slot, consumers: 0 };
-    const t = await this.join(peerId, userId, "viewer", own).catch((err: unknown) => {
+    const t = await this.join(peerId, who, "viewer", own).catch((err: unknown) => {
       router.close();
       throw err;
     });
@@ -310,6 +389,7 @@ export class LiveStream {
       }
       const answer = whepAnswer(offer, t, byMid);
       for (const c of peer.consumers.values()) if (c.kind === "video") c.requestKeyFrame().catch(() => undefined);
+      this.#expectConnected(peerId, t);
       return answer;
     } catch (err) {
       this.leave(peerId);

@@ -11,7 +11,7 @@ import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError } from "../../lib/errors.js";
-import { LiveStream, type CloseReason, type StreamNotice } from "../../media/live-stream.js";
+import { LiveStream, type CloseReason, type PeerOwner, type StreamNotice } from "../../media/live-stream.js";
 import type { PipedProducer, PipeEnd } from "../../media/node-pipes.js";
 import type { WorkerPool } from "../../media/worker-pool.js";
 
@@ -20,10 +20,13 @@ const execFileAsync = promisify(execFile);
 /** What relay nodes hear from an origin node (event `media.origin`, to the media group). */
 export type OriginNews = { streamId: string; producerClosed: string } | { streamId: string; closed: CloseReason };
 
-/** What the streams actor hears from each media node (event `media.load`): for viewer placement. */
+/** What the streams actor hears from each media node (event `media.load`): for viewer placement,
+ *  and the live streams this node vouches for (a broadcaster here, or its grace period running):
+ *  the catalog ends a `live` stream no media node vouches for (node lost or restarted). */
 export interface MediaLoad {
   viewers: number;
   capacity: number;
+  live: string[];
 }
 
 /** What the gateway receives (event `media.out`, to the gateway group) and publishes to the stream's topic. */
@@ -45,7 +48,12 @@ export class MediaNode {
   readonly #dataDir: string;
   readonly #capacity: number;
   readonly #loadTimer: NodeJS.Timeout;
-  #lastLoad = -1;
+  readonly #watchdog: NodeJS.Timeout;
+  /** Per stream and broadcaster peer: bytes received at the last check, and since when unchanged. */
+  readonly #media = new Map<string, Map<string, { bytes: number; since: number }>>();
+  /** WHEP sessions being opened, by peer id. */
+  readonly #whepPending = new Map<string, PeerOwner>();
+  #lastLoad = "";
   #loadTicks = 0;
 
   constructor(cfg: AppConfig["media"], pool: WorkerPool, broker: ServiceBroker, dataDir: string) {
@@ -57,6 +65,8 @@ export class MediaNode {
     this.#capacity = cfg.maxViewersPerNode || Math.floor((pool.slots.length * cfg.maxConsumersPerRouter) / 2);
     this.#loadTimer = setInterval(() => this.#reportLoad(), 500);
     this.#loadTimer.unref();
+    this.#watchdog = setInterval(() => void this.#checkMedia(), Math.min(2000, cfg.mediaTimeoutMs / 2));
+    this.#watchdog.unref();
   }
 
   get pool(): WorkerPool {
@@ -123,11 +133,13 @@ export class MediaNode {
     this.#grace.delete(streamId);
   }
 
-  /** A peer left; when it was the last broadcaster, the stream ends after the grace period. */
+  /** A peer left; when it was the last broadcaster of a stream that went live, the stream ends
+   *  after the grace period. Viewers waiting for a scheduled stream never start it: they leave
+   *  and come back as they like, and the owner can still go live. */
   left(streamId: string): void {
     const s = this.#streams.get(streamId);
     // A relay never ends the stream: only its origin knows the broadcaster.
-    if (!s || s.origin !== undefined || s.broadcasterPresent() || this.#grace.has(streamId)) return;
+    if (!s || s.origin !== undefined || !s.wentLive || s.broadcasterPresent() || this.#grace.has(streamId)) return;
     const t = setTimeout(() => {
       this.#grace.delete(streamId);
       if (!s.broadcasterPresent()) void this.end(streamId, "broadcaster gone");
@@ -176,8 +188,65 @@ export class MediaNode {
     }
   }
 
+  /** Reserves a WHEP session for this user and address, within the caps: sessions open here
+   *  and sessions being opened count, so pipelined requests cannot all pass. Call the answer once
+   *  the session is open (it is then a peer) or failed. */
+  reserveWhep(peerId: string, who: PeerOwner): () => void {
+    const n = { user: 0, ip: 0 };
+    const count = (id: string, o: PeerOwner) => {
+      if (o.userId === who.userId) n.user++;
+      if (who.ip !== "" && o.ip === who.ip) n.ip++;
+      return id;
+    };
+    const open = new Set<string>();
+    for (const s of this.#streams.values()) for (const p of s.peers()) if (p.ownRouter) open.add(count(p.id, p));
+    for (const [id, o] of this.#whepPending) if (!open.has(id)) count(id, o);
+    if (n.user >= this.#cfg.whepPerUser) throw new AppError("RATE_LIMITED", `At most ${this.#cfg.whepPerUser} WHEP sessions per user: DELETE one first`, { retryAfterSec: 10 });
+    if (n.ip >= this.#cfg.whepPerIp) throw new AppError("RATE_LIMITED", `At most ${this.#cfg.whepPerIp} WHEP sessions per address`, { retryAfterSec: 10 });
+    this.#whepPending.set(peerId, who);
+    return () => this.#whepPending.delete(peerId);
+  }
+
+  /** Every media session (WebSocket, WHIP, WHEP) of these login sessions ends: they were revoked
+   *  (logout, logout everywhere, a role change, an admin's revoke). */
+  closeSessions(sids: ReadonlySet<string>): number {
+    let n = 0;
+    for (const s of [...this.#streams.values()]) {
+      for (const p of [...s.peers()]) {
+        if (!sids.has(p.sid)) continue;
+        s.leave(p.id);
+        n++;
+        if (p.role === "broadcaster") this.left(s.id);
+      }
+    }
+    return n;
+  }
+
+  /** The media watchdog: a broadcaster whose producers received nothing for mediaTimeoutMs has
+   *  gone (a frozen or crashed encoder keeps no socket open that would tell us). */
+  async #checkMedia(): Promise<void> {
+    const now = Date.now();
+    for (const s of [...this.#streams.values()]) {
+      if (s.origin !== undefined || s.closed) continue;
+      const seen = this.#media.get(s.id) ?? new Map<string, { bytes: number; since: number }>();
+      this.#media.set(s.id, seen);
+      const bytes = await s.broadcasterBytes();
+      for (const peerId of seen.keys()) if (!bytes.has(peerId)) seen.delete(peerId);
+      for (const [peerId, b] of bytes) {
+        const last = seen.get(peerId);
+        if (!last || b > last.bytes) seen.set(peerId, { bytes: b, since: now });
+        else if (now - last.since >= this.#cfg.mediaTimeoutMs) {
+          seen.delete(peerId);
+          s.dropSilent(peerId, `no media for ${Math.round((now - last.since) / 1000)} s`);
+        }
+      }
+    }
+    for (const id of this.#media.keys()) if (!this.#streams.has(id)) this.#media.delete(id);
+  }
+
   closeAll(): void {
     clearInterval(this.#loadTimer);
+    clearInterval(this.#watchdog);
     for (const t of this.#hlsTimers.values()) clearTimeout(t);
     for (const t of this.#grace.values()) clearTimeout(t);
     for (const s of [...this.#streams.values()]) s.close("node-stopping");
@@ -198,6 +267,10 @@ export class MediaNode {
       onClosed: (reason: CloseReason) => this.#onClosed(streamId, reason),
       onPiped: (relayNode: string, p: PipedProducer) => {
         this.#broker.call("media.pipeIn", { streamId, producers: [p] }, { nodeID: relayNode }).catch((err: unknown) => this.#broker.logger.warn(`media: piping ${p.id} to ${relayNode} failed: ${String(err)}`));
+      },
+      onPeerLost: (peerId: string, role: string, why: string) => {
+        this.#broker.logger.info(`media: ${role} ${peerId} of stream ${streamId} is gone (${why})`);
+        if (role === "broadcaster") this.left(streamId);
       },
     };
   }
@@ -237,10 +310,15 @@ export class MediaNode {
 
   #reportLoad(): void {
     let viewers = 0;
-    for (const s of this.#streams.values()) viewers += s.viewers;
-    if (viewers === this.#lastLoad && ++this.#loadTicks % 4 !== 0) return; // on change, else every 2 s
-    this.#lastLoad = viewers;
-    const load: MediaLoad = { viewers, capacity: this.#capacity };
+    const live: string[] = [];
+    for (const s of this.#streams.values()) {
+      viewers += s.viewers;
+      if (s.origin === undefined && (s.broadcasterPresent() || this.#grace.has(s.id))) live.push(s.id);
+    }
+    const sig = `${viewers}|${live.join(",")}`;
+    if (sig === this.#lastLoad && ++this.#loadTicks % 4 !== 0) return; // on change, else every 2 s
+    this.#lastLoad = sig;
+    const load: MediaLoad = { viewers, capacity: this.#capacity, live };
     this.#broker.broadcast("media.load", load, { groups: ["streams"] }).catch(() => undefined);
   }
 

@@ -15,7 +15,8 @@ import type { CallMeta } from "../../lib/identity.js";
 import { QUALITIES, type Quality } from "../../media/codecs.js";
 import { WorkerPool } from "../../media/worker-pool.js";
 import type { Stream } from "../streams/streams.service.js";
-import { callerUserId } from "../ownership.js";
+import type { PeerOwner } from "../../media/live-stream.js";
+import type { Revocation } from "../../lib/revocations.js";
 import { MediaNode, type OriginNews } from "./media-node.js";
 import { MediaMetrics } from "./media-metrics.js";
 import type { PipedProducer, PipeEnd } from "../../media/node-pipes.js";
@@ -35,6 +36,15 @@ const peerId = { type: "string", min: 1, max: 200 };
 const mediaId = { type: "string", min: 1, max: 64 };
 const obj = { type: "object" };
 const base = { streamId: id, peerId };
+/** The client's address, set by the gateway for WHIP/WHEP sessions (never by the client). */
+const ip = { type: "string", max: 64, optional: true };
+
+/** The peer's owner: the calling user, their login session, and the client's address. */
+function ownerOf(ctx: Ctx<{ ip?: string }>): PeerOwner {
+  const caller = ctx.meta.caller;
+  if (caller?.kind !== "user") throw new AppError("UNAUTHENTICATED", "A token is required");
+  return { userId: caller.principal.userId, sid: caller.principal.sid, ip: ctx.params.ip ?? "" };
+}
 
 interface Base {
   streamId: string;
@@ -45,16 +55,18 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
   let node: MediaNode;
   let metrics: MediaMetrics | undefined;
   /** Checks the stream can be joined in this role by the caller, and opens it here. */
-  const admit = async (ctx: Ctx<Base & { origin?: string }>, role: "broadcaster" | "viewer"): Promise<{ live: LiveStream; userId: string }> => {
-    const userId = callerUserId(ctx.meta.caller);
+  const admit = async (ctx: Ctx<Base & { origin?: string; ip?: string }>, role: "broadcaster" | "viewer"): Promise<{ live: LiveStream; who: PeerOwner }> => {
+    const who = ownerOf(ctx);
+    const userId = who.userId;
     const stream = await ctx.call<Stream, { id: string }>("streams.get", { id: ctx.params.streamId });
     if (stream.kind !== "live") throw new AppError("BAD_REQUEST", "Not a live stream");
     if (stream.status !== "created" && stream.status !== "live") throw new AppError("CONFLICT", `The stream is ${stream.status}`);
     if (role === "broadcaster" && stream.ownerId !== userId) throw new AppError("FORBIDDEN", "Only the stream's owner may broadcast");
     const origin = ctx.params.origin;
     const live = origin !== undefined && origin !== ctx.broker.nodeID ? await node.openRelay(stream.id, origin) : await node.open(stream.id);
-    return { live, userId };
+    return { live, who };
   };
+
   return {
     name: "media",
     actions: {
@@ -62,8 +74,8 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
         access: "guest",
         params: { ...base, role: { type: "enum", values: ["broadcaster", "viewer"] }, origin: { type: "string", min: 1, max: 200, optional: true } },
         async handler(ctx: Ctx<Base & { role: "broadcaster" | "viewer"; origin?: string }>) {
-          const { live, userId } = await admit(ctx, ctx.params.role);
-          const transport = await live.join(ctx.params.peerId, userId, ctx.params.role);
+          const { live, who } = await admit(ctx, ctx.params.role);
+          const transport = await live.join(ctx.params.peerId, who, ctx.params.role);
           if (ctx.params.role === "broadcaster") node.broadcasterJoined(live.id);
           const producers = [...live.producers.entries()].map(([pid, p]) => ({ producerId: pid, kind: p.producer.kind, source: p.source }));
           return { rtpCapabilities: live.rtpCapabilities, transport, producers };
@@ -71,11 +83,11 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
       },
       whip: {
         access: "creator",
-        params: { ...base, sdp: { type: "string", min: 10, max: MAX_SDP_BYTES } },
-        async handler(ctx: Ctx<Base & { sdp: string }>) {
+        params: { ...base, sdp: { type: "string", min: 10, max: MAX_SDP_BYTES }, ip },
+        async handler(ctx: Ctx<Base & { sdp: string; ip?: string }>) {
           const offer = parseOffer(ctx.params.sdp);
-          const { live, userId } = await admit(ctx, "broadcaster");
-          const answer = await live.whip(ctx.params.peerId, userId, offer);
+          const { live, who } = await admit(ctx, "broadcaster");
+          const answer = await live.whip(ctx.params.peerId, who, offer);
           node.broadcasterJoined(live.id);
           await markLive(ctx, live.id);
           return { sdp: answer };
@@ -83,12 +95,18 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
       },
       whep: {
         access: "guest",
-        params: { ...base, sdp: { type: "string", min: 10, max: MAX_SDP_BYTES }, origin: { type: "string", min: 1, max: 200, optional: true } },
-        async handler(ctx: Ctx<Base & { sdp: string; origin?: string }>) {
+        params: { ...base, sdp: { type: "string", min: 10, max: MAX_SDP_BYTES }, origin: { type: "string", min: 1, max: 200, optional: true }, ip },
+        async handler(ctx: Ctx<Base & { sdp: string; origin?: string; ip?: string }>) {
           const offer = parseOffer(ctx.params.sdp);
-          const { live, userId } = await admit(ctx, "viewer");
-          if (live.producers.size === 0) throw new AppError("CONFLICT", "The broadcaster is not live yet: retry later");
-          return { sdp: await live.whep(ctx.params.peerId, userId, offer) };
+          // Each WHEP session costs a router, a transport and consumers: capped per user and per address.
+          const release = node.reserveWhep(ctx.params.peerId, ownerOf(ctx));
+          try {
+            const { live, who } = await admit(ctx, "viewer");
+            if (live.producers.size === 0) throw new AppError("CONFLICT", "The broadcaster is not live yet: retry later");
+            return { sdp: await live.whep(ctx.params.peerId, who, offer) };
+          } finally {
+            release();
+          }
         },
       },
       connect: {
@@ -198,6 +216,14 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
     events: {
       "media.origin": { handler: (ctx: Context<OriginNews>) => node.onOrigin(ctx.nodeID ?? "", ctx.params) },
       "$node.disconnected": { handler: (ctx: Context<{ node: { id: string } }>) => node.onNodeGone(ctx.params.node.id) },
+      /** Revoked sessions lose their media too: WHIP publishers and WHEP players have no socket
+       *  the gateway could close. */
+      "sessions.revoked": {
+        handler(this: { logger: { info(m: string): void } }, ctx: Context<{ list: Revocation[] }>) {
+          const closed = node.closeSessions(new Set(ctx.params.list.map((r) => r.sid)));
+          if (closed > 0) this.logger.info(`media: closed ${closed} media session(s) of revoked sessions`);
+        },
+      },
     },
     async started() {
       const count = cfg.media.workers || os.availableParallelism();

@@ -15,6 +15,7 @@ import type { CallMeta } from "../../lib/identity.js";
 import { mustGet, type Store } from "../../store/index.js";
 import { assertOwnerOrAdmin } from "../ownership.js";
 import type { MediaLoad } from "../media/media-node.js";
+import type { AppConfig } from "../../lib/config.js";
 
 export const STREAM_KINDS = ["live", "vod"] as const;
 export const STREAM_STATUSES = ["created", "live", "ended", "processing", "ready", "failed"] as const;
@@ -56,7 +57,12 @@ const description = { type: "string", max: 5000, optional: true };
 const category = { type: "string", min: 1, max: 32, pattern: /^[a-z0-9-]+$/, optional: true };
 const language = { type: "string", max: 8, pattern: /^([a-z]{2,3})?$/, optional: true };
 
-export function streamsService(store: Store): ServiceSchema {
+/** How often the catalog checks its `live` streams against the media nodes' reports. */
+const RECONCILE_MS = 2000;
+/** A media report older than this vouches for nothing (nodes report at least every 2 s). */
+const REPORT_FRESH_MS = 6000;
+
+export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
   const load = (sid: string) => mustGet<Stream>(store, C, sid, "stream");
   /** License check: the stream must be a finished VOD asset; every valid token may watch
    *  public assets (entitlements per asset arrive with paid/private content). */
@@ -68,6 +74,9 @@ export function streamsService(store: Store): ServiceSchema {
 
   /** Load reports from media nodes (event media.load), for viewer placement. */
   const loads = new Map<string, MediaLoad & { at: number }>();
+  /** Live streams no fresh media report vouches for, and since when. */
+  const unvouched = new Map<string, number>();
+  let reconciler: NodeJS.Timeout | undefined;
 
   /** The stream's origin media node: kept while it is up, else chosen (and recorded). */
   async function placeOrigin(broker: ServiceBroker, sid: string): Promise<{ nodeID: string }> {
@@ -101,8 +110,48 @@ export function streamsService(store: Store): ServiceSchema {
     return best === undefined ? { nodeID: origin } : { nodeID: best, origin };
   }
 
+  /** The catalog converges to the truth: a `live` stream that no media node vouches for (its
+   *  node died or restarted, its broadcaster vanished there) for longer than the broadcaster's
+   *  grace period is ended. The media node ends streams it hosts itself; this covers the node. */
+  async function reconcile(broker: ServiceBroker): Promise<void> {
+    const now = Date.now();
+    const vouched = new Set<string>();
+    for (const l of loads.values()) if (now - l.at <= REPORT_FRESH_MS) for (const sid of l.live) vouched.add(sid);
+    const live = (await store.list<Stream>(C)).filter((e) => e.value.kind === "live" && e.value.status === "live");
+    const wait = Math.max(cfg.media.broadcasterGraceMs, REPORT_FRESH_MS);
+    const seen = new Set<string>();
+    for (const { value: s } of live) {
+      seen.add(s.id);
+      if (vouched.has(s.id)) {
+        unvouched.delete(s.id);
+        continue;
+      }
+      const since = unvouched.get(s.id) ?? now;
+      unvouched.set(s.id, since);
+      if (now - since < wait) continue;
+      unvouched.delete(s.id);
+      broker.logger.warn(`streams: ${s.id} is live in the catalog but no media node has served it for ${Math.round((now - since) / 1000)} s: ended`);
+      await broker.call("streams.setStatus", { id: s.id, status: "ended" }).catch((err: unknown) => {
+        if (!hasCode(err, "CONFLICT")) broker.logger.warn(`streams: could not end ${s.id}: ${String(err)}`);
+      });
+    }
+    for (const sid of unvouched.keys()) if (!seen.has(sid)) unvouched.delete(sid);
+  }
+
   return {
     name: "streams",
+    started(this: Service) {
+      let running = false;
+      reconciler = setInterval(() => {
+        if (running) return;
+        running = true;
+        reconcile(this.broker).catch((err: unknown) => this.logger.warn(`streams: reconcile failed: ${String(err)}`)).finally(() => (running = false));
+      }, RECONCILE_MS);
+      reconciler.unref();
+    },
+    stopped() {
+      clearInterval(reconciler);
+    },
     events: {
       "media.load": { handler: (ctx: Context<MediaLoad>) => void loads.set(ctx.nodeID ?? "", { ...ctx.params, at: Date.now() }) },
     },

@@ -6,6 +6,7 @@
 import type { HttpRequest, HttpResponse } from "@trufflesuite/uws-js-unofficial";
 import { AppError } from "../../lib/errors.js";
 import { newTraceId } from "../../lib/logging.js";
+import { clientIp, type ProxyTrust } from "./client-ip.js";
 
 export interface RequestHead {
   method: string;
@@ -30,14 +31,13 @@ const STATUS_TEXT: Record<number, string> = {
   415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout",
 };
 
-export function readHead(res: HttpResponse, req: HttpRequest, trustProxy: boolean): RequestHead {
+export function readHead(res: HttpResponse, req: HttpRequest, trust: ProxyTrust): RequestHead {
   const len = req.getHeader("content-length");
-  const forwarded = trustProxy ? req.getHeader("x-forwarded-for").split(",")[0]?.trim() : "";
   return {
     method: req.getMethod().toUpperCase(),
     url: req.getUrl(),
     query: new URLSearchParams(rawQuery(req)),
-    ip: forwarded || Buffer.from(res.getRemoteAddressAsText()).toString(),
+    ip: clientIp(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader("x-forwarded-for"), trust),
     authorization: req.getHeader("authorization"),
     contentType: req.getHeader("content-type"),
     contentLength: len === "" ? undefined : Number(len),

@@ -34,7 +34,7 @@ export function mediaRoutes(gatewayNode: string, call: MediaCall): Route[] {
     const role = kind === "whip" ? "broadcaster" : "viewer";
     const { nodeID, origin } = (await call("streams.place", { id: streamId, role }, principal)) as { nodeID: string; origin?: string };
     const peerId = `${gatewayNode}/${kind}/${randomBytes(9).toString("base64url")}`;
-    const params = { streamId, peerId, sdp: ctx.body, ...(origin === undefined ? {} : { origin }) };
+    const params = { streamId, peerId, sdp: ctx.body, ip: ctx.ex.head.ip, ...(origin === undefined ? {} : { origin }) };
     const { sdp } = (await call(`media.${kind}`, params, principal, nodeID)) as { sdp: string };
     const location = `/api/${kind}/${encodeURIComponent(streamId)}/${encodeSession(nodeID, peerId)}`;
     return { status: 201, raw: { type: "application/sdp", text: sdp }, headers: { location } };

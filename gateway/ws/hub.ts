@@ -10,6 +10,7 @@ import { AppError, toErrorBody } from "../../lib/errors.js";
 import type { Principal } from "../../lib/identity.js";
 import { CLOSE } from "../close-codes.js";
 import { rawQuery } from "../http/exchange.js";
+import { clientIp, proxyTrust, type ProxyTrust } from "../http/client-ip.js";
 import { TokenBucket } from "../../lib/rate-limit.js";
 import { decodeFrame, encodeFrame, type ServerFrame, type WireFormat } from "./codec.js";
 import { newTraceId, withTrace } from "../../lib/logging.js";
@@ -37,6 +38,10 @@ export class WsHub {
   readonly #env: MessageEnv;
   readonly #events: HubEvents;
   readonly #conns = new Set<Ws>();
+  /** Open connections per client IP and per user: the caps on upgrades. */
+  readonly #perIp = new Map<string, number>();
+  readonly #perUser = new Map<string, number>();
+  readonly #trust: ProxyTrust;
   #nextId = 1;
   #draining = false;
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -45,6 +50,7 @@ export class WsHub {
     this.#cfg = cfg;
     this.#env = env;
     this.#events = events;
+    this.#trust = proxyTrust(cfg.trustProxy, cfg.trustedProxies);
     this.#sweepTimer = setInterval(() => this.#closeExpired(), 2000);
     this.#sweepTimer.unref();
   }
@@ -80,7 +86,10 @@ export class WsHub {
         const data = ws.getUserData();
         data.closed = true;
         data.socket = undefined;
-        this.#conns.delete(ws);
+        if (this.#conns.delete(ws)) {
+          decrement(this.#perIp, data.ip);
+          decrement(this.#perUser, data.principal.userId);
+        }
         this.#env.rooms.closed(ws);
         this.#env.media.closed(ws);
       },
@@ -138,20 +147,24 @@ export class WsHub {
     const auth = req.getHeader("authorization");
     const userAgent = req.getHeader("user-agent").slice(0, 512);
     const query = new URLSearchParams(rawQuery(req));
-    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+    const ip = clientIp(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader("x-forwarded-for"), this.#trust);
     let aborted = false;
     res.onAborted(() => (aborted = true));
     const token = auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : (query.get("token") ?? "");
     const format: WireFormat = query.get("format") === "json" ? "json" : "msgpack";
     const upgrade = (principal: Principal) => {
-      const data: ConnData = { id: this.#nextId++, principal, ip, userAgent, format, rooms: new Set(), media: new Map(), closed: false, bucket: new TokenBucket(this.#cfg.wsRatePerSec, this.#cfg.wsBurst), limitedInARow: 0, malformedInARow: 0 };
+      const full = this.#full(ip, principal.userId);
+      if (full) return refuse(new AppError("RATE_LIMITED", `Too many connections from this ${full}`, { retryAfterSec: 5 }));
+      const data: ConnData = { id: this.#nextId++, principal, ip, userAgent, format, rooms: new Set(), media: new Map(), mediaJoining: new Set(), closed: false, bucket: new TokenBucket(this.#cfg.wsRatePerSec, this.#cfg.wsBurst), limitedInARow: 0, malformedInARow: 0 };
       res.upgrade(data, key, protocol, extensions, context);
     };
     const refuse = (err: unknown) => {
       const body = toErrorBody(err);
       this.#events.onReject(body.code, { ip, what: "upgrade" });
-      const status = body.code === "UNAVAILABLE" ? "503 Service Unavailable" : "401 Unauthorized";
-      res.writeStatus(status).writeHeader("content-type", "application/json").end(JSON.stringify({ error: body }));
+      const status = body.code === "UNAVAILABLE" ? "503 Service Unavailable" : body.code === "RATE_LIMITED" ? "429 Too Many Requests" : "401 Unauthorized";
+      res.writeStatus(status).writeHeader("content-type", "application/json");
+      if (body.code === "RATE_LIMITED") res.writeHeader("retry-after", "5");
+      res.end(JSON.stringify({ error: body }));
     };
     // Upgrade inside this handler whenever the token can be checked without I/O. uWS's cork()
     // after an asynchronous upgrade can read the new socket's memory as HTTP state and close it
@@ -180,8 +193,18 @@ export class WsHub {
     return this.#env.verify(token);
   }
 
+  /** Which cap a new connection of this IP and user would pass, if any. */
+  #full(ip: string, userId: string): "address" | "user" | undefined {
+    if ((this.#perIp.get(ip) ?? 0) >= this.#cfg.wsPerIp) return "address";
+    if ((this.#perUser.get(userId) ?? 0) >= this.#cfg.wsPerUser) return "user";
+    return undefined;
+  }
+
   #open(ws: Ws): void {
     this.#conns.add(ws);
+    const d = ws.getUserData();
+    this.#perIp.set(d.ip, (this.#perIp.get(d.ip) ?? 0) + 1);
+    this.#perUser.set(d.principal.userId, (this.#perUser.get(d.principal.userId) ?? 0) + 1);
     ws.getUserData().socket = ws;
     const p = ws.getUserData().principal;
     this.send(ws, { t: "hello", d: { protocol: 1, nodeId: this.#env.nodeId, userId: p.userId, role: p.role, guest: p.guest, exp: p.exp } });
@@ -226,4 +249,10 @@ export class WsHub {
     const now = Date.now() / 1000;
     for (const ws of this.#conns) if (ws.getUserData().principal.exp <= now) ws.end(CLOSE.TOKEN_EXPIRED, "token expired: refresh and reconnect");
   }
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 0) - 1;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
 }

@@ -24,6 +24,8 @@ export interface Connection {
   readonly rooms: Set<string>;
   /** Streams whose media this connection joined, and the media node hosting each. */
   readonly media: Map<string, string>;
+  /** Streams whose media.join is under way (they count against the per-connection cap). */
+  readonly mediaJoining: Set<string>;
   /** The User-Agent of the upgrade request (device info for analytics). */
   readonly userAgent: string;
   /** The socket, for room subscriptions; `closed` once uWS closed it (never touch it then). */
