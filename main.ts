@@ -61,7 +61,9 @@ async function main(): Promise<void> {
   // Plain stdout, whatever the log level: operators and scripts read these two lines.
   process.stdout.write(`Echostreamhub node ${broker.nodeID} started: ${cfg.services.join(",")}\n`);
   if (gateway) process.stdout.write(`Echostreamhub is serving on ${gateway.scheme}://${cfg.host}:${gateway.port}\n`);
-  else if (cfg.opsPort > 0) {
+  // The ops port (metrics and probes, for the private network) on every node that asks for it,
+  // gateways included: their public port serves /metrics only to a scraper with the metrics token.
+  if (cfg.opsPort > 0) {
     ops = await OpsServer.listen(broker, cfg.host, cfg.opsPort);
     process.stdout.write(`Echostreamhub ops endpoint on http://${cfg.host}:${ops.port} (/metrics /healthz /readyz)\n`);
   }

@@ -27,7 +27,7 @@ interface RpcOptions {
   json?: string;
 }
 // The bench measures the edge, so per-connection limits are raised above what it sends.
-const OPEN_LIMITS = { ESH_GATEWAY_WS_RATE_PER_SEC: "1000000", ESH_GATEWAY_WS_BURST: "1000000", ESH_GATEWAY_AUTH_BURST_PER_IP: "10000", LOG_LEVEL: "warn" };
+const OPEN_LIMITS = { ESH_GATEWAY_WS_RATE_PER_SEC: "1000000", ESH_GATEWAY_WS_BURST: "1000000", ESH_GATEWAY_AUTH_BURST_PER_IP: "10000", ESH_GATEWAY_WS_PER_IP: "10000000", ESH_GATEWAY_WS_PER_USER: "10000000", LOG_LEVEL: "warn" };
 
 interface Result {
   name: string;

@@ -7,6 +7,7 @@
  * drain() closes them in order: stop listening -> tell WebSockets to reconnect elsewhere ->
  * wait for in-flight HTTP requests (bounded by drainTimeoutMs).
  */
+import { timingSafeEqual } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from "@trufflesuite/uws-js-unofficial";
@@ -485,12 +486,23 @@ export class Gateway {
     return [
       { method: "GET", path: "/healthz", auth: "none", summary: "Liveness: the process serves HTTP", handler: () => ({ body: { ok: true, nodeId: this.#broker.nodeID } }) },
       { method: "GET", path: "/readyz", auth: "none", summary: "Readiness: keys loaded, sessions reachable, not draining", handler: () => this.#ready() },
-      { method: "GET", path: "/metrics", auth: "none", summary: "Prometheus metrics of this node", handler: (ctx) => {
+      { method: "GET", path: "/metrics", auth: "none", summary: "Prometheus metrics of this node (Bearer gateway.metricsToken; or on OPS_PORT)", handler: (ctx) => {
+        this.#checkMetricsToken(ctx.ex.head.authorization);
         ctx.ex.send(200, prometheusText(this.#broker), { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
         return {};
       } },
       { method: "GET", path: "/api/openapi.json", auth: "none", summary: "This document", handler: () => ({ body: openApiDocument(this.#router.routes, VERSION) }) },
     ];
+  }
+
+  /** Metrics tell a stranger the node's load, users and versions: the public port shows them
+   *  only to the scraper holding the configured token. */
+  #checkMetricsToken(authorization: string): void {
+    const want = this.#cfg.gateway.metricsToken;
+    if (!want) throw new AppError("NOT_FOUND", "/metrics is served on the ops port (OPS_PORT), or here with gateway.metricsToken");
+    const got = Buffer.from(authorization.replace(/^Bearer\s+/i, ""));
+    const ok = got.length === Buffer.byteLength(want) && timingSafeEqual(got, Buffer.from(want));
+    if (!ok) throw new AppError("UNAUTHENTICATED", "Authorization: Bearer <metrics token> required");
   }
 
   #ready(): { status: number; body: unknown } {

@@ -36,7 +36,7 @@ export interface AppConfig {
   logLevel: LogLevel;
   /** Log lines: JSON objects (category, trace ids, fields) or short text; auto = text on a terminal (LOG_FORMAT). */
   logFormat: (typeof LOG_FORMATS)[number];
-  /** Nodes without a gateway serve /metrics, /healthz and /readyz on this port; 0 = off (OPS_PORT). */
+  /** /metrics, /healthz and /readyz on this port (for the private network); 0 = off (OPS_PORT). */
   opsPort: number;
   /** Persistence backend. Default: sqlite when embedded, jetstream when NATS_URL is set. */
   store: "" | (typeof STORE_KINDS)[number];
@@ -53,6 +53,9 @@ export interface AppConfig {
     scryptCost: number;
     /** A retired signing key still verifies for this long (>= accessTtlSec). */
     keyGraceSec: number;
+    /** Anyone may register as a creator. Off by default: creators are granted by an admin
+     *  (POST /api/admin/users/:id/role); a sign-up asking for it is refused. */
+    openCreatorSignup: boolean;
     /** Create or reset this admin at start when both are set (ADMIN_USER / ADMIN_PASSWORD). */
     adminUser: string;
     adminPassword: string;
@@ -92,6 +95,9 @@ export interface AppConfig {
     trustProxy: boolean;
     /** Our reverse proxies and load balancers (IPs and CIDRs, comma separated). */
     trustedProxies: string[];
+    /** A gateway's public port serves /metrics only with `Authorization: Bearer <metricsToken>`
+     *  (Prometheus `authorization.credentials`); empty = not at all there (use OPS_PORT). */
+    metricsToken: string;
     /** Allow the pure-JS uWS fallback when the native binary does not load (slow). */
     allowUwsFallback: boolean;
     /** HTTPS/WSS: PEM certificate and key files; both set = the gateway speaks TLS only. */
@@ -162,6 +168,12 @@ export interface AppConfig {
   vod: {
     /** Largest upload accepted (bytes). */
     maxUploadBytes: number;
+    /** Per creator (admins are exempt): uploads in progress at once, the bytes they may still
+     *  send (the sum of their lengths), and encoding jobs queued or running. A new upload past
+     *  any of these answers 429 naming the quota. */
+    maxActiveUploadsPerCreator: number;
+    maxPendingBytesPerCreator: number;
+    maxQueuedJobsPerCreator: number;
     /** Largest body of one upload PATCH (bytes): clients send bigger files in chunks. */
     uploadChunkMaxBytes: number;
     /** Uploads longer, or larger in resolution, than these are rejected after ffprobe. */
@@ -254,6 +266,7 @@ export const DEFAULTS: AppConfig = {
     guestTtlSec: 3600,
     scryptCost: 16384,
     keyGraceSec: 900,
+    openCreatorSignup: false,
     adminUser: "",
     adminPassword: "",
   },
@@ -277,6 +290,7 @@ export const DEFAULTS: AppConfig = {
     drainTimeoutMs: 10_000,
     trustProxy: false,
     trustedProxies: [],
+    metricsToken: "",
     allowUwsFallback: false,
     tlsCertFile: "",
     tlsKeyFile: "",
@@ -316,6 +330,9 @@ export const DEFAULTS: AppConfig = {
   },
   vod: {
     maxUploadBytes: 2 * 1024 ** 3,
+    maxActiveUploadsPerCreator: 3,
+    maxPendingBytesPerCreator: 4 * 1024 ** 3,
+    maxQueuedJobsPerCreator: 5,
     uploadChunkMaxBytes: 16 * 1024 ** 2,
     maxDurationSec: 4 * 3600,
     maxWidth: 4096,
@@ -400,6 +417,7 @@ const SETTINGS: Setting[] = [
   s("auth.guestTtlSec", int(5, 7 * 86400)),
   s("auth.scryptCost", int(1024, 1 << 20)),
   s("auth.keyGraceSec", int(5, 7 * 86400)),
+  s("auth.openCreatorSignup", { t: "bool" }),
   s("auth.adminUser", { t: "str" }, "ADMIN_USER"),
   s("auth.adminPassword", { t: "str" }, "ADMIN_PASSWORD"),
   s("gateway.maxFrameBytes", int(256, 16 << 20)),
@@ -421,6 +439,7 @@ const SETTINGS: Setting[] = [
   s("gateway.drainTimeoutMs", int(0, 600_000)),
   s("gateway.trustProxy", { t: "bool" }),
   s("gateway.trustedProxies", { t: "list" }),
+  s("gateway.metricsToken", { t: "str" }),
   s("gateway.allowUwsFallback", { t: "bool" }, "UWS_ALLOW_FALLBACK"),
   s("gateway.tlsCertFile", { t: "str" }, "TLS_CERT_FILE"),
   s("gateway.tlsKeyFile", { t: "str" }, "TLS_KEY_FILE"),
@@ -454,6 +473,9 @@ const SETTINGS: Setting[] = [
   s("media.recordLive", { t: "bool" }),
   s("media.workerLogLevel", { t: "enum", values: ["debug", "warn", "error", "none"] }),
   s("vod.maxUploadBytes", int(1024, 2 ** 50)),
+  s("vod.maxActiveUploadsPerCreator", int(1, 100_000)),
+  s("vod.maxPendingBytesPerCreator", int(1024, 2 ** 50)),
+  s("vod.maxQueuedJobsPerCreator", int(1, 100_000)),
   s("vod.uploadChunkMaxBytes", int(64 * 1024, 2 ** 30)),
   s("vod.maxDurationSec", int(1, 7 * 86400)),
   s("vod.maxWidth", int(16, 16384)),

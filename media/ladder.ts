@@ -8,7 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import ffmpeg from "fluent-ffmpeg";
-import type { MediaInfo } from "./probe.js";
+import { stripPaths, type MediaInfo } from "./probe.js";
 
 export interface Rendition {
   name: string;
@@ -63,7 +63,7 @@ function run(cmd: ffmpeg.FfmpegCommand, signal: AbortSignal | undefined): Promis
       .on("error", (err: Error, _out: string | null, stderr: string | null) => {
         signal?.removeEventListener("abort", abort);
         const last = (stderr ?? "").split("\n").filter((l) => l.trim() && !l.startsWith("  ")).slice(-6).join(" | ");
-        reject(new Error(signal?.aborted ? "cancelled" : `ffmpeg failed: ${err.message}${last ? ` (${last.slice(0, 400)})` : ""}`));
+        reject(new Error(signal?.aborted ? "cancelled" : stripPaths(`ffmpeg failed: ${err.message}${last ? ` (${last.slice(0, 400)})` : ""}`)));
       })
       .run();
   });

@@ -45,7 +45,9 @@ interface RawProbe {
 function run(file: string): Promise<RawProbe> {
   return new Promise((resolve, reject) => {
     execFile("ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "--", file], { timeout: PROBE_TIMEOUT_MS, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
-      if (err) return reject(new AppError("BAD_REQUEST", `Not a readable media file: ${firstLine(stderr) || err.message}`));
+      // ffprobe names the file (an absolute path below DATA_DIR) in its messages, and err.message
+      // holds the whole command line: neither may reach the uploader, who sees only the reason.
+      if (err) return reject(new AppError("BAD_REQUEST", `Not a readable media file: ${stripPaths(firstLine(stderr)) || (err.killed ? "ffprobe timed out" : "ffprobe could not read it")}`));
       try {
         resolve(JSON.parse(stdout) as RawProbe);
       } catch {
@@ -56,6 +58,12 @@ function run(file: string): Promise<RawProbe> {
 }
 
 const firstLine = (s: string): string => s.split("\n").find((l) => l.trim())?.trim().slice(0, 200) ?? "";
+
+/** A tool's message with every absolute path replaced by its last part (the file's name): where
+ *  DATA_DIR is on the host is nobody's business. */
+export function stripPaths(msg: string): string {
+  return msg.replace(/(?:\/[^\s/:'"]+)+\/([^\s/:'"]+)/g, "$1");
+}
 
 function fps(rate: string | undefined): number {
   const [n, d] = (rate ?? "0/1").split("/").map(Number);

@@ -18,7 +18,7 @@ import { Deployment } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { after, before, describe, it } from "node:test";
-import { PlatformNode } from "./harness/node.js";
+import { metricsText, PlatformNode } from "./harness/node.js";
 
 describe("deploy: metrics and alert rules", () => {
   let node: PlatformNode;
@@ -28,7 +28,7 @@ describe("deploy: metrics and alert rules", () => {
     node = await PlatformNode.start();
     // Wait for the gauges sampled on timers (media, encoders, QoE) to be registered and set.
     await new Promise((r) => setTimeout(r, 1000));
-    exported = await (await fetch(`${node.url}/metrics`)).text();
+    exported = await metricsText(node.url);
   });
 
   after(async () => {
@@ -36,7 +36,7 @@ describe("deploy: metrics and alert rules", () => {
   });
 
   it("/metrics passes promtool check metrics", async () => {
-    const text = await (await fetch(`${node.url}/metrics`)).text();
+    const text = await metricsText(node.url);
     assert.match(text, /# TYPE esh_analytics_store_up gauge/);
     const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
     assert.equal(r.status, 0, `promtool: ${r.stdout}${r.stderr}`);

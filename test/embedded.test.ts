@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Packr } from "msgpackr";
-import { api, PlatformNode } from "./harness/node.js";
+import { api, metricsText, PlatformNode } from "./harness/node.js";
 import { WsClient } from "./harness/ws-client.js";
 
 const ADMIN = { username: "root", password: "root-password-1" };
@@ -47,7 +47,7 @@ describe("embedded platform: system endpoints", () => {
     const ready = await api(base, "GET", "/readyz");
     assert.equal(ready.status, 200, JSON.stringify(ready.body));
     assert.match(node.output, /"module":"gateway".*uWebSockets\.js native \(uws_linux_\w+_115\.node\)/);
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await metricsText(base);
     assert.match(metrics, /# TYPE moleculer_request_total counter/);
     assert.match(metrics, /esh_gateway_ws_connections\{node_id="[^"]+"\} \d+/);
     const doc = await api(base, "GET", "/api/openapi.json");

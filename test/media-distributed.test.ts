@@ -21,6 +21,13 @@ const nodes: PlatformNode[] = [];
 let gw: PlatformNode;
 const clients: WsClient[] = [];
 
+/** The media node a stream is placed on: only admins see it (node ids are internal topology). */
+async function placedOn(id: string): Promise<string | undefined> {
+  const admin = (await api(gw.url, "POST", "/api/auth/login", { username: "boss", password: "boss password 1" })).body.accessToken as string;
+  assert.equal((await api(gw.url, "GET", `/api/streams/${id}`)).body.mediaNode, undefined, "the media node is hidden from the public");
+  return (await api(gw.url, "GET", `/api/streams/${id}`, undefined, admin)).body.mediaNode as string | undefined;
+}
+
 async function start(services: string, id: string, env: Record<string, string> = {}): Promise<PlatformNode> {
   const n = await PlatformNode.start({ services, natsUrl: nats.url, env: { ...FAST, ...env, NODE_ID: id } });
   nodes.push(n);
@@ -29,7 +36,7 @@ async function start(services: string, id: string, env: Record<string, string> =
 
 before(async () => {
   nats = await NatsServer.start();
-  await start("sessions,streams,rooms", "actors-1");
+  await start("sessions,streams,rooms", "actors-1", { ADMIN_USER: "boss", ADMIN_PASSWORD: "boss password 1" });
   // One viewer per media node: the second viewer of a stream is relayed from another node.
   await start("media", "media-1", { ESH_MEDIA_MAX_VIEWERS_PER_NODE: "1" });
   await start("media", "media-2", { ESH_MEDIA_MAX_VIEWERS_PER_NODE: "1" });
@@ -51,7 +58,7 @@ describe("media across nodes", () => {
     const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: MEDIA_ARGS });
     try {
       const caster = await goLive(browser, gw.url, "relay", "relay password 1", id);
-      const origin = ((await api(gw.url, "GET", `/api/streams/${id}`)).body as { mediaNode: string }).mediaNode;
+      const origin = await placedOn(id);
       const relay = origin === "media-1" ? "media-2" : "media-1";
       const v1 = await viewerPage(browser, gw.url, id);
       await playing(v1, "viewer 1 (origin)");
@@ -79,7 +86,7 @@ describe("media across nodes", () => {
     const joined = await c.request("media.join", { stream: id, role: "broadcaster" }, 10_000);
     assert.equal(joined.t, "ok", JSON.stringify(joined) + nodes.map((n) => n.output.split("\n").filter((l) => /ERROR|WARN|exit|Error/.test(l)).slice(-10).join("\n")).join("\n----\n"));
     const transportId = (joined.d as { transport: { id: string } }).transport.id;
-    const placed = ((await api(gw.url, "GET", `/api/streams/${id}`)).body as { mediaNode?: string }).mediaNode;
+    const placed = await placedOn(id);
     assert.ok(placed === "media-1" || placed === "media-2", `placed on ${String(placed)}`);
     // The transport exists only on that node: a follow-up call reaching it proves the routing.
     const bad = await c.request("media.connect", { stream: id, transportId, dtlsParameters: { role: "client", fingerprints: "x" } }, 10_000);
@@ -98,6 +105,6 @@ describe("media across nodes", () => {
       return r.t === "ok" ? r : undefined;
     }, 20_000, 500);
     assert.equal(again.t, "ok");
-    assert.equal(((await api(gw.url, "GET", `/api/streams/${id}`)).body as { mediaNode?: string }).mediaNode, other);
+    assert.equal(await placedOn(id), other);
   });
 });

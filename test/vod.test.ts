@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { api, PlatformNode } from "./harness/node.js";
+import { api, metricsText, PlatformNode } from "./harness/node.js";
 import { waitFor } from "./harness/ports.js";
 import { WsClient } from "./harness/ws-client.js";
 
@@ -171,7 +171,7 @@ describe("VOD: upload, encode, deliver", () => {
         assert.equal(a.cache, "edge");
         assert.ok(a.body.equals(original));
       }
-      const gauge = async (name: string) => Number(new RegExp(`^esh_edge_${name}\\{[^}]*\\} (\\d+)`, "m").exec(await (await fetch(`${edge.url}/metrics`)).text())?.[1] ?? NaN);
+      const gauge = async (name: string) => Number(new RegExp(`^esh_edge_${name}\\{[^}]*\\} (\\d+)`, "m").exec(await metricsText(edge.url))?.[1] ?? NaN);
       await waitFor("edge metrics", async () => ((await gauge("misses")) + (await gauge("hits")) >= 100 ? true : undefined), 3000);
       assert.equal(await gauge("originFetches"), 1);
       const again = await fetch(`${edge.url}${seg}`, { headers: { range: "bytes=10-19" } });

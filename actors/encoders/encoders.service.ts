@@ -136,6 +136,18 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
     await broker.call("streams.setStatus", { id: streamId, status: "failed" }).catch((e: unknown) => broker.logger.warn(`encoders: could not mark ${streamId} failed (${why}): ${String(e)}`));
   };
 
+  /** A creator's quotas, checked before a new upload is accepted (admins are exempt). */
+  const checkQuotas = async (ownerId: string, length: number): Promise<void> => {
+    const v = cfg.vod;
+    const mine = await uploads.receivingOf(ownerId);
+    const refuse = (quota: string, limit: number, what: string) => new AppError("RATE_LIMITED", `Quota: ${what}`, { quota, limit, retryAfterSec: 60 });
+    if (mine.length >= v.maxActiveUploadsPerCreator) throw refuse("uploads", v.maxActiveUploadsPerCreator, `at most ${v.maxActiveUploadsPerCreator} uploads in progress at once: finish or wait for one`);
+    const pending = mine.reduce((n, u) => n + (u.length - u.offset), 0);
+    if (pending + length > v.maxPendingBytesPerCreator) throw refuse("bytes", v.maxPendingBytesPerCreator, `at most ${v.maxPendingBytesPerCreator} bytes of uploads in progress (${pending} already)`);
+    const jobs = await queue.pendingOf(ownerId);
+    if (jobs >= v.maxQueuedJobsPerCreator) throw refuse("jobs", v.maxQueuedJobsPerCreator, `at most ${v.maxQueuedJobsPerCreator} videos waiting for or in encoding`);
+  };
+
   const owned = async (ctx: Ctx<{ streamId: string }>): Promise<EncodeJob> => {
     const job = await queue.get(ctx.params.streamId);
     if (!job) throw new AppError("NOT_FOUND", "No encoding job for this stream");
@@ -175,6 +187,7 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
           const caller = ctx.meta.caller;
           if (caller?.kind !== "user") throw new AppError("UNAUTHENTICATED", "A token is required");
           if (ctx.params.length > cfg.vod.maxUploadBytes) throw new AppError("PAYLOAD_TOO_LARGE", `Uploads are limited to ${cfg.vod.maxUploadBytes} bytes`);
+          if (caller.principal.role !== "admin") await checkQuotas(caller.principal.userId, ctx.params.length);
           const stream = await ctx.call<Stream, { title: string; kind: string }>("streams.create", { title: ctx.params.title, kind: "vod" });
           const u: Upload = { id: randomBytes(12).toString("base64url"), streamId: stream.id, ownerId: caller.principal.userId, length: ctx.params.length, offset: 0, filename: (ctx.params.filename ?? "").slice(0, 255), state: "receiving", createdAt: Date.now() };
           return uploads.create(u);

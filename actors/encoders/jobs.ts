@@ -53,12 +53,23 @@ export class JobQueue {
     return (await this.#store.list<EncodeJob>(C)).map((e) => e.value);
   }
 
-  /** Claims the oldest claimable job (queued, or running with an expired lease); undefined if none. */
+  /** Jobs of this creator still to do (queued or running): the encode-job quota. */
+  async pendingOf(ownerId: string): Promise<number> {
+    return (await this.list()).filter((j) => j.ownerId === ownerId && (j.status === "queued" || j.status === "running")).length;
+  }
+
+  /** Claims a claimable job (queued, or running with an expired lease); undefined if none.
+   *  Fair across creators: the job of the creator with the fewest jobs running goes first, the
+   *  oldest among equals, so one creator's backlog cannot hold everyone else's uploads back. */
   async claim(): Promise<EncodeJob | undefined> {
     const now = Date.now();
-    const entries = (await this.#store.list<EncodeJob>(C))
+    const all = await this.#store.list<EncodeJob>(C);
+    const runningOf = new Map<string, number>();
+    for (const { value: j } of all) if (j.status === "running" && (j.leaseUntil ?? 0) >= now) runningOf.set(j.ownerId, (runningOf.get(j.ownerId) ?? 0) + 1);
+    const share = (j: EncodeJob) => runningOf.get(j.ownerId) ?? 0;
+    const entries = all
       .filter((e) => e.value.status === "queued" || (e.value.status === "running" && (e.value.leaseUntil ?? 0) < now))
-      .sort((a, b) => a.value.createdAt - b.value.createdAt);
+      .sort((a, b) => share(a.value) - share(b.value) || a.value.createdAt - b.value.createdAt);
     for (const e of entries) {
       const next: EncodeJob = { ...e.value, status: "running", node: this.#node, leaseUntil: now + this.#leaseMs, attempts: e.value.attempts + 1, updatedAt: now };
       try {

@@ -23,7 +23,13 @@ export interface Upload {
   state: "receiving" | "complete" | "rejected";
   error?: string;
   createdAt: number;
+  /** The last chunk's arrival (absent until the first). */
+  updatedAt?: number;
 }
+
+/** An upload that received nothing for this long is abandoned: it no longer counts against its
+ *  creator's quotas (its bytes can still be sent; tus clients resume). */
+export const UPLOAD_IDLE_MS = 24 * 3600 * 1000;
 
 const C = "uploads";
 export const uploadFile = (id: string): string => path.join("uploads", `${id}.bin`);
@@ -43,6 +49,12 @@ export class Uploads {
     return u;
   }
 
+  /** This creator's uploads still receiving bytes (the upload quotas). */
+  async receivingOf(ownerId: string): Promise<Upload[]> {
+    const now = Date.now();
+    return (await this.#store.list<Upload>(C)).map((e) => e.value).filter((u) => u.ownerId === ownerId && u.state === "receiving" && now - (u.updatedAt ?? u.createdAt) < UPLOAD_IDLE_MS);
+  }
+
   async get(id: string): Promise<Upload> {
     const e = await this.#store.get<Upload>(C, id);
     if (!e) throw new AppError("NOT_FOUND", "No such upload");
@@ -57,7 +69,7 @@ export class Uploads {
     if (u.state !== "receiving") throw new AppError("CONFLICT", `The upload is ${u.state}`);
     if (u.offset !== from) throw new AppError("CONFLICT", `Upload-Offset is ${u.offset}, not ${from}`, { offset: u.offset });
     if (to < from || to > u.length) throw new AppError("BAD_REQUEST", "The chunk goes past Upload-Length");
-    const next: Upload = { ...u, offset: to, state: to === u.length ? "complete" : "receiving" };
+    const next: Upload = { ...u, offset: to, state: to === u.length ? "complete" : "receiving", updatedAt: Date.now() };
     await this.#store.put(C, id, next, { expect: e.revision });
     return next;
   }

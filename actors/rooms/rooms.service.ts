@@ -66,7 +66,20 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
           return room;
         },
       },
-      get: { access: "public", params: { id }, handler: async (ctx: Ctx<{ id: string }>) => (await load(ctx.params.id)).value },
+      /** The room's settings; its ban and mute lists only for its owner and admins. */
+      get: {
+        access: "public",
+        params: { id },
+        async handler(ctx: Ctx<{ id: string }>) {
+          const room = (await load(ctx.params.id)).value;
+          const c = ctx.meta.caller;
+          if (c === undefined || (c.kind === "user" && (c.principal.role === "admin" || c.principal.userId === room.ownerId))) return room;
+          const rest: RoomMeta = { ...room };
+          delete rest.bans;
+          delete rest.mutes;
+          return rest;
+        },
+      },
       update: {
         access: "creator",
         params: { id, chatEnabled: { type: "boolean", optional: true }, slowModeSec: { type: "number", integer: true, min: 0, max: 3600, optional: true } },

@@ -55,6 +55,10 @@ export class SessionsLogic {
   }
 
   async register(p: { username: string; password: string; displayName?: string; role?: "viewer" | "creator" }): Promise<TokenPair> {
+    if (p.role === "creator" && !this.#cfg.auth.openCreatorSignup) {
+      this.#sec.event("permission.denied", { username: p.username.slice(0, 32), action: "register as creator", reason: "creator sign-up is closed" });
+      throw new AppError("FORBIDDEN", "Creator accounts are granted by an admin: register as a viewer and ask for creator rights");
+    }
     const user: User = {
       id: newId(),
       username: p.username.toLowerCase(),

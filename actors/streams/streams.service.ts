@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import type { Context, Service, ServiceBroker, ServiceSchema } from "moleculer";
 import { AppError, hasCode } from "../../lib/errors.js";
-import type { CallMeta } from "../../lib/identity.js";
+import type { Caller, CallMeta } from "../../lib/identity.js";
 import { mustGet, type Store } from "../../store/index.js";
 import { assertOwnerOrAdmin } from "../ownership.js";
 import type { MediaLoad } from "../media/media-node.js";
@@ -193,7 +193,7 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
           return s;
         },
       },
-      get: { access: "public", params: { id }, handler: async (ctx: Ctx<{ id: string }>) => (await load(ctx.params.id)).value },
+      get: { access: "public", params: { id }, handler: async (ctx: Ctx<{ id: string }>) => forCaller((await load(ctx.params.id)).value, ctx.meta.caller) },
       /** Every stream, for the recommenders (internal: no paging, no filtering). */
       catalog: { access: "internal", handler: async () => (await store.list<Stream>(C)).map((e) => e.value) },
       list: {
@@ -209,7 +209,8 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
           return all
             .filter((s) => (status === undefined || s.status === status) && (ownerId === undefined || s.ownerId === ownerId))
             .sort((a, b) => b.createdAt - a.createdAt)
-            .slice(0, limit);
+            .slice(0, limit)
+            .map((s) => forCaller(s, ctx.meta.caller));
         },
       },
       update: {
@@ -274,6 +275,15 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
       },
     },
   };
+}
+
+/** What a caller may see of a stream: which media node hosts it is internal topology (node ids
+ *  name hosts and processes), for admins and other actors only. */
+export function forCaller(s: Stream, caller: Caller | undefined): Stream {
+  if (s.mediaNode === undefined || caller === undefined || (caller.kind === "user" && caller.principal.role === "admin")) return s;
+  const rest: Stream = { ...s };
+  delete rest.mediaNode;
+  return rest;
 }
 
 /** Nodes that run the media actor and are up. */

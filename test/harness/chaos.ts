@@ -6,7 +6,7 @@
 import { connect } from "nats";
 import { Chatter, EventSender, Http } from "./chaos-clients.js";
 import type { Cluster } from "./cluster.js";
-import { api } from "./node.js";
+import { api, metricsText } from "./node.js";
 import { WsClient } from "./ws-client.js";
 import { waitFor } from "./ports.js";
 import { makeClip } from "./vod.js";
@@ -194,7 +194,7 @@ export class Chaos {
   async #gatewayCounter(name: string): Promise<number> {
     let sum = 0;
     for (const base of http(this.#c)()) {
-      const text = await (await fetch(`${base}/metrics`)).text();
+      const text = await metricsText(base);
       for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "gm"))) sum += Number(m[1]);
     }
     return sum;

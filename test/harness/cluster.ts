@@ -116,6 +116,8 @@ export class Cluster {
       ESH_STORE_REPLICAS: "3",
       LOG_FORMAT: "json",
       ESH_GATEWAY_AUTH_BURST_PER_IP: "1000",
+      ESH_GATEWAY_WS_PER_IP: "10000000",
+      ESH_GATEWAY_WS_PER_USER: "10000000",
       ESH_GATEWAY_HTTP_BURST_PER_IP: "100000",
       ESH_GATEWAY_HTTP_RATE_PER_IP: "100000",
       ...(opsPort ? { OPS_PORT: String(opsPort) } : {}),

@@ -32,6 +32,14 @@ function readyStatus(base: string): Promise<number> {
   });
 }
 
+/** The scrape token test nodes are given (gateway.metricsToken). */
+export const METRICS_TOKEN = "test-metrics-token";
+
+/** A gateway's /metrics text, fetched as Prometheus would with the metrics token. */
+export async function metricsText(base: string): Promise<string> {
+  return (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+}
+
 export class PlatformNode {
   readonly proc: ChildProcess;
   readonly dataDir: string;
@@ -65,6 +73,9 @@ export class PlatformNode {
       DATA_DIR: dataDir,
       LOG_LEVEL: "info",
       ESH_AUTH_SCRYPT_COST: "1024",
+      // Tests and benches register their creators directly; test/security.test.ts checks the default (closed).
+      ESH_AUTH_OPEN_CREATOR_SIGNUP: "true",
+      ESH_GATEWAY_METRICS_TOKEN: METRICS_TOKEN,
       // One mediasoup worker on a free port: several nodes run side by side in tests.
       ESH_MEDIA_WORKERS: "1",
       ESH_MEDIA_RTC_PORT: "0",
