@@ -1,121 +1,247 @@
 /**
- * The first line of defence for the admin query endpoint and `npm run sql`: one SELECT (or
- * WITH ... SELECT) over the analytics tables, nothing else. The store adds the second line
- * (readonly = 1, time, memory and row limits), so a query this lets through still cannot write.
+ * The analyst-query guard (admin endpoint and `npm run sql`): one SELECT (WITH ... SELECT, or an
+ * EXPLAIN of one) over the analytics tables and views, nothing else. SQL is never parsed here by
+ * hand: ClickHouse's own front end (chdb, SqlParser) formats, tokenizes and explains it, and this
+ * module judges ClickHouse's AST. The statement that runs is ClickHouse's formatting of the text,
+ * not the text itself, so no comment or quoting trick can mean one thing to the guard and another
+ * to the server (an older server lexes nested comments differently).
  *
- * Checked on the text with string literals and comments blanked out:
- *   - one statement (a single trailing `;` is dropped);
- *   - it starts with SELECT or WITH, and no write, DDL or session keyword appears anywhere;
- *   - every FROM/JOIN names a readable table (READABLE_TABLES), a WITH alias or a subquery;
- *   - no table functions (file, url, remote, s3, ...), no system or information_schema tables.
+ * Allowed, judged on the AST:
+ *   - the root is a SELECT (or EXPLAIN of one) with no FORMAT, INTO OUTFILE or SETTINGS anywhere;
+ *   - every table read (FROM, JOIN, `x IN t`) is a readable table or a CTE of the query, never a
+ *     dotted (database.table) name, never a table function;
+ *   - every function is known to this ClickHouse and allowed: deny by default, allowed by its
+ *     documented category (arithmetic, dates, strings, arrays, aggregates, ...) plus a short list
+ *     of harmless ones from "Other". A function a new ClickHouse adds is refused until listed.
+ * Second line: the store runs it with readonly = 1 and time, memory and row limits.
  */
 import { AppError } from "../lib/errors.js";
 import { READABLE_TABLES } from "./schema.js";
 
 export const MAX_SQL_LENGTH = 10_000;
 
-const FORBIDDEN_WORDS = [
-  "INSERT", "ALTER", "CREATE", "DROP", "TRUNCATE", "RENAME", "ATTACH", "DETACH", "OPTIMIZE", "KILL", "SYSTEM", "GRANT",
-  "REVOKE", "SET", "SETTINGS", "FORMAT", "INTO", "OUTFILE", "DELETE", "UPDATE", "EXCHANGE", "USE", "BACKUP", "RESTORE",
-  "INFORMATION_SCHEMA", "INFILE", "EXPLAIN", "DESCRIBE", "SHOW",
-];
-const TABLE_FUNCTIONS = [
-  "file", "url", "urlCluster", "remote", "remoteSecure", "cluster", "clusterAllReplicas", "s3", "s3Cluster", "gcs", "hdfs", "input",
-  "mysql", "postgresql", "jdbc", "odbc", "executable", "merge", "numbers", "numbers_mt", "generateRandom", "zeros", "zeros_mt",
-  "view", "dictionary", "azureBlobStorage", "iceberg", "deltaLake", "hudi", "mongodb", "redis", "sqlite", "fuzzJSON", "loop", "null",
-  "fileCluster", "viewIfPermitted", "mergeTreeIndex", "arrowFlight", "ytsaurus", "paimon", "prometheusQuery", "timeSeriesData",
-];
-const FORBIDDEN_RE = new RegExp(`\\b(${FORBIDDEN_WORDS.join("|")})\\b`, "i");
-const TABLE_FN_RE = new RegExp(`\\b(${TABLE_FUNCTIONS.join("|")})\\s*\\(`, "i");
-const READABLE = new Set(READABLE_TABLES.map((t) => t.toLowerCase()));
-
-/** Returns the statement to run (trailing `;` removed) or throws BAD_REQUEST saying why. */
-export function checkAnalystSql(sql: unknown): string {
-  if (typeof sql !== "string" || sql.trim() === "") throw refuse("sql must be a non-empty string");
-  if (sql.length > MAX_SQL_LENGTH) throw refuse(`sql is over ${MAX_SQL_LENGTH} characters`);
-  if (sql.includes("\0")) throw refuse("sql contains a NUL byte");
-  const statement = sql.trim().replace(/;\s*$/, "");
-  const bare = blank(statement);
-  if (bare.includes(";")) throw refuse("one statement only");
-  if (!/^\s*(\(\s*)*(SELECT|WITH)\b/i.test(bare)) throw refuse("only SELECT (or WITH ... SELECT) queries are allowed");
-  const word = FORBIDDEN_RE.exec(bare);
-  if (word) throw refuse(`"${word[1]}" is not allowed in read-only queries`);
-  const fn = TABLE_FN_RE.exec(bare);
-  if (fn) throw refuse(`table function "${fn[1]}" is not allowed`);
-  checkTables(bare);
-  return statement;
+/** ClickHouse's SQL front end (analytics/sql-parser-chdb.ts). Answers are TSVRaw text. */
+export interface SqlParser {
+  /** formatQuerySingleLine of the text, passed as a bound parameter: throws ClickHouse's syntax
+   *  error, including for more than one statement. */
+  format(sql: string): Promise<string>;
+  /** tokenizeQuery of the text (bound parameter): `[(start,end,'Type'),...]`, byte offsets. */
+  tokens(sql: string): Promise<string>;
+  /** EXPLAIN AST of one statement (already formatted by `format`). */
+  explainAst(statement: string): Promise<string>;
+  /** system.functions: name, alias_to, categories, is_aggregate (tab separated lines). */
+  functions(): Promise<string>;
 }
 
-/** Every table a FROM or JOIN names (comma lists included, at any depth) must be a readable
- *  table or a WITH alias; a `(` starts a subquery, which is checked the same way. */
-function checkTables(bare: string): void {
-  const aliases = new Set([...bare.matchAll(/\b([A-Za-z_]\w*)\s+AS\s*\(/gi)].map((m) => (m[1] ?? "").toLowerCase()));
-  const tokens = bare.match(/[A-Za-z_][\w.]*|`[^`]*`|"[^"]*"|[(),]|[^\sA-Za-z_(),`"]+/g) ?? [];
-  // At each depth: are we in a FROM list, and does its next item name a table?
-  const inFrom: boolean[] = [false];
-  let expectTable = false;
-  for (const tok of tokens) {
-    const up = tok.toUpperCase();
-    if (tok === "(") {
-      inFrom.push(false);
-      expectTable = false;
-    } else if (tok === ")") {
-      inFrom.pop();
-      if (inFrom.length === 0) throw refuse("unbalanced parentheses");
-    } else if (up === "FROM" || up === "JOIN") {
-      inFrom[inFrom.length - 1] = true;
-      expectTable = true;
-    } else if (tok === "," && inFrom[inFrom.length - 1]) {
-      expectTable = true;
-    } else if (CLAUSE_END.has(up)) {
-      inFrom[inFrom.length - 1] = false;
-      expectTable = false;
-    } else if (expectTable) {
-      expectTable = false;
-      checkTable(tok.replace(/[`"]/g, ""), aliases);
+/** Function categories (system.functions.categories) that compute on their arguments only. */
+const SAFE_CATEGORIES = new Set([
+  "Aggregate Functions", "Arithmetic", "Arrays", "Bit", "Bitmap", "Comparison", "Conditional", "Dates and Times", "Distance", "Encoding",
+  "Financial", "Geo", "Geo Polygon", "Hash", "IP Address", "JSON", "Logical", "Map", "Mathematical", "Null", "NumericIndexedVector",
+  "Random Number", "Rounding", "String", "String Replacement", "String Search", "String Splitting", "Time Window", "Tuple", "Type Conversion",
+  "URL", "UUID",
+]);
+/** From "Other" (where server state, files and settings also live): only these. */
+const SAFE_OTHER = new Set([
+  "bar", "transform", "identity", "ignore", "materialize", "totypename", "tocolumntypename", "neighbor", "runningdifference",
+  "runningdifferencestartingwithfirstvalue", "runningaccumulate", "rownumberinblock", "rownumberinallblocks", "formatreadablesize",
+  "formatreadablequantity", "formatreadabledecimalsize", "formatreadabletimedelta", "parsereadablesize", "parsereadablesizeornull",
+  "parsereadablesizeorzero", "parsetimedelta", "finalizeaggregation", "initializeaggregation", "isconstant", "visiblewidth", "countdigits",
+  "throwif", "macnumtostring", "macstringtonum", "macstringtooui", "bytesize", "isdecimaloverflow", "defaultvalueofargumenttype",
+  "defaultvalueoftypename", "getsizeofenumtype", "variantelement", "varianttype", "currentdatabase",
+]);
+/** Also refused though their category is safe: long sleeps and the like. */
+const DENY = new Set(["sleep", "sleepeachrow"]);
+/** Names in the AST that are syntax, not functions of system.functions. */
+const SYNTAX = new Set(["lambda"]);
+/** Aggregate function combinators, longest first (quantilesIf, uniqExactState, sumForEach, ...). */
+const COMBINATORS = ["SimpleState", "MergeState", "OrDefault", "Resample", "Distinct", "ForEach", "ArgMin", "ArgMax", "OrNull", "State", "Merge", "Array", "Map", "If"];
+/** Functions whose right-hand argument may name a table (`x IN t`). */
+const IN_FUNCTIONS = new Set(["in", "notin", "globalin", "globalnotin", "nullin", "notnullin", "globalnullin", "globalnotnullin"]);
+const READABLE = new Set(READABLE_TABLES.map((t) => t.toLowerCase()));
+
+interface Fn {
+  aliasTo: string;
+  categories: string;
+  aggregate: boolean;
+}
+
+interface Node {
+  kind: string;
+  /** The label after the kind, without `(alias ...)` and `(children N)`. */
+  name: string;
+  declared: number;
+  children: Node[];
+}
+
+export class SqlGuard {
+  readonly #parser: SqlParser;
+  readonly #tables: () => Promise<string[]>;
+  #functions: Promise<Map<string, Fn>> | undefined;
+
+  /** `tables`: every table and view of the analytics database (readable or not). */
+  constructor(parser: SqlParser, tables: () => Promise<string[]>) {
+    this.#parser = parser;
+    this.#tables = tables;
+  }
+
+  /** The statement to run (ClickHouse's formatting of the text), or BAD_REQUEST saying why. */
+  async vet(sql: unknown): Promise<string> {
+    if (typeof sql !== "string" || sql.trim() === "") throw refuse("sql must be a non-empty string");
+    if (sql.length > MAX_SQL_LENGTH) throw refuse(`sql is over ${MAX_SQL_LENGTH} characters`);
+    if (sql.includes("\0")) throw refuse("sql contains a NUL byte");
+    const statement = await this.#parser.format(sql).catch((err: unknown) => {
+      throw refuse(`ClickHouse cannot parse it as one statement: ${clickhouseMessage(err)}`);
+    });
+    const tokens = parseTokens(await this.#parser.tokens(sql), sql);
+    if (tokens.some((t) => t.type === "QuotedIdentifier" && /\p{Cc}/u.test(t.text))) throw refuse("a quoted name contains a control character");
+    // The text itself must say what it is: chdb would run a bare expression (`file('x')`) as a SELECT.
+    const first = tokens[0]?.text ?? "";
+    if (!/^(SELECT|WITH|EXPLAIN|\()$/i.test(first) || !/^(SELECT|WITH|EXPLAIN)\b|^\(/i.test(statement)) throw refuse("only SELECT (or WITH ... SELECT, or EXPLAIN of one) is allowed");
+    const root = parseDump(await this.#parser.explainAst(statement).catch((err: unknown) => {
+      throw refuse(clickhouseMessage(err));
+    }));
+    await this.#check(root, cteNames(tokens));
+    return statement;
+  }
+
+  async #check(root: Node, ctes: Set<string>): Promise<void> {
+    let query = root;
+    if (root.kind === "Explain") {
+      if (root.children.length !== 1) throw refuse("EXPLAIN takes no settings here");
+      query = root.children[0] as Node;
     }
+    if (query.kind !== "SelectWithUnionQuery") throw refuse(`only SELECT is allowed, not ${query.kind}`);
+    const [functions, tables] = await Promise.all([this.#fns(), this.#tables()]);
+    const existing = new Set(tables.map((t) => t.toLowerCase()));
+    const tableOk = (name: string): boolean => {
+      const lower = name.toLowerCase();
+      if (name.includes(".")) return false;
+      if (READABLE.has(lower)) return true;
+      return ctes.has(name) && !existing.has(lower); // a CTE that does not shadow a real table
+    };
+    const visit = (n: Node, parent: Node | undefined): void => {
+      if (n.declared !== n.children.length) throw refuse("the query's structure could not be read safely");
+      if (n.kind === "Set") throw refuse("SETTINGS are not allowed (limits are the server's)");
+      if (n.kind === "SelectWithUnionQuery" && n.children.length !== 1) throw refuse("FORMAT and INTO OUTFILE are not allowed");
+      if (n.kind === "Explain" || n.kind === "QueryParameter") throw refuse(`${n.kind} is not allowed here`);
+      if (n.kind === "TableIdentifier" && !tableOk(n.name)) throw refuse(tableWhy(n.name));
+      if (n.kind === "Function") {
+        if (parent?.kind === "TableExpression") throw refuse(`table function ${n.name}() is not allowed`);
+        checkFunction(n.name, functions);
+        if (IN_FUNCTIONS.has(n.name.toLowerCase())) {
+          const right = n.children[0]?.children[1];
+          if (right?.kind === "Identifier" && !tableOk(right.name)) throw refuse(`IN ${right.name}: ${tableWhy(right.name)}`);
+        }
+      }
+      for (const c of n.children) visit(c, n);
+    };
+    visit(query, undefined);
+  }
+
+  #fns(): Promise<Map<string, Fn>> {
+    this.#functions ??= this.#parser.functions().then((text) => {
+      const m = new Map<string, Fn>();
+      for (const line of text.split("\n")) {
+        const [name = "", aliasTo = "", categories = "", aggregate = "0"] = line.split("\t");
+        if (name) m.set(name.toLowerCase(), { aliasTo: aliasTo.toLowerCase(), categories, aggregate: aggregate === "1" });
+      }
+      return m;
+    });
+    this.#functions.catch(() => (this.#functions = undefined));
+    return this.#functions;
   }
 }
 
-const CLAUSE_END = new Set(["WHERE", "PREWHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "UNION", "ON", "USING", "SAMPLE", "FINAL", "ARRAY", "SELECT", "WINDOW", "QUALIFY", "INTERSECT", "EXCEPT"]);
-
-function checkTable(name: string, aliases: Set<string>): void {
-  const lower = name.toLowerCase();
-  if (lower.includes(".")) throw refuse(`"${name}": name a table without its database`);
-  if (!READABLE.has(lower) && !aliases.has(lower)) throw refuse(`table "${name}" is not readable; tables: ${READABLE_TABLES.join(", ")}`);
+function tableWhy(name: string): string {
+  if (name.includes(".")) return `"${name}": name a table without a database (only the analytics database is readable)`;
+  return `table "${name}" is not readable; tables: ${READABLE_TABLES.join(", ")}`;
 }
 
-/** The text with comments and string literals replaced by blanks (quoted identifiers stay).
- *  One pass, so a `--` inside a string or a quote inside a comment cannot confuse it. */
-function blank(sql: string): string {
-  let out = "";
-  for (let i = 0; i < sql.length; i++) {
-    const c = sql[i];
-    if (c === "-" && sql[i + 1] === "-") {
-      while (i < sql.length && sql[i] !== "\n") i++;
-      out += " ";
-    } else if (c === "/" && sql[i + 1] === "*") {
-      const end = sql.indexOf("*/", i + 2);
-      i = end < 0 ? sql.length : end + 1;
-      out += " ";
-    } else if (c === "'") {
-      i = skipString(sql, i);
-      out += "''";
-    } else out += c ?? "";
+/** Deny by default: known to this ClickHouse, in a safe category (after aliases and aggregate
+ *  combinators are resolved), and not one of the few refused anyway. */
+function checkFunction(name: string, functions: Map<string, Fn>): void {
+  const lower = name.toLowerCase();
+  if (SYNTAX.has(lower)) return;
+  const resolve = (n: string): [string, Fn] | undefined => {
+    const f = functions.get(n);
+    if (!f) return undefined;
+    const target = f.aliasTo ? functions.get(f.aliasTo) : f;
+    return target ? [f.aliasTo || n, target] : undefined;
+  };
+  let found = resolve(lower);
+  for (let base = name; !found; ) {
+    const c = COMBINATORS.find((suffix) => base.length > suffix.length && base.endsWith(suffix));
+    if (!c) break;
+    base = base.slice(0, -c.length);
+    const r = resolve(base.toLowerCase());
+    if (r?.[1].aggregate) found = r;
+  }
+  if (!found) throw refuse(`function ${name}() is unknown or not allowed`);
+  const [real, f] = found;
+  const safe = !DENY.has(real) && (SAFE_OTHER.has(real) || f.categories.split(",").map((c) => c.trim()).every((c) => SAFE_CATEGORIES.has(c)) && f.categories !== "");
+  if (!safe) throw refuse(`function ${name}() is not allowed in analyst queries (it reads server state, files or settings, or is not vetted)`);
+}
+
+interface Token {
+  type: string;
+  text: string;
+}
+
+/** tokenizeQuery's answer as tokens, whitespace and comments dropped (offsets are UTF-8 bytes). */
+function parseTokens(answer: string, sql: string): Token[] {
+  const bytes = Buffer.from(sql, "utf8");
+  const out: Token[] = [];
+  for (const m of answer.matchAll(/\((\d+),(\d+),'(\w+)'\)/g)) {
+    const type = m[3] ?? "";
+    if (type === "Whitespace" || type === "Comment") continue;
+    out.push({ type, text: bytes.subarray(Number(m[1]), Number(m[2])).toString("utf8") });
   }
   return out;
 }
 
-/** Index of the quote closing the string literal opened at `start` (backslash and '' escapes). */
-function skipString(sql: string, start: number): number {
-  for (let i = start + 1; i < sql.length; i++) {
-    if (sql[i] === "\\") i++;
-    else if (sql[i] === "'") {
-      if (sql[i + 1] === "'") i++;
-      else return i;
+/** Names declared as `name AS (` in a WITH list, at any depth (CTEs: the AST does not name them). */
+function cteNames(tokens: Token[]): Set<string> {
+  const names = new Set<string>();
+  const clause: (string | undefined)[] = [];
+  let depth = 0;
+  tokens.forEach((t, i) => {
+    if (t.type === "OpeningRoundBracket") clause[++depth] = undefined;
+    else if (t.type === "ClosingRoundBracket") depth--;
+    else if (t.type === "BareWord" && /^(WITH|SELECT|FROM|WHERE|PREWHERE|GROUP|HAVING|WINDOW|QUALIFY|ORDER|LIMIT|UNION|EXCEPT|INTERSECT|ARRAY|JOIN|SETTINGS)$/i.test(t.text)) clause[depth] = t.text.toUpperCase();
+    const next = tokens[i + 1];
+    if (clause[depth] === "WITH" && (t.type === "BareWord" || t.type === "QuotedIdentifier") && next?.text.toUpperCase() === "AS" && tokens[i + 2]?.type === "OpeningRoundBracket") {
+      names.add(t.type === "QuotedIdentifier" ? t.text.slice(1, -1) : t.text);
     }
+  });
+  return names;
+}
+
+/** EXPLAIN AST's dump (one node a line, one space of indent a level) as a tree. */
+function parseDump(dump: string): Node {
+  const stack: { node: Node; indent: number }[] = [];
+  let root: Node | undefined;
+  for (const line of dump.replace(/\n$/, "").split("\n")) {
+    const indent = line.length - line.trimStart().length;
+    const label = line.trim();
+    const declared = Number(/ \(children (\d+)\)$/.exec(label)?.[1] ?? 0);
+    const bare = label.replace(/ \(children \d+\)$/, "").replace(/ \(alias .*\)$/s, "");
+    const space = bare.indexOf(" ");
+    const node: Node = { kind: space < 0 ? bare : bare.slice(0, space), name: space < 0 ? "" : bare.slice(space + 1), declared, children: [] };
+    while (stack.length > 0 && (stack[stack.length - 1]?.indent ?? 0) >= indent) stack.pop();
+    const parent = stack[stack.length - 1];
+    if (parent) parent.node.children.push(node);
+    else if (!root) root = node;
+    else throw refuse("the query's structure could not be read safely");
+    stack.push({ node, indent });
   }
-  throw refuse("unterminated string literal");
+  if (!root) throw refuse("ClickHouse returned no syntax tree");
+  return root;
+}
+
+/** ClickHouse's message without its code prefix, stack or the text echoed back. */
+function clickhouseMessage(err: unknown): string {
+  const first = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
+  return first.replace(/^Code: \d+\. DB::Exception: /, "").replace(/ : In scope SELECT formatQuerySingleLine\(.*$/s, "").replace(/\s*\(version [^)]*\)/, "").slice(0, 300);
 }
 
 function refuse(why: string): AppError {

@@ -8,6 +8,8 @@ import path from "node:path";
 import { Session } from "chdb";
 import { AppError } from "../lib/errors.js";
 import { applyMigrations } from "./migrate.js";
+import { chdbParser } from "./sql-parser-chdb.js";
+import type { SqlParser } from "./sql-guard.js";
 import type { Dialect } from "./schema.js";
 import { capped, storedIds, type AnalyticsStore, type IdWindow, type QueryLimits, type QueryResult } from "./store.js";
 
@@ -20,6 +22,7 @@ export class ChdbStore implements AnalyticsStore {
   readonly kind = "chdb";
   readonly dialect: Dialect = "current";
   readonly #session: Session;
+  readonly sqlParser: SqlParser;
   readonly #dir: string;
   /** Per table: its inserted columns and types (not the MATERIALIZED ones), for file(). */
   readonly #structure = new Map<string, Promise<{ names: string; structure: string }>>();
@@ -29,6 +32,7 @@ export class ChdbStore implements AnalyticsStore {
     mkdirSync(dir, { recursive: true });
     this.#dir = path.resolve(dir);
     this.#session = new Session(dir);
+    this.sqlParser = chdbParser(this.#session);
   }
 
   migrate(): Promise<number> {

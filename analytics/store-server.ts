@@ -2,13 +2,16 @@
  * The server backend: a ClickHouse server over HTTP through @clickhouse/client. Works with
  * current servers and with Debian's 18.16 (legacy dialect, detected from version()).
  * Analyst queries run with readonly = 1 and the limits as request settings, so the server
- * itself refuses writes and settings changes as a second line behind sql-guard.
+ * itself refuses writes and settings changes as a second line behind sql-guard, which vets
+ * them with chdb's parser (always installed).
  */
 import { Readable } from "node:stream";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { applyMigrations } from "./migrate.js";
 import type { Dialect } from "./schema.js";
 import { queryError } from "./store-chdb.js";
+import { chdbParser } from "./sql-parser-chdb.js";
+import type { SqlParser } from "./sql-guard.js";
 import { capped, storedIds, type AnalyticsStore, type IdWindow, type QueryLimits, type QueryResult } from "./store.js";
 
 interface JsonBody {
@@ -22,6 +25,8 @@ export class ServerStore implements AnalyticsStore {
   readonly #url: string;
   readonly #database: string;
   #client: ClickHouseClient;
+  /** chdb's parser, stateless (this process has no chdb session): 18.16 has no EXPLAIN AST. */
+  readonly sqlParser: SqlParser = chdbParser();
 
   constructor(url: string, database: string) {
     this.#url = url;

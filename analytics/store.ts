@@ -7,6 +7,7 @@
  */
 import type { AppConfig } from "../lib/config.js";
 import type { Dialect } from "./schema.js";
+import { SqlGuard, type SqlParser } from "./sql-guard.js";
 
 export interface IdWindow {
   fromMs: number;
@@ -42,8 +43,10 @@ export interface AnalyticsStore {
   existing(ids: readonly string[], window: IdWindow): Promise<Set<string>>;
   /** Our own SQL (trusted), rows as objects. */
   rows<T>(sql: string): Promise<T[]>;
-  /** An analyst's SQL, already checked by sql-guard: read-only settings and limits apply. */
+  /** An analyst's SQL, already vetted (analystQuery below): read-only settings and limits apply. */
   readonlyQuery(sql: string, limits: QueryLimits): Promise<QueryResult>;
+  /** ClickHouse's parser that vets analyst SQL (chdb's: this store's session, or stateless). */
+  readonly sqlParser: SqlParser;
   /** Whether the store answers now. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -108,6 +111,9 @@ class SharedHandle implements AnalyticsStore {
   readonlyQuery(sql: string, limits: QueryLimits) {
     return this.#s.readonlyQuery(sql, limits);
   }
+  get sqlParser() {
+    return this.#s.sqlParser;
+  }
   ping() {
     return this.#s.ping();
   }
@@ -137,7 +143,21 @@ export function idList(ids: readonly string[]): string {
   return ids.map((id) => `'${id.replace(/[^A-Za-z0-9_.:-]/g, "")}'`).join(",");
 }
 
-/** The wrapper every analyst query runs in: a row cap (one more than shown, to see truncation). */
+/** The wrapper every analyst query runs in: a row cap (one more than shown, to see truncation).
+ *  An EXPLAIN runs as it is (its answer is a few lines; as a subquery it would need readonly off). */
 export function capped(sql: string, maxRows: number): string {
-  return `SELECT * FROM (\n${sql}\n) LIMIT ${maxRows + 1}`;
+  return /^EXPLAIN\b/i.test(sql) ? sql : `SELECT * FROM (\n${sql}\n) LIMIT ${maxRows + 1}`;
+}
+
+const guards = new WeakMap<AnalyticsStore, SqlGuard>();
+
+/** An analyst's query (admin endpoint, `npm run sql`): vetted by ClickHouse's own parser
+ *  (sql-guard.ts), then ClickHouse's formatting of it runs with read-only settings and limits. */
+export async function analystQuery(store: AnalyticsStore, sql: unknown, limits: QueryLimits): Promise<QueryResult> {
+  let guard = guards.get(store);
+  if (!guard) {
+    guard = new SqlGuard(store.sqlParser, async () => (await store.rows<{ name: string }>("SELECT name FROM system.tables WHERE database = currentDatabase()")).map((r) => r.name));
+    guards.set(store, guard);
+  }
+  return store.readonlyQuery(await guard.vet(sql), limits);
 }

@@ -348,10 +348,16 @@ export class Gateway {
       const w = this.#authLimiter.take(h.ip);
       if (w > 0) throw rateLimited(w);
     }
-    // uWS delivers the body right away: onData must be attached before the first await.
-    const pendingBody = route.body === "sdp" ? this.#sdpBody(ex) : route.body === "octets" ? this.#octetBody(ex) : route.body ? this.#jsonBody(ex) : Promise.resolve(undefined);
+    // uWS delivers the body right away: onData must be attached before the first await. Raw
+    // bodies (upload chunks) wait for the token and the route's own check before being read.
+    const authorize = route.authorize;
+    const gate = this.#authenticate(ex, route).then(async (principal) => {
+      if (authorize) await authorize({ ex, params, principal });
+      return principal;
+    });
+    const pendingBody = route.body === "sdp" ? this.#sdpBody(ex) : route.body === "octets" ? this.#octetBody(ex, gate) : route.body ? this.#jsonBody(ex) : Promise.resolve(undefined);
     pendingBody.catch(() => undefined); // if authentication fails first, the body error is moot
-    const principal = await this.#authenticate(ex, route);
+    const principal = await gate;
     const body = await pendingBody;
     const result = await route.handler({ ex, params, principal, body });
     this.#broker.metrics.increment("esh.gateway.http.requests.total", { route: route.path, status: result.status ?? 200 });
@@ -386,10 +392,10 @@ export class Gateway {
     }
   }
 
-  async #octetBody(ex: Exchange): Promise<Buffer> {
+  async #octetBody(ex: Exchange, gate: Promise<unknown>): Promise<Buffer> {
     const type = ex.head.contentType.split(";")[0]?.trim().toLowerCase() ?? "";
     if (type !== "application/offset+octet-stream") throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send upload chunks as application/offset+octet-stream");
-    return ex.readBody(this.#cfg.vod.uploadChunkMaxBytes);
+    return ex.readBody(this.#cfg.vod.uploadChunkMaxBytes, gate);
   }
 
   #playlistFile(url: string): Promise<FileAnswer | undefined> {

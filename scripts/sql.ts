@@ -6,12 +6,12 @@
  *     when a running platform holds that directory (chdb allows one process per directory),
  *     or with --url, the query goes through the gateway's admin endpoint instead
  *     (credentials from --user/--password or ADMIN_USER/ADMIN_PASSWORD or ESH_USER/ESH_PASSWORD).
- * The same guard and limits as the admin endpoint apply either way (analytics/sql-guard.ts).
+ * The same guard (ClickHouse's parser, analytics/sql-guard.ts) and limits as the admin endpoint
+ * apply either way.
  */
 import { existsSync } from "node:fs";
 import { loadConfig } from "../lib/config.js";
-import { checkAnalystSql } from "../analytics/sql-guard.js";
-import type { QueryResult } from "../analytics/store.js";
+import { analystQuery, type QueryLimits, type QueryResult } from "../analytics/store.js";
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback = ""): string => {
@@ -26,26 +26,25 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const cfg = loadConfig();
-  const statement = checkAnalystSql(sql);
   const limits = { maxRows: cfg.analytics.queryMaxRows, maxSeconds: cfg.analytics.queryMaxSeconds, maxMemoryBytes: cfg.analytics.queryMaxMemoryBytes };
   let result: QueryResult;
-  if (opt("url")) result = await viaGateway(opt("url"), statement);
+  if (opt("url")) result = await viaGateway(opt("url"), sql);
   else if (cfg.analytics.clickhouseUrl) {
     const { ServerStore } = await import("../analytics/store-server.js");
     const store = new ServerStore(cfg.analytics.clickhouseUrl, cfg.analytics.clickhouseDatabase);
     await store.migrate();
-    result = await store.readonlyQuery(statement, limits).finally(() => void store.close());
-  } else result = await embedded(`${cfg.dataDir}/analytics`, statement, limits, `http://${cfg.host}:${cfg.port}`);
+    result = await analystQuery(store, sql, limits).finally(() => void store.close());
+  } else result = await embedded(`${cfg.dataDir}/analytics`, sql, limits, `http://${cfg.host}:${cfg.port}`);
   print(result);
 }
 
-async function embedded(dir: string, statement: string, limits: Parameters<import("../analytics/store.js").AnalyticsStore["readonlyQuery"]>[1], gateway: string): Promise<QueryResult> {
+async function embedded(dir: string, statement: string, limits: QueryLimits, gateway: string): Promise<QueryResult> {
   if (!existsSync(dir)) throw new Error(`no analytics data in ${dir} yet (start the platform, or set DATA_DIR / CLICKHOUSE_URL)`);
   const { ChdbStore } = await import("../analytics/store-chdb.js");
   let store;
   try {
     store = new ChdbStore(dir);
-    return await store.readonlyQuery(statement, limits);
+    return await analystQuery(store, statement, limits);
   } catch (err) {
     if (!/lock|already|in use|create connection/i.test(String(err))) throw err;
     console.error(`(${dir} is held by a running platform: asking its gateway at ${gateway})`);

@@ -12,13 +12,14 @@ import { randomUUID } from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError } from "../../lib/errors.js";
+import type { CallMeta } from "../../lib/identity.js";
+import { SecurityLog } from "../../lib/logging.js";
 import { encodeRows, openBus, type EventBus } from "../../analytics/bus.js";
 import { dashboard } from "../../analytics/dashboard.js";
 import { serverEventRow, type EventRow } from "../../analytics/events.js";
 import { Ingester } from "../../analytics/ingest.js";
 import { AlertEvaluator, loadRules, STREAM_METRICS, streamMetricsSql, type Alert } from "../../analytics/alerts.js";
-import { checkAnalystSql } from "../../analytics/sql-guard.js";
-import { openAnalyticsStore, type AnalyticsStore } from "../../analytics/store.js";
+import { analystQuery, openAnalyticsStore, type AnalyticsStore } from "../../analytics/store.js";
 import type { EncodeProgress } from "../encoders/encoders.service.js";
 
 interface State {
@@ -45,10 +46,15 @@ export function analyticsService(cfg: AppConfig): ServiceSchema {
       query: {
         access: "admin",
         params: { sql: { type: "string", min: 1, max: 10_000 } },
-        handler: (ctx: Context<{ sql: string }>) => {
-          const sql = checkAnalystSql(ctx.params.sql);
-          return ready().store.readonlyQuery(sql, { maxRows: a.queryMaxRows, maxSeconds: a.queryMaxSeconds, maxMemoryBytes: a.queryMaxMemoryBytes });
-        },
+        handler: (ctx: Context<{ sql: string }, CallMeta>) =>
+          analystQuery(ready().store, ctx.params.sql, { maxRows: a.queryMaxRows, maxSeconds: a.queryMaxSeconds, maxMemoryBytes: a.queryMaxMemoryBytes }).catch((err: unknown) => {
+            const reason = (err as { data?: { reason?: unknown } }).data?.reason;
+            if (typeof reason === "string") {
+              const c = ctx.meta.caller;
+              SecurityLog.of(ctx.broker).event("protocol.abuse", { what: "analyst query refused", reason, user: c?.kind === "user" ? c.principal.userId : undefined, sql: ctx.params.sql.slice(0, 200) });
+            }
+            throw err;
+          }),
       },
       dashboard: {
         access: "admin",

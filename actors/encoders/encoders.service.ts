@@ -5,7 +5,7 @@
  * (event `encoders.progress` to the gateways). Outputs: DATA_DIR/vod/<stream id>/; the
  * AES-128 key goes to the store (collection `media_keys`), never next to the segments.
  *   submit [internal]  get [creator, owner]  cancel [creator, owner]  list [admin]
- *   uploadCreate [creator]  upload, uploadAdvance [creator, owner]  (uploads.ts)
+ *   uploadCreate [creator]  upload, uploadReserve, uploadAdvance, uploadRelease [creator, owner]  (uploads.ts)
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
@@ -202,13 +202,33 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
           return u;
         },
       },
-      uploadAdvance: {
+      /** A PATCH is about to write from..to: one writer per upload at a time. */
+      uploadReserve: {
         access: "creator",
         params: { id, from: { type: "number", integer: true, min: 0 }, to: { type: "number", integer: true, min: 0 } },
         async handler(ctx: Ctx<{ id: string; from: number; to: number }>) {
           const before = await uploads.get(ctx.params.id);
           assertOwnerOrAdmin(ctx.meta.caller, before.ownerId);
-          const u = await uploads.advance(ctx.params.id, ctx.params.from, ctx.params.to);
+          return uploads.reserve(ctx.params.id, ctx.params.from, ctx.params.to);
+        },
+      },
+      uploadRelease: {
+        access: "creator",
+        params: { id, token: { type: "string", min: 1, max: 64 } },
+        async handler(ctx: Ctx<{ id: string; token: string }>) {
+          const before = await uploads.get(ctx.params.id);
+          assertOwnerOrAdmin(ctx.meta.caller, before.ownerId);
+          await uploads.release(ctx.params.id, ctx.params.token);
+          return { released: true };
+        },
+      },
+      uploadAdvance: {
+        access: "creator",
+        params: { id, from: { type: "number", integer: true, min: 0 }, to: { type: "number", integer: true, min: 0 }, token: { type: "string", min: 1, max: 64 } },
+        async handler(ctx: Ctx<{ id: string; from: number; to: number; token: string }>) {
+          const before = await uploads.get(ctx.params.id);
+          assertOwnerOrAdmin(ctx.meta.caller, before.ownerId);
+          const u = await uploads.advance(ctx.params.id, ctx.params.from, ctx.params.to, ctx.params.token);
           if (u.state === "complete") await uploads.finish(u, ctx.broker);
           return u;
         },

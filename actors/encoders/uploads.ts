@@ -6,6 +6,7 @@
  * file is checked with ffprobe: a bad file fails its stream at once with the reason; a good one
  * moves the stream to `processing` and becomes an encoding job.
  */
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
@@ -25,7 +26,13 @@ export interface Upload {
   createdAt: number;
   /** The last chunk's arrival (absent until the first). */
   updatedAt?: number;
+  /** The PATCH writing bytes now: one at a time, so no chunk can land after the upload completed
+   *  (and was probed) or overwrite another's bytes. */
+  writing?: { token: string; until: number };
 }
+
+/** How long a chunk's write may hold the upload (the bytes are already in memory when it starts). */
+const WRITE_LEASE_MS = 30_000;
 
 /** An upload that received nothing for this long is abandoned: it no longer counts against its
  *  creator's quotas (its bytes can still be sent; tus clients resume). */
@@ -61,17 +68,44 @@ export class Uploads {
     return e.value;
   }
 
-  /** Moves the offset from `from` to `to` (the gateway wrote those bytes); CONFLICT if it moved meanwhile. */
-  async advance(id: string, from: number, to: number): Promise<Upload> {
+  /** Takes the upload for writing bytes from..to (compare-and-swap): CONFLICT while another PATCH
+   *  writes, or when the offset moved or the upload is no longer receiving. */
+  async reserve(id: string, from: number, to: number): Promise<{ token: string }> {
     const e = await this.#store.get<Upload>(C, id);
     if (!e) throw new AppError("NOT_FOUND", "No such upload");
-    const u = e.value;
+    const u = this.#writable(e.value, from, to);
+    if (u.writing && u.writing.until > Date.now()) throw new AppError("CONFLICT", "Another PATCH of this upload is being written: retry after it", { offset: u.offset });
+    const token = randomBytes(9).toString("base64url");
+    await this.#store.put(C, id, { ...u, writing: { token, until: Date.now() + WRITE_LEASE_MS } }, { expect: e.revision });
+    return { token };
+  }
+
+  /** Moves the offset from `from` to `to` (the holder of `token` wrote those bytes) and frees the upload. */
+  async advance(id: string, from: number, to: number, token: string): Promise<Upload> {
+    const e = await this.#store.get<Upload>(C, id);
+    if (!e) throw new AppError("NOT_FOUND", "No such upload");
+    const u = this.#writable(e.value, from, to);
+    if (u.writing?.token !== token) throw new AppError("CONFLICT", "This chunk's write lease was lost: send it again", { offset: u.offset });
+    const next: Upload = { ...u, offset: to, state: to === u.length ? "complete" : "receiving", updatedAt: Date.now() };
+    delete next.writing;
+    await this.#store.put(C, id, next, { expect: e.revision });
+    return next;
+  }
+
+  /** A reserved write failed: the upload is free again (the offset did not move). */
+  async release(id: string, token: string): Promise<void> {
+    const e = await this.#store.get<Upload>(C, id);
+    if (e?.value.writing?.token !== token) return;
+    const next: Upload = { ...e.value };
+    delete next.writing;
+    await this.#store.put(C, id, next, { expect: e.revision }).catch(() => undefined);
+  }
+
+  #writable(u: Upload, from: number, to: number): Upload {
     if (u.state !== "receiving") throw new AppError("CONFLICT", `The upload is ${u.state}`);
     if (u.offset !== from) throw new AppError("CONFLICT", `Upload-Offset is ${u.offset}, not ${from}`, { offset: u.offset });
     if (to < from || to > u.length) throw new AppError("BAD_REQUEST", "The chunk goes past Upload-Length");
-    const next: Upload = { ...u, offset: to, state: to === u.length ? "complete" : "receiving", updatedAt: Date.now() };
-    await this.#store.put(C, id, next, { expect: e.revision });
-    return next;
+    return u;
   }
 
   /** The upload is complete: probe it, then either queue it for encoding or reject it. */

@@ -47,6 +47,9 @@ export function readHead(res: HttpResponse, req: HttpRequest, trust: ProxyTrust)
   };
 }
 
+/** Body bytes held for a request whose right to send them is not yet known (about one TCP window). */
+export const GATE_HOLD_BYTES = 64 * 1024;
+
 export class Exchange {
   readonly head: RequestHead;
   /** This request's id: the X-Request-Id header, the trace id of its actor calls, in its logs. */
@@ -98,14 +101,31 @@ export class Exchange {
   }
 
   /** Reads the body up to `limit` bytes; larger bodies fail with PAYLOAD_TOO_LARGE as soon as
-   *  the limit is crossed, without buffering the rest. */
-  readBody(limit: number): Promise<Buffer> {
+   *  the limit is crossed, without buffering the rest. With a `gate` (the caller's right to send
+   *  this body: token, role, ownership), at most GATE_HOLD_BYTES are held and the socket is paused
+   *  until the gate opens; a refused gate drops the body and closes the connection after the answer. */
+  readBody(limit: number, gate?: Promise<unknown>): Promise<Buffer> {
     if (this.head.contentLength !== undefined && this.head.contentLength > limit) {
       return Promise.reject(new AppError("PAYLOAD_TOO_LARGE", `Body over ${limit} bytes`, { limit }));
     }
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
+      let open = gate === undefined;
+      let paused = false;
+      gate?.then(
+        () => {
+          open = true;
+          if (paused && !this.#done) this.#res.resume();
+          paused = false;
+        },
+        (err: unknown) => {
+          size = -1;
+          chunks.length = 0;
+          this.closeAfter = true; // the rest of the body is not read: this connection is done
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
       this.#res.onData((chunk, isLast) => {
         if (size < 0) return;
         size += chunk.byteLength;
@@ -115,7 +135,11 @@ export class Exchange {
           return;
         }
         chunks.push(Buffer.from(chunk.slice(0))); // the chunk is neutered after this callback
-        if (isLast) resolve(Buffer.concat(chunks));
+        if (isLast) return resolve(Buffer.concat(chunks));
+        if (!open && !paused && size >= GATE_HOLD_BYTES) {
+          paused = true;
+          this.#res.pause();
+        }
       });
     });
   }

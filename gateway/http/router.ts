@@ -31,7 +31,11 @@ export interface Route {
   /** Body expected (POST/PUT/PATCH): JSON (true), an SDP offer as text ("sdp", WHIP/WHEP), or
    *  raw bytes ("octets", upload chunks, up to vod.uploadChunkMaxBytes). */
   body?: boolean | "sdp" | "octets";
+  /** Checked after the token and before more than a few KB of the body is read (octets bodies:
+   *  a stranger's 16 MB chunk is never buffered). Throws to refuse. */
+  authorize?: (ctx: Omit<RouteContext, "body">) => Promise<void>;
   /** Use the stricter per-IP limiter for password-guessable endpoints. */
+
   authLimited?: boolean;
   summary: string;
   handler: (ctx: RouteContext) => Promise<RouteResult> | RouteResult;

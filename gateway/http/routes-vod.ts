@@ -78,22 +78,40 @@ export function vodRoutes({ dataDir, call, callInternal, signer, pickEdge }: Vod
     return { status: 200, body: u, headers: offsetHeaders(u) };
   };
 
+  const offsetOf = (ctx: Omit<RouteContext, "body">): number => {
+    const from = Number(ctx.ex.head.extra["upload-offset"]);
+    if (!Number.isSafeInteger(from) || from < 0) throw new AppError("BAD_REQUEST", "Upload-Offset must be a non-negative integer");
+    return from;
+  };
+
+  /** Before the chunk is read: the caller owns a receiving upload at this offset (else the body
+   *  is never buffered: a stranger cannot make the gateway hold 16 MB per request). */
+  const mayAppend = async (ctx: Omit<RouteContext, "body">): Promise<void> => {
+    const from = offsetOf(ctx);
+    const u = (await call("encoders.upload", { id: ctx.params.id }, must(ctx.principal))) as UploadRec;
+    if (u.state !== "receiving") throw new AppError("CONFLICT", `The upload is ${u.state}`);
+    if (from !== u.offset) throw new AppError("CONFLICT", `Upload-Offset is ${u.offset}, not ${from}`, { offset: u.offset });
+  };
+
+  /** Writes the chunk under the upload's write lease: one writer at a time, never after it completed. */
   const append = async (ctx: RouteContext): Promise<RouteResult> => {
     const principal = must(ctx.principal);
     const chunk = ctx.body as Buffer;
-    const from = Number(ctx.ex.head.extra["upload-offset"]);
-    if (!Number.isSafeInteger(from) || from < 0) throw new AppError("BAD_REQUEST", "Upload-Offset must be a non-negative integer");
-    const u = (await call("encoders.upload", { id: ctx.params.id }, principal)) as UploadRec;
-    if (u.state !== "receiving") throw new AppError("CONFLICT", `The upload is ${u.state}`);
-    if (from !== u.offset) throw new AppError("CONFLICT", `Upload-Offset is ${u.offset}, not ${from}`, { offset: u.offset });
-    if (from + chunk.length > u.length) throw new AppError("BAD_REQUEST", "The chunk goes past Upload-Length");
-    const fh = await open(file(u.id), "r+");
+    const id = ctx.params.id ?? "";
+    const from = offsetOf(ctx);
+    const { token } = (await call("encoders.uploadReserve", { id, from, to: from + chunk.length }, principal)) as { token: string };
     try {
-      await fh.write(chunk, 0, chunk.length, from);
-    } finally {
-      await fh.close();
+      const fh = await open(file(id), "r+");
+      try {
+        await fh.write(chunk, 0, chunk.length, from);
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      await call("encoders.uploadRelease", { id, token }, principal).catch(() => undefined);
+      throw err;
     }
-    const next = (await call("encoders.uploadAdvance", { id: u.id, from, to: from + chunk.length }, principal)) as UploadRec;
+    const next = (await call("encoders.uploadAdvance", { id, from, to: from + chunk.length, token }, principal)) as UploadRec;
     return { status: 204, headers: offsetHeaders(next) };
   };
 
@@ -120,7 +138,7 @@ export function vodRoutes({ dataDir, call, callInternal, signer, pickEdge }: Vod
   return [
     { method: "POST", path: "/api/uploads", auth: "required", summary: "tus: start a resumable upload (creates a VOD stream)", handler: create },
     { method: "GET", path: "/api/uploads/:id", auth: "required", summary: "tus: the upload's offset (HEAD or GET)", handler: status },
-    { method: "PATCH", path: "/api/uploads/:id", auth: "required", body: "octets", summary: "tus: append a chunk at Upload-Offset", handler: append },
+    { method: "PATCH", path: "/api/uploads/:id", auth: "required", body: "octets", authorize: mayAppend, summary: "tus: append a chunk at Upload-Offset", handler: append },
     { method: "GET", path: "/api/encodes/:id", auth: "required", summary: "The encoding job of a VOD stream: status, progress, attempts (owner or admin)", handler: async (ctx) => ({ body: await call("encoders.get", { streamId: ctx.params.id }, must(ctx.principal)) }) },
     { method: "DELETE", path: "/api/encodes/:id", auth: "required", summary: "Cancel the encoding job of a VOD stream (owner or admin)", handler: async (ctx) => ({ body: await call("encoders.cancel", { streamId: ctx.params.id }, must(ctx.principal)) }) },
     { method: "GET", path: "/api/keys/:id", auth: "optional", summary: "The AES-128 key of a ready VOD asset (license check): Bearer token or ?pt= signed URL", handler: key },
