@@ -348,6 +348,9 @@ export class Gateway {
       const w = this.#authLimiter.take(h.ip);
       if (w > 0) throw rateLimited(w);
     }
+    if (route.body === "octets" && ex.head.contentType.split(";")[0]?.trim().toLowerCase() !== "application/offset+octet-stream") {
+      throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send upload chunks as application/offset+octet-stream");
+    }
     // uWS delivers the body right away: onData must be attached before the first await. Raw
     // bodies (upload chunks) wait for the token and the route's own check before being read.
     const authorize = route.authorize;
@@ -392,9 +395,7 @@ export class Gateway {
     }
   }
 
-  async #octetBody(ex: Exchange, gate: Promise<unknown>): Promise<Buffer> {
-    const type = ex.head.contentType.split(";")[0]?.trim().toLowerCase() ?? "";
-    if (type !== "application/offset+octet-stream") throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send upload chunks as application/offset+octet-stream");
+  #octetBody(ex: Exchange, gate: Promise<unknown>): Promise<Buffer> {
     return ex.readBody(this.#cfg.vod.uploadChunkMaxBytes, gate);
   }
 

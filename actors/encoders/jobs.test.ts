@@ -34,7 +34,7 @@ describe("JobQueue", () => {
     assert.equal(third?.streamId, "hog-1", "then the hog's next-oldest");
     assert.equal(await q.pendingOf("hog"), 5);
     assert.equal(await q.pendingOf("small"), 1);
-    assert.ok(second && (await q.finish(second.id, "done")));
+    assert.ok(await q.finish(second.id, "done"));
     assert.equal(await q.pendingOf("small"), 0);
   });
 });
