@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from "@trufflesuite/uws-js-unofficial";
 import type { LoggerInstance, ServiceBroker } from "moleculer";
 import type { AppConfig } from "../lib/config.js";
-import { AppError, httpStatusOf, toErrorBody } from "../lib/errors.js";
+import { AppError, hasCode, httpStatusOf, toErrorBody } from "../lib/errors.js";
 import type { Caller, Principal } from "../lib/identity.js";
 import { SecurityLog, traceContext, withTrace, type SecurityEventName } from "../lib/logging.js";
 import { RevocationList, type Revocation } from "../lib/revocations.js";
@@ -35,6 +35,7 @@ import type { EncodeProgress } from "../actors/encoders/encoders.service.js";
 import { prometheusText } from "../lib/prometheus.js";
 import { RateLimiter } from "../lib/rate-limit.js";
 import { proxyTrust, type ProxyTrust } from "./http/client-ip.js";
+import { MediaAccess, type StreamView } from "./http/media-access.js";
 import { loadUws, type Uws } from "./uws.js";
 import { WsHub } from "./ws/hub.js";
 import { RoomsEdge } from "./rooms-edge.js";
@@ -76,6 +77,7 @@ export class Gateway {
   readonly #userLimiter: RateLimiter;
   readonly #authLimiter: RateLimiter;
   readonly #trust: ProxyTrust;
+  readonly #mediaAccess: MediaAccess;
   #uws: Uws | undefined;
   #listen: us_listen_socket | undefined;
   #port = 0;
@@ -102,6 +104,14 @@ export class Gateway {
     this.#userLimiter = new RateLimiter(g.httpRatePerUser, g.httpBurstPerUser);
     this.#authLimiter = new RateLimiter(g.authRatePerIp, g.authBurstPerIp);
     this.#trust = proxyTrust(g.trustProxy, g.trustedProxies);
+    this.#mediaAccess = new MediaAccess({
+      lookup: (id) => this.#broker.call<StreamView, { id: string }>("streams.get", { id }).catch((err: unknown) => {
+        if (hasCode(err, "NOT_FOUND")) return undefined;
+        throw err;
+      }),
+      verifyPlayback: (id, pt) => this.#signer.verify(id, pt),
+      verifyToken: (token) => this.#verifier.verify(token),
+    });
     this.#verifier = new TokenVerifier({ fetchKeys: () => this.#internal<PublicKey[]>("sessions.jwks") }, this.#revocations);
     this.#rooms = new RoomsEdge({
       nodeId: broker.nodeID,
@@ -412,6 +422,12 @@ export class Gateway {
 
   async #serveStatic(ex: Exchange): Promise<void> {
     const url = ex.head.url;
+    if (url.startsWith("/live/") || url.startsWith("/vod/")) {
+      const kind = url.startsWith("/live/") ? "live" : "vod";
+      const id = vodPath(url, kind)?.id;
+      if (!id) throw new AppError("NOT_FOUND", "No such file");
+      await this.#mediaAccess.check(kind, id, ex.head);
+    }
     if (url.startsWith("/live/")) {
       const f = await this.#live.get(url, ex.head.extra.range, ex.head.extra["if-none-match"]);
       if (!f) throw new AppError("NOT_FOUND", "No such file");
@@ -421,7 +437,8 @@ export class Gateway {
     if (url.startsWith("/vod/")) {
       const edgePath = this.#edge ? vodPath(url)?.path : undefined;
       if (this.#edge && !edgePath) throw new AppError("NOT_FOUND", "No such file");
-      const f = this.#edge && edgePath ? await this.#edge.get(edgePath, ex.head.extra.range, ex.head.extra["if-none-match"]) : await this.#vod.get(url, ex.head.extra.range, ex.head.extra["if-none-match"]);
+      const credential = { pt: ex.head.query.get("pt"), authorization: ex.head.authorization };
+      const f = this.#edge && edgePath ? await this.#edge.get(edgePath, ex.head.extra.range, ex.head.extra["if-none-match"], credential) : await this.#vod.get(url, ex.head.extra.range, ex.head.extra["if-none-match"]);
       if (!f) throw new AppError("NOT_FOUND", "No such file");
       const pt = ex.head.query.get("pt");
       if (pt !== null && url.endsWith(".m3u8")) {

@@ -18,6 +18,7 @@ import { assertOwnerOrAdmin, callerUserId } from "../ownership.js";
 import { LiveRooms, type RoomCallMeta } from "./live-rooms.js";
 import { REACTIONS, type UserRef } from "./room-protocol.js";
 import type { Room } from "./room.js";
+import { canWatch, type Watchable } from "../streams/visibility.js";
 
 export interface RoomMeta {
   id: string;
@@ -44,8 +45,22 @@ const principalRef = (ctx: Ctx<unknown>): UserRef => {
   return { id: c.principal.userId, name: c.principal.name };
 };
 
+/** How long a room trusts what it last heard of its stream's visibility and grants. */
+const ACCESS_TTL_MS = 5000;
+
 export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
   let live: LiveRooms;
+  const access = new Map<string, { s: Watchable; at: number }>();
+  /** The stream's visibility, owner and grants (asked as the platform, cached briefly: joins are many). */
+  const streamAccess = async (ctx: Ctx<unknown>, rid: string): Promise<Watchable> => {
+    const hit = access.get(rid);
+    if (hit && Date.now() - hit.at < ACCESS_TTL_MS) return hit.s;
+    // Asked as the platform, from a fresh context: a child context's meta would merge back into this one.
+    const st = await ctx.broker.call<Watchable & { id: string }, { id: string }>("streams.get", { id: rid });
+    if (access.size > 10_000) access.clear();
+    access.set(rid, { s: { ownerId: st.ownerId, ...(st.visibility ? { visibility: st.visibility } : {}), ...(st.grants ? { grants: st.grants } : {}) }, at: Date.now() });
+    return st;
+  };
   const load = (rid: string) => mustGet<RoomMeta>(store, C, rid, "room");
   /** Moderation: the room's owner (the stream's creator) or an admin. */
   const moderate = <P extends { id: string }, T>(fn: (room: Room, ctx: Ctx<P>) => Promise<T> | T) => (ctx: Ctx<P>) =>
@@ -103,7 +118,11 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
       join: {
         access: "guest",
         params: { id, since: { type: "number", integer: true, min: 0, optional: true } },
-        handler: (ctx: Ctx<{ id: string; since?: number }>) => live.onOwner(ctx, (room) => room.join(callerUserId(ctx.meta.caller), ctx.params.since)),
+        async handler(ctx: Ctx<{ id: string; since?: number }>) {
+          // A private stream's room is for those who may watch it (its chat is its content too).
+          if (!canWatch(await streamAccess(ctx, ctx.params.id), ctx.meta.caller)) throw new AppError("NOT_FOUND", "No such room");
+          return live.onOwner(ctx, (room) => room.join(callerUserId(ctx.meta.caller), ctx.params.since));
+        },
       },
       chat: {
         access: "guest",

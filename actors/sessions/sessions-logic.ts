@@ -130,6 +130,14 @@ export class SessionsLogic {
     return user ? { principal: p, user: publicUser(user) } : { principal: p };
   }
 
+  /** Registered users by name (a private stream's grants); BAD_REQUEST names the unknown ones. */
+  async resolveUsers(usernames: readonly string[]): Promise<{ id: string; username: string }[]> {
+    const found = await Promise.all(usernames.map(async (n) => ({ n, u: await this.#accounts.byUsername(n.toLowerCase()) })));
+    const unknown = found.filter((f) => !f.u).map((f) => f.n);
+    if (unknown.length > 0) throw new AppError("BAD_REQUEST", `No such user: ${unknown.join(", ")}`, { unknown });
+    return found.flatMap((f) => (f.u ? [{ id: f.u.id, username: f.u.username }] : []));
+  }
+
   listUsers(): Promise<PublicUser[]> {
     return this.#accounts.listUsers();
   }

@@ -4,7 +4,7 @@
  * Actions (access level in brackets, enforced by actors/access.ts):
  *   register [public]  login [public]  guest [public]  refresh [public]  logout [public]
  *   me [guest]  listUsers [admin]  setRole [admin]  revokeUser [admin]  rotateKeys [admin]
- *   jwks [internal]  revocations [internal]
+ *   jwks [internal]  revocations [internal]  resolveUsers [internal]
  * Events emitted (broadcast, every node): sessions.revoked {list: Revocation[]},
  * sessions.keys.changed {}.
  */
@@ -66,6 +66,11 @@ export function sessionsService(cfg: AppConfig, store: Store): ServiceSchema {
       },
       me: { access: "guest", handler: (ctx: Ctx<object>) => logic.me(ctx.meta.caller) },
       listUsers: { access: "admin", handler: () => logic.listUsers() },
+      resolveUsers: {
+        access: "internal",
+        params: { usernames: { type: "array", max: 100, items: { type: "string", min: 1, max: 32 } } },
+        handler: (ctx: Ctx<{ usernames: string[] }>) => logic.resolveUsers(ctx.params.usernames),
+      },
       setRole: {
         access: "admin",
         params: { userId: { type: "string", min: 1, max: 64 }, role: { type: "enum", values: ["viewer", "creator", "admin"] } },

@@ -16,6 +16,7 @@ import { mustGet, type Store } from "../../store/index.js";
 import { assertOwnerOrAdmin } from "../ownership.js";
 import type { MediaLoad } from "../media/media-node.js";
 import type { AppConfig } from "../../lib/config.js";
+import { canWatch, isListed, manages, VISIBILITIES, type Visibility } from "./visibility.js";
 
 export const STREAM_KINDS = ["live", "vod"] as const;
 export const STREAM_STATUSES = ["created", "live", "ended", "processing", "ready", "failed"] as const;
@@ -47,6 +48,11 @@ export interface Stream {
    *  primary tag, "" = unknown): content features for recommendations. */
   category?: string;
   language?: string;
+  /** Who may watch and who sees it listed (visibility.ts); absent = public. */
+  visibility?: Visibility;
+  /** A private stream's granted users: ids (the rule) and names (for its owner's studio). */
+  grants?: string[];
+  grantNames?: string[];
 }
 
 const C = "streams";
@@ -56,6 +62,8 @@ const title = { type: "string", min: 1, max: 200, trim: true };
 const description = { type: "string", max: 5000, optional: true };
 const category = { type: "string", min: 1, max: 32, pattern: /^[a-z0-9-]+$/, optional: true };
 const language = { type: "string", max: 8, pattern: /^([a-z]{2,3})?$/, optional: true };
+const visibility = { type: "enum", values: VISIBILITIES, optional: true };
+const grants = { type: "array", max: 100, items: { type: "string", min: 3, max: 32, pattern: /^[A-Za-z0-9_-]+$/ }, optional: true };
 
 /** How often the catalog checks its `live` streams against the media nodes' reports. */
 const RECONCILE_MS = 2000;
@@ -64,12 +72,25 @@ const REPORT_FRESH_MS = 6000;
 
 export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
   const load = (sid: string) => mustGet<Stream>(store, C, sid, "stream");
-  /** License check: the stream must be a finished VOD asset; every valid token may watch
-   *  public assets (entitlements per asset arrive with paid/private content). */
-  async function licensed(sid: string): Promise<Stream> {
+  /** License check: the stream must be a finished VOD asset the caller may watch (visibility.ts). */
+  async function licensed(sid: string, caller: Caller | undefined): Promise<Stream> {
     const s = (await load(sid)).value;
-    if (s.kind !== "vod" || s.status !== "ready") throw new AppError("FORBIDDEN", "No playback rights for this asset now");
+    if (s.kind !== "vod" || s.status !== "ready" || !canWatch(s, caller)) throw new AppError("FORBIDDEN", "No playback rights for this asset now");
     return s;
+  }
+
+  /** The stream, if this caller may see it at all: a private stream is NOT_FOUND to the rest. */
+  async function visible(sid: string, caller: Caller | undefined): Promise<Stream> {
+    const s = (await load(sid)).value;
+    if (!canWatch(s, caller)) throw new AppError("NOT_FOUND", "No such stream");
+    return s;
+  }
+
+  /** Usernames -> the grant lists of a private stream. */
+  async function resolveGrants(ctx: Ctx<unknown>, names: string[]): Promise<Pick<Stream, "grants" | "grantNames">> {
+    if (names.length === 0) return { grants: [], grantNames: [] };
+    const users = await ctx.call<{ id: string; username: string }[], { usernames: string[] }>("sessions.resolveUsers", { usernames: [...new Set(names)] });
+    return { grants: users.map((u) => u.id), grantNames: users.map((u) => u.username) };
   }
 
   /** Load reports from media nodes (event media.load), for viewer placement. */
@@ -158,8 +179,8 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
     actions: {
       create: {
         access: "creator",
-        params: { title, description, kind: { type: "enum", values: STREAM_KINDS }, category, language },
-        async handler(ctx: Ctx<{ title: string; description?: string; kind: Stream["kind"]; category?: string; language?: string }>) {
+        params: { title, description, kind: { type: "enum", values: STREAM_KINDS }, category, language, visibility, grants },
+        async handler(ctx: Ctx<{ title: string; description?: string; kind: Stream["kind"]; category?: string; language?: string; visibility?: Visibility; grants?: string[] }>) {
           const caller = ctx.meta.caller;
           if (caller?.kind !== "user") throw new AppError("UNAUTHENTICATED", "A token is required");
           const now = Date.now();
@@ -175,6 +196,8 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
             updatedAt: now,
             category: ctx.params.category ?? "general",
             language: ctx.params.language ?? "",
+            visibility: ctx.params.visibility ?? "public",
+            ...(await resolveGrants(ctx, ctx.params.grants ?? [])),
           };
           await store.put(C, s.id, s, { expect: 0 });
           await ctx.call("rooms.create", { id: s.id, ownerId: s.ownerId });
@@ -187,15 +210,16 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
         async handler(ctx: Ctx<{ liveId: string }>) {
           const live = (await load(ctx.params.liveId)).value;
           const now = Date.now();
-          const s: Stream = { id: randomBytes(9).toString("base64url"), ownerId: live.ownerId, ownerName: live.ownerName, title: `${live.title} (recording)`.slice(0, 200), description: live.description, kind: "vod", status: "created", createdAt: now, updatedAt: now, category: live.category ?? "general", language: live.language ?? "" };
+          // The recording is seen by whoever could see the show.
+          const s: Stream = { id: randomBytes(9).toString("base64url"), ownerId: live.ownerId, ownerName: live.ownerName, title: `${live.title} (recording)`.slice(0, 200), description: live.description, kind: "vod", status: "created", createdAt: now, updatedAt: now, category: live.category ?? "general", language: live.language ?? "", visibility: live.visibility ?? "public", grants: live.grants ?? [], grantNames: live.grantNames ?? [] };
           await store.put(C, s.id, s, { expect: 0 });
           await ctx.call("rooms.create", { id: s.id, ownerId: s.ownerId });
           return s;
         },
       },
-      get: { access: "public", params: { id }, handler: async (ctx: Ctx<{ id: string }>) => forCaller((await load(ctx.params.id)).value, ctx.meta.caller) },
-      /** Every stream, for the recommenders (internal: no paging, no filtering). */
-      catalog: { access: "internal", handler: async () => (await store.list<Stream>(C)).map((e) => e.value) },
+      get: { access: "public", params: { id }, handler: async (ctx: Ctx<{ id: string }>) => forCaller(await visible(ctx.params.id, ctx.meta.caller), ctx.meta.caller) },
+      /** Every listed (public) stream, for the recommenders: unlisted and private ones are never recommended. */
+      catalog: { access: "internal", handler: async () => (await store.list<Stream>(C)).map((e) => e.value).filter((s) => isListed(s)) },
       list: {
         access: "public",
         params: {
@@ -207,7 +231,7 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
           const { status, ownerId, limit = 50 } = ctx.params;
           const all = (await store.list<Stream>(C)).map((e) => e.value);
           return all
-            .filter((s) => (status === undefined || s.status === status) && (ownerId === undefined || s.ownerId === ownerId))
+            .filter((s) => (status === undefined || s.status === status) && (ownerId === undefined || s.ownerId === ownerId) && (isListed(s) || (ownerId !== undefined && manages(s, ctx.meta.caller))))
             .sort((a, b) => b.createdAt - a.createdAt)
             .slice(0, limit)
             .map((s) => forCaller(s, ctx.meta.caller));
@@ -215,12 +239,13 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
       },
       update: {
         access: "creator",
-        params: { id, title: { ...title, optional: true }, description, category, language },
-        async handler(ctx: Ctx<{ id: string; title?: string; description?: string; category?: string; language?: string }>) {
+        params: { id, title: { ...title, optional: true }, description, category, language, visibility, grants },
+        async handler(ctx: Ctx<{ id: string; title?: string; description?: string; category?: string; language?: string; visibility?: Visibility; grants?: string[] }>) {
           const e = await load(ctx.params.id);
           assertOwnerOrAdmin(ctx.meta.caller, e.value.ownerId);
           const p = ctx.params;
-          const s: Stream = { ...e.value, title: p.title ?? e.value.title, description: p.description ?? e.value.description, category: p.category ?? e.value.category ?? "general", language: p.language ?? e.value.language ?? "", updatedAt: Date.now() };
+          const granted = p.grants === undefined ? {} : await resolveGrants(ctx, p.grants);
+          const s: Stream = { ...e.value, title: p.title ?? e.value.title, description: p.description ?? e.value.description, category: p.category ?? e.value.category ?? "general", language: p.language ?? e.value.language ?? "", visibility: p.visibility ?? e.value.visibility ?? "public", ...granted, updatedAt: Date.now() };
           await store.put(C, s.id, s, { expect: e.revision });
           return s;
         },
@@ -242,13 +267,13 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
       playable: {
         access: "guest",
         params: { id },
-        handler: async (ctx: Ctx<{ id: string }>) => licensed(ctx.params.id),
+        handler: async (ctx: Ctx<{ id: string }>) => forCaller(await licensed(ctx.params.id, ctx.meta.caller), ctx.meta.caller),
       },
       playbackKey: {
         access: "guest",
         params: { id },
         async handler(ctx: Ctx<{ id: string }>) {
-          const s = await licensed(ctx.params.id);
+          const s = await licensed(ctx.params.id, ctx.meta.caller);
           const key = await store.get<{ key: string }>("media_keys", s.id);
           if (!key) throw new AppError("NOT_FOUND", "No key for this asset");
           return { key: key.value.key };
@@ -258,6 +283,7 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
         access: "guest",
         params: { id, role: { type: "enum", values: ["broadcaster", "viewer"], optional: true } },
         async handler(this: Service, ctx: Ctx<{ id: string; role?: "broadcaster" | "viewer" }>) {
+          if (ctx.params.role !== "broadcaster") await visible(ctx.params.id, ctx.meta.caller); // a private show's viewers are its owner's to choose
           const origin = await placeOrigin(this.broker, ctx.params.id);
           return ctx.params.role === "viewer" ? viewerNode(origin.nodeID, mediaNodes(this.broker)) : origin;
         },
@@ -278,11 +304,16 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
 }
 
 /** What a caller may see of a stream: which media node hosts it is internal topology (node ids
- *  name hosts and processes), for admins and other actors only. */
+ *  name hosts and processes), for admins and other actors only; who was granted a private
+ *  stream is for those who manage it. */
 export function forCaller(s: Stream, caller: Caller | undefined): Stream {
-  if (s.mediaNode === undefined || caller === undefined || (caller.kind === "user" && caller.principal.role === "admin")) return s;
+  const admin = caller === undefined || (caller.kind === "user" && caller.principal.role === "admin");
   const rest: Stream = { ...s };
-  delete rest.mediaNode;
+  if (!admin) delete rest.mediaNode;
+  if (!manages(s, caller)) {
+    delete rest.grants;
+    delete rest.grantNames;
+  }
   return rest;
 }
 

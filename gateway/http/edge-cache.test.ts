@@ -21,7 +21,9 @@ before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "esh-edge-"));
   origin = http.createServer((req, res) => {
     fetched.push(req.url ?? "");
-    const m = /seg_(\d+)\.ts$/.exec(req.url ?? "");
+    if (req.url?.startsWith("/vod/broken/")) return res.writeHead(500).end("origin bug");
+    if (req.url?.startsWith("/vod/private/") && req.headers.authorization !== "Bearer viewer" && !req.url.includes("?pt=signed")) return res.writeHead(401).end();
+    const m = /seg_(\d+)\.ts(\?.*)?$/.exec(req.url ?? "");
     setTimeout(() => {
       if (!m) return res.writeHead(404).end();
       res.writeHead(200, { "content-type": "video/mp2t", "cache-control": "public, max-age=31536000, immutable", etag: `"s${m[1] ?? ""}"` }).end(Buffer.alloc(1000, Number(m[1])));
@@ -63,5 +65,22 @@ describe("edge cache", () => {
     assert.equal(again?.body[0], 2);
     assert.equal(fetched.length, before, "served from disk, not the origin");
     assert.equal(await edge.get("/vod/b/240p/index.m3u8", "", ""), undefined);
+  });
+
+  it("an origin failure is UNAVAILABLE (retryable), never a client error; a 404 is remembered briefly", async () => {
+    const edge = new EdgeCache(base, dir, 10_000, 100_000);
+    await assert.rejects(edge.get("/vod/broken/240p/seg_00001.ts", "", ""), (err: { type?: string }) => err.type === "UNAVAILABLE");
+    const before = fetched.filter((u) => u.endsWith("/missing.m3u8")).length;
+    for (let i = 0; i < 5; i++) assert.equal(await edge.get("/vod/c/240p/missing.m3u8", "", ""), undefined);
+    assert.equal(fetched.filter((u) => u.endsWith("/missing.m3u8")).length - before, 1, "five 404s cost one origin fetch");
+    const gone = new EdgeCache("http://127.0.0.1:1", dir, 10_000, 100_000);
+    await assert.rejects(gone.get("/vod/d/240p/seg_00001.ts", "", ""), (err: { type?: string }) => err.type === "UNAVAILABLE");
+  });
+
+  it("a miss carries the viewer's credential to the origin (private assets)", async () => {
+    const edge = new EdgeCache(base, dir, 10_000, 100_000);
+    await assert.rejects(edge.get("/vod/private/240p/seg_00007.ts", "", ""), (err: { type?: string }) => err.type === "FORBIDDEN");
+    assert.equal((await edge.get("/vod/private/240p/seg_00007.ts", "", "", { authorization: "Bearer viewer" }))?.status, 200);
+    assert.equal((await edge.get("/vod/private/240p/seg_00008.ts", "", "", { pt: "signed" }))?.status, 200);
   });
 });

@@ -3,12 +3,16 @@
  * a bounded two-level LRU — memory, then disk under DATA_DIR/edge-cache — and fetches misses
  * from the origin. Simultaneous misses for one path share one origin fetch (request
  * coalescing), so a cold segment wanted by N viewers costs the origin one request. Entries
- * live as long as the origin's Cache-Control allows (segments: immutable).
+ * live as long as the origin's Cache-Control allows (segments: immutable); a 404 is remembered
+ * for NEGATIVE_TTL_MS. An origin that fails (5xx, unreachable, timeout) is UNAVAILABLE (503,
+ * retryable), never a client error. The edge checks entitlement itself before it looks here
+ * (media-access.ts) and forwards the viewer's credential on a miss (private assets).
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { readFile, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { AppError } from "../../lib/errors.js";
 import { parseRange, type FileAnswer } from "./vod-files.js";
 
 interface Entry {
@@ -30,6 +34,14 @@ export interface EdgeStats {
 }
 
 const ORIGIN_TIMEOUT_MS = 10_000;
+/** How long an origin 404 is answered from here. */
+export const NEGATIVE_TTL_MS = 2000;
+
+/** What a miss carries to the origin: the viewer's signed-URL token or Authorization. */
+export interface OriginCredential {
+  pt?: string | null;
+  authorization?: string;
+}
 
 export class EdgeCache {
   readonly #origin: string;
@@ -38,7 +50,9 @@ export class EdgeCache {
   readonly #maxDisk: number;
   readonly #memory = new Map<string, Entry>(); // insertion order = LRU order
   readonly #disk = new Map<string, Meta>();
-  readonly #inflight = new Map<string, Promise<Entry | number>>();
+  readonly #inflight = new Map<string, Promise<Entry | 404>>();
+  /** Paths the origin answered 404, until when. */
+  readonly #missing = new Map<string, number>();
   readonly stats: EdgeStats = { hits: 0, misses: 0, originFetches: 0, memoryBytes: 0, diskBytes: 0 };
 
   constructor(origin: string, dataDir: string, maxMemory: number, maxDisk: number) {
@@ -51,9 +65,9 @@ export class EdgeCache {
   }
 
   /** The answer for a /vod/ path (already validated by the caller's router rules). */
-  async get(urlPath: string, range: string, ifNoneMatch: string): Promise<FileAnswer | undefined> {
-    const entry = await this.#lookup(urlPath);
-    if (typeof entry === "number") return entry === 404 ? undefined : { status: 416, body: Buffer.alloc(0), headers: {} };
+  async get(urlPath: string, range: string, ifNoneMatch: string, credential: OriginCredential = {}): Promise<FileAnswer | undefined> {
+    const entry = await this.#lookup(urlPath, credential);
+    if (entry === 404) return undefined;
     const headers = { "content-type": entry.type, "cache-control": entry.cache, etag: entry.etag, "accept-ranges": "bytes", "x-cache": "edge" };
     if (ifNoneMatch && entry.etag && ifNoneMatch.split(",").some((t) => t.trim() === entry.etag)) return { status: 304, body: Buffer.alloc(0), headers };
     const r = parseRange(range, entry.body.length);
@@ -62,8 +76,13 @@ export class EdgeCache {
     return { status: 206, body: entry.body.subarray(r[0], r[1] + 1), headers: { ...headers, "content-range": `bytes ${r[0]}-${r[1]}/${entry.body.length}` } };
   }
 
-  async #lookup(key: string): Promise<Entry | number> {
+  async #lookup(key: string, credential: OriginCredential): Promise<Entry | 404> {
     const now = Date.now();
+    const missing = this.#missing.get(key);
+    if (missing !== undefined && missing > now) {
+      this.stats.hits++;
+      return 404;
+    }
     const mem = this.#memory.get(key);
     if (mem && mem.expiresAt > now) {
       this.#memory.delete(key);
@@ -84,16 +103,36 @@ export class EdgeCache {
     this.stats.misses++;
     let p = this.#inflight.get(key);
     if (!p) {
-      p = this.#fetch(key).finally(() => this.#inflight.delete(key));
+      p = this.#fetch(key, credential).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, p);
     }
     return p;
   }
 
-  async #fetch(key: string): Promise<Entry | number> {
+  async #fetch(key: string, credential: OriginCredential): Promise<Entry | 404> {
     this.stats.originFetches++;
-    const res = await fetch(`${this.#origin}${key}`, { signal: AbortSignal.timeout(ORIGIN_TIMEOUT_MS) });
-    if (res.status !== 200) return res.status === 404 ? 404 : 502;
+    const url = `${this.#origin}${key}${credential.pt ? `?pt=${encodeURIComponent(credential.pt)}` : ""}`;
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(ORIGIN_TIMEOUT_MS), headers: credential.authorization ? { authorization: credential.authorization } : {} });
+    } catch (err) {
+      throw new AppError("UNAVAILABLE", `The origin did not answer: ${err instanceof Error ? err.message : String(err)}`, { retryAfterSec: 1 });
+    }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      if (this.#missing.size > 100_000) this.#missing.clear();
+      this.#missing.set(key, Date.now() + NEGATIVE_TTL_MS);
+      return 404;
+    }
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw new AppError("FORBIDDEN", "The origin refused this file");
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new AppError("UNAVAILABLE", `The origin answered ${res.status}: retry shortly`, { retryAfterSec: 1 });
+    }
+    this.#missing.delete(key);
     const body = Buffer.from(await res.arrayBuffer());
     const cache = res.headers.get("cache-control") ?? "public, max-age=60";
     const maxAge = Number(/max-age=(\d+)/.exec(cache)?.[1] ?? 60);

@@ -37,15 +37,16 @@ export class PlaybackSigner {
   }
 }
 
-/** Adds `pt` to a playlist's variant URIs and key URIs. */
+/** Adds `pt` to every URI of a playlist: variants, segments, keys, init sections and renditions
+ *  (a private asset's segments are served only with it, or with a token). */
 export function signPlaylist(text: string, token: string): string {
   const q = `pt=${encodeURIComponent(token)}`;
+  const add = (uri: string) => `${uri}${uri.includes("?") ? "&" : "?"}${q}`;
   return text
     .split("\n")
     .map((line) => {
-      if (line.startsWith("#EXT-X-KEY:")) return line.replace(/URI="([^"?]+)"/, (_m, uri: string) => `URI="${uri}?${q}"`);
-      if (line.endsWith(".m3u8") && !line.startsWith("#")) return `${line}?${q}`;
-      return line;
+      if (line.startsWith("#")) return line.replace(/URI="([^"]+)"/, (_m, uri: string) => `URI="${add(uri)}"`);
+      return line.trim() === "" ? line : add(line);
     })
     .join("\n");
 }

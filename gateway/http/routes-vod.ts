@@ -132,7 +132,7 @@ export function vodRoutes({ dataDir, call, callInternal, signer, pickEdge }: Vod
     const { token, expiresAt } = await signer.sign(id);
     const q = `?pt=${encodeURIComponent(token)}`;
     const base = pickEdge() ?? ""; // the least-loaded edge, else this gateway
-    return { status: 200, body: { master: `${base}/vod/${id}/master.m3u8${q}`, poster: `${base}/vod/${id}/poster.jpg`, sprite: `${base}/vod/${id}/sprite.jpg`, expiresAt, edge: base || null } };
+    return { status: 200, body: { master: `${base}/vod/${id}/master.m3u8${q}`, poster: `${base}/vod/${id}/poster.jpg${q}`, sprite: `${base}/vod/${id}/sprite.jpg${q}`, expiresAt, edge: base || null } };
   };
 
   return [

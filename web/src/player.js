@@ -18,7 +18,10 @@ export function createPlayer(video, { src, token, onChange = () => {}, maxBuffer
     maxMaxBufferLength: Math.max(maxBufferSec, 30),
     xhrSetup(xhr, url) {
       const p = new URL(url, location.href).pathname;
-      if (token && (p.startsWith("/api/keys/") || p.startsWith("/api/livekeys/"))) xhr.setRequestHeader("authorization", `Bearer ${token}`);
+      // Keys always need the token; a private stream's playlists and segments too (same origin only).
+      const sameOrigin = new URL(url, location.href).origin === location.origin;
+      const media = p.startsWith("/api/keys/") || p.startsWith("/api/livekeys/") || (sameOrigin && (p.startsWith("/vod/") || p.startsWith("/live/")));
+      if (token && media) xhr.setRequestHeader("authorization", `Bearer ${token}`);
     },
   });
   const player = {

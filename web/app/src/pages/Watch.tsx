@@ -18,6 +18,10 @@ const HlsPlayer = lazy(() => import("../player/HlsPlayer"));
 export interface Stream extends StreamCard {
   ownerId: string;
   description?: string;
+  /** public (listed), unlisted (link only) or private (owner, admins and granted users). */
+  visibility?: "public" | "unlisted" | "private";
+  /** A private stream's granted usernames (shown to its owner). */
+  grantNames?: string[];
 }
 
 function Player({ stream, mode }: { stream: Stream; mode: string }) {

@@ -9,7 +9,7 @@ import { telemetry } from "../telemetry";
 
 async function waitForPlaylist(src: string, gone: () => boolean, onWait: () => void): Promise<void> {
   for (let i = 0; i < 60 && !gone(); i++) {
-    if ((await fetch(src, { method: "HEAD" })).ok) return;
+    if ((await fetch(src, { method: "HEAD", headers: { authorization: `Bearer ${await session.token()}` } })).ok) return;
     onWait();
     await new Promise((r) => setTimeout(r, 1000));
   }

@@ -25,14 +25,49 @@ function NewStream({ onCreated }: { onCreated: (s: Stream) => void }) {
         const form = e.currentTarget;
         const f = new FormData(form);
         const category = field(f, "category").trim();
-        session.authed<Stream>("POST", "/api/streams", { title: field(f, "title").trim(), kind: "live", ...(category ? { category } : {}) }).then((s) => (form.reset(), setError(""), onCreated(s)), (err: unknown) => setError(errorText(err)));
+        session.authed<Stream>("POST", "/api/streams", { title: field(f, "title").trim(), kind: "live", visibility: field(f, "visibility") || "public", ...(category ? { category } : {}) }).then((s) => (form.reset(), setError(""), onCreated(s)), (err: unknown) => setError(errorText(err)));
       }}
     >
       <input name="title" aria-label="Stream title" placeholder="Title of the new live stream" required maxLength={200} />
       <input name="category" aria-label="Category" placeholder="category (e.g. music)" pattern="[a-z0-9-]+" maxLength={32} />
+      <VisibilitySelect name="visibility" value="public" label="Visibility of the new stream" />
       <button type="submit">Create</button>
       {error ? <span role="alert" class="status error">{error}</span> : null}
     </form>
+  );
+}
+
+function VisibilitySelect({ name, value, label, onChange }: { name?: string; value: string; label: string; onChange?: (v: string) => void }) {
+  return (
+    <select name={name} aria-label={label} value={value} onChange={(e) => onChange?.(e.currentTarget.value)}>
+      <option value="public">public (listed)</option>
+      <option value="unlisted">unlisted (link only)</option>
+      <option value="private">private (people you choose)</option>
+    </select>
+  );
+}
+
+/** Who may watch: the visibility, and for a private stream the usernames granted. */
+function Access({ s, onChanged, onError }: { s: Stream; onChanged: () => void; onError: (e: string) => void }) {
+  const save = (body: Record<string, unknown>) => session.authed("PATCH", `/api/streams/${s.id}`, body).then(onChanged, (e: unknown) => onError(errorText(e)));
+  const visibility = s.visibility ?? "public";
+  return (
+    <span class="access">
+      <VisibilitySelect value={visibility} label={`Visibility of ${s.title}`} onChange={(v) => void save({ visibility: v })} />
+      {visibility === "private" ? (
+        <form
+          aria-label={`Who may watch ${s.title}`}
+          onSubmit={(e) => {
+            e.preventDefault();
+            const grants = field(new FormData(e.currentTarget), "grants").split(/[\s,]+/).filter(Boolean);
+            void save({ grants });
+          }}
+        >
+          <input name="grants" aria-label={`Usernames who may watch ${s.title}`} placeholder="usernames, comma separated" defaultValue={(s.grantNames ?? []).join(", ")} />
+          <button type="submit">Save viewers</button>
+        </form>
+      ) : null}
+    </span>
   );
 }
 
@@ -53,6 +88,7 @@ function StreamRow({ s, selected, onOpen, onChanged }: { s: Stream; selected: bo
         <button type="button" onClick={rename} aria-label={`Rename ${s.title}`}>Rename</button>
         <button type="button" class="danger" onClick={remove} aria-label={`Delete ${s.title}`}>Delete</button>
       </span>
+      <Access s={s} onChanged={onChanged} onError={setError} />
       {error ? <span role="alert" class="status error">{error}</span> : null}
     </li>
   );

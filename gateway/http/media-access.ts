@@ -1,0 +1,61 @@
+/**
+ * Who may fetch a stream's files (/vod/<id>/..., /live/<id>/...: playlists, segments, posters):
+ * the same entitlement rule as the key server (actors/streams/visibility.ts). A deleted stream,
+ * a failed or unfinished asset and an ended show are not served. Public and unlisted files are
+ * open (their keys still need a token); a private stream's files need a signed playback URL
+ * (`pt`, minted after the license check) or the token of someone who may watch it.
+ * What the catalog says of a stream is kept a few seconds: a segment request costs no RPC.
+ */
+import { AppError } from "../../lib/errors.js";
+import type { Principal } from "../../lib/identity.js";
+import { canWatch, type Watchable } from "../../actors/streams/visibility.js";
+import type { RequestHead } from "./exchange.js";
+
+export interface StreamView extends Watchable {
+  kind: "live" | "vod";
+  status: string;
+}
+
+export interface MediaAccessDeps {
+  /** The catalog entry as the platform sees it; undefined when there is none. */
+  lookup(id: string): Promise<StreamView | undefined>;
+  verifyPlayback(id: string, pt: string): Promise<boolean>;
+  verifyToken(token: string): Promise<Principal>;
+}
+
+const TTL_MS = 2000;
+const MAX_ENTRIES = 10_000;
+
+export class MediaAccess {
+  readonly #deps: MediaAccessDeps;
+  readonly #cache = new Map<string, { s: StreamView | undefined; at: number }>();
+
+  constructor(deps: MediaAccessDeps) {
+    this.#deps = deps;
+  }
+
+  /** Throws NOT_FOUND, UNAUTHENTICATED or FORBIDDEN unless this request may have the file. */
+  async check(kind: "vod" | "live", id: string, head: Pick<RequestHead, "query" | "authorization">): Promise<void> {
+    const s = await this.#stream(id);
+    const servable = s && s.kind === kind && (kind === "vod" ? s.status === "ready" : s.status === "live");
+    if (!s || !servable) throw new AppError("NOT_FOUND", "No such file");
+    if ((s.visibility ?? "public") !== "private") return;
+    const pt = head.query.get("pt");
+    if (pt !== null && (await this.#deps.verifyPlayback(id, pt))) return;
+    if (/^bearer /i.test(head.authorization)) {
+      const principal = await this.#deps.verifyToken(head.authorization.slice(7).trim());
+      if (canWatch(s, { kind: "user", principal })) return;
+      throw new AppError("FORBIDDEN", "No playback rights for this stream");
+    }
+    throw new AppError(pt === null ? "UNAUTHENTICATED" : "FORBIDDEN", pt === null ? "A private stream: a signed playback URL (?pt=) or Authorization: Bearer <token> is required" : "The playback URL is invalid or expired");
+  }
+
+  async #stream(id: string): Promise<StreamView | undefined> {
+    const hit = this.#cache.get(id);
+    if (hit && Date.now() - hit.at < TTL_MS) return hit.s;
+    const s = await this.#deps.lookup(id);
+    if (this.#cache.size >= MAX_ENTRIES) this.#cache.clear();
+    this.#cache.set(id, { s, at: Date.now() });
+    return s;
+  }
+}
