@@ -211,6 +211,20 @@ export class Gateway {
     this.#edges.set(e.url, { load: e.load, at: Date.now() });
   }
 
+  /** Security headers of our pages: media and XHR reach this origin and the edges this cluster
+   *  announced (playback URLs point viewers there), nothing else. */
+  #pageHeaders(): Record<string, string> {
+    const now = Date.now();
+    const edges = [...this.#edges].filter(([, e]) => now - e.at < 60_000).flatMap(([url]) => {
+      try {
+        return [new URL(url).origin];
+      } catch {
+        return [];
+      }
+    });
+    return pageHeaders([...new Set(edges)]);
+  }
+
   /** The least-loaded edge heard from in the last 6 s, if any. */
   #pickEdge(): string | undefined {
     const now = Date.now();
@@ -463,7 +477,7 @@ export class Gateway {
     }
     const file = url === "/app" || url.startsWith("/app/") ? await this.#appFile(url) : await this.#static.get(ex.head.url);
     if (!file) throw new AppError("NOT_FOUND", "No such file");
-    ex.send(200, file.body, { "content-type": file.type, "cache-control": "no-cache", ...(file.type.startsWith("text/html") ? PAGE_HEADERS : {}) });
+    ex.send(200, file.body, { "content-type": file.type, "cache-control": "no-cache", ...(file.type.startsWith("text/html") ? this.#pageHeaders() : {}) });
   }
 
   async #appFile(url: string): Promise<{ body: Buffer; type: string } | undefined> {
@@ -562,13 +576,16 @@ export class Gateway {
 
 /**
  * Our pages load only our own scripts (no inline script), may not be framed (clickjacking),
- * and media/XHR may reach edge gateways on other hosts (playback URLs point viewers there).
+ * and media/XHR reach only this origin and the given edge origins (never any host: an injected
+ * script could not send what it read anywhere else).
  */
-const PAGE_HEADERS = {
-  "content-security-policy":
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob: http: https:; connect-src 'self' http: https: ws: wss:; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
-  "x-frame-options": "DENY",
-};
+export function pageHeaders(edgeOrigins: readonly string[]): Record<string, string> {
+  const edges = edgeOrigins.map((o) => ` ${o}`).join("");
+  return {
+    "content-security-policy": `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:${edges}; media-src 'self' blob:${edges}; connect-src 'self'${edges}; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'`,
+    "x-frame-options": "DENY",
+  };
+}
 
 const SECURITY_EVENT_OF: Partial<Record<string, SecurityEventName>> = {
   UNAUTHENTICATED: "auth.failed",

@@ -67,6 +67,9 @@ describe("viewer page in Chromium", () => {
       assert.ok(res);
       const h = res.headers();
       assert.match(h["content-security-policy"] ?? "", /script-src 'self';.*frame-ancestors 'none'/, p);
+      // Media and XHR reach this origin (and announced edges) only, not any host.
+      assert.match(h["content-security-policy"] ?? "", /connect-src 'self';/, p);
+      assert.match(h["content-security-policy"] ?? "", /media-src 'self' blob:;/, p);
       assert.equal(h["x-frame-options"], "DENY", p);
       assert.equal(h["x-content-type-options"], "nosniff", p);
       assert.equal(h["referrer-policy"], "no-referrer", p);
