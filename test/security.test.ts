@@ -175,6 +175,28 @@ describe("what the public API shows", () => {
   });
 });
 
+describe("behind a proxy", () => {
+  it("a client cannot dodge per-address limits by writing X-Forwarded-For: the right-most hop is believed", async () => {
+    const proxied = await PlatformNode.start({ env: { ESH_GATEWAY_TRUST_PROXY: "true", ESH_GATEWAY_AUTH_BURST_PER_IP: "5", ESH_GATEWAY_AUTH_RATE_PER_IP: "0.01" } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        // What the client wrote first, then what our proxy appended: the address it saw.
+        const r = await fetch(`${proxied.url}/api/auth/guest`, { method: "POST", headers: { "x-forwarded-for": `198.51.100.${i}, 203.0.113.5` } });
+        statuses.push(r.status);
+      }
+      assert.equal(statuses.filter((st) => st === 201 || st === 200).length, 5, `statuses ${statuses.join(",")}`);
+      assert.ok(statuses.slice(5).every((st) => st === 429));
+      assert.match(proxied.output, /rate\.limited.*203\.0\.113\.5|203\.0\.113\.5.*rate\.limited/);
+      assert.doesNotMatch(proxied.output, /rate\.limited.*198\.51\.100\./);
+      // Another real client behind the same proxy is not limited by the first one's flood.
+      assert.ok([200, 201].includes((await fetch(`${proxied.url}/api/auth/guest`, { method: "POST", headers: { "x-forwarded-for": "203.0.113.77" } })).status));
+    } finally {
+      await proxied.stop();
+    }
+  });
+});
+
 describe("shutdown after refused calls", () => {
   it("a viewer's refused admin calls do not make SIGTERM wait for the drain timeout", async () => {
     const viewer = await account("nosy");
