@@ -206,6 +206,12 @@ export class Gateway {
     this.#rooms.onRoomOut(out);
   }
 
+  /** A stream was deleted: its files stop being served here now (and leave this edge's cache). */
+  onStreamRemoved(id: string): void {
+    this.#mediaAccess.forget(id);
+    this.#edge?.purge(`/vod/${id}/`);
+  }
+
   /** Called by the edges.load event: an edge gateway's public URL and load. */
   onEdgeLoad(e: { url: string; load: number }): void {
     this.#edges.set(e.url, { load: e.load, at: Date.now() });
@@ -436,16 +442,20 @@ export class Gateway {
 
   async #serveStatic(ex: Exchange): Promise<void> {
     const url = ex.head.url;
-    if (url.startsWith("/live/") || url.startsWith("/vod/")) {
+    // Entitlement (media-access.ts) where the files are; an edge, which may stand outside the
+    // cluster, forwards the viewer's credential and keeps only what its origin calls public.
+    let privateFile = false;
+    if (url.startsWith("/live/") || (url.startsWith("/vod/") && !this.#edge)) {
       const kind = url.startsWith("/live/") ? "live" : "vod";
       const id = vodPath(url, kind)?.id;
       if (!id) throw new AppError("NOT_FOUND", "No such file");
-      await this.#mediaAccess.check(kind, id, ex.head);
+      privateFile = (await this.#mediaAccess.check(kind, id, ex.head)).private;
     }
+    const unshared = (h: Record<string, string>) => (privateFile ? { ...h, "cache-control": "private, no-store" } : h);
     if (url.startsWith("/live/")) {
       const f = await this.#live.get(url, ex.head.extra.range, ex.head.extra["if-none-match"]);
       if (!f) throw new AppError("NOT_FOUND", "No such file");
-      ex.send(f.status, f.body, f.headers);
+      ex.send(f.status, f.body, unshared(f.headers));
       return;
     }
     if (url.startsWith("/vod/")) {
@@ -465,7 +475,7 @@ export class Gateway {
         ex.send(200, signPlaylist(whole.body.toString("utf8"), pt), { ...headers, "cache-control": "private, no-store" });
         return;
       }
-      ex.send(f.status, f.body, f.headers);
+      ex.send(f.status, f.body, unshared(f.headers));
       return;
     }
     if (url.startsWith("/bundles/")) {

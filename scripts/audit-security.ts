@@ -8,13 +8,15 @@
  *     headers, bad tokens and traversal paths.
  * Prints what was tried, how the node answered (error codes, close codes, HTTP statuses), and
  * what would be a finding: a crash, an INTERNAL error or a 5xx, the node not answering after,
- * memory that does not come back.
+ * memory that does not come back. Then the targeted attacks (scripts/audit-attacks.ts) on a node
+ * with the default limits, as a table: attack, tries, refused, findings.
  */
 import { readFileSync } from "node:fs";
 import { Packr } from "msgpackr";
 import WebSocket from "ws";
 import { api, PlatformNode } from "../test/harness/node.js";
 import { MESSAGES } from "../gateway/ws/messages.js";
+import { attackTable, runAttacks } from "./audit-attacks.js";
 
 const args = process.argv.slice(2);
 const opt = (n: string, d: number) => {
@@ -184,6 +186,10 @@ async function main(): Promise<void> {
   } finally {
     await node.stop();
   }
+  console.log("\n[audit] targeted attacks, on a node with the default limits:");
+  const rows = await runAttacks();
+  console.log(attackTable(rows));
+  if (rows.some((r) => r.findings > 0)) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

@@ -13,6 +13,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { api, PlatformNode } from "./harness/node.js";
 import { waitFor } from "./harness/ports.js";
 import { CHROMIUM, goLive, inbound, MEDIA_ARGS, playing, viewerPage, type PageGlobals } from "./harness/media-pages.js";
+import { WsClient } from "./harness/ws-client.js";
 
 let node: PlatformNode;
 let browser: Browser;
@@ -36,7 +37,7 @@ function workerPids(): number[] {
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: npm test installs Debian's chromium (see README)`);
-  node = await PlatformNode.start({ env: { ESH_MEDIA_WORKERS: "2", ESH_GATEWAY_AUTH_BURST_PER_IP: "100" } });
+  node = await PlatformNode.start({ env: { ESH_MEDIA_WORKERS: "2", ESH_GATEWAY_AUTH_BURST_PER_IP: "100", ESH_MEDIA_BROADCASTER_GRACE_MS: "3000", ESH_MEDIA_MEDIA_TIMEOUT_MS: "4000" } });
   await api(node.url, "POST", "/api/auth/register", { username: "caster", password: "caster password 1", role: "creator" });
   const host = await api(node.url, "POST", "/api/auth/login", { username: "caster", password: "caster password 1" });
   streamId = (await api(node.url, "POST", "/api/streams", { title: "Camera show", kind: "live" }, host.body.accessToken as string)).body.id as string;
@@ -176,6 +177,68 @@ describe("live WebRTC in Chromium", () => {
     assert.equal((await api(node.url, "DELETE", play.location ?? "", undefined, guest)).status, 404);
     assert.equal((await api(node.url, "DELETE", pub.location ?? "", undefined, guest)).status, 403, "a guest cannot stop the broadcaster");
     assert.equal((await api(node.url, "DELETE", pub.location ?? "", undefined, token)).status, 200);
+  });
+
+  it("a WHIP publisher that goes away without DELETE (closed, or sending nothing) ends its stream after the grace", async () => {
+    const token = (await api(node.url, "POST", "/api/auth/login", { username: "caster", password: "caster password 1" })).body.accessToken as string;
+    const status = async (id: string) => (await api(node.url, "GET", `/api/streams/${id}`)).body.status as string;
+    const closing = (await api(node.url, "POST", "/api/streams", { title: "Tab closed", kind: "live" }, token)).body.id as string;
+    const silent = (await api(node.url, "POST", "/api/streams", { title: "Encoder frozen", kind: "live" }, token)).body.id as string;
+    const [p1, p2] = [await foreignPage(), await foreignPage()];
+    assert.equal((await whipPublish(p1, `${node.url}/api/whip/${closing}`, token)).status, 201);
+    assert.equal((await whipPublish(p2, `${node.url}/api/whip/${silent}`, token)).status, 201);
+    const connected = (p: Page) => p.evaluate(() => (globalThis as unknown as { whipPc?: { connectionState: string } }).whipPc?.connectionState === "connected" || undefined);
+    await waitFor("both publishers connected", async () => (await connected(p1)) && (await connected(p2)), 15_000, 200);
+    assert.deepEqual([await status(closing), await status(silent)], ["live", "live"]);
+    // One closes its connection without a DELETE (a closed tab); the other keeps ICE alive but sends no media.
+    await p1.evaluate(() => (globalThis as unknown as { whipPc: { close(): void } }).whipPc.close());
+    await p2.evaluate(async () => {
+      const pc = (globalThis as unknown as { whipPc: { getSenders(): { replaceTrack(t: null): Promise<void> }[] } }).whipPc;
+      for (const sender of pc.getSenders()) await sender.replaceTrack(null);
+    });
+    const started = Date.now();
+    await waitFor("the closed publisher's stream to end", async () => ((await status(closing)) === "ended" ? true : undefined), 20_000, 250);
+    const closedAfter = Date.now() - started;
+    await waitFor("the silent publisher's stream to end", async () => ((await status(silent)) === "ended" ? true : undefined), 30_000, 250);
+    process.stdout.write(`# closed publisher ended after ${closedAfter} ms, silent one after ${Date.now() - started} ms (grace 3000 ms, media timeout 4000 ms)\n`);
+    assert.match(node.output, /broadcaster \S+ of stream \S+ is gone \((DTLS closed|ICE \w+)\)/);
+    assert.match(node.output, /broadcaster \S+ of stream \S+ is gone \(no media for \d+ s\)/);
+  });
+
+  it("viewers resuming consumers in a loop reach the broadcaster as a throttled trickle of key frame requests", async () => {
+    const token = (await api(node.url, "POST", "/api/auth/login", { username: "caster", password: "caster password 1" })).body.accessToken as string;
+    const id = (await api(node.url, "POST", "/api/streams", { title: "Key frames", kind: "live" }, token)).body.id as string;
+    const publisher = await foreignPage();
+    assert.equal((await whipPublish(publisher, `${node.url}/api/whip/${id}`, token)).status, 201);
+    const plis = () => publisher.evaluate(async () => {
+      const pc = (globalThis as unknown as { whipPc: { getStats(): Promise<Map<string, Record<string, number | string>>> } }).whipPc;
+      let n = 0;
+      for (const st of (await pc.getStats()).values()) if (st.type === "outbound-rtp" && st.kind === "video") n += Number(st.pliCount ?? 0) + Number(st.firCount ?? 0);
+      return n;
+    });
+    const guest = (await api(node.url, "POST", "/api/auth/guest")).body.accessToken as string;
+    const ws = await WsClient.connect(node.wsUrl, { token: guest });
+    try {
+      const joined = await ws.request("media.join", { stream: id, role: "viewer" });
+      const d = joined.d as { rtpCapabilities: unknown; transport: { id: string } };
+      const consumers = await waitFor("consumers of the WHIP producers", async () => {
+        const r = await ws.request("media.consume", { stream: id, transportId: d.transport.id, rtpCapabilities: d.rtpCapabilities });
+        const list = (r.d as { consumers?: { id: string; kind: string }[] }).consumers ?? [];
+        return list.some((c) => c.kind === "video") ? list : undefined;
+      }, 15_000, 300);
+      const video = consumers.find((c) => c.kind === "video")?.id ?? "";
+      await new Promise((r) => setTimeout(r, 1500));
+      const before = await plis();
+      const spamStarted = Date.now();
+      for (let i = 0; i < 40; i++) assert.equal((await ws.request("media.resume", { stream: id, consumerId: video })).t, "ok");
+      const spamMs = Date.now() - spamStarted;
+      await new Promise((r) => setTimeout(r, 1500)); // let the last held-back request and the stats arrive
+      const asked = (await plis()) - before;
+      process.stdout.write(`# 40 resumes in ${spamMs} ms reached the broadcaster as ${asked} key frame requests\n`);
+      assert.ok(asked <= Math.ceil((spamMs + 1500) / 1000) + 2, `${asked} key frame requests for 40 resumes in ${spamMs} ms`);
+    } finally {
+      ws.close();
+    }
   });
 
   it("a worker killed with SIGKILL is replaced; its clients are told to reconnect and play again", async () => {

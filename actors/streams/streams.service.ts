@@ -139,7 +139,9 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
     const vouched = new Set<string>();
     for (const l of loads.values()) if (now - l.at <= REPORT_FRESH_MS) for (const sid of l.live) vouched.add(sid);
     const live = (await store.list<Stream>(C)).filter((e) => e.value.kind === "live" && e.value.status === "live");
-    const wait = Math.max(cfg.media.broadcasterGraceMs, REPORT_FRESH_MS);
+    // Never shorter than a few report rounds: a worker's death closes a stream for the moment its
+    // broadcaster takes to come back on a fresh one.
+    const wait = Math.max(cfg.media.broadcasterGraceMs, 10_000);
     const seen = new Set<string>();
     for (const { value: s } of live) {
       seen.add(s.id);
@@ -296,6 +298,8 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
           assertOwnerOrAdmin(ctx.meta.caller, e.value.ownerId);
           await store.delete(C, e.key, { expect: e.revision });
           await ctx.call("rooms.remove", { id: e.key });
+          // Gateways and edges stop serving its files now, not when their view of the catalog expires.
+          await ctx.broadcast("streams.removed", { id: e.key }, { groups: ["gateway"] });
           return { removed: e.key };
         },
       },

@@ -23,6 +23,7 @@ before(async () => {
     fetched.push(req.url ?? "");
     if (req.url?.startsWith("/vod/broken/")) return res.writeHead(500).end("origin bug");
     if (req.url?.startsWith("/vod/private/") && req.headers.authorization !== "Bearer viewer" && !req.url.includes("?pt=signed")) return res.writeHead(401).end();
+    if (req.url?.startsWith("/vod/private/")) return setTimeout(() => res.writeHead(200, { "content-type": "video/mp2t", "cache-control": "private, no-store" }).end(Buffer.alloc(500, 9)), 200);
     const m = /seg_(\d+)\.ts(\?.*)?$/.exec(req.url ?? "");
     setTimeout(() => {
       if (!m) return res.writeHead(404).end();
@@ -77,10 +78,17 @@ describe("edge cache", () => {
     await assert.rejects(gone.get("/vod/d/240p/seg_00001.ts", "", ""), (err: { type?: string }) => err.type === "UNAVAILABLE");
   });
 
-  it("a miss carries the viewer's credential to the origin (private assets)", async () => {
+  it("a private file goes to the origin with each viewer's own credential and is never kept", async () => {
     const edge = new EdgeCache(base, dir, 10_000, 100_000);
     await assert.rejects(edge.get("/vod/private/240p/seg_00007.ts", "", ""), (err: { type?: string }) => err.type === "FORBIDDEN");
     assert.equal((await edge.get("/vod/private/240p/seg_00007.ts", "", "", { authorization: "Bearer viewer" }))?.status, 200);
     assert.equal((await edge.get("/vod/private/240p/seg_00008.ts", "", "", { pt: "signed" }))?.status, 200);
+    await assert.rejects(edge.get("/vod/private/240p/seg_00008.ts", "", ""), (err: { type?: string }) => err.type === "FORBIDDEN", "not served from the cache to a stranger");
+    // A stranger asking at the same moment as an entitled viewer does not share their answer.
+    const [ok, stranger] = await Promise.allSettled([edge.get("/vod/private/240p/seg_00009.ts", "", "", { authorization: "Bearer viewer" }), edge.get("/vod/private/240p/seg_00009.ts", "", "")]);
+    assert.equal(ok.status, "fulfilled");
+    assert.equal(stranger.status, "rejected");    const [stranger2, ok2] = await Promise.allSettled([edge.get("/vod/private/240p/seg_00010.ts", "", ""), edge.get("/vod/private/240p/seg_00010.ts", "", "", { authorization: "Bearer viewer" })]);
+    assert.equal(stranger2.status, "rejected");
+    assert.equal(ok2.status, "fulfilled", "nor does a viewer share a stranger's refusal");
   });
 });

@@ -101,11 +101,18 @@ export class EdgeCache {
       }
     }
     this.stats.misses++;
-    let p = this.#inflight.get(key);
-    if (!p) {
-      p = this.#fetch(key, credential).finally(() => this.#inflight.delete(key));
-      this.#inflight.set(key, p);
+    const shared = this.#inflight.get(key);
+    if (shared) {
+      // Another viewer's private file is theirs, and their refusal is not ours: then we ask
+      // the origin with our own credential.
+      const got = await shared.catch((err: unknown) => {
+        if ((err as { type?: string }).type === "FORBIDDEN") return undefined;
+        throw err;
+      });
+      return got === undefined || (got !== 404 && got.expiresAt === 0) ? this.#fetch(key, credential) : got;
     }
+    const p = this.#fetch(key, credential).finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, p);
     return p;
   }
 
@@ -133,6 +140,11 @@ export class EdgeCache {
       throw new AppError("UNAVAILABLE", `The origin answered ${res.status}: retry shortly`, { retryAfterSec: 1 });
     }
     this.#missing.delete(key);
+    const control = res.headers.get("cache-control") ?? "";
+    if (/\b(private|no-store)\b/.test(control)) {
+      // A private asset's file: handed to this viewer (the origin checked them), never kept.
+      return { body: Buffer.from(await res.arrayBuffer()), type: res.headers.get("content-type") ?? "application/octet-stream", cache: control, etag: res.headers.get("etag") ?? "", expiresAt: 0 };
+    }
     const body = Buffer.from(await res.arrayBuffer());
     const cache = res.headers.get("cache-control") ?? "public, max-age=60";
     const maxAge = Number(/max-age=(\d+)/.exec(cache)?.[1] ?? 60);
@@ -140,6 +152,22 @@ export class EdgeCache {
     this.#remember(key, e);
     await this.#spill(key, e);
     return e;
+  }
+
+  /** Drops every cached file under a prefix (a deleted stream's). */
+  purge(prefix: string): void {
+    for (const [k, e] of this.#memory) {
+      if (!k.startsWith(prefix)) continue;
+      this.#memory.delete(k);
+      this.stats.memoryBytes -= e.body.length;
+    }
+    for (const [k, m] of this.#disk) {
+      if (!k.startsWith(prefix)) continue;
+      this.#disk.delete(k);
+      this.stats.diskBytes -= m.size;
+      void unlink(this.#file(k)).catch(() => undefined);
+    }
+    for (const k of this.#missing.keys()) if (k.startsWith(prefix)) this.#missing.delete(k);
   }
 
   #remember(key: string, e: Entry): void {

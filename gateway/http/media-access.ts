@@ -34,20 +34,26 @@ export class MediaAccess {
     this.#deps = deps;
   }
 
-  /** Throws NOT_FOUND, UNAUTHENTICATED or FORBIDDEN unless this request may have the file. */
-  async check(kind: "vod" | "live", id: string, head: Pick<RequestHead, "query" | "authorization">): Promise<void> {
+  /** Throws NOT_FOUND, UNAUTHENTICATED or FORBIDDEN unless this request may have the file;
+   *  answers whether the file is private (then no shared cache may keep it). */
+  async check(kind: "vod" | "live", id: string, head: Pick<RequestHead, "query" | "authorization">): Promise<{ private: boolean }> {
     const s = await this.#stream(id);
     const servable = s && s.kind === kind && (kind === "vod" ? s.status === "ready" : s.status === "live");
     if (!s || !servable) throw new AppError("NOT_FOUND", "No such file");
-    if ((s.visibility ?? "public") !== "private") return;
+    if ((s.visibility ?? "public") !== "private") return { private: false };
     const pt = head.query.get("pt");
-    if (pt !== null && (await this.#deps.verifyPlayback(id, pt))) return;
+    if (pt !== null && (await this.#deps.verifyPlayback(id, pt))) return { private: true };
     if (/^bearer /i.test(head.authorization)) {
       const principal = await this.#deps.verifyToken(head.authorization.slice(7).trim());
-      if (canWatch(s, { kind: "user", principal })) return;
+      if (canWatch(s, { kind: "user", principal })) return { private: true };
       throw new AppError("FORBIDDEN", "No playback rights for this stream");
     }
     throw new AppError(pt === null ? "UNAUTHENTICATED" : "FORBIDDEN", pt === null ? "A private stream: a signed playback URL (?pt=) or Authorization: Bearer <token> is required" : "The playback URL is invalid or expired");
+  }
+
+  /** A stream changed (deleted, made private): the next request asks the catalog again. */
+  forget(id: string): void {
+    this.#cache.delete(id);
   }
 
   async #stream(id: string): Promise<StreamView | undefined> {
