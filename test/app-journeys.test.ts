@@ -127,6 +127,17 @@ describe("web app journeys", () => {
     await studio.waitForSelector(".encode-state:text-is('done')", { timeout: 120_000 });
     assert.equal(await studio.getAttribute("progress[aria-label='Upload progress']", "value"), "100");
     assert.ok(await studio.isVisible("a:text-is('Watch it')"));
+    // The creator makes the upload private and lets the fan watch it, from the studio.
+    await studio.selectOption("select[aria-label='Visibility of Studio upload']", "private");
+    await studio.fill("input[aria-label='Usernames who may watch Studio upload']", "fan");
+    await studio.click("form[aria-label='Who may watch Studio upload'] button[type=submit]");
+    const makerToken = (await api(node.url, "POST", "/api/auth/login", { username: "maker", password: "maker password 1" })).body.accessToken as string;
+    const uploaded = await waitFor("the upload private, granted to fan", async () => {
+      const mine = (await api(node.url, "GET", "/api/streams?ownerId=" + encodeURIComponent(((await api(node.url, "GET", "/api/auth/me", undefined, makerToken)).body.principal as { userId: string }).userId), undefined, makerToken)).body as unknown as { id: string; title: string; visibility?: string; grantNames?: string[] }[];
+      const s = mine.find((x) => x.title === "Studio upload");
+      return s?.visibility === "private" && s.grantNames?.join() === "fan" ? s : undefined;
+    }, 10_000, 250);
+    assert.equal((await api(node.url, "GET", `/api/streams/${uploaded.id}`)).status, 404, "hidden from everyone else");
     // Go live with the (fake) camera.
     await studio.fill("input[name=title][aria-label='Stream title']", "Creator live");
     await studio.click("form[aria-label='New live stream'] button[type=submit]");
