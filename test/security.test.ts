@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import http from "node:http";
+import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { api, METRICS_TOKEN, PlatformNode } from "./harness/node.js";
 import { makeClip } from "./harness/vod.js";
@@ -189,6 +190,15 @@ describe("behind a proxy", () => {
       assert.ok(statuses.slice(5).every((st) => st === 429));
       assert.match(proxied.output, /rate\.limited.*203\.0\.113\.5|203\.0\.113\.5.*rate\.limited/);
       assert.doesNotMatch(proxied.output, /rate\.limited.*198\.51\.100\./);
+      // A proxy that adds its own header line after the client's (HAProxy): still the same client.
+      const raw = await new Promise<string>((resolve, reject) => {
+        const sock = net.connect(proxied.port, "127.0.0.1", () => sock.end("POST /api/auth/guest HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nX-Forwarded-For: 198.51.100.200\r\nX-Forwarded-For: 203.0.113.5\r\nConnection: close\r\n\r\n"));
+        let got = "";
+        sock.on("data", (d: Buffer) => (got += d.toString()));
+        sock.on("end", () => resolve(got));
+        sock.on("error", reject);
+      });
+      assert.match(raw, /^HTTP\/1\.1 429/);
       // Another real client behind the same proxy is not limited by the first one's flood.
       assert.ok([200, 201].includes((await fetch(`${proxied.url}/api/auth/guest`, { method: "POST", headers: { "x-forwarded-for": "203.0.113.77" } })).status));
     } finally {

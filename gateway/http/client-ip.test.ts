@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { clientIp, proxyTrust } from "./client-ip.js";
+import { clientIp, forwardedFor, proxyTrust } from "./client-ip.js";
 
 describe("clientIp", () => {
   it("ignores X-Forwarded-For unless trusted", () => {
@@ -24,6 +24,13 @@ describe("clientIp", () => {
 
   it("believes only the socket when a hop is not an address", () => {
     assert.equal(clientIp("10.0.0.2", "6.6.6.6, not-an-ip", proxyTrust(true, [])), "10.0.0.2");
+  });
+
+  it("reads every X-Forwarded-For line (a proxy may add its own after the client's)", () => {
+    const headers: [string, string][] = [["host", "x"], ["x-forwarded-for", "6.6.6.6"], ["x-forwarded-for", "203.0.113.9"]];
+    const req = { forEach: (cb: (k: string, v: string) => void) => headers.forEach(([k, v]) => cb(k, v)) };
+    assert.equal(forwardedFor(req), "6.6.6.6, 203.0.113.9");
+    assert.equal(clientIp("10.0.0.2", forwardedFor(req), proxyTrust(true, [])), "203.0.113.9");
   });
 
   it("refuses bad proxy entries", () => {

@@ -40,6 +40,16 @@ function trusted(trust: ProxyTrust, ip: string): boolean {
   return trust.proxies?.check(ip, family === 6 ? "ipv6" : "ipv4") ?? false;
 }
 
+/** Every X-Forwarded-For line of a request, joined: a proxy may add its own line after the
+ *  client's (HAProxy `option forwardfor`), and uWS's getHeader answers only the first. */
+export function forwardedFor(req: { forEach(cb: (key: string, value: string) => void): void }): string {
+  const lines: string[] = [];
+  req.forEach((key, value) => {
+    if (key === "x-forwarded-for") lines.push(value);
+  });
+  return lines.join(", ");
+}
+
 /** The client's address for a request from socket peer `peer` carrying `forwardedFor`. */
 export function clientIp(peer: string, forwardedFor: string, trust: ProxyTrust): string {
   if (!trust.enabled || forwardedFor === "") return peer;

@@ -6,7 +6,7 @@
 import type { HttpRequest, HttpResponse } from "@trufflesuite/uws-js-unofficial";
 import { AppError } from "../../lib/errors.js";
 import { newTraceId } from "../../lib/logging.js";
-import { clientIp, type ProxyTrust } from "./client-ip.js";
+import { clientIp, forwardedFor, type ProxyTrust } from "./client-ip.js";
 
 export interface RequestHead {
   method: string;
@@ -37,7 +37,7 @@ export function readHead(res: HttpResponse, req: HttpRequest, trust: ProxyTrust)
     method: req.getMethod().toUpperCase(),
     url: req.getUrl(),
     query: new URLSearchParams(rawQuery(req)),
-    ip: clientIp(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader("x-forwarded-for"), trust),
+    ip: clientIp(Buffer.from(res.getRemoteAddressAsText()).toString(), forwardedFor(req), trust),
     authorization: req.getHeader("authorization"),
     contentType: req.getHeader("content-type"),
     contentLength: len === "" ? undefined : Number(len),

@@ -10,7 +10,7 @@ import { AppError, toErrorBody } from "../../lib/errors.js";
 import type { Principal } from "../../lib/identity.js";
 import { CLOSE } from "../close-codes.js";
 import { rawQuery } from "../http/exchange.js";
-import { clientIp, proxyTrust, type ProxyTrust } from "../http/client-ip.js";
+import { clientIp, forwardedFor, proxyTrust, type ProxyTrust } from "../http/client-ip.js";
 import { TokenBucket } from "../../lib/rate-limit.js";
 import { decodeFrame, encodeFrame, type ServerFrame, type WireFormat } from "./codec.js";
 import { newTraceId, withTrace } from "../../lib/logging.js";
@@ -147,7 +147,7 @@ export class WsHub {
     const auth = req.getHeader("authorization");
     const userAgent = req.getHeader("user-agent").slice(0, 512);
     const query = new URLSearchParams(rawQuery(req));
-    const ip = clientIp(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader("x-forwarded-for"), this.#trust);
+    const ip = clientIp(Buffer.from(res.getRemoteAddressAsText()).toString(), forwardedFor(req), this.#trust);
     let aborted = false;
     res.onAborted(() => (aborted = true));
     const token = auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : (query.get("token") ?? "");
