@@ -137,6 +137,7 @@ export class Gateway {
       events: this.#events,
       call: (action, params, principal) => this.#callActor(action, params, { kind: "user", principal }),
       verify: (token) => this.#verifier.verify(token),
+      mayWatch: (streamId, principal) => this.#mediaAccess.watchable(streamId, principal),
       verifySync: (token) => this.#verifier.verifySync(token),
       nodeId: broker.nodeID,
     }, {

@@ -27,7 +27,7 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const code = (f: Frame) => (f.t === "error" ? (f.d as { code: string }).code : f.t);
 
 before(async () => {
-  node = await PlatformNode.start({ env: { ADMIN_USER: ADMIN.username, ADMIN_PASSWORD: ADMIN.password, ESH_GATEWAY_AUTH_BURST_PER_IP: "200", ESH_GATEWAY_HTTP_BURST_PER_IP: "100000", ESH_GATEWAY_HTTP_RATE_PER_IP: "100000", ESH_GATEWAY_HTTP_BURST_PER_USER: "100000", ESH_GATEWAY_HTTP_RATE_PER_USER: "100000" } });
+  node = await PlatformNode.start({ env: { ADMIN_USER: ADMIN.username, ADMIN_PASSWORD: ADMIN.password, ESH_ROOMS_CHAT_RATE_PER_SEC: "100", ESH_ROOMS_CHAT_BURST: "100", ESH_GATEWAY_AUTH_BURST_PER_IP: "200", ESH_GATEWAY_HTTP_BURST_PER_IP: "100000", ESH_GATEWAY_HTTP_RATE_PER_IP: "100000", ESH_GATEWAY_HTTP_BURST_PER_USER: "100000", ESH_GATEWAY_HTTP_RATE_PER_USER: "100000" } });
   users.owner = await user("owner", "creator");
   users.friend = await user("friend");
   users.stranger = await user("stranger");
@@ -114,6 +114,18 @@ describe("a private live show", () => {
       }
       assert.equal(code(await f.request("media.join", { stream: show, role: "viewer" })), "ok");
       assert.equal(code(await f.request("room.join", { room: show })), "ok");
+      // A stranger pipelining join + chat while the friend talks: no chat accepted, nothing heard.
+      const said: Promise<Frame>[] = [];
+      for (let i = 0; i < 10; i++) {
+        s.send("room.join", { room: show });
+        said.push(s.request("room.chat", { room: show, text: `intruder ${i}` }));
+        assert.equal(code(await f.request("room.chat", { room: show, text: `members only ${i}` })), "ok");
+      }
+      assert.ok((await Promise.all(said)).every((a) => a.t === "error"), "the stranger's chats are refused");
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(!s.frames.some((fr) => fr.t === "room"), `the stranger heard: ${JSON.stringify(s.frames.filter((fr) => fr.t === "room")).slice(0, 300)}`);
+      assert.equal((await api(node.url, "GET", `/api/rooms/${show}`, undefined, guest)).status, 404, "the room's settings too");
+      assert.equal((await api(node.url, "GET", `/api/rooms/${show}`, undefined, users.friend.token)).status, 200);
       assert.equal((await get(`/api/livekeys/${show}/x-1`, bearer(guest))).status, 404);
       assert.equal((await get(`/live/${show}/master.m3u8`, bearer(guest))).status, 404, "not live yet: nothing served");
     } finally {

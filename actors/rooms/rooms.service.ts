@@ -12,7 +12,7 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
-import { AppError } from "../../lib/errors.js";
+import { AppError, hasCode } from "../../lib/errors.js";
 import { mustGet, type Store } from "../../store/index.js";
 import { assertOwnerOrAdmin, callerUserId } from "../ownership.js";
 import { LiveRooms, type RoomCallMeta } from "./live-rooms.js";
@@ -56,10 +56,18 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
     const hit = access.get(rid);
     if (hit && Date.now() - hit.at < ACCESS_TTL_MS) return hit.s;
     // Asked as the platform, from a fresh context: a child context's meta would merge back into this one.
-    const st = await ctx.broker.call<Watchable & { id: string }, { id: string }>("streams.get", { id: rid });
+    // While the catalog is unreachable (a node lost), what it said last still holds: chat stays up.
+    const st = await ctx.broker.call<Watchable & { id: string }, { id: string }>("streams.get", { id: rid }).catch((err: unknown) => {
+      if (hit && !hasCode(err, "NOT_FOUND")) return hit.s;
+      throw err;
+    });
     if (access.size > 10_000) access.clear();
     access.set(rid, { s: { ownerId: st.ownerId, ...(st.visibility ? { visibility: st.visibility } : {}), ...(st.grants ? { grants: st.grants } : {}) }, at: Date.now() });
     return st;
+  };
+  /** A private stream's room is for those who may watch it (its chat is its content too). */
+  const mayWatch = async (ctx: Ctx<unknown>, rid: string): Promise<void> => {
+    if (!canWatch(await streamAccess(ctx, rid), ctx.meta.caller)) throw new AppError("NOT_FOUND", "No such room");
   };
   const load = (rid: string) => mustGet<RoomMeta>(store, C, rid, "room");
   /** Moderation: the room's owner (the stream's creator) or an admin. */
@@ -86,6 +94,7 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
         access: "public",
         params: { id },
         async handler(ctx: Ctx<{ id: string }>) {
+          await mayWatch(ctx, ctx.params.id);
           const room = (await load(ctx.params.id)).value;
           const c = ctx.meta.caller;
           if (c === undefined || (c.kind === "user" && (c.principal.role === "admin" || c.principal.userId === room.ownerId))) return room;
@@ -119,20 +128,25 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
         access: "guest",
         params: { id, since: { type: "number", integer: true, min: 0, optional: true } },
         async handler(ctx: Ctx<{ id: string; since?: number }>) {
-          // A private stream's room is for those who may watch it (its chat is its content too).
-          if (!canWatch(await streamAccess(ctx, ctx.params.id), ctx.meta.caller)) throw new AppError("NOT_FOUND", "No such room");
+          await mayWatch(ctx, ctx.params.id);
           return live.onOwner(ctx, (room) => room.join(callerUserId(ctx.meta.caller), ctx.params.since));
         },
       },
       chat: {
         access: "guest",
         params: { id, text: { type: "string", min: 1, max: 2000 }, cid: { type: "string", min: 1, max: 64, optional: true } },
-        handler: (ctx: Ctx<{ id: string; text: string; cid?: string }>) => live.onOwner(ctx, async (room) => ({ seq: (await room.chat(principalRef(ctx), ctx.params.text, ctx.params.cid)).seq })),
+        async handler(ctx: Ctx<{ id: string; text: string; cid?: string }>) {
+          await mayWatch(ctx, ctx.params.id);
+          return live.onOwner(ctx, async (room) => ({ seq: (await room.chat(principalRef(ctx), ctx.params.text, ctx.params.cid)).seq }));
+        },
       },
       vote: {
         access: "viewer",
         params: { id, pollId: id, option: { type: "number", integer: true, min: 0, max: 31 } },
-        handler: (ctx: Ctx<{ id: string; pollId: string; option: number }>) => live.onOwner(ctx, (room) => room.pollVote(ctx.params.pollId, callerUserId(ctx.meta.caller), ctx.params.option)),
+        async handler(ctx: Ctx<{ id: string; pollId: string; option: number }>) {
+          await mayWatch(ctx, ctx.params.id);
+          return live.onOwner(ctx, (room) => room.pollVote(ctx.params.pollId, callerUserId(ctx.meta.caller), ctx.params.option));
+        },
       },
       pollCreate: {
         access: "creator",

@@ -51,6 +51,13 @@ export class MediaAccess {
     throw new AppError(pt === null ? "UNAUTHENTICATED" : "FORBIDDEN", pt === null ? "A private stream: a signed playback URL (?pt=) or Authorization: Bearer <token> is required" : "The playback URL is invalid or expired");
   }
 
+  /** NOT_FOUND unless this user may watch the stream (its room is part of it): asked before a
+   *  socket is subscribed to a room, from the same short-lived view of the catalog. */
+  async watchable(id: string, principal: Principal): Promise<void> {
+    const s = await this.#stream(id);
+    if (!s || !canWatch(s, { kind: "user", principal })) throw new AppError("NOT_FOUND", "No such room");
+  }
+
   /** A stream changed (deleted, made private): the next request asks the catalog again. */
   forget(id: string): void {
     this.#cache.delete(id);

@@ -38,6 +38,8 @@ const MAX_ROOMS_PER_CONNECTION = 10;
 export interface MessageEnv {
   /** Calls an actor as this connection's user. */
   call(action: string, params: Record<string, unknown>, principal: Principal): Promise<unknown>;
+  /** NOT_FOUND unless this user may watch the stream whose room this is (private streams). */
+  mayWatch(streamId: string, principal: Principal): Promise<void>;
   /** Verifies a token (signature, expiry, revocation). */
   verify(token: string): Promise<Principal>;
   /** verify() without I/O; undefined when it needs some (an unknown key id). */
@@ -79,6 +81,9 @@ export const MESSAGES = {
     const ws = conn.socket;
     if (!ws) throw new AppError("INTERNAL", "Connection not ready");
     if (!conn.rooms.has(d.room) && conn.rooms.size >= MAX_ROOMS_PER_CONNECTION) throw new AppError("BAD_REQUEST", `At most ${MAX_ROOMS_PER_CONNECTION} rooms per connection`);
+    // Before the socket hears anything of the room: a private stream's chat is its content.
+    await env.mayWatch(d.room, conn.principal);
+    if (conn.closed) throw new AppError("CONFLICT", "Connection closed while joining");
     env.rooms.subscribe(ws, d.room);
     try {
       const ans = await env.call("rooms.join", d.since === undefined ? { id: d.room } : { id: d.room, since: d.since }, conn.principal);
