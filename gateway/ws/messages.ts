@@ -83,14 +83,14 @@ export const MESSAGES = {
     if (!conn.rooms.has(d.room) && conn.rooms.size >= MAX_ROOMS_PER_CONNECTION) throw new AppError("BAD_REQUEST", `At most ${MAX_ROOMS_PER_CONNECTION} rooms per connection`);
     // Before the socket hears anything of the room: a private stream's chat is its content.
     await env.mayWatch(d.room, conn.principal);
-    if (conn.closed) throw new AppError("CONFLICT", "Connection closed while joining");
+    if (!isOpen(conn)) throw new AppError("CONFLICT", "Connection closed while joining");
     env.rooms.subscribe(ws, d.room);
     try {
       const ans = await env.call("rooms.join", d.since === undefined ? { id: d.room } : { id: d.room, since: d.since }, conn.principal);
       env.rooms.joined(d.room, (ans as { seq: number }).seq);
       return ans;
     } catch (err) {
-      if (!conn.closed) env.rooms.unsubscribe(ws, d.room);
+      if (isOpen(conn)) env.rooms.unsubscribe(ws, d.room);
       throw err;
     }
   }),
@@ -136,6 +136,9 @@ export const MESSAGES = {
 export type MessageType = keyof typeof MESSAGES;
 
 const checkers = new Map<string, Check>(Object.entries(MESSAGES).map(([t, m]) => [t, v.compile(m.schema)]));
+
+/** Read through a function: a connection may close during any await of a handler. */
+const isOpen = (conn: Connection): boolean => !conn.closed;
 
 function inRoom(conn: Connection, room: string): string {
   if (!conn.rooms.has(room)) throw new AppError("BAD_REQUEST", "Join the room first (room.join)");
