@@ -17,7 +17,8 @@ export function gatewayService(cfg: AppConfig, onStarted?: (gw: Gateway) => void
       "sessions.revoked": { handler: (ctx: Context<{ list: Revocation[] }>) => gw.onRevoked(ctx.params.list) },
       "sessions.keys.changed": { handler: () => gw.onKeysChanged() },
       "rooms.out": { handler: (ctx: Context<RoomOut>) => gw.onRoomOut(ctx.params) },
-      "streams.removed": { handler: (ctx: Context<{ id: string }>) => gw.onStreamRemoved(ctx.params.id) },
+      // A stream deleted, or its visibility or grants changed.
+      "streams.changed": { handler: (ctx: Context<{ id: string }>) => gw.onStreamChanged(ctx.params.id) },
       "edges.load": { handler: (ctx: Context<{ url: string; load: number }>) => gw.onEdgeLoad(ctx.params) },
       "encoders.progress": { handler: (ctx: Context<EncodeProgress>) => gw.onEncodeProgress(ctx.params) },
       "analytics.alert": { handler: (ctx: Context<Alert>) => gw.onAlert(ctx.params) },

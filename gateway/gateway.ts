@@ -207,8 +207,9 @@ export class Gateway {
     this.#rooms.onRoomOut(out);
   }
 
-  /** A stream was deleted: its files stop being served here now (and leave this edge's cache). */
-  onStreamRemoved(id: string): void {
+  /** A stream was deleted or its visibility changed: what this gateway knew of it, and what this
+   *  edge cached of its files, is dropped now. */
+  onStreamChanged(id: string): void {
     this.#mediaAccess.forget(id);
     this.#edge?.purge(`/vod/${id}/`);
   }

@@ -203,7 +203,7 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
           };
           await store.put(C, s.id, s, { expect: 0 });
           await ctx.call("rooms.create", { id: s.id, ownerId: s.ownerId });
-          return s;
+          return forCaller(s, ctx.meta.caller);
         },
       },
       createRecording: {
@@ -249,7 +249,9 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
           const granted = p.grants === undefined ? {} : await resolveGrants(ctx, p.grants);
           const s: Stream = { ...e.value, title: p.title ?? e.value.title, description: p.description ?? e.value.description, category: p.category ?? e.value.category ?? "general", language: p.language ?? e.value.language ?? "", visibility: p.visibility ?? e.value.visibility ?? "public", ...granted, updatedAt: Date.now() };
           await store.put(C, s.id, s, { expect: e.revision });
-          return s;
+          // Who may watch changed: gateways and edges forget what they knew (and what edges cached).
+          if (s.visibility !== (e.value.visibility ?? "public") || p.grants !== undefined) await ctx.broadcast("streams.changed", { id: s.id }, { groups: ["gateway"] });
+          return forCaller(s, ctx.meta.caller);
         },
       },
       setStatus: {
@@ -299,7 +301,7 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
           await store.delete(C, e.key, { expect: e.revision });
           await ctx.call("rooms.remove", { id: e.key });
           // Gateways and edges stop serving its files now, not when their view of the catalog expires.
-          await ctx.broadcast("streams.removed", { id: e.key }, { groups: ["gateway"] });
+          await ctx.broadcast("streams.changed", { id: e.key, removed: true }, { groups: ["gateway"] });
           return { removed: e.key };
         },
       },

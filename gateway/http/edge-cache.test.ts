@@ -10,7 +10,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { EdgeCache } from "./edge-cache.js";
+import { EDGE_MAX_AGE_SEC, EdgeCache } from "./edge-cache.js";
 
 let origin: http.Server;
 let base: string;
@@ -76,6 +76,18 @@ describe("edge cache", () => {
     assert.equal(fetched.filter((u) => u.endsWith("/missing.m3u8")).length - before, 1, "five 404s cost one origin fetch");
     const gone = new EdgeCache("http://127.0.0.1:1", dir, 10_000, 100_000);
     await assert.rejects(gone.get("/vod/d/240p/seg_00001.ts", "", ""), (err: { type?: string }) => err.type === "UNAVAILABLE");
+  });
+
+  it("a deleted or re-permissioned stream's files are purged; nothing is kept longer than 5 minutes", async () => {
+    const edge = new EdgeCache(base, dir, 10_000, 100_000);
+    await edge.get("/vod/gone/240p/seg_00005.ts", "", "");
+    await edge.get("/vod/kept/240p/seg_00005.ts", "", "");
+    const fetchedBefore = fetched.length;
+    edge.purge("/vod/gone/");
+    await edge.get("/vod/gone/240p/seg_00005.ts", "", "");
+    await edge.get("/vod/kept/240p/seg_00005.ts", "", "");
+    assert.equal(fetched.length - fetchedBefore, 1, "only the purged stream's file is fetched again");
+    assert.equal(EDGE_MAX_AGE_SEC, 300);
   });
 
   it("a private file goes to the origin with each viewer's own credential and is never kept", async () => {

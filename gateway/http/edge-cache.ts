@@ -36,6 +36,10 @@ export interface EdgeStats {
 const ORIGIN_TIMEOUT_MS = 10_000;
 /** How long an origin 404 is answered from here. */
 export const NEGATIVE_TTL_MS = 2000;
+/** The longest an edge keeps a file, whatever the origin allows: an edge outside the cluster
+ *  hears of no deletion or visibility change, so this bounds how long it may serve a file the
+ *  origin would now refuse. Edges in the cluster drop a stream's files at once (streams.changed). */
+export const EDGE_MAX_AGE_SEC = 300;
 
 /** What a miss carries to the origin: the viewer's signed-URL token or Authorization. */
 export interface OriginCredential {
@@ -147,7 +151,7 @@ export class EdgeCache {
     }
     const body = Buffer.from(await res.arrayBuffer());
     const cache = res.headers.get("cache-control") ?? "public, max-age=60";
-    const maxAge = Number(/max-age=(\d+)/.exec(cache)?.[1] ?? 60);
+    const maxAge = Math.min(EDGE_MAX_AGE_SEC, Number(/max-age=(\d+)/.exec(cache)?.[1] ?? 60));
     const e: Entry = { body, type: res.headers.get("content-type") ?? "application/octet-stream", cache, etag: res.headers.get("etag") ?? "", expiresAt: Date.now() + maxAge * 1000 };
     this.#remember(key, e);
     await this.#spill(key, e);
