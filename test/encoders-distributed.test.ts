@@ -40,6 +40,16 @@ after(async () => {
 });
 
 describe("encoders across nodes", () => {
+  it("uploads started at once through two encoders nodes cannot pass a creator's quota together", async () => {
+    const front = nodes[0] as PlatformNode;
+    await waitFor("front sees both encoders", () => /Node 'enc-1' connected/.test(front.output) && /Node 'enc-2' connected/.test(front.output), 20_000);
+    await api(front.url, "POST", "/api/auth/register", { username: "rusher", password: "rusher password 1", role: "creator" });
+    const token = (await api(front.url, "POST", "/api/auth/login", { username: "rusher", password: "rusher password 1" })).body.accessToken as string;
+    const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(`${front.url}/api/uploads`, { method: "POST", headers: { "tus-resumable": "1.0.0", authorization: `Bearer ${token}`, "upload-length": "1000" } }).then((r) => r.status)));
+    assert.equal(answers.filter((st) => st === 201).length, 3, `statuses ${answers.join(",")} (quota: 3 uploads in progress)`);
+    assert.ok(answers.every((st) => st === 201 || st === 429));
+  });
+
   it("a job on a node killed mid-encode is retried on the other node and finishes", async () => {
     const front = nodes[0] as PlatformNode;
     await waitFor("front sees both encoders", () => /Node 'enc-1' connected/.test(front.output) && /Node 'enc-2' connected/.test(front.output), 20_000);

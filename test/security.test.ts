@@ -76,6 +76,10 @@ describe("accounts and quotas", () => {
     const third = await createUpload(c.token, 1000);
     assert.equal(third.status, 429, JSON.stringify(third.body));
     assert.equal(third.body.error?.data?.quota, "uploads");
+    // Many at once cannot all pass the check before any is counted.
+    const rush = await account("rushcreator", "creator");
+    const answers = await Promise.all(Array.from({ length: 8 }, () => createUpload(rush.token, 1000)));
+    assert.equal(answers.filter((r) => r.status === 201).length, 2, JSON.stringify(answers.map((r) => r.status)));
     const big = await account("bigcreator", "creator");
     assert.equal((await createUpload(big.token, 900_000)).status, 201);
     const over = await createUpload(big.token, 200_000);

@@ -136,16 +136,26 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
     await broker.call("streams.setStatus", { id: streamId, status: "failed" }).catch((e: unknown) => broker.logger.warn(`encoders: could not mark ${streamId} failed (${why}): ${String(e)}`));
   };
 
-  /** A creator's quotas, checked before a new upload is accepted (admins are exempt). */
-  const checkQuotas = async (ownerId: string, length: number): Promise<void> => {
+  /** A creator's quotas (admins are exempt). The upload is recorded first and then ranked among
+   *  the creator's uploads in progress: requests racing on any number of nodes are admitted in
+   *  one order, and only as many as the quotas allow; the others are withdrawn and refused. */
+  const admitWithinQuotas = async (u: Upload): Promise<void> => {
     const v = cfg.vod;
-    const mine = await uploads.receivingOf(ownerId);
+    const jobs = await queue.pendingOf(u.ownerId);
     const refuse = (quota: string, limit: number, what: string) => new AppError("RATE_LIMITED", `Quota: ${what}`, { quota, limit, retryAfterSec: 60 });
-    if (mine.length >= v.maxActiveUploadsPerCreator) throw refuse("uploads", v.maxActiveUploadsPerCreator, `at most ${v.maxActiveUploadsPerCreator} uploads in progress at once: finish or wait for one`);
-    const pending = mine.reduce((n, u) => n + (u.length - u.offset), 0);
-    if (pending + length > v.maxPendingBytesPerCreator) throw refuse("bytes", v.maxPendingBytesPerCreator, `at most ${v.maxPendingBytesPerCreator} bytes of uploads in progress (${pending} already)`);
-    const jobs = await queue.pendingOf(ownerId);
     if (jobs >= v.maxQueuedJobsPerCreator) throw refuse("jobs", v.maxQueuedJobsPerCreator, `at most ${v.maxQueuedJobsPerCreator} videos waiting for or in encoding`);
+    await uploads.create(u);
+    const ahead = (await uploads.receivingOf(u.ownerId)).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    const mine = ahead.findIndex((x) => x.id === u.id);
+    const before = mine < 0 ? ahead : ahead.slice(0, mine);
+    const pending = before.reduce((n, x) => n + (x.length - x.offset), 0);
+    let why: AppError | undefined;
+    if (before.length >= v.maxActiveUploadsPerCreator) why = refuse("uploads", v.maxActiveUploadsPerCreator, `at most ${v.maxActiveUploadsPerCreator} uploads in progress at once: finish or wait for one`);
+    else if (pending + u.length > v.maxPendingBytesPerCreator) why = refuse("bytes", v.maxPendingBytesPerCreator, `at most ${v.maxPendingBytesPerCreator} bytes of uploads in progress (${pending} already)`);
+    if (why) {
+      await uploads.drop(u.id);
+      throw why;
+    }
   };
 
   const owned = async (ctx: Ctx<{ streamId: string }>): Promise<EncodeJob> => {
@@ -187,10 +197,17 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
           const caller = ctx.meta.caller;
           if (caller?.kind !== "user") throw new AppError("UNAUTHENTICATED", "A token is required");
           if (ctx.params.length > cfg.vod.maxUploadBytes) throw new AppError("PAYLOAD_TOO_LARGE", `Uploads are limited to ${cfg.vod.maxUploadBytes} bytes`);
-          if (caller.principal.role !== "admin") await checkQuotas(caller.principal.userId, ctx.params.length);
-          const stream = await ctx.call<Stream, { title: string; kind: string }>("streams.create", { title: ctx.params.title, kind: "vod" });
-          const u: Upload = { id: randomBytes(12).toString("base64url"), streamId: stream.id, ownerId: caller.principal.userId, length: ctx.params.length, offset: 0, filename: (ctx.params.filename ?? "").slice(0, 255), state: "receiving", createdAt: Date.now() };
-          return uploads.create(u);
+          const ownerId = caller.principal.userId;
+          const u: Upload = { id: randomBytes(12).toString("base64url"), streamId: "", ownerId, length: ctx.params.length, offset: 0, filename: (ctx.params.filename ?? "").slice(0, 255), state: "receiving", createdAt: Date.now() };
+          if (caller.principal.role === "admin") await uploads.create(u);
+          else await admitWithinQuotas(u);
+          try {
+            const stream = await ctx.call<Stream, { title: string; kind: string }>("streams.create", { title: ctx.params.title, kind: "vod" });
+            return await uploads.bind(u.id, stream.id);
+          } catch (err) {
+            await uploads.drop(u.id);
+            throw err;
+          }
         },
       },
       upload: {

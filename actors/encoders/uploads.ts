@@ -62,6 +62,20 @@ export class Uploads {
     return (await this.#store.list<Upload>(C)).map((e) => e.value).filter((u) => u.ownerId === ownerId && u.state === "receiving" && now - (u.updatedAt ?? u.createdAt) < UPLOAD_IDLE_MS);
   }
 
+  /** The upload's VOD stream, once made (an upload is recorded before it, for the quotas). */
+  async bind(id: string, streamId: string): Promise<Upload> {
+    const e = await this.#store.get<Upload>(C, id);
+    if (!e) throw new AppError("NOT_FOUND", "No such upload");
+    const u = { ...e.value, streamId };
+    await this.#store.put(C, id, u, { expect: e.revision });
+    return u;
+  }
+
+  /** Withdraws an upload that was refused or whose stream could not be made. */
+  async drop(id: string): Promise<void> {
+    await this.#store.delete(C, id).catch(() => undefined);
+  }
+
   async get(id: string): Promise<Upload> {
     const e = await this.#store.get<Upload>(C, id);
     if (!e) throw new AppError("NOT_FOUND", "No such upload");
