@@ -57,7 +57,13 @@ const SYNTAX = new Set(["lambda"]);
 const COMBINATORS = ["SimpleState", "MergeState", "OrDefault", "Resample", "Distinct", "ForEach", "ArgMin", "ArgMax", "OrNull", "State", "Merge", "Array", "Map", "If"];
 /** Functions whose right-hand argument may name a table (`x IN t`). */
 const IN_FUNCTIONS = new Set(["in", "notin", "globalin", "globalnotin", "nullin", "notnullin", "globalnullin", "globalnotnullin"]);
-const READABLE = new Set(READABLE_TABLES.map((t) => t.toLowerCase()));
+/** Table names are case-sensitive in ClickHouse: compared as written. */
+const READABLE = new Set(READABLE_TABLES);
+/** A table or CTE name the guard accepts at all: a plain identifier (chdb's default database
+ *  also reads host files by path: `/etc/...` must never reach it). */
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Functions that take another function's name as a string ('quantile(0.5)'): that name is judged too. */
+const BY_NAME = new Set(["arrayreduce", "arrayreduceinranges", "initializeaggregation"]);
 
 interface Fn {
   aliasTo: string;
@@ -93,7 +99,8 @@ export class SqlGuard {
       throw refuse(`ClickHouse cannot parse it as one statement: ${clickhouseMessage(err)}`);
     });
     const tokens = parseTokens(await this.#parser.tokens(sql), sql);
-    if (tokens.some((t) => t.type === "QuotedIdentifier" && /\p{Cc}/u.test(t.text))) throw refuse("a quoted name contains a control character");
+    // Escapes are decoded by ClickHouse (`\n`, `\x..`): a quoted name may hold neither them nor control characters.
+    if (tokens.some((t) => t.type === "QuotedIdentifier" && /[\p{Cc}\\]/u.test(t.text))) throw refuse("a quoted name contains a control character or an escape");
     // The text itself must say what it is: chdb would run a bare expression (`file('x')`) as a SELECT.
     const first = tokens[0]?.text ?? "";
     if (!/^(SELECT|WITH|EXPLAIN|\()$/i.test(first) || !/^(SELECT|WITH|EXPLAIN)\b|^\(/i.test(statement)) throw refuse("only SELECT (or WITH ... SELECT, or EXPLAIN of one) is allowed");
@@ -114,10 +121,9 @@ export class SqlGuard {
     const [functions, tables] = await Promise.all([this.#fns(), this.#tables()]);
     const existing = new Set(tables.map((t) => t.toLowerCase()));
     const tableOk = (name: string): boolean => {
-      const lower = name.toLowerCase();
-      if (name.includes(".")) return false;
-      if (READABLE.has(lower)) return true;
-      return ctes.has(name) && !existing.has(lower); // a CTE that does not shadow a real table
+      if (!PLAIN_NAME.test(name)) return false;
+      if (READABLE.has(name)) return true;
+      return ctes.has(name) && !existing.has(name.toLowerCase()); // a top-level CTE that does not shadow a real table
     };
     const visit = (n: Node, parent: Node | undefined): void => {
       if (n.declared !== n.children.length) throw refuse("the query's structure could not be read safely");
@@ -128,6 +134,12 @@ export class SqlGuard {
       if (n.kind === "Function") {
         if (parent?.kind === "TableExpression") throw refuse(`table function ${n.name}() is not allowed`);
         checkFunction(n.name, functions);
+        if (BY_NAME.has(n.name.toLowerCase())) {
+          const first = n.children[0]?.children[0];
+          const named = first?.kind === "Literal" ? /^'([A-Za-z_][A-Za-z0-9_]*)(\(.*\))?'$/.exec(first.name)?.[1] : undefined;
+          if (named === undefined) throw refuse(`${n.name}() takes the name of an aggregate function as a plain string literal`);
+          checkFunction(named, functions);
+        }
         if (IN_FUNCTIONS.has(n.name.toLowerCase())) {
           const right = n.children[0]?.children[1];
           if (right?.kind === "Identifier" && !tableOk(right.name)) throw refuse(`IN ${right.name}: ${tableWhy(right.name)}`);
@@ -154,6 +166,7 @@ export class SqlGuard {
 
 function tableWhy(name: string): string {
   if (name.includes(".")) return `"${name}": name a table without a database (only the analytics database is readable)`;
+  if (!PLAIN_NAME.test(name)) return `"${name}": tables are named with letters, digits and _ only`;
   return `table "${name}" is not readable; tables: ${READABLE_TABLES.join(", ")}`;
 }
 
@@ -199,7 +212,9 @@ function parseTokens(answer: string, sql: string): Token[] {
   return out;
 }
 
-/** Names declared as `name AS (` in a WITH list, at any depth (CTEs: the AST does not name them). */
+/** Names declared as `name AS (` in the top-level WITH list (the AST does not name CTEs). A CTE
+ *  declared inside a subquery is not visible outside it, so only top-level ones may stand for a
+ *  table anywhere in the query. */
 function cteNames(tokens: Token[]): Set<string> {
   const names = new Set<string>();
   const clause: (string | undefined)[] = [];
@@ -209,7 +224,7 @@ function cteNames(tokens: Token[]): Set<string> {
     else if (t.type === "ClosingRoundBracket") depth--;
     else if (t.type === "BareWord" && /^(WITH|SELECT|FROM|WHERE|PREWHERE|GROUP|HAVING|WINDOW|QUALIFY|ORDER|LIMIT|UNION|EXCEPT|INTERSECT|ARRAY|JOIN|SETTINGS)$/i.test(t.text)) clause[depth] = t.text.toUpperCase();
     const next = tokens[i + 1];
-    if (clause[depth] === "WITH" && (t.type === "BareWord" || t.type === "QuotedIdentifier") && next?.text.toUpperCase() === "AS" && tokens[i + 2]?.type === "OpeningRoundBracket") {
+    if (depth === 0 && clause[depth] === "WITH" && (t.type === "BareWord" || t.type === "QuotedIdentifier") && next?.text.toUpperCase() === "AS" && tokens[i + 2]?.type === "OpeningRoundBracket") {
       names.add(t.type === "QuotedIdentifier" ? t.text.slice(1, -1) : t.text);
     }
   });

@@ -72,8 +72,9 @@ async function sqlEscapes(node: PlatformNode, admin: string): Promise<AttackRow>
       await new Promise((res) => setTimeout(res, 1000 * Number(r.headers.get("retry-after") ?? 1)));
       r = await api(node.url, "POST", "/api/analytics/query", { sql: q.sql }, admin);
     }
-    // The guard's "Query refused: <reason>", or the action's own validation (empty, over 10,000 characters).
-    if (r.status === 400 && (r.body.error as { code?: string } | undefined)?.code === "BAD_REQUEST") refused++;
+    // The guard's "Query refused: <reason>", or the action's own validation (empty, over 10,000
+    // characters); a query that reached the store and failed there ("Query failed") is a finding.
+    if (r.status === 400 && /^(Query refused: |Validation failed)/.test((r.body.error as { message?: string } | undefined)?.message ?? "")) refused++;
     else other.push(`${r.status}`);
   }
   return { attack: "SQL escapes (hostile corpus)", tries: corpus.length, refused, findings: corpus.length - refused, note: other.length ? `not refused: ${other.slice(0, 5).join(", ")}` : "each answered 400 BAD_REQUEST with a reason" };
