@@ -186,13 +186,14 @@ export class LiveStream {
     }
     peer.transports.set(t.id, t);
     t.observer.once("close", () => peer.transports.delete(t.id));
-    if (role === "broadcaster") this.#watchBroadcaster(peer, t);
+    if (role === "broadcaster") this.#watchConnection(peer, t);
     return { id: t.id, iceParameters: t.iceParameters, iceCandidates: t.iceCandidates, dtlsParameters: t.dtlsParameters };
   }
 
-  /** Loss of ICE (consent gone, TCP closed) or DTLS (failed, closed by the far end) is the
-   *  broadcaster leaving: a crashed encoder or a closed tab sends no WHIP DELETE. */
-  #watchBroadcaster(peer: Peer, t: types.WebRtcTransport): void {
+  /** Loss of ICE (consent gone, TCP closed) or DTLS (failed, closed by the far end) is the peer
+   *  leaving: a crashed encoder or a closed tab sends no WHIP/WHEP DELETE. Broadcasters and
+   *  WHEP players are watched; a WebSocket viewer leaves with its socket. */
+  #watchConnection(peer: Peer, t: types.WebRtcTransport): void {
     t.on("icestatechange", (state) => {
       if (state === "disconnected" || state === "closed") this.#lose(peer, `ICE ${state}`);
     });
@@ -226,11 +227,13 @@ export class LiveStream {
     for (const peer of [...this.#peers.values()]) {
       if (peer.role !== "broadcaster" || peer.producers.size === 0) continue;
       let bytes = 0;
+      let known = true;
       for (const p of [...peer.producers.values()]) {
-        const stats = await p.getStats().catch(() => []);
-        for (const st of stats) bytes += st.byteCount;
+        const stats = await p.getStats().catch(() => undefined);
+        if (!stats) known = false; // a worker that does not answer says nothing about the broadcaster
+        for (const st of stats ?? []) bytes += st.byteCount;
       }
-      out.set(peer.id, bytes);
+      if (known) out.set(peer.id, bytes);
     }
     return out;
   }
@@ -390,6 +393,7 @@ export class LiveStream {
       const answer = whepAnswer(offer, t, byMid);
       for (const c of peer.consumers.values()) if (c.kind === "video") c.requestKeyFrame().catch(() => undefined);
       this.#expectConnected(peerId, t);
+      this.#watchConnection(peer, transport);
       return answer;
     } catch (err) {
       this.leave(peerId);

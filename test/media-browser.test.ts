@@ -189,6 +189,19 @@ describe("live WebRTC in Chromium", () => {
     const connected = (p: Page) => p.evaluate(() => (globalThis as unknown as { whipPc?: { connectionState: string } }).whipPc?.connectionState === "connected" || undefined);
     await waitFor("both publishers connected", async () => (await connected(p1)) && (await connected(p2)), 15_000, 200);
     assert.deepEqual([await status(closing), await status(silent)], ["live", "live"]);
+    // A WHEP player that connects, then goes away without a DELETE, is closed too.
+    const guest = (await api(node.url, "POST", "/api/auth/guest")).body.accessToken as string;
+    const stranger = (await api(node.url, "POST", "/api/auth/guest")).body.accessToken as string;
+    const p3 = await foreignPage();
+    const play = await waitFor("a WHEP player on the silent stream", async () => {
+      const r = await whepPlay(p3, `${node.url}/api/whep/${silent}`, guest);
+      return r.status === 201 ? r : undefined;
+    }, 15_000, 500);
+    await waitFor("the WHEP player connected", () => p3.evaluate(() => (globalThis as unknown as { whepPc?: { connectionState: string } }).whepPc?.connectionState === "connected" || undefined), 15_000, 200);
+    const probe = async () => (await api(node.url, "DELETE", play.location ?? "", undefined, stranger)).status; // 403 while it exists, 404 once gone
+    assert.equal(await probe(), 403);
+    await p3.evaluate(() => (globalThis as unknown as { whepPc: { close(): void } }).whepPc.close());
+    await waitFor("the vanished WHEP player's session to be closed", async () => ((await probe()) === 404 ? true : undefined), 15_000, 250);
     // One closes its connection without a DELETE (a closed tab); the other keeps ICE alive but sends no media.
     await p1.evaluate(() => (globalThis as unknown as { whipPc: { close(): void } }).whipPc.close());
     await p2.evaluate(async () => {

@@ -216,10 +216,19 @@ describe("steady node: WHEP caps, revocation ends media sessions, the catalog af
     assert.equal(pub.status, 201);
     const play = await postOffer(`${node.url}/api/whep/${liveId}`, whepOffer(), fan.token);
     assert.equal(play.status, 201, JSON.stringify(play));
+    // Probed by a stranger, whose DELETE changes nothing: 403 while the session exists, 404 once it is gone.
+    const stranger = await guest(node.url);
+    const gone = async (location: string | null) => {
+      const st = (await fetch(node.url + (location ?? ""), { method: "DELETE", headers: { authorization: `Bearer ${stranger}` } })).status;
+      assert.ok(st === 403 || st === 404, `DELETE by a stranger: ${st}`);
+      return st === 404 || undefined;
+    };
+    assert.equal(await gone(play.location), undefined, "the WHEP session exists before the revocation");
+    assert.equal(await gone(pub.location), undefined, "the WHIP session exists before the revocation");
     const admin = await adminToken(node.url);
     assert.equal((await api(node.url, "POST", `/api/admin/users/${fan.userId}/revoke`, undefined, admin)).status, 200);
     assert.equal((await api(node.url, "POST", `/api/admin/users/${caster.userId}/role`, { role: "viewer" }, admin)).status, 200);
-    const gone = async (location: string | null) => (await fetch(node.url + (location ?? ""), { method: "DELETE", headers: { authorization: `Bearer ${admin}` } })).status === 404 || undefined;
+
     await waitFor("the revoked viewer's WHEP session to be closed", () => gone(play.location), 10_000, 100);
     await waitFor("the revoked creator's WHIP session to be closed", () => gone(pub.location), 10_000, 100);
     await waitFor("the revoked creator's show to end after the grace", async () => (await status(node.url, show)) === "ended" || undefined, 15_000, 250);

@@ -65,7 +65,12 @@ export class MediaNode {
     this.#capacity = cfg.maxViewersPerNode || Math.floor((pool.slots.length * cfg.maxConsumersPerRouter) / 2);
     this.#loadTimer = setInterval(() => this.#reportLoad(), 500);
     this.#loadTimer.unref();
-    this.#watchdog = setInterval(() => void this.#checkMedia(), Math.min(2000, cfg.mediaTimeoutMs / 2));
+    let checking = false;
+    this.#watchdog = setInterval(() => {
+      if (checking) return; // a slow round (many streams, a busy worker) is not stacked
+      checking = true;
+      void this.#checkMedia().finally(() => (checking = false));
+    }, Math.min(2000, cfg.mediaTimeoutMs / 2));
     this.#watchdog.unref();
   }
 
