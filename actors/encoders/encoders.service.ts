@@ -26,6 +26,8 @@ import type { Stream } from "../streams/streams.service.js";
 type Ctx<P> = Context<P, CallMeta>;
 const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
 const TICK_MS = 1000;
+/** How long an admitted upload waits before it checks its rank again (a store round trip or two). */
+const RANK_SETTLE_MS = 50;
 
 function registerEncoderMetrics(broker: ServiceBroker): void {
   const m = broker.metrics;
@@ -145,13 +147,22 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
     const refuse = (quota: string, limit: number, what: string) => new AppError("RATE_LIMITED", `Quota: ${what}`, { quota, limit, retryAfterSec: 60 });
     if (jobs >= v.maxQueuedJobsPerCreator) throw refuse("jobs", v.maxQueuedJobsPerCreator, `at most ${v.maxQueuedJobsPerCreator} videos waiting for or in encoding`);
     await uploads.create(u);
-    const ahead = (await uploads.receivingOf(u.ownerId)).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
-    const mine = ahead.findIndex((x) => x.id === u.id);
-    const before = mine < 0 ? ahead : ahead.slice(0, mine);
-    const pending = before.reduce((n, x) => n + (x.length - x.offset), 0);
-    let why: AppError | undefined;
-    if (before.length >= v.maxActiveUploadsPerCreator) why = refuse("uploads", v.maxActiveUploadsPerCreator, `at most ${v.maxActiveUploadsPerCreator} uploads in progress at once: finish or wait for one`);
-    else if (pending + u.length > v.maxPendingBytesPerCreator) why = refuse("bytes", v.maxPendingBytesPerCreator, `at most ${v.maxPendingBytesPerCreator} bytes of uploads in progress (${pending} already)`);
+    const over = async (): Promise<AppError | undefined> => {
+      const ahead = (await uploads.receivingOf(u.ownerId)).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+      const mine = ahead.findIndex((x) => x.id === u.id);
+      const before = mine < 0 ? ahead : ahead.slice(0, mine);
+      const pending = before.reduce((n, x) => n + (x.length - x.offset), 0);
+      if (before.length >= v.maxActiveUploadsPerCreator) return refuse("uploads", v.maxActiveUploadsPerCreator, `at most ${v.maxActiveUploadsPerCreator} uploads in progress at once: finish or wait for one`);
+      if (pending + u.length > v.maxPendingBytesPerCreator) return refuse("bytes", v.maxPendingBytesPerCreator, `at most ${v.maxPendingBytesPerCreator} bytes of uploads in progress (${pending} already)`);
+      return undefined;
+    };
+    // Twice: a racer created just before us may not have been visible to the first look; by the
+    // second it is, and the later of the two withdraws (never both: creation order is total).
+    let why = await over();
+    if (!why) {
+      await new Promise((r) => setTimeout(r, RANK_SETTLE_MS));
+      why = await over();
+    }
     if (why) {
       await uploads.drop(u.id);
       throw why;

@@ -18,7 +18,7 @@ import { assertOwnerOrAdmin, callerUserId } from "../ownership.js";
 import { LiveRooms, type RoomCallMeta } from "./live-rooms.js";
 import { REACTIONS, type UserRef } from "./room-protocol.js";
 import type { Room } from "./room.js";
-import { canWatch, type Watchable } from "../streams/visibility.js";
+import { canWatch, VISIBILITIES, type Visibility, type Watchable } from "../streams/visibility.js";
 
 export interface RoomMeta {
   id: string;
@@ -30,6 +30,10 @@ export interface RoomMeta {
   bans?: string[];
   /** Muted user id -> until (ms since the epoch). */
   mutes?: Record<string, number>;
+  /** Who may join, read and write: its stream's visibility and grants (streams keeps them in step),
+   *  so the room decides on its own data, whichever node runs the catalog. */
+  visibility?: Visibility;
+  grants?: string[];
   createdAt: number;
   updatedAt: number;
 }
@@ -51,23 +55,23 @@ const ACCESS_TTL_MS = 5000;
 export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
   let live: LiveRooms;
   const access = new Map<string, { s: Watchable; at: number }>();
-  /** The stream's visibility, owner and grants (asked as the platform, cached briefly: joins are many). */
-  const streamAccess = async (ctx: Ctx<unknown>, rid: string): Promise<Watchable> => {
+  /** The room's owner, visibility and grants, from its own record (cached briefly: joins and
+   *  chats are many; while the store is unreachable, what it said last still holds). */
+  const roomAccess = async (rid: string): Promise<Watchable> => {
     const hit = access.get(rid);
     if (hit && Date.now() - hit.at < ACCESS_TTL_MS) return hit.s;
-    // Asked as the platform, from a fresh context: a child context's meta would merge back into this one.
-    // While the catalog is unreachable (a node lost), what it said last still holds: chat stays up.
-    const st = await ctx.broker.call<Watchable & { id: string }, { id: string }>("streams.get", { id: rid }).catch((err: unknown) => {
+    const meta = await load(rid).then((e) => e.value, (err: unknown) => {
       if (hit && !hasCode(err, "NOT_FOUND")) return hit.s;
       throw err;
     });
+    const s: Watchable = { ownerId: meta.ownerId, ...(meta.visibility ? { visibility: meta.visibility } : {}), ...(meta.grants ? { grants: meta.grants } : {}) };
     if (access.size > 10_000) access.clear();
-    access.set(rid, { s: { ownerId: st.ownerId, ...(st.visibility ? { visibility: st.visibility } : {}), ...(st.grants ? { grants: st.grants } : {}) }, at: Date.now() });
-    return st;
+    access.set(rid, { s, at: Date.now() });
+    return s;
   };
   /** A private stream's room is for those who may watch it (its chat is its content too). */
   const mayWatch = async (ctx: Ctx<unknown>, rid: string): Promise<void> => {
-    if (!canWatch(await streamAccess(ctx, rid), ctx.meta.caller)) throw new AppError("NOT_FOUND", "No such room");
+    if (!canWatch(await roomAccess(rid), ctx.meta.caller)) throw new AppError("NOT_FOUND", "No such room");
   };
   const load = (rid: string) => mustGet<RoomMeta>(store, C, rid, "room");
   /** Moderation: the room's owner (the stream's creator) or an admin. */
@@ -81,12 +85,30 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
     actions: {
       create: {
         access: "internal",
-        params: { id, ownerId: id },
-        async handler(ctx: Ctx<{ id: string; ownerId: string }>) {
+        params: { id, ownerId: id, visibility: { type: "enum", values: VISIBILITIES, optional: true }, grants: { type: "array", items: "string", max: 100, optional: true } },
+        async handler(ctx: Ctx<{ id: string; ownerId: string; visibility?: Visibility; grants?: string[] }>) {
           const now = Date.now();
-          const room: RoomMeta = { id: ctx.params.id, ownerId: ctx.params.ownerId, chatEnabled: true, slowModeSec: 0, createdAt: now, updatedAt: now };
+          const room: RoomMeta = { id: ctx.params.id, ownerId: ctx.params.ownerId, chatEnabled: true, slowModeSec: 0, visibility: ctx.params.visibility ?? "public", grants: ctx.params.grants ?? [], createdAt: now, updatedAt: now };
           await store.put(C, room.id, room, { expect: 0 });
           return room;
+        },
+      },
+      /** Its stream's visibility or grants changed (streams.update). */
+      setAccess: {
+        access: "internal",
+        params: { id, visibility: { type: "enum", values: VISIBILITIES }, grants: { type: "array", items: "string", max: 100 } },
+        async handler(ctx: Ctx<{ id: string; visibility: Visibility; grants: string[] }>) {
+          for (let attempt = 0; ; attempt++) {
+            const e = await load(ctx.params.id);
+            const room: RoomMeta = { ...e.value, visibility: ctx.params.visibility, grants: ctx.params.grants, updatedAt: Date.now() };
+            try {
+              await store.put(C, room.id, room, { expect: e.revision });
+              await ctx.broadcast("rooms.updated", room);
+              return { id: room.id, visibility: room.visibility };
+            } catch (err) {
+              if (!hasCode(err, "CONFLICT") || attempt >= 4) throw err;
+            }
+          }
         },
       },
       /** The room's settings; its ban and mute lists only for its owner and admins. */
@@ -101,6 +123,7 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
           const rest: RoomMeta = { ...room };
           delete rest.bans;
           delete rest.mutes;
+          delete rest.grants;
           return rest;
         },
       },
@@ -197,7 +220,10 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
     },
     events: {
       "rooms.updated": {
-        handler: async (ctx: Context<RoomMeta>) => (await live.loaded(ctx.params.id)?.catch(() => undefined))?.settingsChanged(ctx.params),
+        handler: async (ctx: Context<RoomMeta>) => {
+          access.delete(ctx.params.id);
+          (await live.loaded(ctx.params.id)?.catch(() => undefined))?.settingsChanged(ctx.params);
+        },
       },
     },
     started() {

@@ -202,7 +202,7 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
             ...(await resolveGrants(ctx, ctx.params.grants ?? [])),
           };
           await store.put(C, s.id, s, { expect: 0 });
-          await ctx.call("rooms.create", { id: s.id, ownerId: s.ownerId });
+          await ctx.call("rooms.create", { id: s.id, ownerId: s.ownerId, visibility: s.visibility, grants: s.grants ?? [] });
           return forCaller(s, ctx.meta.caller);
         },
       },
@@ -215,7 +215,7 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
           // The recording is seen by whoever could see the show.
           const s: Stream = { id: randomBytes(9).toString("base64url"), ownerId: live.ownerId, ownerName: live.ownerName, title: `${live.title} (recording)`.slice(0, 200), description: live.description, kind: "vod", status: "created", createdAt: now, updatedAt: now, category: live.category ?? "general", language: live.language ?? "", visibility: live.visibility ?? "public", grants: live.grants ?? [], grantNames: live.grantNames ?? [] };
           await store.put(C, s.id, s, { expect: 0 });
-          await ctx.call("rooms.create", { id: s.id, ownerId: s.ownerId });
+          await ctx.call("rooms.create", { id: s.id, ownerId: s.ownerId, visibility: s.visibility, grants: s.grants ?? [] });
           return s;
         },
       },
@@ -249,8 +249,11 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
           const granted = p.grants === undefined ? {} : await resolveGrants(ctx, p.grants);
           const s: Stream = { ...e.value, title: p.title ?? e.value.title, description: p.description ?? e.value.description, category: p.category ?? e.value.category ?? "general", language: p.language ?? e.value.language ?? "", visibility: p.visibility ?? e.value.visibility ?? "public", ...granted, updatedAt: Date.now() };
           await store.put(C, s.id, s, { expect: e.revision });
-          // Who may watch changed: gateways and edges forget what they knew (and what edges cached).
-          if (s.visibility !== (e.value.visibility ?? "public") || p.grants !== undefined) await ctx.broadcast("streams.changed", { id: s.id }, { groups: ["gateway"] });
+          // Who may watch changed: the room follows, gateways and edges forget what they knew.
+          if (s.visibility !== (e.value.visibility ?? "public") || p.grants !== undefined) {
+            await ctx.call("rooms.setAccess", { id: s.id, visibility: s.visibility ?? "public", grants: s.grants ?? [] });
+            await ctx.broadcast("streams.changed", { id: s.id }, { groups: ["gateway"] });
+          }
           return forCaller(s, ctx.meta.caller);
         },
       },

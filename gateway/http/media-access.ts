@@ -6,7 +6,7 @@
  * (`pt`, minted after the license check) or the token of someone who may watch it.
  * What the catalog says of a stream is kept a few seconds: a segment request costs no RPC.
  */
-import { AppError } from "../../lib/errors.js";
+import { AppError, toErrorBody } from "../../lib/errors.js";
 import type { Principal } from "../../lib/identity.js";
 import { canWatch, type Watchable } from "../../actors/streams/visibility.js";
 import type { RequestHead } from "./exchange.js";
@@ -54,7 +54,15 @@ export class MediaAccess {
   /** NOT_FOUND unless this user may watch the stream (its room is part of it): asked before a
    *  socket is subscribed to a room, from the same short-lived view of the catalog. */
   async watchable(id: string, principal: Principal): Promise<void> {
-    const s = await this.#stream(id);
+    // The rooms actor decides on its own record; this early look only keeps a refused joiner's
+    // socket from hearing the room meanwhile. With the catalog unreachable (a node lost), rooms
+    // stay available: the actor's answer stands alone.
+    const s = await this.#stream(id).catch((err: unknown) => {
+      const code = toErrorBody(err).code;
+      if (code === "UNAVAILABLE" || code === "TIMEOUT") return "unknown" as const;
+      throw err;
+    });
+    if (s === "unknown") return;
     if (!s || !canWatch(s, { kind: "user", principal })) throw new AppError("NOT_FOUND", "No such room");
   }
 
