@@ -14,11 +14,12 @@ import type { AppConfig } from "../lib/config.js";
 import { AppError } from "../lib/errors.js";
 import { MEDIA_CODECS, spatialLayerOf, type Quality } from "./codecs.js";
 import type { WorkerPool, WorkerSlot } from "./worker-pool.js";
+import { Peer, type Hosted, type PeerOwner, type PeerRole } from "./peer.js";
 import { codecsForPlayer, planWhip, playerCapabilities, whepAnswer, type Offer } from "./sdp.js";
 import { LiveHls } from "./live-hls.js";
 import { connectPipe, createPipe, endOf, PipeOut, type PipedProducer, type PipeEnd } from "./node-pipes.js";
 
-export type PeerRole = "broadcaster" | "viewer";
+export type { PeerOwner, PeerRole } from "./peer.js";
 /** At most one key frame request per this long reaches a broadcaster (per producer). */
 export const KEYFRAME_REQUEST_DELAY_MS = 1000;
 export type StreamNotice =
@@ -26,31 +27,6 @@ export type StreamNotice =
   | { t: "media.producer.closed"; d: { streamId: string; producerId: string } }
   | { t: "media.closed"; d: { streamId: string; reason: CloseReason; reconnect: boolean } };
 export type CloseReason = "ended" | "worker-died" | "node-stopping" | "origin-lost";
-
-interface Hosted {
-  readonly router: types.Router;
-  readonly slot: WorkerSlot;
-  consumers: number;
-}
-
-/** Who a peer is: the user, their login session (revoking it ends the peer) and, for WHIP/WHEP
- *  sessions, the client's IP as the gateway saw it (per-IP caps). */
-export interface PeerOwner {
-  readonly userId: string;
-  readonly sid: string;
-  readonly ip: string;
-}
-
-export interface Peer extends PeerOwner {
-  readonly id: string;
-  readonly role: PeerRole;
-  readonly host: Hosted;
-  readonly transports: Map<string, types.WebRtcTransport>;
-  readonly consumers: Map<string, types.Consumer>;
-  readonly producers: Map<string, types.Producer>;
-  /** A router made for this peer alone (WHEP): closed when the peer leaves. */
-  readonly ownRouter: boolean;
-}
 
 export interface TransportInfo {
   id: string;
@@ -170,7 +146,7 @@ export class LiveStream {
     if (role === "broadcaster" && this.#relay) throw new AppError("CONFLICT", "This media node relays the stream: broadcast to its origin node", { reconnect: true });
     if (this.#peers.has(peerId)) this.leave(peerId);
     const host = own ?? (role === "broadcaster" ? this.#origin() : await this.#hostForViewer());
-    const peer: Peer = { id: peerId, userId: who.userId, sid: who.sid, ip: who.ip, role, host, transports: new Map(), consumers: new Map(), producers: new Map(), ownRouter: own !== undefined };
+    const peer = new Peer(peerId, who, role, host, own !== undefined);
     this.#peers.set(peerId, peer);
     const t = await host.router.createWebRtcTransport({
       webRtcServer: host.slot.webRtcServer,
@@ -184,8 +160,7 @@ export class LiveStream {
       t.close(); // left while the transport was being made
       throw new AppError("CONFLICT", "Left the stream while joining");
     }
-    peer.transports.set(t.id, t);
-    t.observer.once("close", () => peer.transports.delete(t.id));
+    peer.addTransport(t);
     if (role === "broadcaster") this.#watchConnection(peer, t);
     return { id: t.id, iceParameters: t.iceParameters, iceCandidates: t.iceCandidates, dtlsParameters: t.dtlsParameters };
   }
@@ -256,8 +231,7 @@ export class LiveStream {
     // Key frame requests (a viewer resuming, a layer switch) reach the broadcaster at most once per
     // KEYFRAME_REQUEST_DELAY_MS: mediasoup holds the rest back, so a join storm is not a key frame storm.
     const producer = await mediaCall("RTP parameters", () => t.produce({ kind, rtpParameters, appData: { source }, keyFrameRequestDelay: KEYFRAME_REQUEST_DELAY_MS }));
-    peer.producers.set(producer.id, producer);
-    producer.observer.once("close", () => peer.producers.delete(producer.id));
+    peer.addProducer(producer);
     await this.#register(producer, source);
     if (!this.#relay) this.#wentLive = true;
     for (const [node, out] of this.#pipesOut) this.#hooks.onPiped?.(node, await out.add(producer.id, source));
@@ -320,7 +294,7 @@ export class LiveStream {
         throw new AppError("BAD_REQUEST", "Your RTP capabilities cannot receive this stream's codecs", { producerId });
       }
       const c = await mediaCall("RTP capabilities", () => t.consume({ producerId, rtpCapabilities, paused: true, appData: { peerId } }));
-      this.#track(peer, c);
+      peer.track(c);
       out.push({ id: c.id, producerId, kind: c.kind, rtpParameters: c.rtpParameters });
     }
     return out;
@@ -387,7 +361,7 @@ export class LiveStream {
         const producerId = pipeProducer?.id ?? source;
         if (!router.canConsume({ producerId, rtpCapabilities: caps })) throw new AppError("BAD_REQUEST", `The player cannot decode this stream's ${m.type} codec`);
         const c = await mediaCall("RTP capabilities", () => transport.consume({ producerId, rtpCapabilities: caps, paused: false, mid: String(m.mid), enableRtx: false, appData: { peerId } }));
-        this.#track(peer, c);
+        peer.track(c);
         byMid.set(String(m.mid), c.rtpParameters);
       }
       const answer = whepAnswer(offer, t, byMid);
@@ -431,8 +405,7 @@ export class LiveStream {
     const peer = this.#peers.get(peerId);
     if (!peer) return false;
     this.#peers.delete(peerId);
-    for (const t of peer.transports.values()) t.close();
-    if (peer.ownRouter) peer.host.router.close();
+    peer.close();
     return true;
   }
 
@@ -445,27 +418,16 @@ export class LiveStream {
     if (this.#closed) return;
     this.#closed = true;
     this.#hls?.close();
+    // Peers give their consumers' load back (WHEP players' own routers included), then the
+    // stream's routers close: nothing is counted twice or left on a worker.
+    for (const p of this.#peers.values()) p.close();
+    this.#peers.clear();
     for (const h of this.#hosts) {
       h.router.close();
       h.slot.routers--;
-      h.slot.consumers -= h.consumers;
     }
-    for (const p of this.#peers.values()) if (p.ownRouter) p.host.router.close();
-    this.#peers.clear();
     this.#hooks.onNotice({ t: "media.closed", d: { streamId: this.id, reason, reconnect: reason !== "ended" } });
     this.#hooks.onClosed(reason);
-  }
-
-  #track(peer: Peer, c: types.Consumer): void {
-    peer.consumers.set(c.id, c);
-    peer.host.consumers++;
-    peer.host.slot.consumers++;
-    c.observer.once("close", () => {
-      peer.consumers.delete(c.id);
-      if (this.#closed) return;
-      peer.host.consumers--;
-      peer.host.slot.consumers--;
-    });
   }
 
   async #hostForViewer(): Promise<Hosted> {
