@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, DEFAULTS, loadConfig } from "./config.js";
+import { ConfigError, DEFAULTS, loadConfig, settingsTable } from "./config.js";
+import { configurationDoc } from "./config-doc.js";
+import { readFileSync } from "node:fs";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -44,5 +46,19 @@ describe("config layers", () => {
     assert.throws(() => loadConfig({ ESH_STORE: "jetstream" }), /NATS_URL/);
     assert.throws(() => loadConfig({ ESH_AUTH_SCRYPT_COST: "3000" }), /power of two/);
     assert.throws(() => loadConfig({ ADMIN_USER: "root" }), /go together/);
+  });
+
+  it("every setting is declared once, with a doc, and its default passes its own validation", () => {
+    const table = settingsTable();
+    assert.equal(new Set(table.map((x) => x.env)).size, table.length);
+    for (const x of table) {
+      assert.ok(x.spec.doc.length > 10, `${x.path} has a doc`);
+      const raw = Array.isArray(x.spec.default) ? x.spec.default.join(",") : String(x.spec.default);
+      if (raw !== "") assert.doesNotThrow(() => loadConfig({ [x.env]: raw }), x.path);
+    }
+  });
+
+  it("docs/configuration.md is what the settings table says (npm run docs:config rewrites it)", () => {
+    assert.equal(readFileSync(new URL("../docs/configuration.md", import.meta.url), "utf8"), configurationDoc(), "stale: run npm run docs:config");
   });
 });

@@ -1,6 +1,8 @@
 /**
- * The one config module. Layers, later wins: typed defaults (below, documented on each setting)
- * -> an optional JSON file named by CONFIG_FILE -> environment variables -> validation.
+ * The one config module. Layers, later wins: typed defaults -> an optional JSON file named by
+ * CONFIG_FILE -> environment variables -> validation. Every setting is declared once, in CONFIG
+ * below (kind and bounds, default, what it does, alias): the AppConfig type, the defaults, the
+ * ESH_* variable names, the validation and docs/configuration.md are all derived from it.
  * Unknown keys are rejected in every layer: a JSON key that is not a setting, and an `ESH_*`
  * environment variable that is not one, both stop start-up with the list of what is known.
  *
@@ -18,369 +20,7 @@ export const STORE_KINDS = ["sqlite", "jetstream"] as const;
 export const TRACING_EXPORTERS = ["none", "console", "event", "otlp"] as const;
 export const LOG_FORMATS = ["auto", "json", "text"] as const;
 
-export interface AppConfig {
-  /** Gateway HTTP/WebSocket port (PORT). 0 picks a free port. Default 8080. */
-  port: number;
-  /** Address the gateway listens on (HOST). Default 127.0.0.1. */
-  host: string;
-  /** Where this node keeps its files: the sqlite store, later uploads and segments (DATA_DIR). */
-  dataDir: string;
-  /** NATS server URL(s), comma separated (NATS_URL). Unset = embedded: in-process transport. */
-  natsUrl: string;
-  /** Which actors this node runs (SERVICES=gateway,sessions,...). Default: all of them. */
-  services: ServiceName[];
-  /** Moleculer node id (NODE_ID). Default: hostname-pid. */
-  nodeId: string;
-  /** Moleculer namespace: nodes only see nodes of the same namespace. */
-  namespace: string;
-  logLevel: LogLevel;
-  /** Log lines: JSON objects (category, trace ids, fields) or short text; auto = text on a terminal (LOG_FORMAT). */
-  logFormat: (typeof LOG_FORMATS)[number];
-  /** /metrics, /healthz and /readyz on this port (for the private network); 0 = off (OPS_PORT). */
-  opsPort: number;
-  /** Persistence backend. Default: sqlite when embedded, jetstream when NATS_URL is set. */
-  store: "" | (typeof STORE_KINDS)[number];
-  /** JetStream KV replicas (1 for a single NATS server, 3 for a cluster). */
-  storeReplicas: number;
-  auth: {
-    /** Access token lifetime. Short: revocation also reaches every node by event. */
-    accessTtlSec: number;
-    /** Refresh token lifetime; each use rotates it. */
-    refreshTtlSec: number;
-    /** Guest viewer token lifetime (no refresh: ask for a new guest token). */
-    guestTtlSec: number;
-    /** scrypt cost N (power of two). 16384 ~ 50 ms per hash on our machines. */
-    scryptCost: number;
-    /** A retired signing key still verifies for this long (>= accessTtlSec). */
-    keyGraceSec: number;
-    /** Anyone may register as a creator. Off by default: creators are granted by an admin
-     *  (POST /api/admin/users/:id/role); a sign-up asking for it is refused. */
-    openCreatorSignup: boolean;
-    /** Create or reset this admin at start when both are set (ADMIN_USER / ADMIN_PASSWORD). */
-    adminUser: string;
-    adminPassword: string;
-  };
-  gateway: {
-    /** Largest WebSocket frame accepted; bigger ones close the socket with 1009. */
-    maxFrameBytes: number;
-    /** Bytes queued for one slow WebSocket before it is closed (4001, reconnect). */
-    maxBackpressureBytes: number;
-    /** Idle WebSocket timeout; clients ping to stay connected. */
-    idleTimeoutSec: number;
-    /** Sustained WebSocket messages/s per connection, and the burst above it. */
-    wsRatePerSec: number;
-    wsBurst: number;
-    /** Rate-limit errors in a row before a flooding WebSocket is closed (4002). */
-    wsFloodCloseAfter: number;
-    /** Open WebSockets per client IP, and per user (a guest token is its own user), on one
-     *  gateway; an upgrade past either answers 429 with Retry-After. */
-    wsPerIp: number;
-    wsPerUser: number;
-    /** HTTP requests/s per client IP and per user, with bursts. */
-    httpRatePerIp: number;
-    httpBurstPerIp: number;
-    httpRatePerUser: number;
-    httpBurstPerUser: number;
-    /** Login/register/guest attempts per second per IP (password guessing). */
-    authRatePerIp: number;
-    authBurstPerIp: number;
-    /** Largest HTTP request body. */
-    maxBodyBytes: number;
-    /** Allowed CORS origins, comma separated; `*` allows any (tokens are bearer, no cookies). */
-    corsOrigins: string[];
-    /** How long SIGTERM waits for in-flight requests before closing anyway. */
-    drainTimeoutMs: number;
-    /** Read the client IP from X-Forwarded-For (only behind your own proxy): the right-most hop
-     *  that is not in trustedProxies. With trustedProxies empty, the socket's peer is the proxy. */
-    trustProxy: boolean;
-    /** Our reverse proxies and load balancers (IPs and CIDRs, comma separated). */
-    trustedProxies: string[];
-    /** A gateway's public port serves /metrics only with `Authorization: Bearer <metricsToken>`
-     *  (Prometheus `authorization.credentials`); empty = not at all there (use OPS_PORT). */
-    metricsToken: string;
-    /** Allow the pure-JS uWS fallback when the native binary does not load (slow). */
-    allowUwsFallback: boolean;
-    /** HTTPS/WSS: PEM certificate and key files; both set = the gateway speaks TLS only. */
-    tlsCertFile: string;
-    tlsKeyFile: string;
-    /** This gateway's URL as viewers reach it (edges announce it so the API can send viewers there). */
-    publicUrl: string;
-    /** Edge mode: serve /vod/ from this origin gateway's URL through a bounded cache; empty = off. */
-    edgeOrigin: string;
-    /** Edge cache bounds: memory and disk (DATA_DIR/edge-cache) bytes. */
-    edgeMemoryBytes: number;
-    edgeDiskBytes: number;
-  };
-  rooms: {
-    /** Sequenced events a room keeps in memory for joins and recovery. */
-    historySize: number;
-    /** Sequenced events kept in the durable log per room. */
-    logKeep: number;
-    chatMaxLength: number;
-    /** Chat messages per second per user in a room, and the burst above it. */
-    chatRatePerSec: number;
-    chatBurst: number;
-    /** Reactions are summed per window before they fan out. */
-    reactionWindowMs: number;
-    /** Presence (viewer count) updates go out at most this often. */
-    presenceDebounceMs: number;
-    /** Room ownership lease; a dead owner's rooms move after at most this long. */
-    leaseTtlMs: number;
-    /** A room with nobody in it and no activity for this long is unloaded and its lease freed. */
-    idleUnloadMs: number;
-    /** While a room is busy, gateways send it at most one frame per this many ms (leading edge: a
-     *  quiet room sends at once); 0 = every event-loop turn. */
-    fanoutBatchMs: number;
-  };
-  media: {
-    /** mediasoup workers on this node (one process each); 0 = one per core. */
-    workers: number;
-    /** IP the WebRTC servers listen on. */
-    listenIp: string;
-    /** Address announced to clients in ICE candidates (public IP or name behind NAT); empty = listenIp. */
-    announcedAddress: string;
-    /** UDP+TCP port of worker i's WebRtcServer is rtcPort + i (one port per worker); 0 = any free port. */
-    rtcPort: number;
-    /** Consumers on one router before new viewers are served from another worker (pipeToRouter). */
-    maxConsumersPerRouter: number;
-    /** Viewers one media node takes before new viewers of its streams are served by other media
-     *  nodes, relayed through PipeTransports; 0 = workers x maxConsumersPerRouter / 2. */
-    maxViewersPerNode: number;
-    /** Bandwidth estimate a new viewer transport starts from (bits/s). */
-    initialOutgoingBitrate: number;
-    /** After the broadcaster disconnects, the stream stays live this long for it to come back. */
-    broadcasterGraceMs: number;
-    /** A broadcaster whose producers carry no media for this long has left (a crashed encoder,
-     *  a lost network, a tab closed without WHIP DELETE): the grace period then starts. */
-    mediaTimeoutMs: number;
-    /** A WHIP or WHEP session whose ICE + DTLS has not connected this long after its answer is closed. */
-    sessionConnectTimeoutMs: number;
-    /** WHEP sessions at once per user, and per client IP, on one media node. */
-    whepPerUser: number;
-    whepPerIp: number;
-    /** Also package every live stream as HLS (ffmpeg, DATA_DIR/live/<id>/, served at /live/). */
-    liveHls: boolean;
-    /** Record live streams (stream copy, with live HLS) and turn each into a VOD asset when it ends. */
-    recordLive: boolean;
-    /** mediasoup worker log level. */
-    workerLogLevel: "debug" | "warn" | "error" | "none";
-  };
-  vod: {
-    /** Largest upload accepted (bytes). */
-    maxUploadBytes: number;
-    /** Per creator (admins are exempt): uploads in progress at once, the bytes they may still
-     *  send (the sum of their lengths), and encoding jobs queued or running. A new upload past
-     *  any of these answers 429 naming the quota. */
-    maxActiveUploadsPerCreator: number;
-    maxPendingBytesPerCreator: number;
-    maxQueuedJobsPerCreator: number;
-    /** Largest body of one upload PATCH (bytes): clients send bigger files in chunks. */
-    uploadChunkMaxBytes: number;
-    /** Uploads longer, or larger in resolution, than these are rejected after ffprobe. */
-    maxDurationSec: number;
-    maxWidth: number;
-    maxHeight: number;
-    /** Encoding jobs run at once per encoders node; 0 = one per core. */
-    encoderConcurrency: number;
-    /** A running job's lease: a node that stops renewing it (died) loses the job to another. */
-    jobLeaseMs: number;
-    /** Attempts before a job fails for good. */
-    maxAttempts: number;
-    /** Lifetime of signed playback URLs (GET /api/playback/:id). */
-    playbackUrlTtlSec: number;
-  };
-  analytics: {
-    /** A ClickHouse server's HTTP URL (CLICKHOUSE_URL). Unset = chdb embedded, in DATA_DIR/analytics. */
-    clickhouseUrl: string;
-    /** Database on the server (created at start). */
-    clickhouseDatabase: string;
-    /** Events per insert, at most, and how long the consumer waits to fill one. */
-    batchMaxEvents: number;
-    flushMs: number;
-    /** Accepted but not yet stored events may take this many bytes (spool or JetStream);
-     *  beyond it publishers get UNAVAILABLE and clients keep their events and retry. */
-    backlogMaxBytes: number;
-    /** JetStream: an unacked delivery (its consumer died mid-insert) comes back after this. */
-    ackWaitMs: number;
-    /** Alert rules (JSON, see docs/events.md#alerts), evaluated every alertIntervalMs. */
-    alertsFile: string;
-    alertIntervalMs: number;
-    /** Alerts are also POSTed here (JSON), when set. */
-    alertWebhookUrl: string;
-    /** Limits of analyst queries (admin endpoint and npm run sql). */
-    queryMaxRows: number;
-    queryMaxSeconds: number;
-    queryMaxMemoryBytes: number;
-    /** How often each gateway records its node's load (node.load events). */
-    nodeLoadIntervalMs: number;
-  };
-  recs: {
-    /** Full retrain every this long (the current model serves meanwhile). */
-    retrainMs: number;
-    /** First training this long after start. */
-    firstTrainMs: number;
-    /** Events of the last this many days make the features. */
-    windowDays: number;
-    /** Embedding size and epochs of the two-tower model. */
-    dim: number;
-    epochs: number;
-    /** A user's list is cached this long, unless their new events invalidate it. */
-    cacheMs: number;
-    /** Model versions kept in DATA_DIR/models. */
-    keepVersions: number;
-    /** This node trains (one trainer per cluster); others only score the versions it
-     *  publishes (NATS object store + recommenders.model event). */
-    trainer: boolean;
-  };
-  broker: {
-    requestTimeoutMs: number;
-    retries: number;
-    heartbeatIntervalSec: number;
-    heartbeatTimeoutSec: number;
-    bulkheadConcurrency: number;
-    bulkheadMaxQueue: number;
-    /** otlp = OpenTelemetry over HTTP/JSON to otlpUrl (a collector, Jaeger, Tempo). */
-    tracingExporter: (typeof TRACING_EXPORTERS)[number];
-    tracingSampleRate: number;
-    /** OTLP/HTTP endpoint base, e.g. http://otel-collector:4318 (spans go to /v1/traces). */
-    otlpUrl: string;
-  };
-}
-
-export const DEFAULTS: AppConfig = {
-  port: 8080,
-  host: "127.0.0.1",
-  dataDir: "data",
-  natsUrl: "",
-  services: [...SERVICE_NAMES],
-  nodeId: "",
-  namespace: "esh",
-  logLevel: "info",
-  logFormat: "auto",
-  opsPort: 0,
-  store: "",
-  storeReplicas: 1,
-  auth: {
-    accessTtlSec: 300,
-    refreshTtlSec: 30 * 24 * 3600,
-    guestTtlSec: 3600,
-    scryptCost: 16384,
-    keyGraceSec: 900,
-    openCreatorSignup: false,
-    adminUser: "",
-    adminPassword: "",
-  },
-  gateway: {
-    maxFrameBytes: 64 * 1024,
-    maxBackpressureBytes: 1024 * 1024,
-    idleTimeoutSec: 60,
-    wsRatePerSec: 50,
-    wsBurst: 100,
-    wsFloodCloseAfter: 50,
-    wsPerIp: 1000,
-    wsPerUser: 20,
-    httpRatePerIp: 50,
-    httpBurstPerIp: 100,
-    httpRatePerUser: 20,
-    httpBurstPerUser: 40,
-    authRatePerIp: 2,
-    authBurstPerIp: 10,
-    maxBodyBytes: 1024 * 1024,
-    corsOrigins: ["*"],
-    drainTimeoutMs: 10_000,
-    trustProxy: false,
-    trustedProxies: [],
-    metricsToken: "",
-    allowUwsFallback: false,
-    tlsCertFile: "",
-    tlsKeyFile: "",
-    publicUrl: "",
-    edgeOrigin: "",
-    edgeMemoryBytes: 256 * 1024 ** 2,
-    edgeDiskBytes: 2 * 1024 ** 3,
-  },
-  rooms: {
-    historySize: 100,
-    logKeep: 1000,
-    chatMaxLength: 500,
-    chatRatePerSec: 1,
-    chatBurst: 5,
-    reactionWindowMs: 200,
-    presenceDebounceMs: 500,
-    leaseTtlMs: 10_000,
-    idleUnloadMs: 60_000,
-    fanoutBatchMs: 10,
-  },
-  media: {
-    workers: 0,
-    listenIp: "127.0.0.1",
-    announcedAddress: "",
-    rtcPort: 44440,
-    maxConsumersPerRouter: 500,
-    maxViewersPerNode: 0,
-    initialOutgoingBitrate: 1_000_000,
-    broadcasterGraceMs: 30_000,
-    mediaTimeoutMs: 10_000,
-    sessionConnectTimeoutMs: 15_000,
-    whepPerUser: 4,
-    whepPerIp: 20,
-    liveHls: true,
-    recordLive: true,
-    workerLogLevel: "warn",
-  },
-  vod: {
-    maxUploadBytes: 2 * 1024 ** 3,
-    maxActiveUploadsPerCreator: 3,
-    maxPendingBytesPerCreator: 4 * 1024 ** 3,
-    maxQueuedJobsPerCreator: 5,
-    uploadChunkMaxBytes: 16 * 1024 ** 2,
-    maxDurationSec: 4 * 3600,
-    maxWidth: 4096,
-    maxHeight: 2160,
-    encoderConcurrency: 0,
-    jobLeaseMs: 15_000,
-    maxAttempts: 3,
-    playbackUrlTtlSec: 600,
-  },
-  analytics: {
-    clickhouseUrl: "",
-    clickhouseDatabase: "echostreamhub",
-    batchMaxEvents: 100_000,
-    flushMs: 200,
-    backlogMaxBytes: 1024 ** 3,
-    ackWaitMs: 60_000,
-    alertsFile: "analytics/alerts.json",
-    alertIntervalMs: 10_000,
-    alertWebhookUrl: "",
-    queryMaxRows: 10_000,
-    queryMaxSeconds: 10,
-    queryMaxMemoryBytes: 2 * 1024 ** 3,
-    nodeLoadIntervalMs: 10_000,
-  },
-  recs: {
-    retrainMs: 600_000,
-    firstTrainMs: 5_000,
-    windowDays: 30,
-    dim: 48,
-    epochs: 12,
-    cacheMs: 60_000,
-    keepVersions: 3,
-    trainer: true,
-  },
-  broker: {
-    requestTimeoutMs: 10_000,
-    retries: 2,
-    heartbeatIntervalSec: 5,
-    heartbeatTimeoutSec: 15,
-    bulkheadConcurrency: 64,
-    bulkheadMaxQueue: 1000,
-    tracingExporter: "none",
-    tracingSampleRate: 0.1,
-    otlpUrl: "",
-  },
-};
-
-type Kind =
+export type Kind =
   | { t: "int"; min: number; max: number }
   | { t: "num"; min: number; max: number }
   | { t: "bool" }
@@ -388,138 +28,190 @@ type Kind =
   | { t: "enum"; values: readonly string[] }
   | { t: "list"; values?: readonly string[] };
 
-interface Setting {
+/** One setting: its kind and bounds, default, what it does, and an optional short alias. */
+export interface Spec<V> {
+  readonly kind: Kind;
+  readonly default: V;
+  readonly doc: string;
+  readonly alias?: string | undefined;
+}
+
+const spec = <V>(kind: Kind, value: V, doc: string, alias?: string): Spec<V> => ({ kind, default: value, doc, alias });
+const int = (min: number, max: number, value: number, doc: string, alias?: string) => spec({ t: "int", min, max }, value, doc, alias);
+const num = (min: number, max: number, value: number, doc: string, alias?: string) => spec({ t: "num", min, max }, value, doc, alias);
+const bool = (value: boolean, doc: string, alias?: string) => spec({ t: "bool" }, value, doc, alias);
+const str = (value: string, doc: string, alias?: string) => spec({ t: "str" }, value, doc, alias);
+const oneOf = <const V extends readonly string[]>(values: V, value: V[number], doc: string, alias?: string) => spec<V[number]>({ t: "enum", values }, value, doc, alias);
+const list = (value: string[], doc: string, alias?: string) => spec<string[]>({ t: "list" }, value, doc, alias);
+const listOf = <const V extends readonly string[]>(values: V, value: V[number][], doc: string, alias?: string) => spec<V[number][]>({ t: "list", values }, value, doc, alias);
+const BIG = Number.MAX_SAFE_INTEGER;
+
+/** Every setting, once. Groups mirror AppConfig; the variable of `a.bC` is ESH_A_B_C. */
+export const CONFIG = {
+  port: int(0, 65535, 8080, "Gateway HTTP/WebSocket port (PORT). 0 picks a free port. Default 8080.", "PORT"),
+  host: str("127.0.0.1", "Address the gateway listens on (HOST). Default 127.0.0.1.", "HOST"),
+  dataDir: str("data", "Where this node keeps its files: the sqlite store, later uploads and segments (DATA_DIR).", "DATA_DIR"),
+  natsUrl: str("", "NATS server URL(s), comma separated (NATS_URL). Unset = embedded: in-process transport.", "NATS_URL"),
+  services: listOf(SERVICE_NAMES, [...SERVICE_NAMES], "Which actors this node runs (SERVICES=gateway,sessions,...). Default: all of them.", "SERVICES"),
+  nodeId: str("", "Moleculer node id (NODE_ID). Default: hostname-pid.", "NODE_ID"),
+  namespace: str("esh", "Moleculer namespace: nodes only see nodes of the same namespace."),
+  logLevel: oneOf(LOG_LEVELS, "info", "Log level (LOG_LEVEL).", "LOG_LEVEL"),
+  logFormat: oneOf(LOG_FORMATS, "auto", "Log lines: JSON objects (category, trace ids, fields) or short text; auto = text on a terminal (LOG_FORMAT).", "LOG_FORMAT"),
+  opsPort: int(0, 65535, 0, "/metrics, /healthz and /readyz on this port (for the private network); 0 = off (OPS_PORT).", "OPS_PORT"),
+  store: oneOf(["", ...STORE_KINDS], "", "Persistence backend. Default: sqlite when embedded, jetstream when NATS_URL is set."),
+  storeReplicas: int(1, 5, 1, "JetStream KV replicas (1 for a single NATS server, 3 for a cluster)."),
+  auth: {
+    accessTtlSec: int(5, 86400, 300, "Access token lifetime. Short: revocation also reaches every node by event."),
+    refreshTtlSec: int(60, 365 * 86400, 30 * 24 * 3600, "Refresh token lifetime; each use rotates it."),
+    guestTtlSec: int(5, 7 * 86400, 3600, "Guest viewer token lifetime (no refresh: ask for a new guest token)."),
+    scryptCost: int(1024, 1 << 20, 16384, "scrypt cost N (power of two). 16384 ~ 50 ms per hash on our machines."),
+    keyGraceSec: int(5, 7 * 86400, 900, "A retired signing key still verifies for this long (>= accessTtlSec)."),
+    openCreatorSignup: bool(false, "Anyone may register as a creator. Off by default: creators are granted by an admin (POST /api/admin/users/:id/role); a sign-up asking for it is refused."),
+    adminUser: str("", "Create or reset this admin at start when both are set (ADMIN_USER, with ADMIN_PASSWORD).", "ADMIN_USER"),
+    adminPassword: str("", "The password of that admin (ADMIN_PASSWORD).", "ADMIN_PASSWORD"),
+  },
+  gateway: {
+    maxFrameBytes: int(256, 16 << 20, 64 * 1024, "Largest WebSocket frame accepted; bigger ones close the socket with 1009."),
+    maxBackpressureBytes: int(1024, 1 << 30, 1024 * 1024, "Bytes queued for one slow WebSocket before it is closed (4001, reconnect)."),
+    idleTimeoutSec: int(8, 960, 60, "Idle WebSocket timeout; clients ping to stay connected."),
+    wsRatePerSec: num(0.1, 1e6, 50, "Sustained WebSocket messages/s per connection."),
+    wsBurst: int(1, 1e6, 100, "Burst of WebSocket messages above wsRatePerSec."),
+    wsFloodCloseAfter: int(1, 1e6, 50, "Rate-limit errors in a row before a flooding WebSocket is closed (4002)."),
+    wsPerIp: int(1, 10_000_000, 1000, "Open WebSockets per client IP on one gateway; past it or wsPerUser an upgrade answers 429 with Retry-After."),
+    wsPerUser: int(1, 10_000_000, 20, "Open WebSockets per user (a guest token is its own user) on one gateway."),
+    httpRatePerIp: num(0.1, 1e6, 50, "HTTP requests/s per client IP."),
+    httpBurstPerIp: int(1, 1e6, 100, "Burst of HTTP requests per client IP above httpRatePerIp."),
+    httpRatePerUser: num(0.1, 1e6, 20, "HTTP requests/s per user."),
+    httpBurstPerUser: int(1, 1e6, 40, "Burst of HTTP requests per user above httpRatePerUser."),
+    authRatePerIp: num(0.01, 1e6, 2, "Login/register/guest attempts per second per IP (password guessing)."),
+    authBurstPerIp: int(1, 1e6, 10, "Burst of login/register/guest attempts per IP above authRatePerIp."),
+    maxBodyBytes: int(64, 1 << 30, 1024 * 1024, "Largest HTTP request body."),
+    corsOrigins: list(["*"], "Allowed CORS origins, comma separated; `*` allows any (tokens are bearer, no cookies)."),
+    drainTimeoutMs: int(0, 600_000, 10_000, "How long SIGTERM waits for in-flight requests before closing anyway."),
+    trustProxy: bool(false, "Read the client IP from X-Forwarded-For (only behind your own proxy): the right-most hop that is not in trustedProxies. With trustedProxies empty, the socket's peer is the proxy."),
+    trustedProxies: list([], "Our reverse proxies and load balancers (IPs and CIDRs, comma separated)."),
+    metricsToken: str("", "A gateway's public port serves /metrics only with `Authorization: Bearer <metricsToken>` (Prometheus `authorization.credentials`); empty = not at all there (use OPS_PORT)."),
+    allowUwsFallback: bool(false, "Allow the pure-JS uWS fallback when the native binary does not load (slow).", "UWS_ALLOW_FALLBACK"),
+    tlsCertFile: str("", "HTTPS/WSS: the PEM certificate file; with tlsKeyFile the gateway speaks TLS only.", "TLS_CERT_FILE"),
+    tlsKeyFile: str("", "HTTPS/WSS: the PEM key file (with tlsCertFile).", "TLS_KEY_FILE"),
+    publicUrl: str("", "This gateway's URL as viewers reach it (edges announce it so the API can send viewers there).", "PUBLIC_URL"),
+    edgeOrigin: str("", "Edge mode: serve /vod/ from this origin gateway's URL through a bounded cache; empty = off."),
+    edgeMemoryBytes: int(0, 2 ** 40, 256 * 1024 ** 2, "Edge cache bound in memory, bytes."),
+    edgeDiskBytes: int(0, 2 ** 50, 2 * 1024 ** 3, "Edge cache bound on disk (DATA_DIR/edge-cache), bytes."),
+  },
+  rooms: {
+    historySize: int(1, 10_000, 100, "Sequenced events a room keeps in memory for joins and recovery."),
+    logKeep: int(1, 1_000_000, 1000, "Sequenced events kept in the durable log per room."),
+    chatMaxLength: int(1, 10_000, 500, "Longest chat message, characters."),
+    chatRatePerSec: num(0.01, 1000, 1, "Chat messages per second per user in a room."),
+    chatBurst: int(1, 1000, 5, "Burst of chat messages per user above chatRatePerSec."),
+    reactionWindowMs: int(20, 5000, 200, "Reactions are summed per window before they fan out."),
+    presenceDebounceMs: int(50, 60_000, 500, "Presence (viewer count) updates go out at most this often."),
+    leaseTtlMs: int(1000, 600_000, 10_000, "Room ownership lease; a dead owner's rooms move after at most this long."),
+    idleUnloadMs: int(1000, 86_400_000, 60_000, "A room with nobody in it and no activity for this long is unloaded and its lease freed."),
+    fanoutBatchMs: int(0, 20, 10, "While a room is busy, gateways send it at most one frame per this many ms (leading edge: a quiet room sends at once); 0 = every event-loop turn."),
+  },
+  media: {
+    workers: int(0, 256, 0, "mediasoup workers on this node (one process each); 0 = one per core."),
+    listenIp: str("127.0.0.1", "IP the WebRTC servers listen on."),
+    announcedAddress: str("", "Address announced to clients in ICE candidates (public IP or name behind NAT); empty = listenIp."),
+    rtcPort: int(0, 65000, 44440, "UDP+TCP port of worker i's WebRtcServer is rtcPort + i (one port per worker); 0 = any free port."),
+    maxConsumersPerRouter: int(1, 100_000, 500, "Consumers on one router before new viewers are served from another worker (pipeToRouter)."),
+    maxViewersPerNode: int(0, 10_000_000, 0, "Viewers one media node takes before new viewers of its streams are served by other media nodes, relayed through PipeTransports; 0 = workers x maxConsumersPerRouter / 2."),
+    initialOutgoingBitrate: int(100_000, 100_000_000, 1_000_000, "Bandwidth estimate a new viewer transport starts from (bits/s)."),
+    broadcasterGraceMs: int(0, 3_600_000, 30_000, "After the broadcaster disconnects, the stream stays live this long for it to come back."),
+    mediaTimeoutMs: int(1000, 3_600_000, 10_000, "A broadcaster whose producers carry no media for this long has left (a crashed encoder, a lost network, a tab closed without WHIP DELETE): the grace period then starts."),
+    sessionConnectTimeoutMs: int(1000, 3_600_000, 15_000, "A WHIP or WHEP session whose ICE + DTLS has not connected this long after its answer is closed."),
+    whepPerUser: int(1, 10_000, 4, "WHEP sessions at once per user on one media node."),
+    whepPerIp: int(1, 100_000, 20, "WHEP sessions at once per client IP on one media node."),
+    liveHls: bool(true, "Also package every live stream as HLS (ffmpeg, DATA_DIR/live/<id>/, served at /live/)."),
+    recordLive: bool(true, "Record live streams (stream copy, with live HLS) and turn each into a VOD asset when it ends."),
+    workerLogLevel: oneOf(["debug", "warn", "error", "none"], "warn", "mediasoup worker log level."),
+  },
+  vod: {
+    maxUploadBytes: int(1024, 2 ** 50, 2 * 1024 ** 3, "Largest upload accepted (bytes)."),
+    maxActiveUploadsPerCreator: int(1, 100_000, 3, "Per creator (admins are exempt): uploads in progress at once. A new upload past any creator quota answers 429 naming it."),
+    maxPendingBytesPerCreator: int(1024, 2 ** 50, 4 * 1024 ** 3, "Per creator: bytes of uploads in progress still to send."),
+    maxQueuedJobsPerCreator: int(1, 100_000, 5, "Per creator: encoding jobs queued or running."),
+    uploadChunkMaxBytes: int(64 * 1024, 2 ** 30, 16 * 1024 ** 2, "Largest body of one upload PATCH (bytes): clients send bigger files in chunks."),
+    maxDurationSec: int(1, 7 * 86400, 4 * 3600, "Uploads longer than this are rejected after ffprobe."),
+    maxWidth: int(16, 16384, 4096, "Uploads wider than this are rejected after ffprobe."),
+    maxHeight: int(16, 16384, 2160, "Uploads taller than this are rejected after ffprobe."),
+    encoderConcurrency: int(0, 256, 0, "Encoding jobs run at once per encoders node; 0 = one per core."),
+    jobLeaseMs: int(1000, 3_600_000, 15_000, "A running job's lease: a node that stops renewing it (died) loses the job to another."),
+    maxAttempts: int(1, 100, 3, "Attempts before a job fails for good."),
+    playbackUrlTtlSec: int(10, 7 * 86400, 600, "Lifetime of signed playback URLs (GET /api/playback/:id)."),
+  },
+  analytics: {
+    clickhouseUrl: str("", "A ClickHouse server's HTTP URL (CLICKHOUSE_URL). Unset = chdb embedded, in DATA_DIR/analytics.", "CLICKHOUSE_URL"),
+    clickhouseDatabase: str("echostreamhub", "Database on the ClickHouse server (created at start)."),
+    batchMaxEvents: int(1, 10_000_000, 100_000, "Events per insert, at most."),
+    flushMs: int(10, 60_000, 200, "How long the consumer waits to fill an insert."),
+    backlogMaxBytes: int(1 << 20, 2 ** 50, 1024 ** 3, "Accepted but not yet stored events may take this many bytes (spool or JetStream); beyond it publishers get UNAVAILABLE and clients keep their events and retry."),
+    ackWaitMs: int(1000, 3_600_000, 60_000, "JetStream: an unacked delivery (its consumer died mid-insert) comes back after this."),
+    alertsFile: str("analytics/alerts.json", "Alert rules (JSON, see docs/events.md#alerts)."),
+    alertIntervalMs: int(200, 3_600_000, 10_000, "Alert rules are evaluated this often."),
+    alertWebhookUrl: str("", "Alerts are also POSTed here (JSON), when set."),
+    queryMaxRows: int(1, 1_000_000, 10_000, "Analyst queries (admin endpoint and npm run sql): rows returned at most."),
+    queryMaxSeconds: int(1, 3600, 10, "Analyst queries: time limit."),
+    queryMaxMemoryBytes: int(1 << 20, 2 ** 40, 2 * 1024 ** 3, "Analyst queries: memory limit."),
+    nodeLoadIntervalMs: int(100, 3_600_000, 10_000, "How often each gateway records its node's load (node.load events)."),
+  },
+  recs: {
+    retrainMs: int(1000, 7 * 86_400_000, 600_000, "Full retrain every this long (the current model serves meanwhile)."),
+    firstTrainMs: int(0, 3_600_000, 5_000, "First training this long after start."),
+    windowDays: int(1, 3650, 30, "Events of the last this many days make the features."),
+    dim: int(4, 512, 48, "Embedding size of the two-tower model."),
+    epochs: int(1, 1000, 12, "Training epochs of the two-tower model."),
+    cacheMs: int(0, 86_400_000, 60_000, "A user's list is cached this long, unless their new events invalidate it."),
+    keepVersions: int(1, 100, 3, "Model versions kept in DATA_DIR/models."),
+    trainer: bool(true, "This node trains (one trainer per cluster); others only score the versions it publishes (NATS object store + recommenders.model event)."),
+  },
+  broker: {
+    requestTimeoutMs: int(100, 600_000, 10_000, "Moleculer request timeout."),
+    retries: int(0, 10, 2, "Moleculer retries of a failed call."),
+    heartbeatIntervalSec: int(1, 600, 5, "Moleculer heartbeat interval."),
+    heartbeatTimeoutSec: int(2, 3600, 15, "A node silent this long is gone (more than heartbeatIntervalSec)."),
+    bulkheadConcurrency: int(1, BIG, 64, "Moleculer bulkhead: actions running at once per node."),
+    bulkheadMaxQueue: int(1, BIG, 1000, "Moleculer bulkhead: actions waiting at most."),
+    tracingExporter: oneOf(TRACING_EXPORTERS, "none", "otlp = OpenTelemetry over HTTP/JSON to otlpUrl (a collector, Jaeger, Tempo)."),
+    tracingSampleRate: num(0, 1, 0.1, "Share of requests traced (0..1)."),
+    otlpUrl: str("", "OTLP/HTTP endpoint base, e.g. http://otel-collector:4318 (spans go to /v1/traces)."),
+  },
+};
+
+type Tree = Record<string, unknown>;
+type ConfigOf<T> = { -readonly [K in keyof T]: T[K] extends Spec<infer V> ? V : ConfigOf<T[K]> };
+export type AppConfig = ConfigOf<typeof CONFIG>;
+
+export interface Setting {
   path: string;
   env: string;
   alias?: string;
   kind: Kind;
+  spec: Spec<unknown>;
 }
 
-const int = (min: number, max: number): Kind => ({ t: "int", min, max });
-const BIG = Number.MAX_SAFE_INTEGER;
+const isSpec = (v: unknown): v is Spec<unknown> => typeof v === "object" && v !== null && "kind" in v && "doc" in v;
 
-/** Every setting, its variable and its constraints. Paths mirror AppConfig. */
-const SETTINGS: Setting[] = [
-  s("port", int(0, 65535), "PORT"),
-  s("host", { t: "str" }, "HOST"),
-  s("dataDir", { t: "str" }, "DATA_DIR"),
-  s("natsUrl", { t: "str" }, "NATS_URL"),
-  s("services", { t: "list", values: SERVICE_NAMES }, "SERVICES"),
-  s("nodeId", { t: "str" }, "NODE_ID"),
-  s("namespace", { t: "str" }),
-  s("logLevel", { t: "enum", values: LOG_LEVELS }, "LOG_LEVEL"),
-  s("logFormat", { t: "enum", values: LOG_FORMATS }, "LOG_FORMAT"),
-  s("opsPort", { t: "int", min: 0, max: 65535 }, "OPS_PORT"),
-  s("store", { t: "enum", values: ["", ...STORE_KINDS] }),
-  s("storeReplicas", int(1, 5)),
-  s("auth.accessTtlSec", int(5, 86400)),
-  s("auth.refreshTtlSec", int(60, 365 * 86400)),
-  s("auth.guestTtlSec", int(5, 7 * 86400)),
-  s("auth.scryptCost", int(1024, 1 << 20)),
-  s("auth.keyGraceSec", int(5, 7 * 86400)),
-  s("auth.openCreatorSignup", { t: "bool" }),
-  s("auth.adminUser", { t: "str" }, "ADMIN_USER"),
-  s("auth.adminPassword", { t: "str" }, "ADMIN_PASSWORD"),
-  s("gateway.maxFrameBytes", int(256, 16 << 20)),
-  s("gateway.maxBackpressureBytes", int(1024, 1 << 30)),
-  s("gateway.idleTimeoutSec", int(8, 960)),
-  s("gateway.wsRatePerSec", { t: "num", min: 0.1, max: 1e6 }),
-  s("gateway.wsBurst", int(1, 1e6)),
-  s("gateway.wsFloodCloseAfter", int(1, 1e6)),
-  s("gateway.wsPerIp", int(1, 10_000_000)),
-  s("gateway.wsPerUser", int(1, 10_000_000)),
-  s("gateway.httpRatePerIp", { t: "num", min: 0.1, max: 1e6 }),
-  s("gateway.httpBurstPerIp", int(1, 1e6)),
-  s("gateway.httpRatePerUser", { t: "num", min: 0.1, max: 1e6 }),
-  s("gateway.httpBurstPerUser", int(1, 1e6)),
-  s("gateway.authRatePerIp", { t: "num", min: 0.01, max: 1e6 }),
-  s("gateway.authBurstPerIp", int(1, 1e6)),
-  s("gateway.maxBodyBytes", int(64, 1 << 30)),
-  s("gateway.corsOrigins", { t: "list" }),
-  s("gateway.drainTimeoutMs", int(0, 600_000)),
-  s("gateway.trustProxy", { t: "bool" }),
-  s("gateway.trustedProxies", { t: "list" }),
-  s("gateway.metricsToken", { t: "str" }),
-  s("gateway.allowUwsFallback", { t: "bool" }, "UWS_ALLOW_FALLBACK"),
-  s("gateway.tlsCertFile", { t: "str" }, "TLS_CERT_FILE"),
-  s("gateway.tlsKeyFile", { t: "str" }, "TLS_KEY_FILE"),
-  s("gateway.publicUrl", { t: "str" }, "PUBLIC_URL"),
-  s("gateway.edgeOrigin", { t: "str" }),
-  s("gateway.edgeMemoryBytes", int(0, 2 ** 40)),
-  s("gateway.edgeDiskBytes", int(0, 2 ** 50)),
-  s("rooms.historySize", int(1, 10_000)),
-  s("rooms.logKeep", int(1, 1_000_000)),
-  s("rooms.chatMaxLength", int(1, 10_000)),
-  s("rooms.chatRatePerSec", { t: "num", min: 0.01, max: 1000 }),
-  s("rooms.chatBurst", int(1, 1000)),
-  s("rooms.reactionWindowMs", int(20, 5000)),
-  s("rooms.presenceDebounceMs", int(50, 60_000)),
-  s("rooms.leaseTtlMs", int(1000, 600_000)),
-  s("rooms.idleUnloadMs", int(1000, 86_400_000)),
-  s("rooms.fanoutBatchMs", int(0, 20)),
-  s("media.workers", int(0, 256)),
-  s("media.listenIp", { t: "str" }),
-  s("media.announcedAddress", { t: "str" }),
-  s("media.rtcPort", int(0, 65000)),
-  s("media.maxConsumersPerRouter", int(1, 100_000)),
-  s("media.maxViewersPerNode", int(0, 10_000_000)),
-  s("media.initialOutgoingBitrate", int(100_000, 100_000_000)),
-  s("media.broadcasterGraceMs", int(0, 3_600_000)),
-  s("media.mediaTimeoutMs", int(1000, 3_600_000)),
-  s("media.sessionConnectTimeoutMs", int(1000, 3_600_000)),
-  s("media.whepPerUser", int(1, 10_000)),
-  s("media.whepPerIp", int(1, 100_000)),
-  s("media.liveHls", { t: "bool" }),
-  s("media.recordLive", { t: "bool" }),
-  s("media.workerLogLevel", { t: "enum", values: ["debug", "warn", "error", "none"] }),
-  s("vod.maxUploadBytes", int(1024, 2 ** 50)),
-  s("vod.maxActiveUploadsPerCreator", int(1, 100_000)),
-  s("vod.maxPendingBytesPerCreator", int(1024, 2 ** 50)),
-  s("vod.maxQueuedJobsPerCreator", int(1, 100_000)),
-  s("vod.uploadChunkMaxBytes", int(64 * 1024, 2 ** 30)),
-  s("vod.maxDurationSec", int(1, 7 * 86400)),
-  s("vod.maxWidth", int(16, 16384)),
-  s("vod.maxHeight", int(16, 16384)),
-  s("vod.encoderConcurrency", int(0, 256)),
-  s("vod.jobLeaseMs", int(1000, 3_600_000)),
-  s("vod.maxAttempts", int(1, 100)),
-  s("vod.playbackUrlTtlSec", int(10, 7 * 86400)),
-  s("analytics.clickhouseUrl", { t: "str" }, "CLICKHOUSE_URL"),
-  s("analytics.clickhouseDatabase", { t: "str" }),
-  s("analytics.batchMaxEvents", int(1, 10_000_000)),
-  s("analytics.flushMs", int(10, 60_000)),
-  s("analytics.backlogMaxBytes", int(1 << 20, 2 ** 50)),
-  s("analytics.ackWaitMs", int(1000, 3_600_000)),
-  s("analytics.alertsFile", { t: "str" }),
-  s("analytics.alertIntervalMs", int(200, 3_600_000)),
-  s("analytics.alertWebhookUrl", { t: "str" }),
-  s("analytics.queryMaxRows", int(1, 1_000_000)),
-  s("analytics.queryMaxSeconds", int(1, 3600)),
-  s("analytics.queryMaxMemoryBytes", int(1 << 20, 2 ** 40)),
-  s("analytics.nodeLoadIntervalMs", int(100, 3_600_000)),
-  s("recs.retrainMs", int(1000, 7 * 86_400_000)),
-  s("recs.firstTrainMs", int(0, 3_600_000)),
-  s("recs.windowDays", int(1, 3650)),
-  s("recs.dim", int(4, 512)),
-  s("recs.epochs", int(1, 1000)),
-  s("recs.cacheMs", int(0, 86_400_000)),
-  s("recs.keepVersions", int(1, 100)),
-  s("recs.trainer", { t: "bool" }),
-  s("broker.requestTimeoutMs", int(100, 600_000)),
-  s("broker.retries", int(0, 10)),
-  s("broker.heartbeatIntervalSec", int(1, 600)),
-  s("broker.heartbeatTimeoutSec", int(2, 3600)),
-  s("broker.bulkheadConcurrency", int(1, BIG)),
-  s("broker.bulkheadMaxQueue", int(1, BIG)),
-  s("broker.tracingExporter", { t: "enum", values: TRACING_EXPORTERS }),
-  s("broker.tracingSampleRate", { t: "num", min: 0, max: 1 }),
-  s("broker.otlpUrl", { t: "str" }),
-];
-
-function s(p: string, kind: Kind, alias?: string): Setting {
-  const env = "ESH_" + p.replace(/\./g, "_").replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
-  return alias === undefined ? { path: p, env, kind } : { path: p, env, alias, kind };
+/** The table's leaves with their paths, in declaration order. */
+function leaves(node: Tree, prefix = ""): Setting[] {
+  return Object.entries(node).flatMap(([key, v]) => {
+    const p = prefix + key;
+    if (!isSpec(v)) return leaves(v as Tree, `${p}.`);
+    const env = "ESH_" + p.replace(/\./g, "_").replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+    return [v.alias === undefined ? { path: p, env, kind: v.kind, spec: v } : { path: p, env, alias: v.alias, kind: v.kind, spec: v }];
+  });
 }
+
+const SETTINGS: Setting[] = leaves(CONFIG);
+
+function defaultsOf(node: Tree): Tree {
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, isSpec(v) ? structuredClone(v.default) : defaultsOf(v as Tree)]));
+}
+
+/** The defaults, as a config. */
+export const DEFAULTS: AppConfig = defaultsOf(CONFIG) as unknown as AppConfig; // the walk mirrors ConfigOf
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -528,14 +220,12 @@ export class ConfigError extends Error {
 /** Builds the config: defaults -> CONFIG_FILE -> env -> validation. Throws ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const cfg = structuredClone(DEFAULTS);
-  const tree = cfg as unknown as Tree; // the settings table keeps paths and types in step
+  const tree = cfg as unknown as Tree; // the same table made both, so paths and types are in step
   const file = env.CONFIG_FILE;
   if (file) applyFile(tree, readJson(file));
   applyEnv(tree, env);
   return finish(cfg);
 }
-
-type Tree = Record<string, unknown>;
 
 function readJson(file: string): Tree {
   try {
@@ -636,7 +326,7 @@ function finish(cfg: AppConfig): AppConfig {
   return cfg;
 }
 
-/** The table of settings, for docs and `--help`. */
-export function describeSettings(): { path: string; env: string; alias?: string }[] {
-  return SETTINGS.map(({ path: p, env, alias }) => (alias ? { path: p, env, alias } : { path: p, env }));
+/** Every setting with its variable, alias, kind and spec, in declaration order (docs). */
+export function settingsTable(): readonly Readonly<Setting>[] {
+  return SETTINGS;
 }
