@@ -12,6 +12,9 @@ import { AppError } from "../lib/errors.js";
 import type { EncodedBatch } from "./events.js";
 import type { Backlog, Delivery, EventBus } from "./bus.js";
 
+/** Tries at setting up the stream and its consumer before the node gives up starting. */
+const ENSURE_ATTEMPTS = 6;
+
 export class JetStreamBus implements EventBus {
   readonly kind = "jetstream";
   readonly #nc: NatsConnection;
@@ -34,8 +37,20 @@ export class JetStreamBus implements EventBus {
     const nc = await connect({ servers: cfg.natsUrl.split(","), name: "esh-events", maxReconnectAttempts: -1, reconnectTimeWait: 500 });
     const stream = `${cfg.namespace || "esh"}_EVENTS`.replace(/[^A-Za-z0-9_-]/g, "_");
     const bus = new JetStreamBus(nc, stream, cfg.analytics.backlogMaxBytes, cfg.analytics.ackWaitMs);
-    await bus.#ensure(cfg.storeReplicas);
-    return bus;
+    // A cluster that has just started (or lost a server) may take a while to elect the stream's
+    // leader: JetStream's API then times out. That is no reason for the node not to start.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await bus.#ensure(cfg.storeReplicas);
+        return bus;
+      } catch (err) {
+        if (attempt >= ENSURE_ATTEMPTS || !/TIMEOUT|503|no responders/i.test(String((err as { code?: unknown }).code ?? err))) {
+          await nc.close().catch(() => undefined);
+          throw err;
+        }
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
   }
 
   async #ensure(replicas: number): Promise<void> {

@@ -23,7 +23,8 @@ before(async () => {
 });
 
 after(async () => {
-  await cluster.dispose();
+  // Unset when the cluster did not start (it cleaned up after itself then).
+  await (cluster as Cluster | undefined)?.dispose();
 });
 
 function check(t: TestContext, r: Report): void {

@@ -66,7 +66,7 @@ const visibility = { type: "enum", values: VISIBILITIES, optional: true };
 const grants = { type: "array", max: 100, items: { type: "string", min: 3, max: 32, pattern: /^[A-Za-z0-9_-]+$/ }, optional: true };
 
 /** How often the catalog checks its `live` streams against the media nodes' reports. */
-const RECONCILE_MS = 2000;
+const RECONCILE_MS = 5000;
 /** A media report older than this vouches for nothing (nodes report at least every 2 s). */
 const REPORT_FRESH_MS = 6000;
 

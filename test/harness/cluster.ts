@@ -92,17 +92,27 @@ export class Cluster {
     const withCh = opts.clickhouse !== false && ClickhouseServer.available();
     if (withCh) say("ClickHouse: starting a server");
     else say(opts.clickhouse === false ? "ClickHouse: off (chdb on the analytics node)" : "ClickHouse: no clickhouse-server on this machine; the analytics node keeps chdb");
-    const ch = withCh ? await ClickhouseServer.start() : undefined;
+    const ch = withCh ? await ClickhouseServer.start().catch(async (err: unknown) => {
+      await nats.stop();
+      throw err;
+    }) : undefined;
     const c = new Cluster(opts, dir, opts.dir === undefined, nats, ch);
     // One after another (tsx start-up is CPU-bound), sessions first: gateways are ready once they have its keys.
     const plan = planFor(opts.nodes);
     const order = [...plan.filter((p) => p.services.includes("sessions")), ...plan.filter((p) => !p.services.includes("sessions"))];
-    for (const p of order) {
-      await c.#startNode(p.id, p.services);
-      say(`node ${p.id} (${p.services}) up`);
+    try {
+      for (const p of order) {
+        await c.#startNode(p.id, p.services);
+        say(`node ${p.id} (${p.services}) up`);
+      }
+      c.nodes.sort((a, b) => plan.findIndex((p) => p.id === a.id) - plan.findIndex((p) => p.id === b.id));
+      await c.waitDiscovery();
+    } catch (err) {
+      // A node that would not start must not leave the others (and NATS, ClickHouse) running:
+      // the caller has no cluster to dispose of, and its test process would never exit.
+      await c.dispose();
+      throw err;
     }
-    c.nodes.sort((a, b) => plan.findIndex((p) => p.id === a.id) - plan.findIndex((p) => p.id === b.id));
-    await c.waitDiscovery();
     return c;
   }
 
