@@ -36,7 +36,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["**/*.test.ts", "**/*.contract.ts", "test/**/*.ts", "bench/**/*.ts", "scripts/**"],
+    files: ["**/*.test.ts", "**/*.contract.ts", "test/**/*.ts", "tools/**/*.ts", "bench/**/*.ts", "scripts/**"],
     rules: { "no-console": "off", "@typescript-eslint/no-non-null-assertion": "off" },
   },
 );

@@ -20,8 +20,8 @@
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { NatsServer } from "../test/harness/nats.js";
-import { api, PlatformNode } from "../test/harness/node.js";
+import { NatsServer } from "../tools/harness/nats.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
 import type { ServerKind } from "./fanout-clients.js";
 import { HIST_BUCKETS, percentile, type StepReport, type WorkerCommand, type WorkerMessage } from "./fanout-protocol.js";
 import { writeFanoutChart } from "./fanout-chart.js";

@@ -14,9 +14,9 @@ import { readFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { CHROMIUM } from "../test/harness/media-pages.js";
-import { api, PlatformNode } from "../test/harness/node.js";
-import { makeClip, uploadAndWait } from "../test/harness/vod.js";
+import { CHROMIUM } from "../tools/harness/media-pages.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { makeClip, uploadAndWait } from "../tools/harness/vod.js";
 import { percentile } from "./webrtc-rtp.js";
 import { liveHlsLatency } from "./webrtc-glass.js";
 

@@ -16,7 +16,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { clientBatch, deviceFrom } from "../analytics/events.js";
 import { ChdbStore } from "../analytics/store-chdb.js";
-import { api, PlatformNode } from "../test/harness/node.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ADMIN = { username: "admin", password: "bench-admin-password" };

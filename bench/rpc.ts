@@ -16,8 +16,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { Packr } from "msgpackr";
 import WebSocket from "ws";
-import { NatsServer } from "../test/harness/nats.js";
-import { api, PlatformNode } from "../test/harness/node.js";
+import { NatsServer } from "../tools/harness/nats.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
 
 const packr = new Packr({ useRecords: false });
 interface RpcOptions {

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { api, PlatformNode } from "../test/harness/node.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
 import { percentile } from "./webrtc-rtp.js";
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { loadConfig } from "../lib/config.js";
-import { whepOffer } from "../test/harness/sdp-offers.js";
+import { whepOffer } from "../tools/harness/sdp-offers.js";
 import { LiveStream, type CloseReason, type PeerOwner, type StreamNotice } from "./live-stream.js";
 import { parseOffer } from "./sdp.js";
 import { WorkerPool } from "./worker-pool.js";

@@ -12,9 +12,9 @@
  */
 import { readFileSync } from "node:fs";
 import WebSocket from "ws";
-import { api, PlatformNode } from "../test/harness/node.js";
-import { postOffer, whepOffer, whipOffer } from "../test/harness/sdp-offers.js";
-import { makeClip, uploadAndWait } from "../test/harness/vod.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { postOffer, whepOffer, whipOffer } from "../tools/harness/sdp-offers.js";
+import { makeClip, uploadAndWait } from "../tools/harness/vod.js";
 
 export interface AttackRow {
   attack: string;

@@ -14,7 +14,7 @@
 import { readFileSync } from "node:fs";
 import { Packr } from "msgpackr";
 import WebSocket from "ws";
-import { api, PlatformNode } from "../test/harness/node.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
 import { MESSAGES } from "../gateway/ws/messages.js";
 import { attackTable, runAttacks } from "./audit-attacks.js";
 

@@ -7,8 +7,8 @@
  * Exit code 1 if any of those is not zero.
  */
 import { parseArgs } from "node:util";
-import { Chaos, CHAOS_ENV, formatReport, type Report } from "../test/harness/chaos.js";
-import { Cluster } from "../test/harness/cluster.js";
+import { Chaos, CHAOS_ENV, formatReport, type Report } from "../tools/harness/chaos.js";
+import { Cluster } from "../tools/harness/cluster.js";
 
 const SCENARIOS = ["kill-gateway", "kill-owner", "kill-nats", "clickhouse-outage", "kill-encoder", "rolling-restart"] as const;
 const { values } = parseArgs({ options: { only: { type: "string" }, dir: { type: "string" } } });

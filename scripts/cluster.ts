@@ -2,14 +2,14 @@
  * npm run cluster -- --nodes N [--dir DIR] [--no-clickhouse] [--fast]
  * Starts a real cluster here, without Docker: a 3-server NATS cluster (JetStream, R3), a
  * ClickHouse server when this machine has one, and N Echostreamhub nodes as processes on
- * loopback with different roles (test/harness/cluster.ts: ROLE_PLAN). Prints where each node
+ * loopback with different roles (tools/harness/cluster.ts: ROLE_PLAN). Prints where each node
  * serves and writes DIR/cluster.json; node logs (JSON lines) go to DIR/logs/<node>.log.
  * Ctrl-C stops everything (nodes drain first).
  */
 import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { Cluster } from "../test/harness/cluster.js";
+import { Cluster } from "../tools/harness/cluster.js";
 
 const { values } = parseArgs({
   options: { nodes: { type: "string", default: "8" }, dir: { type: "string" }, "no-clickhouse": { type: "boolean", default: false }, fast: { type: "boolean", default: false }, help: { type: "boolean", default: false } },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { NatsServer } from "../test/harness/nats.js";
+import { NatsServer } from "../tools/harness/nats.js";
 import { storeContract } from "./store.contract.js";
 import { JetStreamStore } from "./store-jetstream.js";
 

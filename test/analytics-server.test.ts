@@ -16,12 +16,12 @@ import { ServerStore } from "../analytics/store-server.js";
 import { analystQuery } from "../analytics/store.js";
 import { corpusEvents } from "../analytics/sql-corpus/events.js";
 import { loadConfig } from "../lib/config.js";
-import { ClickhouseServer } from "./harness/clickhouse.js";
-import { NatsServer } from "./harness/nats.js";
-import { api, PlatformNode } from "./harness/node.js";
-import { waitFor } from "./harness/ports.js";
-import { assertQoe, ENGAGEMENT_SQL, expectedQoe, planViewer, QOE_SQL, rng, sendPlans } from "./harness/viewers.js";
-import { WsClient } from "./harness/ws-client.js";
+import { ClickhouseServer } from "../tools/harness/clickhouse.js";
+import { NatsServer } from "../tools/harness/nats.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { waitFor } from "../tools/harness/ports.js";
+import { assertQoe, ENGAGEMENT_SQL, expectedQoe, planViewer, QOE_SQL, rng, sendPlans } from "../tools/harness/viewers.js";
+import { WsClient } from "../tools/harness/ws-client.js";
 
 const HAVE_SERVER = ClickhouseServer.available();
 if (!HAVE_SERVER) {

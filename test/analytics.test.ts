@@ -8,11 +8,11 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { chromium } from "playwright-core";
-import { CHROMIUM } from "./harness/media-pages.js";
-import { api, PlatformNode } from "./harness/node.js";
-import { waitFor } from "./harness/ports.js";
-import { assertQoe, ENGAGEMENT_SQL, expectedQoe, planViewer, QOE_SQL, rng, sendPlans } from "./harness/viewers.js";
-import { WsClient } from "./harness/ws-client.js";
+import { CHROMIUM } from "../tools/harness/media-pages.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { waitFor } from "../tools/harness/ports.js";
+import { assertQoe, ENGAGEMENT_SQL, expectedQoe, planViewer, QOE_SQL, rng, sendPlans } from "../tools/harness/viewers.js";
+import { WsClient } from "../tools/harness/ws-client.js";
 
 const ADMIN = { username: "admin", password: "analytics-admin-pw" };
 /** Many simulated viewers from one IP: lift the per-IP login and per-socket message limits. */

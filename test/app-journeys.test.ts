@@ -16,11 +16,11 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { CHROMIUM, MEDIA_ARGS, playing } from "./harness/media-pages.js";
-import { api, PlatformNode } from "./harness/node.js";
-import { waitFor } from "./harness/ports.js";
-import { WsClient } from "./harness/ws-client.js";
-import { makeClip, uploadAndWait } from "./harness/vod.js";
+import { CHROMIUM, MEDIA_ARGS, playing } from "../tools/harness/media-pages.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { waitFor } from "../tools/harness/ports.js";
+import { WsClient } from "../tools/harness/ws-client.js";
+import { makeClip, uploadAndWait } from "../tools/harness/vod.js";
 
 const ARTIFACTS = path.join("test", "artifacts");
 let node: PlatformNode;

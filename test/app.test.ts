@@ -11,8 +11,8 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { api, PlatformNode } from "./harness/node.js";
-import { makeClip, uploadAndWait } from "./harness/vod.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { makeClip, uploadAndWait } from "../tools/harness/vod.js";
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 const ARTIFACTS = path.join("test", "artifacts");

@@ -1,5 +1,5 @@
 /**
- * The chaos suite against a real 8-node cluster (test/harness/cluster.ts: 3 NATS servers with
+ * The chaos suite against a real 8-node cluster (tools/harness/cluster.ts: 3 NATS servers with
  * JetStream R3, a ClickHouse server where Debian packages one, 2 gateways, 2 actor nodes, a
  * media node, 2 encoders, an analytics node), under chat, API and event load:
  * kill -9 a gateway, kill -9 a busy room's owner, kill one NATS server, a ClickHouse outage,
@@ -9,9 +9,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it, type TestContext } from "node:test";
-import { Chaos, CHAOS_ENV, formatReport, type Report } from "./harness/chaos.js";
-import { ClickhouseServer } from "./harness/clickhouse.js";
-import { Cluster } from "./harness/cluster.js";
+import { Chaos, CHAOS_ENV, formatReport, type Report } from "../tools/harness/chaos.js";
+import { ClickhouseServer } from "../tools/harness/clickhouse.js";
+import { Cluster } from "../tools/harness/cluster.js";
 
 let cluster: Cluster;
 let chaos: Chaos;

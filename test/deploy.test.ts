@@ -18,7 +18,7 @@ import { Deployment } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { after, before, describe, it } from "node:test";
-import { metricsText, PlatformNode } from "./harness/node.js";
+import { metricsText, PlatformNode } from "../tools/harness/node.js";
 
 describe("deploy: metrics and alert rules", () => {
   let node: PlatformNode;

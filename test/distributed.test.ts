@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { NatsServer } from "./harness/nats.js";
-import { api, PlatformNode } from "./harness/node.js";
-import { waitFor } from "./harness/ports.js";
-import { WsClient } from "./harness/ws-client.js";
+import { NatsServer } from "../tools/harness/nats.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { waitFor } from "../tools/harness/ports.js";
+import { WsClient } from "../tools/harness/ws-client.js";
 
 const ADMIN = { ADMIN_USER: "root", ADMIN_PASSWORD: "root-password-1" };
 // Fast failure detection so the fault tests take seconds, not the production 15 s.

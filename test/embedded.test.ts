@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Packr } from "msgpackr";
-import { api, metricsText, PlatformNode } from "./harness/node.js";
-import { WsClient } from "./harness/ws-client.js";
+import { api, metricsText, PlatformNode } from "../tools/harness/node.js";
+import { WsClient } from "../tools/harness/ws-client.js";
 
 const ADMIN = { username: "root", password: "root-password-1" };
 let node: PlatformNode;

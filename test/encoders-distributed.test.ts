@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { NatsServer } from "./harness/nats.js";
-import { api, PlatformNode } from "./harness/node.js";
-import { freePort, waitFor } from "./harness/ports.js";
-import { makeClip } from "./harness/vod.js";
+import { NatsServer } from "../tools/harness/nats.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { freePort, waitFor } from "../tools/harness/ports.js";
+import { makeClip } from "../tools/harness/vod.js";
 
 const FAST = { ESH_BROKER_HEARTBEAT_INTERVAL_SEC: "1", ESH_BROKER_HEARTBEAT_TIMEOUT_SEC: "3", ESH_VOD_JOB_LEASE_MS: "3000", ESH_VOD_ENCODER_CONCURRENCY: "1", ESH_GATEWAY_AUTH_BURST_PER_IP: "100" };
 let nats: NatsServer;

@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser } from "playwright-core";
-import { CHROMIUM, goLive, MEDIA_ARGS } from "./harness/media-pages.js";
-import { api, PlatformNode } from "./harness/node.js";
-import { waitFor } from "./harness/ports.js";
+import { CHROMIUM, goLive, MEDIA_ARGS } from "../tools/harness/media-pages.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { waitFor } from "../tools/harness/ports.js";
 
 let node: PlatformNode;
 let browser: Browser;

@@ -10,9 +10,9 @@ import { existsSync } from "node:fs";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { api, PlatformNode } from "./harness/node.js";
-import { waitFor } from "./harness/ports.js";
-import { CHROMIUM, goLive, inbound, MEDIA_ARGS, playing, viewerPage, type PageGlobals } from "./harness/media-pages.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { waitFor } from "../tools/harness/ports.js";
+import { CHROMIUM, goLive, inbound, MEDIA_ARGS, playing, viewerPage, type PageGlobals } from "../tools/harness/media-pages.js";
 
 let node: PlatformNode;
 let browser: Browser;

@@ -7,12 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { NatsServer } from "./harness/nats.js";
-import { api, PlatformNode } from "./harness/node.js";
-import { waitFor } from "./harness/ports.js";
-import { WsClient } from "./harness/ws-client.js";
+import { NatsServer } from "../tools/harness/nats.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { waitFor } from "../tools/harness/ports.js";
+import { WsClient } from "../tools/harness/ws-client.js";
 import { chromium, type Browser } from "playwright-core";
-import { CHROMIUM, goLive, MEDIA_ARGS, playing, viewerPage, type PageGlobals } from "./harness/media-pages.js";
+import { CHROMIUM, goLive, MEDIA_ARGS, playing, viewerPage, type PageGlobals } from "../tools/harness/media-pages.js";
 
 const FAST = { ESH_BROKER_HEARTBEAT_INTERVAL_SEC: "1", ESH_BROKER_HEARTBEAT_TIMEOUT_SEC: "3", ESH_BROKER_REQUEST_TIMEOUT_MS: "5000", ESH_GATEWAY_AUTH_BURST_PER_IP: "200" };
 

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { api, PlatformNode } from "./harness/node.js";
-import { WsClient, type Frame } from "./harness/ws-client.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { WsClient, type Frame } from "../tools/harness/ws-client.js";
 
 let node: PlatformNode;
 let ownerToken: string;

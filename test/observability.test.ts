@@ -10,9 +10,9 @@ import { spawnSync } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { NatsServer } from "./harness/nats.js";
-import { api, PlatformNode } from "./harness/node.js";
-import { freePort, waitFor } from "./harness/ports.js";
+import { NatsServer } from "../tools/harness/nats.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { freePort, waitFor } from "../tools/harness/ports.js";
 
 interface OtlpSpan {
   traceId: string;

@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { CHROMIUM } from "./harness/media-pages.js";
-import { api, PlatformNode } from "./harness/node.js";
-import { waitFor } from "./harness/ports.js";
-import { makeClip, uploadAndWait } from "./harness/vod.js";
+import { CHROMIUM } from "../tools/harness/media-pages.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { waitFor } from "../tools/harness/ports.js";
+import { makeClip, uploadAndWait } from "../tools/harness/vod.js";
 
 let node: PlatformNode;
 let browser: Browser;

@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { NatsServer } from "./harness/nats.js";
-import { api, PlatformNode } from "./harness/node.js";
-import { waitFor } from "./harness/ports.js";
-import { WsClient } from "./harness/ws-client.js";
+import { NatsServer } from "../tools/harness/nats.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { waitFor } from "../tools/harness/ports.js";
+import { WsClient } from "../tools/harness/ws-client.js";
 
 const ADMIN = { username: "admin", password: "recs-admin-password" };
 const LIMITS = { ESH_GATEWAY_AUTH_RATE_PER_IP: "1000", ESH_GATEWAY_AUTH_BURST_PER_IP: "1000", ESH_GATEWAY_HTTP_RATE_PER_IP: "10000", ESH_GATEWAY_HTTP_BURST_PER_IP: "10000" };

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { NatsServer } from "./harness/nats.js";
-import { api, PlatformNode } from "./harness/node.js";
-import { waitFor } from "./harness/ports.js";
-import { WsClient } from "./harness/ws-client.js";
+import { NatsServer } from "../tools/harness/nats.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { waitFor } from "../tools/harness/ports.js";
+import { WsClient } from "../tools/harness/ws-client.js";
 
 const FAST = { ESH_BROKER_HEARTBEAT_INTERVAL_SEC: "1", ESH_BROKER_HEARTBEAT_TIMEOUT_SEC: "3", ESH_BROKER_REQUEST_TIMEOUT_MS: "3000", ESH_ROOMS_LEASE_TTL_MS: "3000", ESH_ROOMS_CHAT_RATE_PER_SEC: "100", ESH_ROOMS_CHAT_BURST: "100", ESH_GATEWAY_AUTH_BURST_PER_IP: "200" };
 

@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { api, PlatformNode } from "./harness/node.js";
-import { waitFor } from "./harness/ports.js";
-import { WsClient, type Frame } from "./harness/ws-client.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { waitFor } from "../tools/harness/ports.js";
+import { WsClient, type Frame } from "../tools/harness/ws-client.js";
 
 let node: PlatformNode;
 let creator: { accessToken: string; user: { id: string } };

@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { api, PlatformNode } from "./harness/node.js";
-import { waitFor } from "./harness/ports.js";
-import { makeClip, uploadAndWait } from "./harness/vod.js";
-import { WsClient, type Frame } from "./harness/ws-client.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { waitFor } from "../tools/harness/ports.js";
+import { makeClip, uploadAndWait } from "../tools/harness/vod.js";
+import { WsClient, type Frame } from "../tools/harness/ws-client.js";
 
 let node: PlatformNode;
 const ADMIN = { username: "boss", password: "boss password 1" };

@@ -1,7 +1,7 @@
 /**
  * Issue 15, live media: what an ordinary or hostile user does must not end someone's show, keep
  * a dead show LIVE, or pile up sessions. Real nodes with a real mediasoup worker; sessions that
- * never connect come from browser-shaped SDP offers (test/harness/sdp-offers.ts), media-carrying
+ * never connect come from browser-shaped SDP offers (tools/harness/sdp-offers.ts), media-carrying
  * ones from Chromium in media-browser.test.ts.
  *
  * Node "quick" has short timeouts (connect 2 s, media 2 s, grace 1.5 s); node "steady" has long
@@ -9,10 +9,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { api, PlatformNode } from "./harness/node.js";
-import { waitFor } from "./harness/ports.js";
-import { postOffer, whepOffer, whipOffer } from "./harness/sdp-offers.js";
-import { WsClient, type Frame } from "./harness/ws-client.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { waitFor } from "../tools/harness/ports.js";
+import { postOffer, whepOffer, whipOffer } from "../tools/harness/sdp-offers.js";
+import { WsClient, type Frame } from "../tools/harness/ws-client.js";
 
 const COMMON = { ESH_GATEWAY_AUTH_BURST_PER_IP: "500", ESH_GATEWAY_HTTP_BURST_PER_IP: "10000", ESH_GATEWAY_HTTP_BURST_PER_USER: "10000", ADMIN_USER: "boss", ADMIN_PASSWORD: "boss password 1" };
 const clients: WsClient[] = [];

@@ -9,10 +9,10 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
-import { api, METRICS_TOKEN, PlatformNode } from "./harness/node.js";
-import { makeClip } from "./harness/vod.js";
-import { waitFor } from "./harness/ports.js";
-import { WsClient } from "./harness/ws-client.js";
+import { api, METRICS_TOKEN, PlatformNode } from "../tools/harness/node.js";
+import { makeClip } from "../tools/harness/vod.js";
+import { waitFor } from "../tools/harness/ports.js";
+import { WsClient } from "../tools/harness/ws-client.js";
 
 const ADMIN = { username: "boss", password: "boss password 1" };
 let node: PlatformNode;

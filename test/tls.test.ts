@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
-import { PlatformNode } from "./harness/node.js";
+import { PlatformNode } from "../tools/harness/node.js";
 
 let node: PlatformNode;
 let dir: string;

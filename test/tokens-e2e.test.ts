@@ -10,8 +10,8 @@ import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import type { JWK } from "jose";
 import { signAccessToken } from "../lib/tokens.js";
-import { api, PlatformNode } from "./harness/node.js";
-import { WsClient } from "./harness/ws-client.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { WsClient } from "../tools/harness/ws-client.js";
 
 let node: PlatformNode;
 

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { NatsServer } from "../../test/harness/nats.js";
+import { NatsServer } from "../../tools/harness/nats.js";
 import { buildIndex } from "./ann.js";
 import { decodeVersion, encodeVersion, FileModelStore, ObjectModelStore, type Version } from "./model-store.js";
 

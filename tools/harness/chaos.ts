@@ -1,5 +1,5 @@
 /**
- * The chaos scenarios, run against a live Cluster (test/harness/cluster.ts). Each returns a
+ * The chaos scenarios, run against a live Cluster (tools/harness/cluster.ts). Each returns a
  * report: what was done, what clients saw, and the loss/duplicate counts that must be zero.
  * Used by test/chaos.test.ts (asserts) and `npm run chaos` (prints the reports).
  */
