@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: type-check, lint, then every *.test.ts with node's test runner (through tsx).
-// Test files run one at a time: integration tests start real servers and 2 cores are shared.
+// `npm test`: type-check, lint, then every *.test.ts with node's test runner (through tsx):
+// the unit tests beside the code two files at a time, then the end-to-end suites in test/ one
+// at a time (they start real servers and 2 cores are shared).
 // Extra arguments are test files or folders to run instead of all of them.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
@@ -38,6 +39,12 @@ if (!only.length) {
   ok = step("typecheck web app", bin("tsc"), ["--noEmit", "-p", "web/app"]) && ok;
   ok = step("lint", bin("eslint"), ["."]) && ok;
 }
-ok = step(`tests (${files.length} files)`, process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files]) && ok;
+// Unit tests beside the code run two files at a time (small, each with at most one real
+// component); end-to-end suites start whole platforms and run one at a time.
+const unit = files.filter((f) => !f.startsWith("test/") && !f.startsWith(`test${path.sep}`));
+const e2e = files.filter((f) => !unit.includes(f));
+const run = (label, list, concurrency) => list.length === 0 || step(`${label} (${list.length} files)`, process.execPath, ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...list]);
+ok = run("unit tests", unit, 2) && ok;
+ok = run("end-to-end tests", e2e, 1) && ok;
 console.log(ok ? "\n[test] all passed" : "\n[test] FAILED");
 process.exit(ok ? 0 : 1);
