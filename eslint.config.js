@@ -30,7 +30,7 @@ export default tseslint.config(
     rules: { ...tseslint.configs.disableTypeChecked.rules, "no-console": "off" },
   },
   {
-    files: ["web/**/*.js", "bench/glass/*.js"],
+    files: ["bench/glass/*.js"],
     languageOptions: {
       globals: { document: "readonly", location: "readonly", WebSocket: "readonly", navigator: "readonly", MediaStream: "readonly", RTCPeerConnection: "readonly", sessionStorage: "readonly", localStorage: "readonly", atob: "readonly", btoa: "readonly", TextEncoder: "readonly", Option: "readonly", HTMLInputElement: "readonly", HTMLSelectElement: "readonly", window: "readonly", setInterval: "readonly", performance: "readonly", fetch: "readonly", FormData: "readonly", URLSearchParams: "readonly", setTimeout: "readonly", console: "readonly", crypto: "readonly", addEventListener: "readonly", Blob: "readonly", clearInterval: "readonly", ResizeObserver: "readonly", Date: "readonly" },
     },

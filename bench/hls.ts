@@ -104,7 +104,7 @@ async function startups(base: string, id: string, n: number): Promise<number[]> 
     for (let i = 0; i < n; i++) {
       const ctx = await browser.newContext();
       const page = await ctx.newPage();
-      await page.goto(`${base}/watch.html?v=${id}`);
+      await page.goto(`${base}/app/watch/${id}`);
       await page.waitForFunction(() => performance.getEntriesByName("first-frame").length > 0, undefined, { timeout: 20_000 });
       out.push(await page.evaluate(() => {
         const [a] = performance.getEntriesByName("play-requested");

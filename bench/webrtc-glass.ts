@@ -1,13 +1,15 @@
 /**
- * Glass-to-glass latency in headless Chromium: a page draws the wall clock into a canvas and
- * broadcasts it through the platform (gateway signalling, mediasoup SFU, simulcast); another
- * page plays it and reads the clock back from every decoded frame. Baseline from the same run:
+ * Glass-to-glass latency in headless Chromium: the app's studio goes live with a "camera" that
+ * draws the wall clock into a canvas, through the platform (gateway signalling, mediasoup SFU,
+ * simulcast); the app's watch page plays it and the probe reads the clock back from every
+ * decoded frame. Baseline from the same run:
  * two RTCPeerConnections talking directly inside one page, same canvas, same probe.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { goLive } from "../tools/harness/media-pages.js";
 import { api, PlatformNode } from "../tools/harness/node.js";
 import { percentile } from "./webrtc-rtp.js";
 
@@ -21,10 +23,12 @@ export interface GlassResult {
   p99: number;
 }
 
+/** A page of the app with the probe loaded before the app's own scripts (an init script, which
+ *  the app's Content-Security-Policy does not apply to). */
 async function page(browser: Browser, url: string): Promise<Page> {
   const p = await (await browser.newContext()).newPage();
-  await p.goto(`${url}/`);
-  await p.addScriptTag({ content: PROBE });
+  await p.addInitScript(PROBE);
+  await p.goto(url);
   return p;
 }
 
@@ -37,45 +41,36 @@ async function collect(p: Page, seconds: number): Promise<GlassResult> {
   return { samples: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99) };
 }
 
-/** A creator, a live stream, and a page broadcasting the canvas clock to it; returns the ids. */
-async function broadcastClock(browser: Browser, node: PlatformNode): Promise<{ stream: string; guest: string }> {
+/** Starts the probe on the page's video element. */
+async function probeVideo(p: Page): Promise<void> {
+  await p.evaluate(() => {
+    const g = globalThis as unknown as { document: { querySelector(s: string): unknown }; glassProbe(v: unknown): number[]; glassSamples: number[] };
+    g.glassSamples = g.glassProbe(g.document.querySelector("video"));
+  });
+}
+
+/** A creator and a live stream, broadcast from the app's studio whose "camera" is the canvas
+ *  clock; returns the stream id. */
+async function broadcastClock(browser: Browser, node: PlatformNode): Promise<string> {
   await api(node.url, "POST", "/api/auth/register", { username: "glass", password: "glass password 1", role: "creator" });
   const token = (await api(node.url, "POST", "/api/auth/login", { username: "glass", password: "glass password 1" })).body.accessToken as string;
   const stream = (await api(node.url, "POST", "/api/streams", { title: "Glass", kind: "live" }, token)).body.id as string;
-  const guest = (await api(node.url, "POST", "/api/auth/guest")).body.accessToken as string;
-  const sender = await page(browser, node.url);
-  await sender.evaluate(async ({ url, token, stream }) => {
-    // Runs in the page: the bundled client over the platform's WebSocket.
-    const g = globalThis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>> & { glassCanvasStream(): unknown };
-    const { LiveMedia } = (await import(`${url}/bundles/live-media.js`)) as { LiveMedia: new (r: unknown, s: string) => { broadcast(m: unknown, src: string): Promise<void> } };
-    const sig = (await g.glassSignalling?.(url, token)) as { request: unknown; onNotice: unknown };
-    const media = new LiveMedia(sig.request, stream);
-    await media.broadcast(g.glassCanvasStream(), "screen");
-  }, { url: node.url, token, stream });
-  return { stream, guest };
+  await goLive(browser, node.url, "glass", "glass password 1", stream, `${PROBE}\nwindow.glassUseCanvasAsCamera();`);
+  return stream;
 }
 
+/** A guest on the app's watch page (WebRTC through the SFU), probing what it decodes. */
 async function throughSfu(browser: Browser, node: PlatformNode, seconds: number): Promise<GlassResult> {
-  const { stream, guest } = await broadcastClock(browser, node);
-  const viewer = await page(browser, node.url);
-  await viewer.evaluate(async ({ url, token, stream }) => {
-    const g = globalThis as unknown as Record<string, (...a: unknown[]) => unknown> & { document: { createElement(t: string): unknown; body: { append(e: unknown): void } }; glassSamples: unknown };
-    const { LiveMedia } = (await import(`${url}/bundles/live-media.js`)) as { LiveMedia: new (r: unknown, s: string) => { watch(v: unknown): Promise<void>; onNotice(f: unknown): boolean } };
-    const sig = (await g.glassSignalling?.(url, token)) as { request: unknown; onNotice: unknown };
-    const video = g.document.createElement("video") as { muted: boolean; autoplay: boolean };
-    video.muted = true;
-    video.autoplay = true;
-    g.document.body.append(video);
-    const media = new LiveMedia(sig.request, stream);
-    sig.onNotice = (f: unknown) => media.onNotice(f);
-    await media.watch(video);
-    g.glassSamples = g.glassProbe?.(video);
-  }, { url: node.url, token: guest, stream });
+  const stream = await broadcastClock(browser, node);
+  const viewer = await page(browser, `${node.url}/app/watch/${stream}`);
+  await viewer.waitForFunction(() => ((globalThis as unknown as { liveMedia?: { consumers: Map<string, unknown> } }).liveMedia?.consumers.size ?? 0) > 0, undefined, { timeout: 30_000 });
+  await probeVideo(viewer);
   return collect(viewer, seconds);
 }
 
+/** The baseline: two RTCPeerConnections in one page of the same origin, same canvas and probe. */
 async function direct(browser: Browser, url: string, seconds: number): Promise<GlassResult> {
-  const p = await page(browser, url);
+  const p = await page(browser, `${url}/app/`);
   await p.evaluate(async () => {
     const g = globalThis as unknown as Record<string, (...a: unknown[]) => unknown> & { document: { createElement(t: string): unknown; body: { append(e: unknown): void } }; glassSamples: unknown };
     const video = g.document.createElement("video") as { muted: boolean; autoplay: boolean };
@@ -121,14 +116,10 @@ export async function liveHlsLatency(seconds: number, log: (line: string) => voi
   }
   const node = await PlatformNode.start({ env: { ESH_MEDIA_WORKERS: "1", ESH_MEDIA_LIVE_HLS: "true", ESH_MEDIA_RECORD_LIVE: "false", ESH_GATEWAY_AUTH_BURST_PER_IP: "100", LOG_LEVEL: "warn" } });
   try {
-    const { stream } = await broadcastClock(browser, node);
-    const viewer = await (await browser.newContext()).newPage();
-    await viewer.goto(`${node.url}/watch.html?v=${stream}&mode=hls`);
-    await viewer.addScriptTag({ content: PROBE });
-    await viewer.evaluate(() => {
-      const g = globalThis as unknown as Record<string, (...a: unknown[]) => unknown> & { document: { getElementById(id: string): unknown }; glassSamples: unknown };
-      g.glassSamples = g.glassProbe?.(g.document.getElementById("video"));
-    });
+    const stream = await broadcastClock(browser, node);
+    const viewer = await page(browser, `${node.url}/app/watch/${stream}?mode=hls`);
+    await viewer.waitForSelector("video[aria-label=Video]");
+    await probeVideo(viewer);
     return await collect(viewer, seconds);
   } finally {
     await browser.close();

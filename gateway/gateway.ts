@@ -24,7 +24,6 @@ import { openApiDocument } from "./http/openapi.js";
 import { apiRoutes } from "./http/routes-api.js";
 import { Router, type Route, type RouteContext } from "./http/router.js";
 import { StaticFiles } from "./http/static.js";
-import { Bundles } from "./http/bundles.js";
 import { MAX_SDP_BYTES } from "../media/sdp.js";
 import { mediaRoutes } from "./http/routes-media.js";
 import { vodRoutes } from "./http/routes-vod.js";
@@ -61,10 +60,8 @@ export class Gateway {
   readonly #rooms: RoomsEdge;
   readonly #media: MediaEdge;
   readonly #events: AnalyticsEdge;
-  readonly #static = new StaticFiles(WEB_ROOT);
   /** The web app (web/app, built by `npm run build:web`): its files, and index.html for its routes. */
   readonly #app = new StaticFiles(path.join(WEB_ROOT, "app", "dist"));
-  readonly #bundles = new Bundles(WEB_ROOT);
   readonly #vod: VodFiles;
   readonly #live: VodFiles;
   readonly #edge: EdgeCache | undefined;
@@ -480,14 +477,9 @@ export class Gateway {
       ex.send(f.status, f.body, unshared(f.headers));
       return;
     }
-    if (url.startsWith("/bundles/")) {
-      const bundle = this.#bundles.get(url.slice("/bundles/".length));
-      if (!bundle) throw new AppError("NOT_FOUND", "No such bundle");
-      const type = url.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8";
-      ex.send(200, await bundle, { "content-type": type, "cache-control": "no-cache" });
-      return;
-    }
-    const file = url === "/app" || url.startsWith("/app/") ? await this.#appFile(url) : await this.#static.get(ex.head.url);
+    // The one web app lives at /app/; the bare origin leads there.
+    if (url === "/" || url === "/index.html") return ex.send(302, "", { location: "/app/", "cache-control": "no-cache" });
+    const file = url === "/app" || url.startsWith("/app/") ? await this.#appFile(url) : undefined;
     if (!file) throw new AppError("NOT_FOUND", "No such file");
     ex.send(200, file.body, { "content-type": file.type, "cache-control": "no-cache", ...(file.type.startsWith("text/html") ? this.#pageHeaders() : {}) });
   }

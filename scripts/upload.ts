@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   process.stdout.write("\n");
   await done;
   process.stdout.write("\n");
-  console.log(`ready: ${base}/watch.html?v=${streamId}`);
+  console.log(`ready: ${base}/app/watch/${streamId}`);
 }
 
 /** Resolves when the encoding job of this stream is done; rejects when it failed. */

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { chromium } from "playwright-core";
-import { CHROMIUM } from "../tools/harness/media-pages.js";
+import { appLogin, CHROMIUM } from "../tools/harness/media-pages.js";
 import { api, PlatformNode } from "../tools/harness/node.js";
 import { waitFor } from "../tools/harness/ports.js";
 import { assertQoe, ENGAGEMENT_SQL, expectedQoe, planViewer, QOE_SQL, rng, sendPlans } from "../tools/harness/viewers.js";
@@ -196,15 +196,12 @@ describe("analytics, embedded (chdb)", () => {
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      await page.goto(`${node.url}/admin.html`);
-      await page.fill("#login input[name=username]", ADMIN.username);
-      await page.fill("#login input[name=password]", ADMIN.password);
-      await page.click("#login button");
-      await page.waitForSelector("#board:not([hidden])");
-      await page.waitForFunction(() => (globalThis as unknown as { dashboardUpdates: number }).dashboardUpdates >= 1);
-      assert.ok((await page.locator("canvas").count()) >= 6, "six uPlot charts drawn");
-      assert.match((await page.textContent("#status")) ?? "", /store: chdb \(current\) up/);
-      await page.waitForSelector("#conn.online");
+      await page.goto(`${node.url}/app/`);
+      await appLogin(page, ADMIN.username, ADMIN.password);
+      await page.click("nav.main-nav a[href='/app/admin']");
+      await page.waitForSelector(".status-grid .stored");
+      assert.ok((await page.locator(".chart canvas").count()) >= 6, "six uPlot charts drawn");
+      assert.match((await page.textContent(".status-grid")) ?? "", /chdb \(current\) up/);
       const guest = (await api(node.url, "POST", "/api/auth/guest")).body.accessToken as string;
       const viewer = await WsClient.connect(node.wsUrl, { token: guest });
       const now = Date.now();
@@ -216,8 +213,9 @@ describe("analytics, embedded (chdb)", () => {
         ],
       });
       viewer.close();
-      await page.waitForFunction(() => [...(globalThis as unknown as { document: { querySelectorAll(s: string): { textContent: string }[] } }).document.querySelectorAll("#alerts li.firing")].some((li) => li.textContent.includes("dash-stall")), undefined, { timeout: 20_000 });
-      await page.waitForFunction(() => [...(globalThis as unknown as { document: { querySelectorAll(s: string): { value: string }[] } }).document.querySelectorAll("#stream option")].some((o) => o.value === "dash-stall"), undefined, { timeout: 15_000 });
+      // The alert arrives on the socket as it fires; the stream appears in the filter on the next refresh.
+      await page.locator(".alerts li.firing", { hasText: "dash-stall" }).first().waitFor({ timeout: 20_000 });
+      await page.locator("select[aria-label=Stream] option[value='dash-stall']").waitFor({ state: "attached", timeout: 15_000 });
     } finally {
       await browser.close();
     }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser } from "playwright-core";
-import { CHROMIUM, goLive, MEDIA_ARGS } from "../tools/harness/media-pages.js";
+import { CHROMIUM, endLive, goLive, MEDIA_ARGS } from "../tools/harness/media-pages.js";
 import { api, PlatformNode } from "../tools/harness/node.js";
 import { waitFor } from "../tools/harness/ports.js";
 
@@ -61,14 +61,14 @@ describe("live to HLS", () => {
     }, 30_000, 500);
     assert.ok(rotated.size >= 2);
     const viewer = await (await browser.newContext()).newPage();
-    await viewer.goto(`${node.url}/watch.html?v=${streamId}&mode=hls`);
+    await viewer.goto(`${node.url}/app/watch/${streamId}?mode=hls`);
     await waitFor("hls.js playing the live stream", async () => {
-      const t = await viewer.evaluate(() => (globalThis as unknown as { document: { getElementById(id: string): { currentTime: number } | null } }).document.getElementById("video")?.currentTime ?? 0);
+      const t = await viewer.evaluate<number>("document.querySelector('video')?.currentTime ?? 0");
       return t > 1 || undefined;
     }, 30_000, 250);
 
     // Ending the stream turns its recording into a VOD asset of the same owner.
-    await caster.click("#end");
+    await endLive(caster);
     const recording = await waitFor("the recording encoded as VOD", async () => {
       const list = (await api(node.url, "GET", "/api/streams?limit=20")).body as unknown as { id: string; title: string; kind: string; status: string }[];
       const r = list.find((x) => x.kind === "vod" && x.title === "Live and cached (recording)");

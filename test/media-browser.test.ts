@@ -131,11 +131,11 @@ describe("live WebRTC in Chromium", () => {
     [v1, v2] = await Promise.all([viewer(), viewer()]);
     const [s1, s2] = await Promise.all([playing(v1, "viewer 1"), playing(v2, "viewer 2")]);
     assert.ok((s1.video?.frameHeight ?? 0) > 0 && (s2.video?.frameHeight ?? 0) > 0);
-    await caster.waitForFunction(() => /[1-9]\d* watching/.test((globalThis as unknown as PageGlobals).document.getElementById("viewers")?.textContent ?? ""), undefined, { timeout: 10_000 });
+    await caster.locator(".viewers", { hasText: /[1-9]\d* watching/ }).waitFor({ timeout: 10_000 });
   });
 
   it("a viewer choosing the low quality receives a smaller resolution than one on auto", async () => {
-    await v2.selectOption("#quality", "low");
+    await v2.selectOption(".player select[aria-label=Quality]", "low");
     const both = await waitFor("low layer on viewer 2, a higher one on viewer 1", async () => {
       const [a, b] = [await inbound(v1), await inbound(v2)];
       const hi = a.video?.frameHeight ?? 0;
@@ -143,7 +143,7 @@ describe("live WebRTC in Chromium", () => {
       return lo > 0 && lo <= 180 && hi > lo ? { hi, lo } : undefined;
     }, 30_000, 500);
     assert.ok(both.hi > both.lo);
-    const label = await v2.textContent("#stats");
+    const label = await v2.textContent(".player .stats");
     assert.match(label ?? "", /x180|x1\d\d\b|\d+x\d+/);
   });
 
@@ -262,12 +262,13 @@ describe("live WebRTC in Chromium", () => {
     }, 20_000, 200);
     assert.equal(fresh.length, 2);
     for (const page of [v1, caster]) {
-      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).mediaStates.includes("reconnect"), undefined, { timeout: 10_000 });
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).mediaStates?.includes("reconnect"), undefined, { timeout: 10_000 });
     }
     const after1 = await playing(v1, "viewer 1 after the worker died", before1).catch(async (err: unknown) => {
       const dump = async (p: Page) => p.evaluate(() => {
         const g = globalThis as unknown as PageGlobals;
-        return { states: g.mediaStates, video: g.document.getElementById("video-state")?.textContent, error: g.document.getElementById("error")?.textContent ?? g.document.getElementById("room-error")?.textContent };
+        const doc = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document;
+        return { states: g.mediaStates, state: doc.querySelector(".live-state, .broadcast-state")?.textContent, error: doc.querySelector("[role=alert]")?.textContent };
       });
       throw new Error(`${String(err)}\nviewer: ${JSON.stringify(await dump(v1))}\ncaster: ${JSON.stringify(await dump(caster))}\nstats: ${JSON.stringify(await inbound(v1))}\n${node.output.slice(-3000)}`);
     });

@@ -12,7 +12,7 @@ import { api, PlatformNode } from "../tools/harness/node.js";
 import { waitFor } from "../tools/harness/ports.js";
 import { WsClient } from "../tools/harness/ws-client.js";
 import { chromium, type Browser } from "playwright-core";
-import { CHROMIUM, goLive, MEDIA_ARGS, playing, viewerPage, type PageGlobals } from "../tools/harness/media-pages.js";
+import { CHROMIUM, endLive, goLive, MEDIA_ARGS, playing, viewerPage, type PageGlobals } from "../tools/harness/media-pages.js";
 
 const FAST = { ESH_BROKER_HEARTBEAT_INTERVAL_SEC: "1", ESH_BROKER_HEARTBEAT_TIMEOUT_SEC: "3", ESH_BROKER_REQUEST_TIMEOUT_MS: "5000", ESH_GATEWAY_AUTH_BURST_PER_IP: "200" };
 
@@ -70,8 +70,8 @@ describe("media across nodes", () => {
       await playing(v2, "viewer 2 (relay node)");
       assert.match(relayNode.output, new RegExp(`stream ${id} relayed from ${origin} through a PipeTransport`));
       // Ending the stream reaches the viewers on both nodes.
-      await caster.click("#end");
-      for (const v of [v1, v2]) await v.waitForFunction(() => (globalThis as unknown as PageGlobals).mediaStates.includes("ended"), undefined, { timeout: 10_000 });
+      await endLive(caster);
+      for (const v of [v1, v2]) await v.waitForFunction(() => (globalThis as unknown as PageGlobals).mediaStates?.includes("ended"), undefined, { timeout: 10_000 });
     } finally {
       await browser.close();
     }

@@ -1,7 +1,8 @@
 /**
- * The viewer page in real headless Chromium (Debian chromium driven by playwright-core): a
- * creator and a viewer in one room chat, react, run a poll, see the count; the creator
- * deletes a message and bans; a guest watches.
+ * The web app's room in real headless Chromium (Debian chromium driven by playwright-core):
+ * every screen under its Content-Security-Policy; a creator and a viewer in one room chat
+ * (text stays text), react, run a poll, see the count; the creator deletes a message and bans;
+ * a guest watches. (app-journeys.test.ts covers the screens' full journeys and layouts.)
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -9,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { appLogin } from "../tools/harness/media-pages.js";
 import { api, PlatformNode } from "../tools/harness/node.js";
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
@@ -29,12 +31,16 @@ async function browserPage(): Promise<Page> {
 
 async function loginPage(username: string, password: string): Promise<Page> {
   const page = await browserPage();
-  await page.goto(`${node.url}/room.html?room=${roomId}`);
-  await page.fill("#login input[name=username]", username);
-  await page.fill("#login input[name=password]", password);
-  await page.click("#login button");
-  await page.waitForSelector("#conn.online");
+  await page.goto(`${node.url}/app/`);
+  await appLogin(page, username, password);
+  await page.goto(`${node.url}/app/watch/${roomId}`);
+  await page.waitForSelector(".reaction-buttons button");
   return page;
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  await page.fill("#chat-input", text);
+  await page.press("#chat-input", "Enter");
 }
 
 before(async () => {
@@ -54,15 +60,15 @@ after(async () => {
   await node.stop();
 });
 
-describe("viewer page in Chromium", () => {
-  it("every page runs under its Content-Security-Policy with no violation, and may not be framed", async () => {
+describe("the app's room in Chromium", () => {
+  it("every screen runs under its Content-Security-Policy with no violation, and may not be framed", async () => {
     const page = await browserPage();
     const violations: string[] = [];
     page.on("console", (m) => {
       if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
     });
     await page.addInitScript('document.addEventListener("securitypolicyviolation", (e) => console.error("Refused to: " + e.violatedDirective + " " + e.blockedURI))');
-    for (const p of ["/", "/app/", `/room.html?room=${roomId}`, "/watch.html", "/broadcast.html", "/upload.html", "/admin.html"]) {
+    for (const p of ["/app/", `/app/watch/${roomId}`, "/app/studio", "/app/admin", "/app/search?q=show"]) {
       const res = await page.goto(`${node.url}${p}`);
       assert.ok(res);
       const h = res.headers();
@@ -75,51 +81,52 @@ describe("viewer page in Chromium", () => {
       assert.equal(h["referrer-policy"], "no-referrer", p);
       await page.waitForLoadState("networkidle").catch(() => undefined);
     }
-    await page.goto(`${node.url}/`);
+    // The bare origin leads to the app; the single-purpose pages of old are gone.
+    const home = await page.goto(`${node.url}/`);
+    assert.equal(new URL(home?.url() ?? "").pathname, "/app/");
     // A locator, not waitForFunction: a string predicate polled in the page is eval, which this very CSP refuses.
-    await page.locator("#status", { hasText: /Ready:/ }).waitFor({ timeout: 10_000 });
+    await page.locator("nav.main-nav a[href='/app/']").first().waitFor({ timeout: 10_000 });
+    for (const gone of ["/room.html", "/watch.html", "/broadcast.html", "/upload.html", "/admin.html", "/bundles/live-media.js"]) {
+      assert.equal((await fetch(`${node.url}${gone}`)).status, 404, gone);
+    }
     assert.deepEqual(violations, []);
   });
 
   it("creator and viewer chat, react, poll, see the count; the creator deletes and bans; a guest watches", async () => {
     const host = await loginPage("host", "host password 1");
     const viewer = await loginPage("viewer", "viewer password 1");
-    assert.equal(await host.textContent("#title"), "Browser show");
+    assert.equal(await host.textContent(".watch h1"), "Browser show");
 
-    await viewer.fill("#chat-input", "hello from the viewer <b>not bold</b>");
-    await viewer.click("#chat-form button");
-    await host.waitForSelector("#messages li >> text=hello from the viewer");
-    assert.equal(await host.locator("#messages li b").count(), 0, "chat text is text, not HTML");
+    await send(viewer, "hello from the viewer <b>not bold</b>");
+    await host.waitForSelector(".messages li[data-seq] >> text=hello from the viewer");
+    assert.equal(await host.locator(".messages li b").count(), 0, "chat text is text, not HTML");
 
-    await host.waitForSelector("#viewers >> text=2 watching");
+    await host.locator(".viewers", { hasText: "2 watching" }).waitFor();
 
-    await viewer.click('#reactions button[title="react 🔥"]');
-    await viewer.click('#reactions button[title="react 🔥"]');
-    await host.waitForSelector("#reaction-counts >> text=🔥 2");
+    await viewer.click("button[aria-label='React 🔥']");
+    await viewer.click("button[aria-label='React 🔥']");
+    await host.locator(".reaction-counts", { hasText: "🔥 2" }).waitFor();
 
-    assert.ok(await host.isVisible("#poll-form"), "moderation controls for the creator");
-    assert.ok(!(await viewer.isVisible("#poll-form")), "none for viewers");
-    await host.fill("#poll-form input[name=question]", "Encore?");
-    await host.fill("#poll-form input[name=options]", "yes, no");
-    await host.click("#poll-form button");
+    assert.ok(await host.isVisible("form[aria-label='New poll']"), "moderation controls for the creator");
+    assert.ok(!(await viewer.isVisible("form[aria-label='New poll']")), "none for viewers");
+    await host.fill("input[aria-label='Poll question']", "Encore?");
+    await host.fill("input[aria-label='Poll options, comma separated']", "yes, no");
+    await host.click("form[aria-label='New poll'] button[type=submit]");
     await viewer.waitForSelector(".poll >> text=Encore?");
-    await viewer.click(".poll button >> text=yes");
-    await host.waitForSelector(".poll button >> text=yes — 1");
+    await viewer.click("button[aria-label^='Vote yes']");
+    await host.waitForSelector(".poll button[aria-label='Vote yes: 1 votes']");
 
     const guest = await browserPage();
-    await guest.goto(`${node.url}/room.html?room=${roomId}`);
-    await guest.click("#guest");
-    await guest.waitForSelector("#messages li >> text=hello from the viewer", { timeout: 10_000 });
+    await guest.goto(`${node.url}/app/watch/${roomId}`);
+    await guest.waitForSelector(".messages li >> text=hello from the viewer", { timeout: 10_000 });
 
-    await host.click('#messages li:has-text("hello from the viewer") button[data-action="delete"]');
-    await viewer.waitForSelector("#messages li.deleted >> text=message deleted");
-    await guest.waitForSelector("#messages li.deleted");
+    await host.click(".messages li:has-text('hello from the viewer') button[aria-label='Delete message']");
+    await viewer.waitForSelector(".messages li.deleted .text:text-is('message deleted')");
+    await guest.waitForSelector(".messages li.deleted");
 
-    await viewer.fill("#chat-input", "second message");
-    await viewer.click("#chat-form button");
-    await host.waitForSelector('#messages li:has-text("second message") button[data-action="ban"]');
-    await host.click('#messages li:has-text("second message") button[data-action="ban"]');
-    await viewer.waitForSelector("#room-error >> text=You were removed from this room");
+    await send(viewer, "second message");
+    await host.click(".messages li:has-text('second message') button[aria-label='Ban from this room']");
+    await viewer.waitForSelector("[role=alert]:text-is('You were removed from this room')");
     await host.screenshot({ path: path.join(os.tmpdir(), "esh-room-host.png") });
   });
 });

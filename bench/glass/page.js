@@ -1,4 +1,4 @@
-// Glass-to-glass probe, injected into Chromium pages by bench/webrtc-glass.ts.
+// Glass-to-glass probe, injected into Chromium pages (before the app) by bench/webrtc-glass.ts.
 // The sender draws the wall clock (Date.now(), low 32 bits) as 32 black/white blocks into a
 // canvas and sends canvas.captureStream(); the receiver reads the blocks back from each decoded
 // frame (requestVideoFrameCallback) and records now - drawn. Both pages share the clock.
@@ -48,28 +48,13 @@ window.glassProbe = (video) => {
   return samples;
 };
 
-window.glassSignalling = (url, token) => new Promise((resolve, reject) => {
-  const ws = new WebSocket(`${url.replace(/^http/, "ws")}/ws?format=json&token=${encodeURIComponent(token)}`);
-  const reqs = new Map();
-  let next = 1;
-  const api = { notices: [], onNotice: () => false };
-  api.request = (t, d) => new Promise((res, rej) => {
-    const id = `g${next++}`;
-    reqs.set(id, { res, rej });
-    ws.send(JSON.stringify({ t, id, d }));
-  });
-  ws.onmessage = (m) => {
-    const f = JSON.parse(m.data);
-    const r = f.id !== undefined && reqs.get(f.id);
-    if (r) {
-      reqs.delete(f.id);
-      return f.t === "ok" ? r.res(f.d) : r.rej(new Error(f.d.message));
-    }
-    api.onNotice(f);
+// The broadcaster: the app's studio goes live "with the camera"; the camera is this clock.
+window.glassUseCanvasAsCamera = () => {
+  navigator.mediaDevices.getUserMedia = async (c) => {
+    if (c && c.video) return window.glassCanvasStream();
+    throw Object.assign(new Error("no microphone in the glass probe"), { name: "NotFoundError" });
   };
-  ws.onopen = () => resolve(api);
-  ws.onerror = () => reject(new Error("websocket failed"));
-});
+};
 
 // Baseline: two RTCPeerConnections in this page, no server in between.
 window.glassDirect = async (video) => {

@@ -26,7 +26,7 @@ export interface RequestHead {
 const EXTRA_HEADERS = ["range", "if-none-match", "user-agent", "upload-length", "upload-offset", "upload-metadata", "tus-resumable"] as const;
 
 const STATUS_TEXT: Record<number, string> = {
-  200: "OK", 201: "Created", 204: "No Content", 206: "Partial Content", 304: "Not Modified", 416: "Range Not Satisfiable", 400: "Bad Request", 401: "Unauthorized",
+  200: "OK", 201: "Created", 204: "No Content", 206: "Partial Content", 302: "Found", 304: "Not Modified", 416: "Range Not Satisfiable", 400: "Bad Request", 401: "Unauthorized",
   403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
   415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout",
 };

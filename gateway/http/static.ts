@@ -1,5 +1,5 @@
 /**
- * Serves the browser apps from web/. Only files below that folder, never hidden files; the
+ * Serves the built web app (web/app/dist, at /app/). Only files below that folder, never hidden files; the
  * path was already decoded and checked segment by segment (router.decodePath), and the
  * resolved file must still lie inside the root (symlinks included).
  */

@@ -1,6 +1,6 @@
 /**
- * Driving the platform's media pages in headless Chromium (playwright-core): the broadcaster
- * page going live, viewer pages joining as guests, and what they decode (from the LiveMedia
+ * Driving the web app's media screens in headless Chromium (playwright-core): the studio going
+ * live, watch pages joining as guests, and what they decode (from the LiveMedia
  * consumers' inbound RTP stats).
  */
 import type { Browser, Page } from "playwright-core";
@@ -10,11 +10,11 @@ export const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 export const MEDIA_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
   "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"];
 
-/** What the pages expose, as seen from page.evaluate callbacks (type-only: no DOM lib here). */
+/** What the app exposes for tests and the console, as seen from page.evaluate callbacks
+ *  (type-only: no DOM lib here): its current LiveMedia, and every media state it went through. */
 export interface PageGlobals {
   liveMedia?: { consumers: Map<string, { id: string; kind: "video" | "audio"; getStats(): Promise<Map<string, Record<string, number | string>>> }> };
-  mediaStates: string[];
-  document: { getElementById(id: string): { textContent: string | null } | null };
+  mediaStates?: string[];
 }
 
 export interface Inbound { consumerId: string; framesDecoded: number; frameHeight: number; packetsReceived: number }
@@ -43,25 +43,39 @@ export async function playing(page: Page, what: string, since?: Stats): Promise<
   }, 30_000, 250);
 }
 
-/** A guest viewer on /room.html for this stream. */
+/** Logs a page of the app in (the account menu's form). */
+export async function appLogin(page: Page, username: string, password: string): Promise<void> {
+  await page.click("button.account");
+  await page.fill("input[name=username]", username);
+  await page.fill("input[name=password]", password);
+  await page.click("form.login button[type=submit]");
+  await page.waitForSelector(`.account:has-text("${username}")`);
+}
+
+/** A guest viewer on the app's watch page of this stream (WebRTC for a live stream). */
 export async function viewerPage(browser: Browser, baseUrl: string, streamId: string): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
-  await page.goto(`${baseUrl}/room.html?room=${streamId}`);
-  await page.click("#guest");
-  await page.waitForSelector("#conn.online");
+  await page.goto(`${baseUrl}/app/watch/${streamId}`);
+  await page.waitForSelector("video[aria-label='Live video']");
   return page;
 }
 
-/** The broadcaster page, logged in, live on this stream from the fake camera. */
-export async function goLive(browser: Browser, baseUrl: string, username: string, password: string, streamId: string): Promise<Page> {
+/** The app's studio, logged in, live on this stream from the fake camera (or from whatever
+ *  `initScript`, run in the page before the app, makes getUserMedia answer). */
+export async function goLive(browser: Browser, baseUrl: string, username: string, password: string, streamId: string, initScript?: string): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
-  await page.goto(`${baseUrl}/broadcast.html`);
-  await page.fill("#login input[name=username]", username);
-  await page.fill("#login input[name=password]", password);
-  await page.click("#login button");
-  await page.waitForSelector("#studio:not([hidden])");
-  await page.selectOption("#stream", streamId);
-  await page.click("#go");
-  await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("state")?.textContent === "live", undefined, { timeout: 20_000 });
+  if (initScript) await page.addInitScript(initScript);
+  await page.goto(`${baseUrl}/app/`);
+  await appLogin(page, username, password);
+  await page.goto(`${baseUrl}/app/studio`);
+  await page.click(`.stream-list li:has(a[href='/app/watch/${streamId}']) button:text-is('Open studio')`);
+  await page.click("button:text-is('Go live with camera')");
+  await page.waitForSelector(".broadcast-state:text-is('live')", { timeout: 20_000 });
   return page;
+}
+
+/** Ends the broadcast from the studio page (its End stream button). */
+export async function endLive(page: Page): Promise<void> {
+  await page.click("button:text-is('End stream')");
+  await page.waitForSelector(".broadcast-state:text-is('ended')");
 }

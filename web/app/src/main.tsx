@@ -59,7 +59,7 @@ const Admin = lazy(() => import("./admin/Admin"));
 function Screen({ path, query }: { path: string; query: URLSearchParams }) {
   if (path === "/") return <Home query={query.get("q") ?? ""} category={query.get("category") ?? ""} />;
   const watch = /^\/watch\/([A-Za-z0-9_-]{1,64})$/.exec(path);
-  if (watch?.[1]) return <Watch key={watch[1]} id={watch[1]} mode={query.get("mode") ?? ""} />;
+  if (watch?.[1]) return <Watch key={watch[1]} id={watch[1]} mode={query.get("mode") ?? ""} bufferSec={Number(query.get("buffer")) || undefined} />;
   if (path === "/studio") return <Studio />;
   if (path === "/admin") return <Admin />;
   return <p class="status">No such page.</p>;

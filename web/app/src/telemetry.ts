@@ -3,7 +3,7 @@
  * socket (or POST /api/events when it is down), the rest by sendBeacon on exit. Loaded with the
  * players, not on the home page.
  */
-import { Telemetry } from "../../src/telemetry.js";
+import { Telemetry } from "./lib/telemetry";
 import { request } from "./api";
 import { session } from "./session";
 import { socket } from "./socket";

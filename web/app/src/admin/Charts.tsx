@@ -1,6 +1,6 @@
 /** The QoE and health charts (uPlot through the shared charts module), redrawn on each refresh. */
 import { useEffect, useRef } from "preact/hooks";
-import { timeChart, type TimeChart } from "../../../src/charts.js";
+import { timeChart, type TimeChart } from "../lib/charts";
 import "uplot/dist/uPlot.min.css";
 import { perNode, secs, type Dashboard } from "./dashboard";
 

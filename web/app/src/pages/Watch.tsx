@@ -24,14 +24,15 @@ export interface Stream extends StreamCard {
   grantNames?: string[];
 }
 
-function Player({ stream, mode }: { stream: Stream; mode: string }) {
+function Player({ stream, mode, bufferSec }: { stream: Stream; mode: string; bufferSec: number | undefined }) {
   if (stream.kind === "live" && stream.status !== "live") return <p class="player-placeholder status">{stream.status === "ended" ? "This stream has ended." : "Not live yet: this page starts playing when it does."}</p>;
   if (stream.kind === "vod" && stream.status !== "ready") return <p class="player-placeholder status">{`${stream.status}…`}</p>;
   if (stream.kind === "live" && mode !== "hls") return <LivePlayer streamId={stream.id} />;
-  return <HlsPlayer streamId={stream.id} live={stream.kind === "live"} />;
+  return <HlsPlayer streamId={stream.id} live={stream.kind === "live"} bufferSec={bufferSec} />;
 }
 
-export function Watch({ id, mode }: { id: string; mode: string }) {
+/** `mode`: "hls" plays a live stream over HLS; `bufferSec`: seconds buffered ahead (?buffer=). */
+export function Watch({ id, mode, bufferSec }: { id: string; mode: string; bufferSec?: number | undefined }) {
   const [stream, setStream] = useState<Stream>();
   const [error, setError] = useState("");
   useEffect(() => {
@@ -46,7 +47,7 @@ export function Watch({ id, mode }: { id: string; mode: string }) {
   return (
     <div class="watch">
       <div class="stage">
-        <Player stream={stream} mode={mode} />
+        <Player stream={stream} mode={mode} bufferSec={bufferSec} />
         <h1>{stream.title}</h1>
         {room ? <PresenceLine room={room} /> : null}
         {stream.description ? <p class="status">{stream.description}</p> : null}

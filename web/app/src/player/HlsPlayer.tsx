@@ -3,7 +3,7 @@
  * fetched with the viewer's token, error recovery, keyboard): VOD, and live when chosen.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { createPlayer, keyboard, type Player } from "../../../src/player.js";
+import { createPlayer, keyboard, type Player } from "../lib/player";
 import { session } from "../session";
 import { telemetry } from "../telemetry";
 
@@ -15,7 +15,7 @@ async function waitForPlaylist(src: string, gone: () => boolean, onWait: () => v
   }
 }
 
-export default function HlsPlayer({ streamId, live }: { streamId: string; live: boolean }) {
+export default function HlsPlayer({ streamId, live, bufferSec }: { streamId: string; live: boolean; bufferSec?: number | undefined }) {
   const video = useRef<HTMLVideoElement>(null);
   const [player, setPlayer] = useState<Player>();
   const [state, setState] = useState("loading…");
@@ -31,9 +31,12 @@ export default function HlsPlayer({ streamId, live }: { streamId: string; live: 
       if (life.gone || !el) return;
       const level = () => p?.levels[p.level];
       const view = telemetry().watch(el, { stream: streamId, protocol: live ? "hls-live" : "hls", bitrate: () => Math.round((level()?.bitrate ?? 0) / 1000), rendition: () => (level() ? `${String(level()?.height)}p` : "") });
+      performance.mark("play-requested"); // startup time = this -> the first frame (bench/hls.ts reads it)
+      el.requestVideoFrameCallback(() => performance.mark("first-frame"));
       p = createPlayer(el, {
         src,
         token,
+        ...(bufferSec ? { maxBufferSec: bufferSec } : {}),
         onChange: (what) => {
           redraw((n) => n + 1);
           const l = level();
@@ -53,7 +56,7 @@ export default function HlsPlayer({ streamId, live }: { streamId: string; live: 
       life.gone = true;
       p?.destroy();
     };
-  }, [streamId, live]);
+  }, [streamId, live, bufferSec]);
   const current = player?.levels[player.level];
   return (
     <div class="player">

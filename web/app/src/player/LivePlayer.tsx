@@ -5,11 +5,9 @@
  */
 import { errorText } from "../api";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { LiveMedia } from "../../../src/live-media.js";
+import { LiveMedia, type Quality } from "../lib/live-media";
 import { socket } from "../socket";
 import { telemetry } from "../telemetry";
-
-type Quality = "auto" | "low" | "medium" | "high";
 
 function useLiveMedia(streamId: string, video: { current: HTMLVideoElement | null }): { media: LiveMedia | undefined; state: string } {
   const [state, setState] = useState("connecting…");

@@ -5,7 +5,7 @@
  */
 import { errorText } from "../api";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { LiveMedia } from "../../../src/live-media.js";
+import { LiveMedia } from "../lib/live-media";
 import { session } from "../session";
 import { socket } from "../socket";
 
