@@ -8,7 +8,7 @@
  *   pipeline: ingest_lag_p99_ms, backlog_pct, store_down (1 when inserts fail)
  */
 import { readFileSync } from "node:fs";
-import type { AnalyticsStore } from "./store.js";
+import type { AnalyticsStore } from "./store-contract.js";
 
 export const STREAM_METRICS = ["rebuffer_pct", "failure_pct", "ebvs_pct", "startup_p95_ms", "errors_per_min"] as const;
 export const PIPELINE_METRICS = ["ingest_lag_p99_ms", "backlog_pct", "store_down"] as const;

@@ -10,7 +10,7 @@ import { AckPolicy, connect, DiscardPolicy, headers, RetentionPolicy, StorageTyp
 import type { AppConfig } from "../lib/config.js";
 import { AppError } from "../lib/errors.js";
 import type { EncodedBatch } from "./events.js";
-import type { Backlog, Delivery, EventBus } from "./bus.js";
+import type { Backlog, Delivery, EventBus } from "./bus-contract.js";
 
 /** Tries at setting up the stream and its consumer before the node gives up starting. */
 const ENSURE_ATTEMPTS = 6;

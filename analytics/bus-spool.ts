@@ -9,7 +9,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, un
 import path from "node:path";
 import { AppError } from "../lib/errors.js";
 import type { EncodedBatch } from "./events.js";
-import type { Backlog, Delivery, EventBus } from "./bus.js";
+import type { Backlog, Delivery, EventBus } from "./bus-contract.js";
 
 const ROLL_BYTES = 4 << 20;
 

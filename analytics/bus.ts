@@ -9,41 +9,9 @@
  */
 import type { AppConfig } from "../lib/config.js";
 import type { EncodedBatch, EventRow } from "./events.js";
+import type { EventBus } from "./bus-contract.js";
 
-export interface Delivery {
-  /** JSONEachRow lines, one per event (read when asked: the fast path may never need them). */
-  lines(): Buffer;
-  /** Where the lines already are on this machine (a spool file), for stores that read files. */
-  file?: string;
-  events: number;
-  /** Delivered before (a crash or failed insert may have stored some of it already). */
-  redelivered: boolean;
-  /** Holds events a client re-sent (`retry`): their ids are looked up before the insert. */
-  hasRetries: boolean;
-  /** Server time of the oldest event, for ingest lag. */
-  oldestMs: number;
-  ack(): Promise<void>;
-  /** Still being worked on (the store is down and we retry): do not redeliver it yet. */
-  working(): void;
-}
-
-export interface Backlog {
-  /** Accepted and not yet stored, counted in `unit`. */
-  pending: number;
-  unit: "events" | "batches";
-  bytes: number;
-  limitBytes: number;
-}
-
-export interface EventBus {
-  readonly kind: "spool" | "jetstream";
-  /** Durably accepts a batch. Rejects UNAVAILABLE when the backlog is full (bounded). */
-  publish(batch: EncodedBatch): Promise<void>;
-  /** Up to `maxEvents` events (whole deliveries), waiting up to `waitMs` for the first. */
-  fetch(maxEvents: number, waitMs: number): Promise<Delivery[]>;
-  backlog(): Promise<Backlog>;
-  close(): Promise<void>;
-}
+export type { Backlog, Delivery, EventBus } from "./bus-contract.js";
 
 /** Server events (few) as a batch; client events are encoded by clientBatch (events.ts). */
 export function encodeRows(rows: readonly EventRow[]): EncodedBatch {

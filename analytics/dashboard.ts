@@ -3,7 +3,8 @@
  * stream or all of them (states merged across streams, so percentiles and rates stay exact),
  * server health per node per minute, the most recent playback errors, and the streams seen.
  */
-import type { AnalyticsStore } from "./store.js";
+import type { AnalyticsStore } from "./store-contract.js";
+import { isId } from "../protocol/ids.js";
 
 export interface DashboardData {
   qoe: Record<string, unknown>[];
@@ -13,7 +14,7 @@ export interface DashboardData {
   streams: string[];
 }
 
-const idOk = (s: string) => /^[A-Za-z0-9_-]{1,64}$/.test(s);
+const idOk = isId;
 
 export async function dashboard(store: AnalyticsStore, minutes: number, stream?: string): Promise<DashboardData> {
   const since = `toDateTime(${Math.floor(Date.now() / 1000) - minutes * 60})`;

@@ -13,8 +13,8 @@
  * per-line work. (Several analytics nodes on one JetStream consumer could see a retry copy
  * while another node is still inserting its original: see docs/events.md.)
  */
-import type { Delivery, EventBus } from "./bus.js";
-import type { AnalyticsStore } from "./store.js";
+import type { Delivery, EventBus } from "./bus-contract.js";
+import type { AnalyticsStore } from "./store-contract.js";
 
 const ID_PREFIX = '{"event_id":"';
 const RETRY_SUFFIX = ',"r":1}';

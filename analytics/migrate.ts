@@ -1,6 +1,6 @@
 /** Applies schema.ts migrations in order, once each, recording them in schema_migrations. */
 import { MIGRATIONS, MIGRATIONS_TABLE } from "./schema.js";
-import type { AnalyticsStore } from "./store.js";
+import type { AnalyticsStore } from "./store-contract.js";
 
 export async function applyMigrations(store: AnalyticsStore, exec: (sql: string) => Promise<void>): Promise<number> {
   await exec(MIGRATIONS_TABLE);

@@ -11,7 +11,7 @@ import { applyMigrations } from "./migrate.js";
 import { chdbParser } from "./sql-parser-chdb.js";
 import type { SqlParser } from "./sql-guard.js";
 import type { Dialect } from "./schema.js";
-import { capped, storedIds, type AnalyticsStore, type IdWindow, type QueryLimits, type QueryResult } from "./store.js";
+import { capped, storedIds, type AnalyticsStore, type IdWindow, type QueryLimits, type QueryResult } from "./store-contract.js";
 
 interface JsonCompact {
   meta: { name: string; type: string }[];

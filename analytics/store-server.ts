@@ -12,7 +12,7 @@ import type { Dialect } from "./schema.js";
 import { queryError } from "./store-chdb.js";
 import { chdbParser } from "./sql-parser-chdb.js";
 import type { SqlParser } from "./sql-guard.js";
-import { capped, storedIds, type AnalyticsStore, type IdWindow, type QueryLimits, type QueryResult } from "./store.js";
+import { capped, storedIds, type AnalyticsStore, type IdWindow, type QueryLimits, type QueryResult } from "./store-contract.js";
 
 interface JsonBody {
   meta: { name: string; type: string }[];

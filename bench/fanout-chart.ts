@@ -1,6 +1,6 @@
 /** Writes the fan-out results as a self-contained HTML page with SVG charts (no CDN). */
 import { writeFileSync } from "node:fs";
-import type { Options, ServerResult } from "./fanout.js";
+import type { Options, ServerResult } from "./fanout-results.js";
 
 const COLORS: Record<string, string> = { ours: "#2a7", ws: "#37c", socketio: "#c63" };
 const esc = (s: string) => s.replace(/[<>&]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;" })[c] ?? c);

@@ -25,47 +25,7 @@ import { api, PlatformNode } from "../tools/harness/node.js";
 import type { ServerKind } from "./fanout-clients.js";
 import { HIST_BUCKETS, percentile, type StepReport, type WorkerCommand, type WorkerMessage } from "./fanout-protocol.js";
 import { writeFanoutChart } from "./fanout-chart.js";
-
-export interface Options {
-  clients: number;
-  rooms: number;
-  chatRate?: number;
-  reactionRate: number;
-  servers: ServerKind[];
-  workers: number;
-  /** Gateway processes for "ours": 1 = embedded node; more = NATS + actors node + that many gateways. */
-  gateways: number;
-  addresses: number;
-  stepSeconds: number;
-  json?: string;
-}
-
-export interface StepResult {
-  chatRate: number;
-  p50: number;
-  p99: number;
-  p999: number;
-  sent: number;
-  expected: number;
-  delivered: number;
-  undelivered: number;
-  deliveriesPerSec: number;
-  serverCpuPct: number;
-  serverRssMB: number;
-  /** CPU of all client processes together, % of one core: when near 100% x cores, the clients limit the figures. */
-  clientCpuPct: number;
-  /** Whole machine busy %, kernel (loopback TCP, softirq) included: near 100 means the box is the limit. */
-  machineBusyPct: number;
-  pass: boolean;
-}
-
-export interface ServerResult {
-  kind: ServerKind;
-  connected: number;
-  memPerConnKB: number;
-  steps: StepResult[];
-  sustainable?: StepResult;
-}
+import type { Options, ServerResult, StepResult } from "./fanout-results.js";
 
 const LADDER = [1, 2, 5, 10, 20, 50, 100, 200, 400, 800, 1600];
 const SLO_P99_MS = 50;

@@ -2,10 +2,10 @@
 import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../lib/config.js";
 import type { Revocation } from "../lib/revocations.js";
-import type { RoomOut } from "../actors/rooms/room-protocol.js";
+import type { RoomOut } from "../protocol/rooms.js";
 import { Gateway } from "./gateway.js";
 import type { Alert } from "../analytics/alerts.js";
-import type { MediaOut } from "../actors/media/media-node.js";
+import type { MediaOut } from "../protocol/media.js";
 import type { EncodeProgress } from "../actors/encoders/encoders.service.js";
 
 /** `onStarted` hands the Gateway to main.ts, which drains it before stopping the broker. */

@@ -7,11 +7,11 @@
  * `media/<id>/<m|j>`. When the socket closes, its peers leave their streams.
  */
 import type { TemplatedApp, WebSocket } from "@trufflesuite/uws-js-unofficial";
-import type { MediaOut } from "../actors/media/media-node.js";
+import type { MediaOut } from "../protocol/media.js";
 import { AppError } from "../lib/errors.js";
 import type { Principal } from "../lib/identity.js";
 import { encodeFrame, type WireFormat } from "./ws/codec.js";
-import type { Connection } from "./ws/messages.js";
+import type { Connection } from "./ws/connection.js";
 
 type Ws = WebSocket<Connection>;
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { RoomEvent, RoomItem } from "../actors/rooms/room-protocol.js";
+import type { RoomEvent, RoomItem } from "../protocol/rooms.js";
 import { RoomSequencer } from "./room-sequencer.js";
 
 const chat = (seq: number): RoomEvent => ({ seq, ts: 0, kind: "chat", user: { id: "u", name: "u" }, text: `m${seq}` });

@@ -10,7 +10,7 @@
  *   - items with seq <= last (a repaired event arriving late) are dropped.
  * Items without seq (reactions, presence, tallies) pass through in order.
  */
-import type { RoomEvent, RoomItem } from "../actors/rooms/room-protocol.js";
+import type { RoomEvent, RoomItem } from "../protocol/rooms.js";
 
 export interface SequencerDeps {
   fetchSince(room: string, since: number): Promise<RoomEvent[]>;

@@ -7,10 +7,10 @@
  * reports its audience per room (presence), so the owner's work does not grow with either.
  */
 import type { TemplatedApp, WebSocket } from "@trufflesuite/uws-js-unofficial";
-import type { RoomEvent, RoomItem, RoomOut, UserRef } from "../actors/rooms/room-protocol.js";
+import type { RoomEvent, RoomItem, RoomOut, UserRef } from "../protocol/rooms.js";
 import { RoomSequencer } from "./room-sequencer.js";
 import { encodeFrame, type WireFormat } from "./ws/codec.js";
-import type { Connection } from "./ws/messages.js";
+import type { Connection } from "./ws/connection.js";
 
 type Ws = WebSocket<Connection>;
 

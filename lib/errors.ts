@@ -1,42 +1,20 @@
 /**
  * Errors as data: every failure that crosses a boundary (action call, HTTP response, WebSocket
- * frame) is an AppError with a stable string code from one table. The code decides the HTTP
- * status and whether a client may retry; the message is for humans, `data` for programs.
+ * frame) is an AppError with a stable string code from one table (protocol/errors.ts). The code
+ * decides the HTTP status and whether a client may retry; the message is for humans, `data` for
+ * programs.
  *
  * AppError extends MoleculerError so it survives the trip between nodes: Moleculer serialises
  * name/message/code/type/data/retryable and the gateway maps `type` back through this table.
  */
 import { Errors } from "moleculer";
+import { ERROR_CODES, isErrorCode, type ErrorBody, type ErrorCode } from "../protocol/errors.js";
 
-export const ERROR_CODES = {
-  BAD_REQUEST: { status: 400, retryable: false, doc: "The input failed validation." },
-  MALFORMED_FRAME: { status: 400, retryable: false, doc: "A WebSocket frame was not valid msgpack/JSON or not an object with a string `t`." },
-  UNKNOWN_TYPE: { status: 400, retryable: false, doc: "The WebSocket message type is not in the protocol." },
-  UNAUTHENTICATED: { status: 401, retryable: false, doc: "No token, or the token is malformed, forged or signed by an unknown key." },
-  TOKEN_EXPIRED: { status: 401, retryable: true, doc: "The access token expired: refresh it and retry." },
-  TOKEN_REVOKED: { status: 401, retryable: false, doc: "The session was logged out or revoked: log in again." },
-  BAD_CREDENTIALS: { status: 401, retryable: false, doc: "Unknown user or wrong password (never says which)." },
-  FORBIDDEN: { status: 403, retryable: false, doc: "The caller's role or ownership does not allow the action." },
-  NOT_FOUND: { status: 404, retryable: false, doc: "No such resource or route." },
-  METHOD_NOT_ALLOWED: { status: 405, retryable: false, doc: "The route exists but not with this method." },
-  CONFLICT: { status: 409, retryable: false, doc: "The resource exists already, or was changed concurrently." },
-  PAYLOAD_TOO_LARGE: { status: 413, retryable: false, doc: "The body or frame is larger than the configured limit." },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, doc: "The request body is not application/json." },
-  RATE_LIMITED: { status: 429, retryable: true, doc: "Too many requests: wait `retryAfterSec` seconds." },
-  INTERNAL: { status: 500, retryable: true, doc: "A bug or an unexpected fault; it is logged with a request id." },
-  UNAVAILABLE: { status: 503, retryable: true, doc: "The node is draining or an actor is unreachable: retry, maybe elsewhere." },
-  TIMEOUT: { status: 504, retryable: true, doc: "An actor did not answer in time." },
-} as const;
-
-export type ErrorCode = keyof typeof ERROR_CODES;
+export { ERROR_CODES, isErrorCode, type ErrorBody, type ErrorCode };
 
 /** Whether anything thrown (local or regenerated from another node) carries this code. */
 export function hasCode(err: unknown, code: ErrorCode): boolean {
   return typeof err === "object" && err !== null && (err as { type?: unknown }).type === code;
-}
-
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === "string" && Object.hasOwn(ERROR_CODES, value);
 }
 
 export class AppError extends Errors.MoleculerError {
@@ -48,13 +26,6 @@ export class AppError extends Errors.MoleculerError {
     this.name = "AppError";
     this.retryable = spec.retryable;
   }
-}
-
-/** The wire shape of an error, for HTTP bodies and WebSocket `err` frames. */
-export interface ErrorBody {
-  code: ErrorCode;
-  message: string;
-  data?: Record<string, unknown>;
 }
 
 /**

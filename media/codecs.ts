@@ -1,8 +1,9 @@
 /**
- * What a live stream's router speaks, and the platform's quality ladder for WebRTC simulcast.
+ * What a live stream's router speaks, and the layer a quality of the ladder (protocol/media.ts) pins.
  * VP8 and H264 for video (browsers, OBS over WHIP), Opus for audio.
  */
 import type { types } from "mediasoup";
+import { MEDIA_LADDER, type Quality } from "../protocol/media.js";
 
 export const MEDIA_CODECS: types.RouterRtpCodecCapability[] = [
   { kind: "audio", mimeType: "audio/opus", clockRate: 48000, channels: 2 },
@@ -15,18 +16,10 @@ export const MEDIA_CODECS: types.RouterRtpCodecCapability[] = [
   },
 ];
 
-/** The ladder, lowest first: spatial layer i of a simulcast producer is QUALITY_LADDER[i]. */
-export const QUALITY_LADDER = [
-  { name: "low", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
-  { name: "medium", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
-  { name: "high", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
-] as const;
-
-export type Quality = (typeof QUALITY_LADDER)[number]["name"] | "auto";
-export const QUALITIES: readonly Quality[] = ["auto", ...QUALITY_LADDER.map((q) => q.name)];
+export { QUALITIES, type Quality } from "../protocol/media.js";
 
 /** The spatial layer to pin for a manual choice; undefined = automatic (bandwidth estimation). */
 export function spatialLayerOf(q: Quality): number | undefined {
-  const i = QUALITY_LADDER.findIndex((l) => l.name === q);
+  const i = MEDIA_LADDER.findIndex((l) => l.name === q);
   return i < 0 ? undefined : i;
 }

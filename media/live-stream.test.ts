@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { loadConfig } from "../lib/config.js";
 import { whepOffer } from "../tools/harness/sdp-offers.js";
-import { LiveStream, type CloseReason, type PeerOwner, type StreamNotice } from "./live-stream.js";
+import { LiveStream, type PeerOwner } from "./live-stream.js";
+import type { CloseReason, StreamNotice } from "../protocol/media.js";
 import { parseOffer } from "./sdp.js";
 import { WorkerPool } from "./worker-pool.js";
 

@@ -10,6 +10,8 @@
  * "worker-died" and clients are told to reconnect.
  */
 import type { types } from "mediasoup";
+import type { CloseReason, StreamNotice } from "../protocol/media.js";
+import type { ConsumerInfo, TransportInfo } from "./transport-info.js";
 import type { AppConfig } from "../lib/config.js";
 import { AppError } from "../lib/errors.js";
 import { MEDIA_CODECS, spatialLayerOf, type Quality } from "./codecs.js";
@@ -22,26 +24,6 @@ import { connectPipe, createPipe, endOf, PipeOut, type PipedProducer, type PipeE
 export type { PeerOwner, PeerRole } from "./peer.js";
 /** At most one key frame request per this long reaches a broadcaster (per producer). */
 export const KEYFRAME_REQUEST_DELAY_MS = 1000;
-export type StreamNotice =
-  | { t: "media.producer"; d: { streamId: string; producerId: string; kind: string; source: string } }
-  | { t: "media.producer.closed"; d: { streamId: string; producerId: string } }
-  | { t: "media.closed"; d: { streamId: string; reason: CloseReason; reconnect: boolean } };
-export type CloseReason = "ended" | "worker-died" | "node-stopping" | "origin-lost";
-
-export interface TransportInfo {
-  id: string;
-  iceParameters: types.IceParameters;
-  iceCandidates: types.IceCandidate[];
-  dtlsParameters: types.DtlsParameters;
-}
-
-export interface ConsumerInfo {
-  id: string;
-  producerId: string;
-  kind: types.MediaKind;
-  rtpParameters: types.RtpParameters;
-}
-
 export interface LiveStreamHooks {
   onNotice(n: StreamNotice): void;
   onClosed(reason: CloseReason): void;

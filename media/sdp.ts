@@ -11,9 +11,9 @@ import * as sdpCommon from "mediasoup-client/handlers/sdp/commonUtils";
 import * as sdpUnified from "mediasoup-client/handlers/sdp/unifiedPlanUtils";
 import * as sdpTransform from "sdp-transform";
 import { AppError } from "../lib/errors.js";
-import type { TransportInfo } from "./live-stream.js";
+import type { TransportInfo } from "./transport-info.js";
+import { MAX_SDP_BYTES } from "../protocol/media.js";
 
-export const MAX_SDP_BYTES = 64 * 1024;
 
 export interface Offer {
   sdp: sdpTransform.SessionDescription;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: type-check, lint, then every *.test.ts with node's test runner (through tsx):
+// `npm test`: type-check, lint, no import cycles (dpdm), then every *.test.ts with node's test runner (through tsx):
 // the unit tests beside the code two files at a time, then the end-to-end suites in test/ one
 // at a time (they start real servers and 2 cores are shared).
 // Extra arguments are test files or folders to run instead of all of them.
@@ -8,6 +8,8 @@ import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+/** Every source file of the project, for the import cycle check (type imports included). */
+const SOURCES = ["main.ts", "moleculer.config.ts", ...["actors", "gateway", "media", "analytics", "lib", "store", "protocol", "bench", "scripts", "tools", "test"].map((d) => `${d}/**/*.ts`), "web/app/src/**/*.ts", "web/app/src/**/*.tsx"];
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SKIP = new Set(["node_modules", ".git", "data", ".data", ".scratch", "web"]);
 
@@ -38,6 +40,7 @@ if (!only.length) {
   ok = step("typecheck", bin("tsc"), ["--noEmit", "-p", "."]) && ok;
   ok = step("typecheck web app", bin("tsc"), ["--noEmit", "-p", "web/app"]) && ok;
   ok = step("lint", bin("eslint"), ["."]) && ok;
+  ok = step("no import cycles", bin("dpdm"), ["--no-tree", "--no-warning", "--circular", "--exit-code", "circular:1", "--progress", "false", ...SOURCES]) && ok;
 }
 // Unit tests beside the code run two files at a time (small, each with at most one real
 // component); end-to-end suites start whole platforms and run one at a time.

@@ -22,9 +22,10 @@ import { assertOwnerOrAdmin } from "../ownership.js";
 import { JobQueue, type EncodeJob, type JobStatus } from "./jobs.js";
 import { Uploads, type Upload } from "./uploads.js";
 import type { Stream } from "../streams/streams.service.js";
+import { ID_SCHEMA } from "../../protocol/ids.js";
 
 type Ctx<P> = Context<P, CallMeta>;
-const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
+const id = ID_SCHEMA;
 const TICK_MS = 1000;
 /** How long an admitted upload waits before it checks its rank again (a store round trip or two). */
 const RANK_SETTLE_MS = 50;

@@ -11,7 +11,8 @@ import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError } from "../../lib/errors.js";
-import { LiveStream, type CloseReason, type PeerOwner, type StreamNotice } from "../../media/live-stream.js";
+import { LiveStream, type PeerOwner } from "../../media/live-stream.js";
+import type { CloseReason, MediaOut, StreamNotice } from "../../protocol/media.js";
 import type { PipedProducer, PipeEnd } from "../../media/node-pipes.js";
 import type { WorkerPool } from "../../media/worker-pool.js";
 
@@ -27,12 +28,6 @@ export interface MediaLoad {
   viewers: number;
   capacity: number;
   live: string[];
-}
-
-/** What the gateway receives (event `media.out`, to the gateway group) and publishes to the stream's topic. */
-export interface MediaOut {
-  streamId: string;
-  notice: StreamNotice;
 }
 
 export class MediaNode {

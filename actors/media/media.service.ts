@@ -12,7 +12,7 @@ import type { types } from "mediasoup";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError, hasCode } from "../../lib/errors.js";
 import type { CallMeta } from "../../lib/identity.js";
-import { QUALITIES, type Quality } from "../../media/codecs.js";
+import { QUALITIES, type Quality } from "../../protocol/media.js";
 import { WorkerPool } from "../../media/worker-pool.js";
 import type { Stream } from "../streams/streams.service.js";
 import type { PeerOwner } from "../../media/live-stream.js";
@@ -21,7 +21,9 @@ import { MediaNode, type OriginNews } from "./media-node.js";
 import { MediaMetrics } from "./media-metrics.js";
 import type { PipedProducer, PipeEnd } from "../../media/node-pipes.js";
 import type { LiveStream } from "../../media/live-stream.js";
-import { MAX_SDP_BYTES, parseOffer } from "../../media/sdp.js";
+import { ID_SCHEMA } from "../../protocol/ids.js";
+import { parseOffer } from "../../media/sdp.js";
+import { MAX_SDP_BYTES } from "../../protocol/media.js";
 
 /** The catalog says live once media flows (audio and video may race here: CONFLICT = already live). */
 async function markLive(ctx: Context, streamId: string): Promise<void> {
@@ -31,7 +33,7 @@ async function markLive(ctx: Context, streamId: string): Promise<void> {
 }
 
 type Ctx<P> = Context<P, CallMeta>;
-const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
+const id = ID_SCHEMA;
 const peerId = { type: "string", min: 1, max: 200 };
 const mediaId = { type: "string", min: 1, max: 64 };
 const obj = { type: "object" };

@@ -17,6 +17,7 @@ import { openAnalyticsStore, type AnalyticsStore } from "../../analytics/store.j
 import path from "node:path";
 import { RecEngine, type CatalogEntry } from "./engine.js";
 import { FileModelStore, ObjectModelStore, type ModelStore } from "./model-store.js";
+import { ID_SCHEMA } from "../../protocol/ids.js";
 
 export function recommendersService(cfg: AppConfig): ServiceSchema {
   let engine: RecEngine | undefined;
@@ -36,7 +37,7 @@ export function recommendersService(cfg: AppConfig): ServiceSchema {
         params: {
           limit: { type: "number", integer: true, min: 1, max: 100, optional: true, convert: true },
           // Admins may look at someone else's list (support, debugging).
-          user: { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, optional: true },
+          user: { ...ID_SCHEMA, optional: true },
         },
         async handler(ctx: Context<{ limit?: number; user?: string }, CallMeta>) {
           const caller = ctx.meta.caller;

@@ -10,9 +10,9 @@ import type { CallMeta } from "../../lib/identity.js";
 import { mustGet, type Store } from "../../store/index.js";
 import { Leases } from "./leases.js";
 import { RoomLog } from "./room-log.js";
-import type { RoomOut } from "./room-protocol.js";
+import type { RoomOut } from "../../protocol/rooms.js";
 import { Room } from "./room.js";
-import type { RoomMeta } from "./rooms.service.js";
+import type { RoomMeta } from "./room-meta.js";
 
 /** `forwarded` marks a call one rooms node passed to the owner, so it is never passed on again. */
 export type RoomCallMeta = CallMeta & { forwarded?: boolean };

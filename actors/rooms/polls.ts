@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { AppError, hasCode } from "../../lib/errors.js";
 import type { Store } from "../../store/index.js";
-import type { PollPublic } from "./room-protocol.js";
+import type { PollPublic } from "../../protocol/rooms.js";
 
 const POLLS = "room_polls";
 const VOTES = "room_votes";

@@ -6,7 +6,7 @@
  * distributed: JetStream, acknowledged by its replicas). The log keeps `keep` events per room.
  */
 import type { Store } from "../../store/index.js";
-import type { RoomEvent } from "./room-protocol.js";
+import type { RoomEvent } from "../../protocol/rooms.js";
 
 const C = "room_log";
 const key = (room: string, seq: number): string => `${room}.${String(seq).padStart(12, "0")}`;

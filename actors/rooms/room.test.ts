@@ -11,8 +11,8 @@ import { after, before, describe, it } from "node:test";
 import { SqliteStore } from "../../store/store-sqlite.js";
 import { Room, type RoomDeps } from "./room.js";
 import { RoomLog } from "./room-log.js";
-import type { RoomItem } from "./room-protocol.js";
-import type { RoomMeta } from "./rooms.service.js";
+import type { RoomItem } from "../../protocol/rooms.js";
+import type { RoomMeta } from "./room-meta.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "esh-room-"));
 const store = new SqliteStore(path.join(dir, "s.sqlite"));

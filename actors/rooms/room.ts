@@ -9,8 +9,8 @@ import { RateLimiter } from "../../lib/rate-limit.js";
 import { mustGet, type Store } from "../../store/index.js";
 import { Polls } from "./polls.js";
 import type { RoomLog } from "./room-log.js";
-import { REACTIONS, type Ephemeral, type NewRoomEvent, type PollPublic, type Reaction, type RoomEvent, type RoomItem, type UserRef } from "./room-protocol.js";
-import type { RoomMeta } from "./rooms.service.js";
+import { REACTIONS, type Ephemeral, type JoinAnswer, type NewRoomEvent, type PollPublic, type Reaction, type RoomEvent, type RoomItem, type UserRef } from "../../protocol/rooms.js";
+import type { RoomMeta } from "./room-meta.js";
 
 export interface RoomSettings {
   historySize: number;
@@ -26,17 +26,6 @@ export interface RoomDeps {
   log: RoomLog;
   settings: RoomSettings;
   publish(room: string, items: RoomItem[]): void;
-}
-
-export interface JoinAnswer {
-  seq: number;
-  events: RoomEvent[];
-  /** Set when `since` could not be honoured: the client must drop its state and use `events`. */
-  reset?: "behind" | "ahead";
-  polls: PollPublic[];
-  presence: { count: number; sample: UserRef[] };
-  slowModeSec: number;
-  chatEnabled: boolean;
 }
 
 const PRESENCE_STALE_MS = 10_000;

@@ -16,31 +16,16 @@ import { AppError, hasCode } from "../../lib/errors.js";
 import { mustGet, type Store } from "../../store/index.js";
 import { assertOwnerOrAdmin, callerUserId } from "../ownership.js";
 import { LiveRooms, type RoomCallMeta } from "./live-rooms.js";
-import { REACTIONS, type UserRef } from "./room-protocol.js";
+import { REACTIONS, ROOM_FIELDS, type UserRef } from "../../protocol/rooms.js";
 import type { Room } from "./room.js";
 import { canWatch, VISIBILITIES, type Visibility, type Watchable } from "../streams/visibility.js";
-
-export interface RoomMeta {
-  id: string;
-  ownerId: string;
-  chatEnabled: boolean;
-  /** Minimum seconds between two chat messages of one user; 0 = off. */
-  slowModeSec: number;
-  /** Banned user ids: refused at join, chat and vote; kicked when banned. */
-  bans?: string[];
-  /** Muted user id -> until (ms since the epoch). */
-  mutes?: Record<string, number>;
-  /** Who may join, read and write: its stream's visibility and grants (streams keeps them in step),
-   *  so the room decides on its own data, whichever node runs the catalog. */
-  visibility?: Visibility;
-  grants?: string[];
-  createdAt: number;
-  updatedAt: number;
-}
+import type { RoomMeta } from "./room-meta.js";
+import { ID_SCHEMA } from "../../protocol/ids.js";
 
 const C = "rooms";
 type Ctx<P> = Context<P, RoomCallMeta>;
-const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
+const id = ID_SCHEMA;
+const F = ROOM_FIELDS;
 const userRef = { type: "object", props: { id: { type: "string", max: 64 }, name: { type: "string", max: 64 } } };
 
 const principalRef = (ctx: Ctx<unknown>): UserRef => {
@@ -149,7 +134,7 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
       },
       join: {
         access: "guest",
-        params: { id, since: { type: "number", integer: true, min: 0, optional: true } },
+        params: { id, since: F.since },
         async handler(ctx: Ctx<{ id: string; since?: number }>) {
           await mayWatch(ctx, ctx.params.id);
           return live.onOwner(ctx, (room) => room.join(callerUserId(ctx.meta.caller), ctx.params.since));
@@ -157,7 +142,7 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
       },
       chat: {
         access: "guest",
-        params: { id, text: { type: "string", min: 1, max: 2000 }, cid: { type: "string", min: 1, max: 64, optional: true } },
+        params: { id, text: F.text, cid: F.cid },
         async handler(ctx: Ctx<{ id: string; text: string; cid?: string }>) {
           await mayWatch(ctx, ctx.params.id);
           return live.onOwner(ctx, async (room) => ({ seq: (await room.chat(principalRef(ctx), ctx.params.text, ctx.params.cid)).seq }));
@@ -165,7 +150,7 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
       },
       vote: {
         access: "viewer",
-        params: { id, pollId: id, option: { type: "number", integer: true, min: 0, max: 31 } },
+        params: { id, pollId: F.pollId, option: F.option },
         async handler(ctx: Ctx<{ id: string; pollId: string; option: number }>) {
           await mayWatch(ctx, ctx.params.id);
           return live.onOwner(ctx, (room) => room.pollVote(ctx.params.pollId, callerUserId(ctx.meta.caller), ctx.params.option));
@@ -173,27 +158,27 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
       },
       pollCreate: {
         access: "creator",
-        params: { id, question: { type: "string", min: 1, max: 300 }, options: { type: "array", min: 2, max: 10, items: { type: "string", min: 1, max: 100 } } },
+        params: { id, question: F.question, options: F.options },
         handler: moderate<{ id: string; question: string; options: string[] }, unknown>((room, ctx) => room.pollCreate(ctx.params.question, ctx.params.options)),
       },
       pollClose: {
         access: "creator",
-        params: { id, pollId: id },
+        params: { id, pollId: F.pollId },
         handler: moderate<{ id: string; pollId: string }, unknown>((room, ctx) => room.pollClose(ctx.params.pollId)),
       },
       deleteMessage: {
         access: "creator",
-        params: { id, seq: { type: "number", integer: true, min: 1 } },
+        params: { id, seq: F.seq },
         handler: moderate<{ id: string; seq: number }, unknown>((room, ctx) => room.deleteMessage(ctx.params.seq, callerUserId(ctx.meta.caller))),
       },
       mute: {
         access: "creator",
-        params: { id, userId: id, seconds: { type: "number", integer: true, min: 1, max: 7 * 86400 } },
+        params: { id, userId: F.userId, seconds: F.muteSeconds },
         handler: moderate<{ id: string; userId: string; seconds: number }, unknown>((room, ctx) => room.mute(ctx.params.userId, ctx.params.seconds)),
       },
       ban: {
         access: "creator",
-        params: { id, userId: id },
+        params: { id, userId: F.userId },
         handler: moderate<{ id: string; userId: string }, unknown>((room, ctx) => room.ban(ctx.params.userId)),
       },
       react: {

@@ -15,6 +15,7 @@ import type { CallMeta } from "../../lib/identity.js";
 import type { Store } from "../../store/index.js";
 import { hexId, SecurityLog } from "../../lib/logging.js";
 import { SessionsLogic, type TokenPair } from "./sessions-logic.js";
+import { USERNAME_SCHEMA } from "../../protocol/ids.js";
 
 /** Logins and registrations go to the security log: who, from where, and the outcome. */
 async function audited(sec: SecurityLog, ctx: Ctx<{ username: string }>, what: "login" | "register", run: () => Promise<TokenPair>): Promise<TokenPair> {
@@ -32,7 +33,7 @@ async function audited(sec: SecurityLog, ctx: Ctx<{ username: string }>, what: "
   }
 }
 
-const username = { type: "string", min: 3, max: 32, pattern: /^[A-Za-z0-9_-]+$/, trim: true };
+const username = { ...USERNAME_SCHEMA, trim: true };
 const password = { type: "string", min: 8, max: 256 };
 
 type Ctx<P> = Context<P, CallMeta>;

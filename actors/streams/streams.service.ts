@@ -17,6 +17,7 @@ import { assertOwnerOrAdmin } from "../ownership.js";
 import type { MediaLoad } from "../media/media-node.js";
 import type { AppConfig } from "../../lib/config.js";
 import { canWatch, isListed, manages, VISIBILITIES, type Visibility } from "./visibility.js";
+import { ID_SCHEMA, USERNAME_SCHEMA } from "../../protocol/ids.js";
 
 export const STREAM_KINDS = ["live", "vod"] as const;
 export const STREAM_STATUSES = ["created", "live", "ended", "processing", "ready", "failed"] as const;
@@ -57,13 +58,13 @@ export interface Stream {
 
 const C = "streams";
 type Ctx<P> = Context<P, CallMeta>;
-const id = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ };
+const id = ID_SCHEMA;
 const title = { type: "string", min: 1, max: 200, trim: true };
 const description = { type: "string", max: 5000, optional: true };
 const category = { type: "string", min: 1, max: 32, pattern: /^[a-z0-9-]+$/, optional: true };
 const language = { type: "string", max: 8, pattern: /^([a-z]{2,3})?$/, optional: true };
 const visibility = { type: "enum", values: VISIBILITIES, optional: true };
-const grants = { type: "array", max: 100, items: { type: "string", min: 3, max: 32, pattern: /^[A-Za-z0-9_-]+$/ }, optional: true };
+const grants = { type: "array", max: 100, items: USERNAME_SCHEMA, optional: true };
 
 /** How often the catalog checks its `live` streams against the media nodes' reports. */
 const RECONCILE_MS = 5000;

@@ -7,6 +7,7 @@
 import { open, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { decodePath } from "./router.js";
+import { isId } from "../../protocol/ids.js";
 
 const TYPES: Record<string, { type: string; cache: string }> = {
   ".m3u8": { type: "application/vnd.apple.mpegurl", cache: "public, max-age=300" },
@@ -15,8 +16,9 @@ const TYPES: Record<string, { type: string; cache: string }> = {
   ".mp4": { type: "video/mp4", cache: "public, max-age=31536000, immutable" },
   ".jpg": { type: "image/jpeg", cache: "public, max-age=31536000, immutable" },
 };
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
-const NAME = /^[A-Za-z0-9_-]{1,64}\.(m3u8|ts|m4s|mp4|jpg)$/;
+/** A file name: an id, a dot, and one of the served extensions. */
+const NAME = /^([^.]+)\.(m3u8|ts|m4s|mp4|jpg)$/;
+const isName = (name: string): boolean => isId(NAME.exec(name)?.[1] ?? "");
 
 export interface FileAnswer {
   status: 200 | 206 | 304 | 416;
@@ -30,7 +32,7 @@ export function vodPath(rawPath: string, prefix = "vod"): { id: string; rest: st
   if (!segs || segs[0] !== prefix || segs.length < 3 || segs.length > 4) return undefined;
   const [, id, ...rest] = segs;
   const name = rest.at(-1) ?? "";
-  if (!id || !ID.test(id) || !NAME.test(name) || (rest.length === 2 && !ID.test(rest[0] ?? ""))) return undefined;
+  if (!id || !isId(id) || !isName(name) || (rest.length === 2 && !isId(rest[0] ?? ""))) return undefined;
   return { id, rest, path: `/${prefix}/${id}/${rest.join("/")}` };
 }
 

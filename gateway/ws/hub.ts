@@ -8,13 +8,15 @@ import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket, WebSock
 import type { AppConfig } from "../../lib/config.js";
 import { AppError, toErrorBody } from "../../lib/errors.js";
 import type { Principal } from "../../lib/identity.js";
-import { CLOSE } from "../close-codes.js";
+import { CLOSE } from "../../protocol/close-codes.js";
 import { rawQuery } from "../http/exchange.js";
 import { clientIp, forwardedFor, proxyTrust, type ProxyTrust } from "../http/client-ip.js";
 import { TokenBucket } from "../../lib/rate-limit.js";
 import { decodeFrame, encodeFrame, type ServerFrame, type WireFormat } from "./codec.js";
 import { newTraceId, withTrace } from "../../lib/logging.js";
-import { runMessage, type Connection, type MessageEnv } from "./messages.js";
+import { runMessage } from "./messages.js";
+import type { Connection } from "./connection.js";
+import type { MessageEnv } from "./message-def.js";
 
 export interface ConnData extends Connection {
   ip: string;

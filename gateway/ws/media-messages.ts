@@ -8,8 +8,9 @@
  *           media.resume {stream, consumerId} once each is set up; media.quality to pin a layer
  *   media.leave {stream}; the owner ends the stream with media.end {stream}
  */
-import { QUALITIES } from "../../media/codecs.js";
-import { def, ID_SCHEMA as id } from "./message-def.js";
+import { QUALITIES } from "../../protocol/media.js";
+import { def } from "./message-def.js";
+import { ID_SCHEMA as id } from "../../protocol/ids.js";
 
 const mediaId = { type: "string", min: 1, max: 64 };
 const obj = { type: "object" };

@@ -4,57 +4,22 @@
  * (sent as `{t:"error", id, d:{code,message}}`). Later features add their types here.
  */
 import { createRequire } from "node:module";
-import type { WebSocket } from "@trufflesuite/uws-js-unofficial";
-import { REACTIONS } from "../../actors/rooms/room-protocol.js";
+import { ROOM_FIELDS, type Reaction } from "../../protocol/rooms.js";
 import { AppError } from "../../lib/errors.js";
-import type { RoomsEdge } from "../rooms-edge.js";
-import type { MediaEdge } from "../media-edge.js";
 import { MEDIA_MESSAGES } from "./media-messages.js";
 import { EVENT_MESSAGES } from "./event-messages.js";
-import type { AnalyticsEdge } from "../analytics-edge.js";
-import { def, ID_SCHEMA, type MessageDef } from "./message-def.js";
-import type { WireFormat } from "./codec.js";
-import type { Principal } from "../../lib/identity.js";
-
-export interface Connection {
-  principal: Principal;
-  readonly id: number;
-  readonly format: WireFormat;
-  /** Rooms this connection has joined. */
-  readonly rooms: Set<string>;
-  /** Streams whose media this connection joined, and the media node hosting each. */
-  readonly media: Map<string, string>;
-  /** Streams whose media.join is under way (they count against the per-connection cap). */
-  readonly mediaJoining: Set<string>;
-  /** The User-Agent of the upgrade request (device info for analytics). */
-  readonly userAgent: string;
-  /** The socket, for room subscriptions; `closed` once uWS closed it (never touch it then). */
-  socket?: WebSocket<Connection>;
-  closed: boolean;
-}
+import { def, type MessageDef, type MessageEnv } from "./message-def.js";
+import type { Connection } from "./connection.js";
+import { ID_SCHEMA } from "../../protocol/ids.js";
 
 const MAX_ROOMS_PER_CONNECTION = 10;
-
-export interface MessageEnv {
-  /** Calls an actor as this connection's user. */
-  call(action: string, params: Record<string, unknown>, principal: Principal): Promise<unknown>;
-  /** NOT_FOUND unless this user may watch the stream whose room this is (private streams). */
-  mayWatch(streamId: string, principal: Principal): Promise<void>;
-  /** Verifies a token (signature, expiry, revocation). */
-  verify(token: string): Promise<Principal>;
-  /** verify() without I/O; undefined when it needs some (an unknown key id). */
-  verifySync(token: string): Principal | undefined;
-  nodeId: string;
-  rooms: RoomsEdge;
-  media: MediaEdge;
-  events: AnalyticsEdge;
-}
 
 type Check = (d: unknown) => true | { message?: string; field?: string }[];
 // fastest-validator is CommonJS (module.exports = class); its typings claim an ES default export.
 const Validator = createRequire(import.meta.url)("fastest-validator") as new () => { compile(schema: object): Check };
 const v = new Validator();
 const id = ID_SCHEMA;
+const F = ROOM_FIELDS;
 
 export const MESSAGES = {
   ping: def<{ ts?: number }>({ ts: { type: "number", optional: true } }, (d) => ({ ts: d.ts ?? null, serverTs: Date.now() })),
@@ -77,7 +42,7 @@ export const MESSAGES = {
   "streams.get": def<{ id: string }>({ id }, (d, conn, env) => env.call("streams.get", d, conn.principal)),
 
   /** Join a room: history (or what was missed since `since`), polls, presence; then live. */
-  "room.join": def<{ room: string; since?: number }>({ room: id, since: { type: "number", integer: true, min: 0, optional: true } }, async (d, conn, env) => {
+  "room.join": def<{ room: string; since?: number }>({ room: id, since: F.since }, async (d, conn, env) => {
     const ws = conn.socket;
     if (!ws) throw new AppError("INTERNAL", "Connection not ready");
     if (!conn.rooms.has(d.room) && conn.rooms.size >= MAX_ROOMS_PER_CONNECTION) throw new AppError("BAD_REQUEST", `At most ${MAX_ROOMS_PER_CONNECTION} rooms per connection`);
@@ -100,34 +65,34 @@ export const MESSAGES = {
     return { left: d.room };
   }),
 
-  "room.chat": def<{ room: string; text: string; cid?: string }>({ room: id, text: { type: "string", min: 1, max: 2000 }, cid: { type: "string", min: 1, max: 64, optional: true } }, (d, conn, env) =>
+  "room.chat": def<{ room: string; text: string; cid?: string }>({ room: id, text: F.text, cid: F.cid }, (d, conn, env) =>
     env.call("rooms.chat", { id: inRoom(conn, d.room), text: d.text, ...(d.cid === undefined ? {} : { cid: d.cid }) }, conn.principal),
   ),
 
   /** Reactions are summed on this node and sent to the room's owner once per window. */
-  "room.react": def<{ room: string; emoji: string }>({ room: id, emoji: { type: "enum", values: [...REACTIONS] } }, (d, conn, env) => {
+  "room.react": def<{ room: string; emoji: Reaction }>({ room: id, emoji: F.emoji }, (d, conn, env) => {
     env.rooms.addReaction(inRoom(conn, d.room), d.emoji);
     return { ok: true };
   }),
 
-  "room.vote": def<{ room: string; pollId: string; option: number }>({ room: id, pollId: id, option: { type: "number", integer: true, min: 0, max: 31 } }, (d, conn, env) =>
+  "room.vote": def<{ room: string; pollId: string; option: number }>({ room: id, pollId: F.pollId, option: F.option }, (d, conn, env) =>
     env.call("rooms.vote", { id: inRoom(conn, d.room), pollId: d.pollId, option: d.option }, conn.principal),
   ),
 
   "room.poll.create": def<{ room: string; question: string; options: string[] }>(
-    { room: id, question: { type: "string", min: 1, max: 300 }, options: { type: "array", min: 2, max: 10, items: { type: "string", min: 1, max: 100 } } },
+    { room: id, question: F.question, options: F.options },
     (d, conn, env) => env.call("rooms.pollCreate", { id: d.room, question: d.question, options: d.options }, conn.principal),
   ),
 
-  "room.poll.close": def<{ room: string; pollId: string }>({ room: id, pollId: id }, (d, conn, env) => env.call("rooms.pollClose", { id: d.room, pollId: d.pollId }, conn.principal)),
+  "room.poll.close": def<{ room: string; pollId: string }>({ room: id, pollId: F.pollId }, (d, conn, env) => env.call("rooms.pollClose", { id: d.room, pollId: d.pollId }, conn.principal)),
 
-  "room.delete": def<{ room: string; seq: number }>({ room: id, seq: { type: "number", integer: true, min: 1 } }, (d, conn, env) => env.call("rooms.deleteMessage", { id: d.room, seq: d.seq }, conn.principal)),
+  "room.delete": def<{ room: string; seq: number }>({ room: id, seq: F.seq }, (d, conn, env) => env.call("rooms.deleteMessage", { id: d.room, seq: d.seq }, conn.principal)),
 
-  "room.mute": def<{ room: string; userId: string; seconds: number }>({ room: id, userId: id, seconds: { type: "number", integer: true, min: 1, max: 604800 } }, (d, conn, env) =>
+  "room.mute": def<{ room: string; userId: string; seconds: number }>({ room: id, userId: F.userId, seconds: F.muteSeconds }, (d, conn, env) =>
     env.call("rooms.mute", { id: d.room, userId: d.userId, seconds: d.seconds }, conn.principal),
   ),
 
-  "room.ban": def<{ room: string; userId: string }>({ room: id, userId: id }, (d, conn, env) => env.call("rooms.ban", { id: d.room, userId: d.userId }, conn.principal)),
+  "room.ban": def<{ room: string; userId: string }>({ room: id, userId: F.userId }, (d, conn, env) => env.call("rooms.ban", { id: d.room, userId: d.userId }, conn.principal)),
 
   ...MEDIA_MESSAGES,
   ...EVENT_MESSAGES,

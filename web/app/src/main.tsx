@@ -14,6 +14,7 @@ import { href, interceptLinks, useRoute } from "./router";
 import { session } from "./session";
 import { enableSpatialNavigation, tvMode } from "./tv";
 import "./styles.css";
+import { isId } from "../../../protocol/ids";
 
 /** Re-renders the caller when the user logs in or out, or a guest token arrives. */
 function useSession(): void {
@@ -58,8 +59,8 @@ const Admin = lazy(() => import("./admin/Admin"));
 
 function Screen({ path, query }: { path: string; query: URLSearchParams }) {
   if (path === "/") return <Home query={query.get("q") ?? ""} category={query.get("category") ?? ""} />;
-  const watch = /^\/watch\/([A-Za-z0-9_-]{1,64})$/.exec(path);
-  if (watch?.[1]) return <Watch key={watch[1]} id={watch[1]} mode={query.get("mode") ?? ""} bufferSec={Number(query.get("buffer")) || undefined} />;
+  const watch = /^\/watch\/([^/]+)$/.exec(path);
+  if (watch?.[1] && isId(watch[1])) return <Watch key={watch[1]} id={watch[1]} mode={query.get("mode") ?? ""} bufferSec={Number(query.get("buffer")) || undefined} />;
   if (path === "/studio") return <Studio />;
   if (path === "/admin") return <Admin />;
   return <p class="status">No such page.</p>;

@@ -5,6 +5,7 @@
  * server acknowledges it, so a lost connection or an expired session never loses what was typed.
  */
 import { errorText } from "./api";
+import { isRetryable } from "../../../protocol/errors";
 import { socket, SocketError, type Push } from "./socket";
 
 export interface ChatEvent {
@@ -44,8 +45,8 @@ interface JoinAnswer {
   reset?: boolean;
 }
 
-/** Errors worth re-sending after a reconnect; anything else (MUTED, BANNED...) goes back to the user. */
-const RETRYABLE = new Set(["OFFLINE", "TIMEOUT", "TOKEN_EXPIRED", "UNAVAILABLE", "RATE_LIMITED"]);
+/** A refusal worth sending again later: the socket was down (OFFLINE, local), or the wire says so. */
+const retryable = (code: string): boolean => code === "OFFLINE" || isRetryable(code);
 const MAX_MESSAGES = 300;
 
 export class RoomModel {
@@ -142,7 +143,7 @@ export class RoomModel {
           this.outbox.shift();
         } catch (err) {
           const code = err instanceof SocketError ? err.code : "";
-          if (RETRYABLE.has(code)) break;
+          if (retryable(code)) break;
           m.error = errorText(err);
           this.outbox.shift();
           this.#refused.push(m);

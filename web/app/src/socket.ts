@@ -1,9 +1,11 @@
 /**
  * The app's one WebSocket to the gateway (JSON frames, docs/protocol.md): request/answer by id,
- * pushes to listeners, reconnect with backoff (close codes 4000-4499 and 1006; 45xx stop), and
+ * pushes to listeners, reconnect by the protocol's close-code rules (protocol/close-codes.ts:
+ * 1001/1006/40xx with a jittered backoff of 0.5 s doubling to 30 s, 4000 at once, 45xx stop), and
  * token renewal on the open socket (`auth`) ahead of expiry, so an expiring session never closes
  * it. Errors are data: a refused request rejects with a SocketError carrying the server's code.
  */
+import { CLOSE, reconnectAfter } from "../../../protocol/close-codes";
 import { session } from "./session";
 
 export class SocketError extends Error {
@@ -34,7 +36,8 @@ const REQUEST_TIMEOUT_MS = 15_000;
 export class AppSocket {
   #ws: WebSocket | undefined;
   #next = 1;
-  #backoff = 500;
+  /** Reconnect attempts since the socket was last open. */
+  #attempt = 0;
   #stopped = false;
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #pending = new Map<string, Pending>();
@@ -63,7 +66,7 @@ export class AppSocket {
     session.on((s) => {
       if (s.user?.id === user) return;
       user = s.user?.id;
-      this.#ws?.close(4000, "identity changed");
+      this.#ws?.close(CLOSE.RECONNECT_ELSEWHERE, "identity changed");
     });
   }
 
@@ -106,14 +109,15 @@ export class AppSocket {
     try {
       token = await session.token();
     } catch {
-      return this.#retry();
+      this.#retry(1006); // no token (the network is down): like a lost connection
+      return;
     }
     if (this.#stopped) return;
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${proto}://${location.host}/ws?format=json&token=${encodeURIComponent(token)}`);
     this.#ws = ws;
     ws.onopen = () => {
-      this.#backoff = 500;
+      this.#attempt = 0;
       this.#emitState(true);
     };
     ws.onmessage = (m) => this.#onFrame(m.data as string);
@@ -164,18 +168,17 @@ export class AppSocket {
     for (const id of [...this.#pending.keys()]) this.#settle(id, undefined, new SocketError("OFFLINE", "Connection lost: retrying"));
     this.#emitState(false);
     if (this.#stopped) return;
-    if (code >= 4500 && code < 5000) {
-      this.stoppedReason = reason || `closed (${String(code)})`;
-      return;
-    }
-    if (code === 4003) session.expire();
-    this.#retry();
+    if (code === CLOSE.TOKEN_EXPIRED) session.expire();
+    if (!this.#retry(code)) this.stoppedReason = reason || `closed (${String(code)})`;
   }
 
-  #retry(): void {
-    if (this.#stopped) return;
-    setTimeout(() => void this.#connect(), this.#backoff + Math.random() * 250);
-    this.#backoff = Math.min(this.#backoff * 2, 15_000);
+  /** Schedules the next connection by the protocol's rules; false when the code says stop. */
+  #retry(code: number): boolean {
+    if (this.#stopped) return true;
+    const wait = reconnectAfter(code, this.#attempt++, Math.random());
+    if (wait === undefined) return false;
+    setTimeout(() => void this.#connect(), wait);
+    return true;
   }
 
   #emitState(online: boolean): void {

@@ -3,8 +3,8 @@ import { useState } from "preact/hooks";
 import { field } from "../form";
 import type { Poll, RoomModel } from "../room";
 import { session } from "../session";
+import { REACTIONS } from "../../../../protocol/rooms";
 
-export const REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "👏", "🔥", "🎉"];
 
 export function Reactions({ room, onReact }: { room: RoomModel; onReact: () => void }) {
   return (

@@ -7,14 +7,10 @@
  *   media.onNotice(frame)                             feed media.* frames from the socket
  */
 import { Device, type types } from "mediasoup-client";
-import type { MediaJoinAnswer, Quality } from "../../../../protocol/media";
+import { MEDIA_LADDER, type MediaJoinAnswer, type Quality } from "../../../../protocol/media";
 
-/** The platform's quality ladder (media/codecs.ts): low / medium / high. */
-const ENCODINGS: types.RtpEncodingParameters[] = [
-  { rid: "r0", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
-  { rid: "r1", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
-  { rid: "r2", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
-];
+/** The simulcast encodings: the platform's ladder (protocol/media.ts), lowest first. */
+const ENCODINGS: types.RtpEncodingParameters[] = MEDIA_LADDER.map(({ rid, scaleResolutionDownBy, maxBitrate }) => ({ rid, scaleResolutionDownBy, maxBitrate }));
 
 export type { Quality };
 export type Requester = (t: string, d: unknown) => Promise<unknown>;

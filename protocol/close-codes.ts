@@ -1,8 +1,9 @@
 /**
- * WebSocket close codes. The range tells the client what to do (docs/protocol.md):
+ * WebSocket close codes, and what a client does after each (docs/protocol.md#close-codes):
  *   4000-4499  reconnect (with backoff; to any gateway)
  *   4500-4999  do not reconnect until the user acts (log in again, fix the client)
  * 1000/1001/1006/1009 keep their RFC 6455 meanings; 1009 (frame too large) is sent by uWS.
+ * The gateway closes with these; the app's socket (web/app/src/socket.ts) follows reconnectAfter.
  */
 export const CLOSE = {
   /** The gateway is shutting down: reconnect, another node will take you. */
@@ -23,4 +24,20 @@ export const CLOSE = {
 
 export function shouldReconnect(code: number): boolean {
   return code === 1001 || code === 1006 || (code >= 4000 && code < 4500);
+}
+
+/** The reconnect backoff: 0.5 s doubling to 30 s, jittered up to twice (the first try is 0.5-1 s). */
+export const RECONNECT_BASE_MS = 500;
+export const RECONNECT_MAX_MS = 30_000;
+
+/**
+ * How long to wait before reconnecting after a close with `code`, on the `attempt`-th try in a
+ * row (0 = the first since the socket was last open); undefined = do not reconnect. A draining
+ * node (4000) is left at once; `random` in [0, 1) spreads clients apart.
+ */
+export function reconnectAfter(code: number, attempt: number, random: number): number | undefined {
+  if (code === CLOSE.RECONNECT_ELSEWHERE && attempt === 0) return Math.floor(random * 250);
+  if (!shouldReconnect(code)) return undefined;
+  const base = RECONNECT_BASE_MS * 2 ** Math.min(attempt, 10);
+  return Math.round(Math.min(base * (1 + random), RECONNECT_MAX_MS));
 }

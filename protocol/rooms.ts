@@ -1,9 +1,15 @@
 /**
+ * The rooms part of the wire (docs/protocol.md#rooms): what a room sends to its audience, what a
+ * join answers, and the schemas of the fields clients send (the gateway's room.* messages and
+ * the rooms actor's params are built from the same ones).
+ *
  * What a room sends to its audience. Sequenced events (chat, deletions, polls opened and
  * closed, moderation) carry the room's `seq`, are kept in the log and replayed on recovery.
  * Aggregates (reaction counts per window, poll tallies, presence) are ephemeral: they carry no
  * seq, because a client that missed one only needs the next.
  */
+import { ID_SCHEMA } from "./ids.js";
+
 export const REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "👏", "🔥", "🎉"] as const;
 export type Reaction = (typeof REACTIONS)[number];
 
@@ -45,3 +51,30 @@ export interface RoomOut {
   room: string;
   items: RoomItem[];
 }
+
+/** The answer to room.join. */
+export interface JoinAnswer {
+  seq: number;
+  events: RoomEvent[];
+  /** Set when `since` could not be honoured: the client must drop its state and use `events`. */
+  reset?: "behind" | "ahead";
+  polls: PollPublic[];
+  presence: { count: number; sample: UserRef[] };
+  slowModeSec: number;
+  chatEnabled: boolean;
+}
+
+/** The fields clients send to rooms, one schema each (fastest-validator shapes). */
+export const ROOM_FIELDS = {
+  since: { type: "number", integer: true, min: 0, optional: true },
+  text: { type: "string", min: 1, max: 2000 },
+  cid: { type: "string", min: 1, max: 64, optional: true },
+  emoji: { type: "enum", values: [...REACTIONS] },
+  pollId: ID_SCHEMA,
+  option: { type: "number", integer: true, min: 0, max: 31 },
+  question: { type: "string", min: 1, max: 300 },
+  options: { type: "array", min: 2, max: 10, items: { type: "string", min: 1, max: 100 } },
+  seq: { type: "number", integer: true, min: 1 },
+  userId: ID_SCHEMA,
+  muteSeconds: { type: "number", integer: true, min: 1, max: 7 * 86400 },
+} as const;
