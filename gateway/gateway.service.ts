@@ -16,13 +16,13 @@ export function gatewayService(cfg: AppConfig, onStarted?: (gw: Gateway) => void
     events: {
       "sessions.revoked": { handler: (ctx: Context<{ list: Revocation[] }>) => gw.onRevoked(ctx.params.list) },
       "sessions.keys.changed": { handler: () => gw.onKeysChanged() },
-      "rooms.out": { handler: (ctx: Context<RoomOut>) => gw.onRoomOut(ctx.params) },
+      "rooms.out": { handler: (ctx: Context<RoomOut>) => gw.realtime.onRoomOut(ctx.params) },
       // A stream deleted, or its visibility or grants changed.
       "streams.changed": { handler: (ctx: Context<{ id: string }>) => gw.onStreamChanged(ctx.params.id) },
       "edges.load": { handler: (ctx: Context<{ url: string; load: number }>) => gw.onEdgeLoad(ctx.params) },
-      "encoders.progress": { handler: (ctx: Context<EncodeProgress>) => gw.onEncodeProgress(ctx.params) },
-      "analytics.alert": { handler: (ctx: Context<Alert>) => gw.onAlert(ctx.params) },
-      "media.out": { handler: (ctx: Context<MediaOut>) => gw.onMediaOut(ctx.params, ctx.nodeID ?? "") },
+      "encoders.progress": { handler: (ctx: Context<EncodeProgress>) => gw.realtime.onEncodeProgress(ctx.params) },
+      "analytics.alert": { handler: (ctx: Context<Alert>) => gw.realtime.onAlert(ctx.params) },
+      "media.out": { handler: (ctx: Context<MediaOut>) => gw.realtime.onMediaOut(ctx.params, ctx.nodeID ?? "") },
       // A sessions actor appeared (start-up order, a node joined): load keys now, not on the next timer.
       "$services.changed": { handler: () => gw.onServicesChanged() },
     },

@@ -201,7 +201,8 @@ describe("VOD: upload, encode, deliver", () => {
     assert.match(out.stdout, /upload +\[#+\] 100%/);
     assert.match(out.stdout, /encoding +\[#*\s*\] +\d+% running/);
     const url = /ready: (\S+)/.exec(out.stdout)?.[1] ?? "";
-    const id = new URL(url).searchParams.get("v") ?? "";
+    const id = /^\/app\/watch\/([A-Za-z0-9_-]+)$/.exec(new URL(url).pathname)?.[1] ?? "";
+    assert.ok(id, `a watch URL of the app: ${url}`);
     assert.equal(((await api(node.url, "GET", `/api/streams/${id}`)).body as { status: string; title: string }).status, "ready");
   });
 
