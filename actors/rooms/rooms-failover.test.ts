@@ -1,0 +1,104 @@
+/**
+ * Room ownership across nodes, with the rooms actor itself: two brokers in one process over
+ * Moleculer's Fake transporter, one store (real sqlite). A room is owned by one node; calls on
+ * the other are forwarded to it; when the owner stops, or dies holding its lease, the other node
+ * takes the room over (at once, or once the lease expired) and its sequence goes on unbroken.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, describe, it } from "node:test";
+import { ServiceBroker } from "moleculer";
+import { DEFAULTS, type AppConfig } from "../../lib/config.js";
+import type { CallMeta, Principal } from "../../lib/identity.js";
+import type { JoinAnswer } from "../../protocol/rooms.js";
+import { SqliteStore } from "../../store/store-sqlite.js";
+import type { Store } from "../../store/index.js";
+import { roomsService } from "./rooms.service.js";
+
+const LEASE_MS = 1000;
+const dir = mkdtempSync(path.join(os.tmpdir(), "esh-rooms-failover-"));
+const store = new SqliteStore(path.join(dir, "s.sqlite"));
+const cfg: AppConfig = { ...DEFAULTS, rooms: { ...DEFAULTS.rooms, leaseTtlMs: LEASE_MS } };
+const brokers: ServiceBroker[] = [];
+const ann: Principal = { userId: "ann", name: "Ann", role: "viewer", guest: false, sid: "s1", exp: Math.floor(Date.now() / 1000) + 3600 };
+const meta: CallMeta = { caller: { kind: "user", principal: ann } };
+
+/** A store that can be cut off: every operation fails once `dead` (a node that died, as the
+ *  cluster sees it: it renews nothing and releases nothing). */
+function severable(s: Store): { store: Store; kill(): void } {
+  let dead = false;
+  const store = new Proxy(s, {
+    get(target, prop, receiver) {
+      const v: unknown = Reflect.get(target, prop, receiver);
+      if (typeof v !== "function") return v;
+      return (...args: unknown[]) => (dead ? Promise.reject(new Error("node is gone")) : (v as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
+  return { store, kill: () => (dead = true) };
+}
+
+async function node(nodeID: string, s: Store = store): Promise<ServiceBroker> {
+  const b = new ServiceBroker({ nodeID, namespace: "failover-test", transporter: "Fake", logger: false });
+  b.createService(roomsService(cfg, s));
+  await b.start();
+  brokers.push(b);
+  return b;
+}
+
+const leaseOwner = async (room: string) => ((await store.get<{ owner: string }>("room_leases", room))?.value.owner);
+const chat = (b: ServiceBroker, room: string, text: string) => b.call<{ seq: number }, object>("rooms.chat", { id: room, text }, { meta });
+const join = (b: ServiceBroker, room: string, since?: number) => b.call<JoinAnswer, object>("rooms.join", since === undefined ? { id: room } : { id: room, since }, { meta });
+
+after(async () => {
+  for (const b of brokers) await b.stop().catch(() => undefined);
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("rooms across two nodes (Fake transporter)", () => {
+  it("one node owns a room, the other forwards to it; a graceful stop hands the room over at once", async () => {
+    const a = await node("rooms-a");
+    const b = await node("rooms-b");
+    await a.call("rooms.create", { id: "r1", ownerId: "host" });
+    assert.equal((await chat(a, "r1", "one")).seq, 1);
+    assert.equal(await leaseOwner("r1"), "rooms-a");
+    assert.equal((await chat(b, "r1", "two")).seq, 2, "b forwards to the owner");
+    assert.equal(await leaseOwner("r1"), "rooms-a", "b did not take the room while a holds it");
+    await a.stop();
+    const started = Date.now();
+    assert.equal((await chat(b, "r1", "three")).seq, 3);
+    assert.ok(Date.now() - started < LEASE_MS, "a released its lease: no wait for expiry");
+    assert.equal(await leaseOwner("r1"), "rooms-b");
+    const j = await join(b, "r1", 0);
+    assert.deepEqual(j.events.map((e) => (e.kind === "chat" ? e.text : e.kind)), ["one", "two", "three"]);
+  });
+
+  it("a node that dies holding its lease loses the room once the lease expires; the sequence goes on unbroken", async () => {
+    const cut = severable(store);
+    const c = await node("rooms-c", cut.store);
+    const d = await node("rooms-d");
+    await c.call("rooms.create", { id: "r2", ownerId: "host" });
+    await chat(c, "r2", "before");
+    assert.equal(await leaseOwner("r2"), "rooms-c");
+    cut.kill(); // c can no longer renew, release or write
+    await c.stop().catch(() => undefined);
+    const started = Date.now();
+    let answer: { seq: number } | undefined;
+    while (!answer) {
+      answer = await chat(d, "r2", "after").catch((err: unknown) => {
+        assert.ok(["UNAVAILABLE", "TIMEOUT"].includes(String((err as { type?: string }).type)) || /not available|not found/i.test(String(err)), String(err));
+        return undefined;
+      });
+      if (!answer) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(Date.now() - started < LEASE_MS * 5, "the room moved within a few lease lifetimes");
+    }
+    const waited = Date.now() - started;
+    assert.equal(answer.seq, 2, "numbered after the dead owner's last event");
+    assert.equal(await leaseOwner("r2"), "rooms-d");
+    assert.ok(waited >= LEASE_MS / 2, `took the room only after the lease ran out (${String(waited)} ms)`);
+    const j = await join(d, "r2", 0);
+    assert.deepEqual(j.events.map((e) => (e.kind === "chat" ? e.text : e.kind)), ["before", "after"]);
+  });
+});
