@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { loadConfig } from "../lib/config.js";
 import { whepOffer } from "../tools/harness/sdp-offers.js";
 import { LiveStream, type PeerOwner } from "./live-stream.js";
+import { whep } from "./whip-whep.js";
 import type { CloseReason, StreamNotice } from "../protocol/media.js";
 import { parseOffer } from "./sdp.js";
 import { WorkerPool } from "./worker-pool.js";
@@ -50,8 +51,8 @@ describe("LiveStream (real mediasoup worker)", () => {
     assert.ok(slot);
     const before = { consumers: slot.consumers, routers: slot.routers };
     const s = await liveStream();
-    await s.whep("p1", who("viewer-1"), parseOffer(whepOffer()));
-    await s.whep("p2", who("viewer-2"), parseOffer(whepOffer()));
+    await whep(s, "p1", who("viewer-1"), parseOffer(whepOffer()));
+    await whep(s, "p2", who("viewer-2"), parseOffer(whepOffer()));
     assert.equal(slot.consumers - before.consumers, 4, "two WHEP players, audio and video each");
     assert.equal(slot.routers - before.routers, 3, "the stream's router and one per WHEP player");
     s.close("ended");
@@ -64,7 +65,7 @@ describe("LiveStream (real mediasoup worker)", () => {
     assert.ok(slot);
     const s = await liveStream();
     const base = slot.consumers;
-    await s.whep("p1", who("viewer-1"), parseOffer(whepOffer()));
+    await whep(s, "p1", who("viewer-1"), parseOffer(whepOffer()));
     assert.equal(slot.consumers - base, 2);
     assert.ok(s.leave("p1"));
     await new Promise((r) => setTimeout(r, 100));

@@ -1,8 +1,9 @@
 /**
- * One live stream on this media node: an origin router (where the broadcaster's producers
- * live) plus, as viewers pass `maxConsumersPerRouter`, routers on other workers fed with
- * `pipeToRouter`. Peers (one per client connection or WHIP/WHEP session) own their transports,
- * and through them their producers and consumers.
+ * One live stream on this media node: its routers (stream-routers.ts: the origin, where the
+ * broadcaster's producers live, plus routers on other workers as viewers grow), its producers,
+ * its peers (peer.ts: one per client connection or WHIP/WHEP session, owning transports,
+ * producers and consumers), and its pipes to and from other media nodes (node-pipes.ts).
+ * WHIP/WHEP sessions are made in whip-whep.ts; live HLS is the media node's (live-packaging.ts).
  *
  * Close cascade: close() -> routers closed -> transports, producers, consumers closed by
  * mediasoup; the stream tells its clients once (`onNotice`) and its owner once (`onClosed`).
@@ -14,12 +15,11 @@ import type { CloseReason, StreamNotice } from "../protocol/media.js";
 import type { ConsumerInfo, TransportInfo } from "./transport-info.js";
 import type { AppConfig } from "../lib/config.js";
 import { AppError } from "../lib/errors.js";
-import { MEDIA_CODECS, spatialLayerOf, type Quality } from "./codecs.js";
-import type { WorkerPool, WorkerSlot } from "./worker-pool.js";
+import { spatialLayerOf, type Quality } from "./codecs.js";
+import type { WorkerPool } from "./worker-pool.js";
+import { StreamRouters } from "./stream-routers.js";
 import { Peer, type Hosted, type PeerOwner, type PeerRole } from "./peer.js";
-import { codecsForPlayer, planWhip, playerCapabilities, whepAnswer, type Offer } from "./sdp.js";
-import { LiveHls } from "./live-hls.js";
-import { connectPipe, createPipe, endOf, PipeOut, type PipedProducer, type PipeEnd } from "./node-pipes.js";
+import { connectPipe, createPipe, endOf, OriginPipes, type PipedProducer, type PipeEnd } from "./node-pipes.js";
 
 export type { PeerOwner, PeerRole } from "./peer.js";
 /** At most one key frame request per this long reaches a broadcaster (per producer). */
@@ -38,38 +38,37 @@ export type PipeHandshake = (local: PipeEnd) => Promise<PipeEnd & { producers: P
 
 export class LiveStream {
   readonly id: string;
-  readonly #pool: WorkerPool;
   readonly #cfg: AppConfig["media"];
   readonly #hooks: LiveStreamHooks;
-  readonly #hosts: Hosted[] = [];
+  readonly #routers: StreamRouters;
   readonly #peers = new Map<string, Peer>();
   /** Producers on the origin router, with their source ("camera" | "screen" | "mic"). */
   readonly producers = new Map<string, { producer: types.Producer; source: string }>();
   /** Origin side: pipes to relay nodes, by node id. */
-  readonly #pipesOut = new Map<string, PipeOut>();
+  readonly #pipesOut: OriginPipes;
   /** Relay side: the origin node's id and the pipe from it. */
   #relay: { origin: string; transport: types.PipeTransport } | undefined;
-  #hls: LiveHls | undefined;
   #closed = false;
   #wentLive = false;
 
   private constructor(id: string, pool: WorkerPool, cfg: AppConfig["media"], hooks: LiveStreamHooks) {
     this.id = id;
-    this.#pool = pool;
     this.#cfg = cfg;
     this.#hooks = hooks;
+    this.#pipesOut = new OriginPipes(cfg, id);
+    this.#routers = new StreamRouters(id, pool, cfg.maxConsumersPerRouter, () => this.close("worker-died"));
   }
 
   static async open(id: string, pool: WorkerPool, cfg: AppConfig["media"], hooks: LiveStreamHooks): Promise<LiveStream> {
     const s = new LiveStream(id, pool, cfg, hooks);
-    await s.#addHost(pool.pick());
+    await s.#routers.openOrigin();
     return s;
   }
 
   /** Relay node: media produced here come from this origin node. */
   static async openRelay(id: string, pool: WorkerPool, cfg: AppConfig["media"], hooks: LiveStreamHooks, origin: string, handshake: PipeHandshake): Promise<LiveStream> {
     const s = new LiveStream(id, pool, cfg, hooks);
-    const host = await s.#addHost(pool.pick());
+    const host = await s.#routers.openOrigin();
     const transport = await createPipe(host.router, cfg, { streamId: id, origin });
     s.#relay = { origin, transport };
     try {
@@ -103,8 +102,13 @@ export class LiveStream {
     return this.#peers.values();
   }
 
+  /** The router the broadcaster's producers live on (live HLS consumes from it). */
+  get originRouter(): types.Router {
+    return this.#routers.origin().router;
+  }
+
   get rtpCapabilities(): types.RtpCapabilities {
-    return this.#origin().router.rtpCapabilities;
+    return this.#routers.origin().router.rtpCapabilities;
   }
 
   get viewers(): number {
@@ -115,7 +119,7 @@ export class LiveStream {
 
   /** Routers in use, for placement tests and stats: worker slot and consumer count of each. */
   hosts(): { slot: number; consumers: number }[] {
-    return this.#hosts.map((h) => ({ slot: h.slot.index, consumers: h.consumers }));
+    return this.#routers.summary();
   }
 
   peer(id: string): Peer | undefined {
@@ -127,7 +131,7 @@ export class LiveStream {
     this.#assertOpen();
     if (role === "broadcaster" && this.#relay) throw new AppError("CONFLICT", "This media node relays the stream: broadcast to its origin node", { reconnect: true });
     if (this.#peers.has(peerId)) this.leave(peerId);
-    const host = own ?? (role === "broadcaster" ? this.#origin() : await this.#hostForViewer());
+    const host = own ?? (role === "broadcaster" ? this.#routers.origin() : await this.#routers.forViewer(this.producers.keys()));
     const peer = new Peer(peerId, who, role, host, own !== undefined);
     this.#peers.set(peerId, peer);
     const t = await host.router.createWebRtcTransport({
@@ -167,9 +171,9 @@ export class LiveStream {
   }
 
   /** WHIP/WHEP: an HTTP session has no socket whose close ends it; one that never connects is dropped. */
-  #expectConnected(peerId: string, t: TransportInfo): void {
+  #expectConnected(peerId: string, transportId: string): void {
     const peer = this.#peers.get(peerId);
-    const transport = peer?.transports.get(t.id);
+    const transport = peer?.transports.get(transportId);
     if (!peer || !transport) return;
     const timer = setTimeout(() => {
       if (transport.dtlsState !== "connected") this.#lose(peer, `not connected within ${this.#cfg.sessionConnectTimeoutMs} ms`);
@@ -183,14 +187,8 @@ export class LiveStream {
     const out = new Map<string, number>();
     for (const peer of [...this.#peers.values()]) {
       if (peer.role !== "broadcaster" || peer.producers.size === 0) continue;
-      let bytes = 0;
-      let known = true;
-      for (const p of [...peer.producers.values()]) {
-        const stats = await p.getStats().catch(() => undefined);
-        if (!stats) known = false; // a worker that does not answer says nothing about the broadcaster
-        for (const st of stats ?? []) bytes += st.byteCount;
-      }
-      if (known) out.set(peer.id, bytes);
+      const bytes = await peer.receivedBytes();
+      if (bytes !== undefined) out.set(peer.id, bytes);
     }
     return out;
   }
@@ -216,7 +214,7 @@ export class LiveStream {
     peer.addProducer(producer);
     await this.#register(producer, source);
     if (!this.#relay) this.#wentLive = true;
-    for (const [node, out] of this.#pipesOut) this.#hooks.onPiped?.(node, await out.add(producer.id, source));
+    await this.#pipesOut.add(producer.id, source, (node, p) => this.#hooks.onPiped?.(node, p));
     return producer.id;
   }
 
@@ -224,16 +222,7 @@ export class LiveStream {
   async pipeOut(relayNode: string, remote: PipeEnd): Promise<PipeEnd & { producers: PipedProducer[] }> {
     this.#assertOpen();
     if (this.#relay) throw new AppError("CONFLICT", "Not the origin of this stream");
-    this.#pipesOut.get(relayNode)?.close();
-    const out = new PipeOut(await createPipe(this.#origin().router, this.#cfg, { streamId: this.id, relayNode }));
-    this.#pipesOut.set(relayNode, out);
-    out.transport.observer.once("close", () => {
-      if (this.#pipesOut.get(relayNode) === out) this.#pipesOut.delete(relayNode);
-    });
-    await connectPipe(out.transport, remote);
-    const producers: PipedProducer[] = [];
-    for (const [id, p] of this.producers) producers.push(await out.add(id, p.source));
-    return { ...endOf(out.transport), producers };
+    return this.#pipesOut.open(relayNode, this.#routers.origin().router, remote, [...this.producers].map(([id, p]) => [id, p.source]));
   }
 
   /** Relay side: producers arriving through the pipe from the origin (same ids). */
@@ -259,7 +248,7 @@ export class LiveStream {
       this.producers.delete(producer.id);
       if (!this.#closed) this.#hooks.onNotice({ t: "media.producer.closed", d: { streamId: this.id, producerId: producer.id } });
     });
-    for (const h of this.#hosts.slice(1)) await this.#pipe(producer.id, h);
+    await this.#routers.spread(producer.id);
     this.#hooks.onNotice({ t: "media.producer", d: { streamId: this.id, producerId: producer.id, kind: producer.kind, source } });
   }
 
@@ -297,90 +286,30 @@ export class LiveStream {
     await c.setPreferredLayers({ spatialLayer: pinned ?? 2, temporalLayer: 2 });
   }
 
-  /** WHIP: an encoder's offer -> transport, producers; returns the SDP answer. */
-  async whip(peerId: string, who: PeerOwner, offer: Offer): Promise<string> {
-    const t = await this.join(peerId, who, "broadcaster");
-    try {
-      const plan = planWhip(offer, this.rtpCapabilities, t);
-      await this.connect(peerId, t.id, offer.dtls);
-      for (const p of plan.produce) await this.produce(peerId, t.id, p.kind, p.rtpParameters, "whip");
-      this.#expectConnected(peerId, t);
-      return plan.answer;
-    } catch (err) {
-      this.leave(peerId);
-      throw err;
-    }
+  /** A router of its own on a worker of this node, for a peer whose codecs differ from the
+   *  stream's (a WHEP player): join() with it as `own`; it closes with that peer. */
+  async ownHost(mediaCodecs: types.RouterRtpCodecCapability[], peerId: string): Promise<Hosted> {
+    this.#assertOpen();
+    return this.#routers.own(mediaCodecs, peerId);
   }
 
-  /** WHEP: a player's offer -> transport, one running consumer per offered section; returns the answer. */
-  async whep(peerId: string, who: PeerOwner, offer: Offer): Promise<string> {
-    const caps = playerCapabilities(offer);
-    checkCapabilities(caps);
-    let mediaCodecs;
-    try {
-      mediaCodecs = codecsForPlayer(caps, this.rtpCapabilities);
-    } catch (err) {
-      throw new AppError("BAD_REQUEST", `No codec in common with the player: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    const slot = this.#pool.pick();
-    const router = await slot.worker.createRouter({ mediaCodecs, appData: { streamId: this.id, peerId } });
-    slot.routers++;
-    router.observer.once("close", () => slot.routers--);
-    const own: Hosted = { router, slot, consumers: 0 };
-    const t = await this.join(peerId, who, "viewer", own).catch((err: unknown) => {
-      router.close();
-      throw err;
-    });
-    try {
-      await this.connect(peerId, t.id, offer.dtls);
-      const peer = this.#peer(peerId);
-      const transport = this.#transport(peerId, t.id);
-      const byMid = new Map<string, types.RtpParameters>();
-      for (const m of offer.media) {
-        const source = [...this.producers.values()].find((p) => p.producer.kind === m.type)?.producer.id;
-        if (source === undefined) continue;
-        const { pipeProducer } = await this.#origin().router.pipeToRouter({ producerId: source, router, keepId: false });
-        const producerId = pipeProducer?.id ?? source;
-        if (!router.canConsume({ producerId, rtpCapabilities: caps })) throw new AppError("BAD_REQUEST", `The player cannot decode this stream's ${m.type} codec`);
-        const c = await mediaCall("RTP capabilities", () => transport.consume({ producerId, rtpCapabilities: caps, paused: false, mid: String(m.mid), enableRtx: false, appData: { peerId } }));
-        peer.track(c);
-        byMid.set(String(m.mid), c.rtpParameters);
-      }
-      const answer = whepAnswer(offer, t, byMid);
-      for (const c of peer.consumers.values()) if (c.kind === "video") c.requestKeyFrame().catch(() => undefined);
-      this.#expectConnected(peerId, t);
-      this.#watchConnection(peer, transport);
-      return answer;
-    } catch (err) {
-      this.leave(peerId);
-      throw err;
-    }
+  /** Pipes the stream's producer of this kind to a peer's own router; its id there, or undefined
+   *  when the stream has no such producer. */
+  async pipeKindTo(kind: types.MediaKind, host: Hosted): Promise<string | undefined> {
+    const source = [...this.producers.values()].find((p) => p.producer.kind === kind)?.producer.id;
+    if (source === undefined) return undefined;
+    const { pipeProducer } = await this.#routers.origin().router.pipeToRouter({ producerId: source, router: host.router, keepId: false });
+    return pipeProducer?.id ?? source;
   }
 
-  /** (Re)starts live HLS packaging of the current producers (needs video); origin only. */
-  async restartHls(outDir: string, keyUri: (n: number) => string, onExit: (why: string) => void, recording?: string): Promise<boolean> {
-    this.#hls?.close();
-    this.#hls = undefined;
-    const producers = [...this.producers.values()].map((p) => p.producer);
-    const video = producers.find((p) => p.kind === "video");
-    if (this.#closed || this.#relay || !video) return false;
-    const audio = producers.find((p) => p.kind === "audio");
-    this.#hls = await LiveHls.start(this.#origin().router, audio ? [video, audio] : [video], outDir, keyUri, onExit, recording);
-    if (this.closed) this.#hls.close(); // closed while ffmpeg was starting
-    return true;
-  }
-
-  /** Hands live HLS over to the caller (to be finished gracefully: the recording), so that
-   *  closing the stream does not kill its ffmpeg. */
-  detachHls(): LiveHls | undefined {
-    const h = this.#hls;
-    this.#hls = undefined;
-    return h;
-  }
-
-  /** Live HLS key n, while recent. */
-  liveKey(n: number): Buffer | undefined {
-    return this.#hls?.key(n);
+  /** An HTTP session (WHIP/WHEP) has no socket whose close ends it: it is dropped when its ICE
+   *  or DTLS is lost, or when it does not connect within sessionConnectTimeoutMs. */
+  watchSession(peerId: string, transportId: string): void {
+    const peer = this.#peers.get(peerId);
+    const transport = peer?.transports.get(transportId);
+    if (!peer || !transport) return;
+    if (peer.role !== "broadcaster") this.#watchConnection(peer, transport); // join() watches broadcasters
+    this.#expectConnected(peerId, transportId);
   }
 
   leave(peerId: string): boolean {
@@ -399,50 +328,13 @@ export class LiveStream {
   close(reason: CloseReason): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#hls?.close();
     // Peers give their consumers' load back (WHEP players' own routers included), then the
     // stream's routers close: nothing is counted twice or left on a worker.
     for (const p of this.#peers.values()) p.close();
     this.#peers.clear();
-    for (const h of this.#hosts) {
-      h.router.close();
-      h.slot.routers--;
-    }
+    this.#routers.closeAll();
     this.#hooks.onNotice({ t: "media.closed", d: { streamId: this.id, reason, reconnect: reason !== "ended" } });
     this.#hooks.onClosed(reason);
-  }
-
-  async #hostForViewer(): Promise<Hosted> {
-    const open = this.#hosts.find((h) => h.consumers < this.#cfg.maxConsumersPerRouter);
-    if (open) return open;
-    const used = new Set(this.#hosts.map((h) => h.slot.index));
-    const slot = this.#pool.pick(used);
-    if (used.has(slot.index)) return this.#hosts.reduce((a, b) => (b.consumers < a.consumers ? b : a)); // every worker already serves this stream
-    const h = await this.#addHost(slot);
-    for (const producerId of this.producers.keys()) await this.#pipe(producerId, h);
-    return h;
-  }
-
-  async #addHost(slot: WorkerSlot): Promise<Hosted> {
-    const router = await slot.worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData: { streamId: this.id } });
-    const h: Hosted = { router, slot, consumers: 0 };
-    slot.routers++;
-    this.#hosts.push(h);
-    router.observer.once("close", () => {
-      if (!this.#closed && router.closed && slot.worker.closed) this.close("worker-died");
-    });
-    return h;
-  }
-
-  /** Pipes a producer to another router of this node (keeps its id: different workers). */
-  async #pipe(producerId: string, to: Hosted): Promise<void> {
-    await this.#origin().router.pipeToRouter({ producerId, router: to.router });
-  }
-
-  #origin(): Hosted {
-    const h = this.#hosts[0];
-    if (!h) throw new AppError("INTERNAL", "Stream has no router");
-    return h;
   }
 
   #assertOpen(): void {
@@ -469,7 +361,7 @@ export class LiveStream {
   }
 }
 
-function checkCapabilities(caps: unknown): void {
+export function checkCapabilities(caps: unknown): void {
   const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   const codecs = isObj(caps) ? caps.codecs : undefined;
   const ok = Array.isArray(codecs) && codecs.every((c) => isObj(c) && typeof c.mimeType === "string" && typeof c.clockRate === "number");
@@ -477,7 +369,7 @@ function checkCapabilities(caps: unknown): void {
 }
 
 /** mediasoup rejects bad parameters with TypeError/Error: that is the caller's input, not our bug. */
-async function mediaCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+export async function mediaCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {

@@ -57,3 +57,34 @@ export class PipeOut {
     this.transport.close();
   }
 }
+
+/** Origin side: the pipes of one stream to its relay nodes, one per node. */
+export class OriginPipes {
+  readonly #cfg: AppConfig["media"];
+  readonly #streamId: string;
+  readonly #out = new Map<string, PipeOut>();
+
+  constructor(cfg: AppConfig["media"], streamId: string) {
+    this.#cfg = cfg;
+    this.#streamId = streamId;
+  }
+
+  /** A relay node's pipe end: our end of a new pipe from `router`, and every producer piped. */
+  async open(relayNode: string, router: types.Router, remote: PipeEnd, producers: Iterable<[string, string]>): Promise<PipeEnd & { producers: PipedProducer[] }> {
+    this.#out.get(relayNode)?.close();
+    const out = new PipeOut(await createPipe(router, this.#cfg, { streamId: this.#streamId, relayNode }));
+    this.#out.set(relayNode, out);
+    out.transport.observer.once("close", () => {
+      if (this.#out.get(relayNode) === out) this.#out.delete(relayNode);
+    });
+    await connectPipe(out.transport, remote);
+    const piped: PipedProducer[] = [];
+    for (const [id, source] of producers) piped.push(await out.add(id, source));
+    return { ...endOf(out.transport), producers: piped };
+  }
+
+  /** A new producer at the origin: piped to every relay node; `tell` passes it on to each. */
+  async add(producerId: string, source: string, tell: (relayNode: string, p: PipedProducer) => void): Promise<void> {
+    for (const [node, out] of this.#out) tell(node, await out.add(producerId, source));
+  }
+}

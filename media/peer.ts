@@ -71,6 +71,18 @@ export class Peer implements PeerOwner {
     c.observer.once("close", () => this.#release(c.id));
   }
 
+  /** Bytes received so far on its producers (the media watchdog); undefined when a worker did
+   *  not answer (that says nothing about the peer). */
+  async receivedBytes(): Promise<number | undefined> {
+    let bytes = 0;
+    for (const p of [...this.producers.values()]) {
+      const stats = await p.getStats().catch(() => undefined);
+      if (!stats) return undefined;
+      for (const st of stats) bytes += st.byteCount;
+    }
+    return bytes;
+  }
+
   /** Closes everything the peer owns and gives its load back (once, whatever closes first). */
   close(): void {
     if (this.#closed) return;

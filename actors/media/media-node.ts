@@ -2,12 +2,9 @@
  * The live streams hosted by this media node, over its worker pool. Owns each LiveStream's
  * life: opened on the first join, closed when the broadcaster ends it, when the broadcaster
  * stays away longer than `broadcasterGraceMs`, or when its worker dies (clients are told to
- * reconnect and the stream reopens on the next join, on a fresh worker).
+ * reconnect and the stream reopens on the next join, on a fresh worker). Owns live HLS and
+ * recording of its origin streams (live-packaging.ts).
  */
-import { execFile } from "node:child_process";
-import { mkdirSync, rmSync, statSync } from "node:fs";
-import { promisify } from "node:util";
-import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError } from "../../lib/errors.js";
@@ -15,8 +12,7 @@ import { LiveStream, type PeerOwner } from "../../media/live-stream.js";
 import type { CloseReason, MediaOut, StreamNotice } from "../../protocol/media.js";
 import type { PipedProducer, PipeEnd } from "../../media/node-pipes.js";
 import type { WorkerPool } from "../../media/worker-pool.js";
-
-const execFileAsync = promisify(execFile);
+import { LivePackaging } from "./live-packaging.js";
 
 /** What relay nodes hear from an origin node (event `media.origin`, to the media group). */
 export type OriginNews = { streamId: string; producerClosed: string } | { streamId: string; closed: CloseReason };
@@ -37,10 +33,7 @@ export class MediaNode {
   readonly #streams = new Map<string, LiveStream>();
   readonly #opening = new Map<string, Promise<LiveStream>>();
   readonly #grace = new Map<string, NodeJS.Timeout>();
-  readonly #hlsTimers = new Map<string, NodeJS.Timeout>();
-  /** The recording of each live stream's current HLS session (below DATA_DIR). */
-  readonly #recordings = new Map<string, string>();
-  readonly #dataDir: string;
+  readonly #packaging: LivePackaging;
   readonly #capacity: number;
   readonly #loadTimer: NodeJS.Timeout;
   readonly #watchdog: NodeJS.Timeout;
@@ -53,7 +46,7 @@ export class MediaNode {
 
   constructor(cfg: AppConfig["media"], pool: WorkerPool, broker: ServiceBroker, dataDir: string) {
     this.#cfg = cfg;
-    this.#dataDir = dataDir;
+    this.#packaging = new LivePackaging(cfg, broker, dataDir);
     this.#pool = pool;
     this.#broker = broker;
     // A viewer holds about two consumers (video + audio).
@@ -157,35 +150,8 @@ export class MediaNode {
     } catch (err) {
       this.#broker.logger.warn(`media: could not mark ${streamId} ended: ${String(err)}`);
     }
-    const hls = s?.detachHls();
-    s?.close("ended"); // viewers are told now; the recording is finished in the background
-    void (async () => {
-      await hls?.finish().catch(() => undefined);
-      await this.#submitRecording(streamId);
-    })();
-  }
-
-  /** The ended stream's recording becomes a VOD asset of its owner (encoded like an upload). */
-  async #submitRecording(liveId: string): Promise<void> {
-    let rel = this.#recordings.get(liveId);
-    this.#recordings.delete(liveId);
-    if (!rel) return;
-    const size = statSync(path.join(this.#dataDir, rel), { throwIfNoEntry: false })?.size ?? 0;
-    if (size === 0) return;
-    try {
-      // A stream copy into a fresh file: complete headers (duration, cues) even if the live
-      // ffmpeg had to be killed before it could finish the original.
-      const final = rel.replace(/\.mkv$/, "-final.mkv");
-      await execFileAsync("ffmpeg", ["-v", "error", "-y", "-i", path.join(this.#dataDir, rel), "-c", "copy", path.join(this.#dataDir, final)], { timeout: 120_000 });
-      rmSync(path.join(this.#dataDir, rel), { force: true });
-      rel = final;
-      const vod = await this.#broker.call<{ id: string; ownerId: string }, { liveId: string }>("streams.createRecording", { liveId });
-      await this.#broker.call("streams.setStatus", { id: vod.id, status: "processing" });
-      await this.#broker.call("encoders.submit", { streamId: vod.id, ownerId: vod.ownerId, input: rel });
-      this.#broker.logger.info(`media: recording of ${liveId} (${size} bytes) becomes VOD ${vod.id}`);
-    } catch (err) {
-      this.#broker.logger.warn(`media: recording of ${liveId} kept in ${rel} but not submitted: ${String(err)}`);
-    }
+    this.#packaging.ended(streamId); // finished and submitted in the background
+    s?.close("ended"); // viewers are told now
   }
 
   /** Reserves a WHEP session for this user and address, within the caps: sessions open here
@@ -247,7 +213,7 @@ export class MediaNode {
   closeAll(): void {
     clearInterval(this.#loadTimer);
     clearInterval(this.#watchdog);
-    for (const t of this.#hlsTimers.values()) clearTimeout(t);
+    this.#packaging.closeAll();
     for (const t of this.#grace.values()) clearTimeout(t);
     for (const s of [...this.#streams.values()]) s.close("node-stopping");
   }
@@ -255,6 +221,11 @@ export class MediaNode {
   /** The streams open here now (metrics). */
   liveStreams(): LiveStream[] {
     return [...this.#streams.values()];
+  }
+
+  /** Live HLS key n of a stream packaged here, while recent. */
+  liveKey(streamId: string, n: number): Buffer | undefined {
+    return this.#packaging.key(streamId, n);
   }
 
   stats(): { streams: { id: string; viewers: number; producers: number; hosts: { slot: number; consumers: number }[] }[] } {
@@ -277,35 +248,12 @@ export class MediaNode {
 
   #onNotice(streamId: string, notice: StreamNotice): void {
     this.#publish({ streamId, notice });
-    if (notice.t === "media.producer" && this.#cfg.liveHls) this.#scheduleHls(streamId);
     const s = this.#streams.get(streamId);
+    if (notice.t === "media.producer" && s) this.#packaging.producerAdded(s);
     if (s?.origin !== undefined) return; // only an origin has relays to tell
     const news: OriginNews | undefined =
       notice.t === "media.producer.closed" ? { streamId, producerClosed: notice.d.producerId } : notice.t === "media.closed" ? { streamId, closed: notice.d.reason } : undefined;
     if (news) this.#broker.broadcast("media.origin", news, { groups: ["media"] }).catch(() => undefined);
-  }
-
-  /** Live HLS follows the producers: restarted once they settle (video and audio arrive apart). */
-  #scheduleHls(streamId: string): void {
-    clearTimeout(this.#hlsTimers.get(streamId));
-    const t = setTimeout(() => {
-      this.#hlsTimers.delete(streamId);
-      const s = this.#streams.get(streamId);
-      if (!s || s.origin !== undefined) return;
-      const outDir = path.join(this.#dataDir, "live", streamId);
-      const session = Date.now().toString(36); // new key URLs per restart: players never mix sessions
-      const recording = path.join("uploads", `rec-${streamId}-${session}.mkv`);
-      mkdirSync(path.join(this.#dataDir, "uploads"), { recursive: true });
-      if (this.#cfg.recordLive) this.#recordings.set(streamId, recording);
-      const keyUri = (n: number) => `/api/livekeys/${streamId}/${session}-${n}`;
-      const onExit = (why: string) => this.#broker.logger.warn(`media: live HLS of ${streamId} stopped: ${why}`);
-      s.restartHls(outDir, keyUri, onExit, this.#cfg.recordLive ? path.join(this.#dataDir, recording) : undefined).then(
-        (started) => started && this.#broker.logger.info(`media: live HLS of ${streamId} in ${outDir}`),
-        (err: unknown) => this.#broker.logger.warn(`media: live HLS of ${streamId} failed to start: ${String(err)}`),
-      );
-    }, 1500);
-    t.unref();
-    this.#hlsTimers.set(streamId, t);
   }
 
   #reportLoad(): void {
@@ -324,6 +272,7 @@ export class MediaNode {
 
   #onClosed(streamId: string, reason: CloseReason): void {
     this.#streams.delete(streamId);
+    this.#packaging.closed(streamId);
     clearTimeout(this.#grace.get(streamId));
     this.#grace.delete(streamId);
     if (reason === "worker-died") this.#broker.logger.warn(`media: stream ${streamId} lost its worker; clients told to reconnect`);

@@ -23,6 +23,7 @@ import type { PipedProducer, PipeEnd } from "../../media/node-pipes.js";
 import type { LiveStream } from "../../media/live-stream.js";
 import { ID_SCHEMA } from "../../protocol/ids.js";
 import { parseOffer } from "../../media/sdp.js";
+import { whep, whip } from "../../media/whip-whep.js";
 import { MAX_SDP_BYTES } from "../../protocol/media.js";
 
 /** The catalog says live once media flows (audio and video may race here: CONFLICT = already live). */
@@ -89,7 +90,7 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
         async handler(ctx: Ctx<Base & { sdp: string; ip?: string }>) {
           const offer = parseOffer(ctx.params.sdp);
           const { live, who } = await admit(ctx, "broadcaster");
-          const answer = await live.whip(ctx.params.peerId, who, offer);
+          const answer = await whip(live, ctx.params.peerId, who, offer);
           node.broadcasterJoined(live.id);
           await markLive(ctx, live.id);
           return { sdp: answer };
@@ -105,7 +106,7 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
           try {
             const { live, who } = await admit(ctx, "viewer");
             if (live.producers.size === 0) throw new AppError("CONFLICT", "The broadcaster is not live yet: retry later");
-            return { sdp: await live.whep(ctx.params.peerId, who, offer) };
+            return { sdp: await whep(live, ctx.params.peerId, who, offer) };
           } finally {
             release();
           }
@@ -203,7 +204,7 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
         access: "guest",
         params: { streamId: id, n: { type: "number", integer: true, min: 1, convert: true } },
         handler(ctx: Ctx<{ streamId: string; n: number }>) {
-          const key = node.get(ctx.params.streamId).liveKey(ctx.params.n);
+          const key = node.liveKey(ctx.params.streamId, ctx.params.n);
           if (!key) throw new AppError("NOT_FOUND", "No such live key (expired or not this session)");
           return { key: key.toString("base64") };
         },
