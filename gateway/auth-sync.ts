@@ -21,6 +21,8 @@ export interface AuthSyncDeps {
 export class AuthSync {
   readonly #d: AuthSyncDeps;
   #keysLoaded = false;
+  #retry: NodeJS.Timeout | undefined;
+  #stopped = false;
 
   constructor(d: AuthSyncDeps) {
     this.#d = d;
@@ -31,6 +33,8 @@ export class AuthSync {
   }
 
   sync(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#retry);
     void this.#d.verifier
       .refresh()
       .then(async () => {
@@ -41,8 +45,15 @@ export class AuthSync {
       })
       .catch((err: unknown) => {
         this.#d.log.warn(`cannot sync keys/revocations yet (${(err as Error).message}); retrying`);
-        setTimeout(() => this.sync(), 500).unref();
+        this.#retry = setTimeout(() => this.sync(), 500);
+        this.#retry.unref();
       });
+  }
+
+  /** The node drains: no more syncing. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#retry);
   }
 
   /** The sessions actor rotated its keys (event sessions.keys.changed). */

@@ -133,6 +133,7 @@ export class Gateway {
     this.#auth.sync();
     this.#timers.push(setInterval(() => this.#auth.sync(), 5_000), setInterval(() => this.#sweep(), 60_000), setInterval(() => this.#edges.announce(), 2_000));
     for (const t of this.#timers) t.unref();
+    this.#rt.start();
     this.#log.info(`listening on ${this.scheme}://${this.#cfg.host}:${this.#port} (WebSocket at /ws)`);
   }
 
@@ -140,6 +141,7 @@ export class Gateway {
     if (this.#draining) return;
     this.#draining = true;
     for (const t of this.#timers) clearInterval(t);
+    this.#auth.stop();
     if (this.#listen && this.#uws) this.#uws.us_listen_socket_close(this.#listen);
     this.#listen = undefined;
     const ws = this.#rt.drain();

@@ -69,6 +69,10 @@ export class Realtime {
     app.ws("/ws", this.hub.behavior());
     this.rooms.attach(app);
     this.media.attach(app);
+  }
+
+  /** Once listening: the analytics edge's flush timer. */
+  start(): void {
     this.events.start();
   }
 

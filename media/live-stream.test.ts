@@ -72,4 +72,20 @@ describe("LiveStream (real mediasoup worker)", () => {
     assert.equal(slot.consumers, base);
     s.close("ended");
   });
+
+  it("a viewer leaving while its consume is in flight leaves no load on the worker", async () => {
+    const slot = pool.slots[0];
+    assert.ok(slot);
+    const s = await liveStream();
+    const base = slot.consumers;
+    const v = await s.join("v1", who("viewer"), "viewer");
+    const pending = s.consume("v1", v.id, s.rtpCapabilities).catch((e: unknown) => e);
+    s.leave("v1"); // the socket closed while consume was in flight
+    await pending;
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(slot.consumers, base, "nothing counted for the peer that left");
+    s.close("ended");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(slot.consumers, base);
+  });
 });

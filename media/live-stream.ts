@@ -26,7 +26,7 @@ export type { PeerOwner, PeerRole } from "./peer.js";
 export const KEYFRAME_REQUEST_DELAY_MS = 1000;
 export interface LiveStreamHooks {
   onNotice(n: StreamNotice): void;
-  onClosed(reason: CloseReason): void;
+  onClosed(reason: CloseReason, stream: LiveStream): void;
   /** Origin side: a new producer is on the pipe to this relay node; tell that node. */
   onPiped?(relayNode: string, p: PipedProducer): void;
   /** A peer was dropped by the stream itself (ICE/DTLS lost, never connected); it has left. */
@@ -69,9 +69,9 @@ export class LiveStream {
   static async openRelay(id: string, pool: WorkerPool, cfg: AppConfig["media"], hooks: LiveStreamHooks, origin: string, handshake: PipeHandshake): Promise<LiveStream> {
     const s = new LiveStream(id, pool, cfg, hooks);
     const host = await s.#routers.openOrigin();
-    const transport = await createPipe(host.router, cfg, { streamId: id, origin });
-    s.#relay = { origin, transport };
     try {
+      const transport = await createPipe(host.router, cfg, { streamId: id, origin });
+      s.#relay = { origin, transport };
       const remote = await handshake(endOf(transport));
       await connectPipe(transport, remote);
       await s.addPiped(remote.producers);
@@ -134,14 +134,20 @@ export class LiveStream {
     const host = own ?? (role === "broadcaster" ? this.#routers.origin() : await this.#routers.forViewer(this.producers.keys()));
     const peer = new Peer(peerId, who, role, host, own !== undefined);
     this.#peers.set(peerId, peer);
-    const t = await host.router.createWebRtcTransport({
-      webRtcServer: host.slot.webRtcServer,
-      enableUdp: true,
-      enableTcp: true,
-      preferUdp: true,
-      initialAvailableOutgoingBitrate: this.#cfg.initialOutgoingBitrate,
-      appData: { peerId },
-    });
+    let t: types.WebRtcTransport;
+    try {
+      t = await host.router.createWebRtcTransport({
+        webRtcServer: host.slot.webRtcServer,
+        enableUdp: true,
+        enableTcp: true,
+        preferUdp: true,
+        initialAvailableOutgoingBitrate: this.#cfg.initialOutgoingBitrate,
+        appData: { peerId },
+      });
+    } catch (err) {
+      if (this.#peers.get(peerId) === peer) this.leave(peerId); // no peer without a transport (it would count against caps)
+      throw err;
+    }
     if (!this.#peers.has(peerId)) {
       t.close(); // left while the transport was being made
       throw new AppError("CONFLICT", "Left the stream while joining");
@@ -334,7 +340,7 @@ export class LiveStream {
     this.#peers.clear();
     this.#routers.closeAll();
     this.#hooks.onNotice({ t: "media.closed", d: { streamId: this.id, reason, reconnect: reason !== "ended" } });
-    this.#hooks.onClosed(reason);
+    this.#hooks.onClosed(reason, this);
   }
 
   #assertOpen(): void {

@@ -65,6 +65,12 @@ export class Peer implements PeerOwner {
 
   /** A consumer of this peer: its load is on the peer's host until it or the peer closes. */
   track(c: types.Consumer): void {
+    if (this.#closed) {
+      // Made while the peer was leaving (its consume was in flight): mediasoup does not close a
+      // consumer whose transport closed during the call, so close it here and count nothing.
+      c.close();
+      return;
+    }
     this.consumers.set(c.id, c);
     this.host.consumers++;
     this.host.slot.consumers++;

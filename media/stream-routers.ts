@@ -81,6 +81,10 @@ export class StreamRouters {
 
   async #add(slot: WorkerSlot): Promise<Hosted> {
     const router = await slot.worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData: { streamId: this.#streamId } });
+    if (this.#closed) {
+      router.close(); // the stream closed while this router was being made
+      throw new AppError("CONFLICT", "The stream is no longer live here");
+    }
     const h: Hosted = { router, slot, consumers: 0 };
     slot.routers++;
     this.#hosts.push(h);

@@ -22,11 +22,14 @@ export const CLOSE = {
   FORBIDDEN: 4503,
 } as const;
 
+/** Every close but a normal one (1000) and the 45xx range is followed by a reconnect: 1001/1006
+ *  and 40xx by definition, and codes a proxy or a restarting server may send (1005, 1011-1015)
+ *  too. After 1009 the client must not resend the frame that was too large. */
 export function shouldReconnect(code: number): boolean {
-  return code === 1001 || code === 1006 || (code >= 4000 && code < 4500);
+  return code !== 1000 && !(code >= 4500 && code < 5000);
 }
 
-/** The reconnect backoff: 0.5 s doubling to 30 s, jittered up to twice (the first try is 0.5-1 s). */
+/** The reconnect backoff: 0.5 s doubling to 30 s, each wait jittered by ±20% (clients spread). */
 export const RECONNECT_BASE_MS = 500;
 export const RECONNECT_MAX_MS = 30_000;
 
@@ -38,6 +41,6 @@ export const RECONNECT_MAX_MS = 30_000;
 export function reconnectAfter(code: number, attempt: number, random: number): number | undefined {
   if (code === CLOSE.RECONNECT_ELSEWHERE && attempt === 0) return Math.floor(random * 250);
   if (!shouldReconnect(code)) return undefined;
-  const base = RECONNECT_BASE_MS * 2 ** Math.min(attempt, 10);
-  return Math.round(Math.min(base * (1 + random), RECONNECT_MAX_MS));
+  const base = Math.min(RECONNECT_BASE_MS * 2 ** Math.min(attempt, 10), RECONNECT_MAX_MS);
+  return Math.round(base * (0.8 + 0.4 * random));
 }

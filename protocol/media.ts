@@ -19,6 +19,9 @@ export const QUALITIES: readonly Quality[] = ["auto", ...MEDIA_LADDER.map((q) =>
 
 export type MediaRole = "broadcaster" | "viewer";
 
+/** Ids mediasoup gives transports and consumers, as clients send them back. */
+export const MEDIA_OBJECT_ID_SCHEMA = { type: "string", min: 1, max: 64 } as const;
+
 /** Largest SDP offer a WHIP/WHEP endpoint reads. */
 export const MAX_SDP_BYTES = 64 * 1024;
 

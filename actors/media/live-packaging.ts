@@ -20,14 +20,23 @@ const execFileAsync = promisify(execFile);
 /** Producers arriving within this long of each other start one HLS session, not two. */
 const SETTLE_MS = 1500;
 
+/** One origin stream's packaging: its ffmpeg once started, the recording it writes, and the
+ *  timer that restarts it as producers settle. Tied to the LiveStream instance, not only its id:
+ *  a stream reopened under the same id (after a worker died) gets packaging of its own. */
+interface Packaged {
+  stream: LiveStream;
+  hls?: LiveHls;
+  recording?: string;
+  timer?: NodeJS.Timeout;
+  /** Bumped by each restart: an older start that finishes late gives way. */
+  generation: number;
+}
+
 export class LivePackaging {
   readonly #cfg: AppConfig["media"];
   readonly #broker: ServiceBroker;
   readonly #dataDir: string;
-  readonly #hls = new Map<string, LiveHls>();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
-  /** The recording of each live stream's current HLS session (below DATA_DIR). */
-  readonly #recordings = new Map<string, string>();
+  readonly #live = new Map<string, Packaged>();
 
   constructor(cfg: AppConfig["media"], broker: ServiceBroker, dataDir: string) {
     this.#cfg = cfg;
@@ -37,65 +46,80 @@ export class LivePackaging {
 
   /** A producer appeared on an origin stream: (re)start packaging once the producers settle. */
   producerAdded(stream: LiveStream): void {
-    if (!this.#cfg.liveHls || stream.origin !== undefined) return;
-    clearTimeout(this.#timers.get(stream.id));
-    const t = setTimeout(() => {
-      this.#timers.delete(stream.id);
-      void this.#restart(stream);
+    if (!this.#cfg.liveHls || stream.origin !== undefined || stream.closed) return;
+    let p = this.#live.get(stream.id);
+    if (p?.stream !== stream) {
+      if (p) this.#stop(p);
+      p = { stream, generation: 0 };
+      this.#live.set(stream.id, p);
+    }
+    clearTimeout(p.timer);
+    const entry = p;
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      void this.#restart(entry);
     }, SETTLE_MS);
-    t.unref();
-    this.#timers.set(stream.id, t);
+    entry.timer.unref();
   }
 
   /** Live HLS key n of a stream, while recent. */
   key(streamId: string, n: number): Buffer | undefined {
-    return this.#hls.get(streamId)?.key(n);
+    return this.#live.get(streamId)?.hls?.key(n);
   }
 
   /** The stream closed (any reason): its packaging stops now. */
-  closed(streamId: string): void {
-    clearTimeout(this.#timers.get(streamId));
-    this.#timers.delete(streamId);
-    this.#hls.get(streamId)?.close();
-    this.#hls.delete(streamId);
+  closed(stream: LiveStream): void {
+    const p = this.#live.get(stream.id);
+    if (p?.stream !== stream) return;
+    this.#live.delete(stream.id);
+    this.#stop(p);
   }
 
   /** The stream ended: ffmpeg finishes its files (the recording included) in the background,
    *  then the recording is submitted as VOD. Call before closing the stream. */
-  ended(streamId: string): void {
-    clearTimeout(this.#timers.get(streamId));
-    this.#timers.delete(streamId);
-    const hls = this.#hls.get(streamId);
-    this.#hls.delete(streamId);
+  ended(stream: LiveStream): void {
+    const p = this.#live.get(stream.id);
+    if (p?.stream !== stream) return;
+    this.#live.delete(stream.id);
+    clearTimeout(p.timer);
     void (async () => {
-      await hls?.finish().catch(() => undefined);
-      await this.#submitRecording(streamId);
+      await p.hls?.finish().catch(() => undefined);
+      if (p.recording) await this.#submitRecording(stream.id, p.recording);
     })();
   }
 
   closeAll(): void {
-    for (const id of [...this.#timers.keys(), ...this.#hls.keys()]) this.closed(id);
+    for (const p of this.#live.values()) this.#stop(p);
+    this.#live.clear();
   }
 
-  async #restart(stream: LiveStream): Promise<void> {
-    this.#hls.get(stream.id)?.close();
-    this.#hls.delete(stream.id);
-    const producers = [...stream.producers.values()].map((p) => p.producer);
-    const video = producers.find((p) => p.kind === "video");
-    const closed = () => stream.closed; // read again after the await below
-    if (closed() || !video) return;
-    const audio = producers.find((p) => p.kind === "audio");
+  #stop(p: Packaged): void {
+    clearTimeout(p.timer);
+    p.hls?.close();
+    p.hls = undefined;
+  }
+
+  async #restart(p: Packaged): Promise<void> {
+    const stream = p.stream;
+    p.hls?.close();
+    p.hls = undefined;
+    const producers = [...stream.producers.values()].map((x) => x.producer);
+    const video = producers.find((x) => x.kind === "video");
+    const generation = ++p.generation;
+    const current = () => this.#live.get(stream.id) === p && !stream.closed && p.generation === generation; // read again after the await below
+    if (!current() || !video) return;
+    const audio = producers.find((x) => x.kind === "audio");
     const outDir = path.join(this.#dataDir, "live", stream.id);
     const session = Date.now().toString(36); // new key URLs per restart: players never mix sessions
     const recording = path.join("uploads", `rec-${stream.id}-${session}.mkv`);
     mkdirSync(path.join(this.#dataDir, "uploads"), { recursive: true });
-    if (this.#cfg.recordLive) this.#recordings.set(stream.id, recording);
+    if (this.#cfg.recordLive) p.recording = recording;
     const keyUri = (n: number) => `/api/livekeys/${stream.id}/${session}-${n}`;
     const onExit = (why: string) => this.#broker.logger.warn(`media: live HLS of ${stream.id} stopped: ${why}`);
     try {
       const hls = await LiveHls.start(stream.originRouter, audio ? [video, audio] : [video], outDir, keyUri, onExit, this.#cfg.recordLive ? path.join(this.#dataDir, recording) : undefined);
-      if (closed()) return hls.close(); // closed while ffmpeg was starting
-      this.#hls.set(stream.id, hls);
+      if (!current()) return hls.close(); // closed, or restarted again, while ffmpeg was starting
+      p.hls = hls;
       this.#broker.logger.info(`media: live HLS of ${stream.id} in ${outDir}`);
     } catch (err) {
       this.#broker.logger.warn(`media: live HLS of ${stream.id} failed to start: ${String(err)}`);
@@ -103,10 +127,8 @@ export class LivePackaging {
   }
 
   /** The ended stream's recording becomes a VOD asset of its owner (encoded like an upload). */
-  async #submitRecording(liveId: string): Promise<void> {
-    let rel = this.#recordings.get(liveId);
-    this.#recordings.delete(liveId);
-    if (!rel) return;
+  async #submitRecording(liveId: string, recording: string): Promise<void> {
+    let rel = recording;
     const size = statSync(path.join(this.#dataDir, rel), { throwIfNoEntry: false })?.size ?? 0;
     if (size === 0) return;
     try {

@@ -150,7 +150,7 @@ export class MediaNode {
     } catch (err) {
       this.#broker.logger.warn(`media: could not mark ${streamId} ended: ${String(err)}`);
     }
-    this.#packaging.ended(streamId); // finished and submitted in the background
+    if (s) this.#packaging.ended(s); // finished and submitted in the background
     s?.close("ended"); // viewers are told now
   }
 
@@ -235,7 +235,7 @@ export class MediaNode {
   #hooks(streamId: string) {
     return {
       onNotice: (notice: StreamNotice) => this.#onNotice(streamId, notice),
-      onClosed: (reason: CloseReason) => this.#onClosed(streamId, reason),
+      onClosed: (reason: CloseReason, s: LiveStream) => this.#onClosed(s, reason),
       onPiped: (relayNode: string, p: PipedProducer) => {
         this.#broker.call("media.pipeIn", { streamId, producers: [p] }, { nodeID: relayNode }).catch((err: unknown) => this.#broker.logger.warn(`media: piping ${p.id} to ${relayNode} failed: ${String(err)}`));
       },
@@ -270,9 +270,10 @@ export class MediaNode {
     this.#broker.broadcast("media.load", load, { groups: ["streams"] }).catch(() => undefined);
   }
 
-  #onClosed(streamId: string, reason: CloseReason): void {
-    this.#streams.delete(streamId);
-    this.#packaging.closed(streamId);
+  #onClosed(s: LiveStream, reason: CloseReason): void {
+    const streamId = s.id;
+    if (this.#streams.get(streamId) === s) this.#streams.delete(streamId);
+    this.#packaging.closed(s);
     clearTimeout(this.#grace.get(streamId));
     this.#grace.delete(streamId);
     if (reason === "worker-died") this.#broker.logger.warn(`media: stream ${streamId} lost its worker; clients told to reconnect`);

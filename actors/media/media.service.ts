@@ -24,7 +24,7 @@ import type { LiveStream } from "../../media/live-stream.js";
 import { ID_SCHEMA } from "../../protocol/ids.js";
 import { parseOffer } from "../../media/sdp.js";
 import { whep, whip } from "../../media/whip-whep.js";
-import { MAX_SDP_BYTES } from "../../protocol/media.js";
+import { MAX_SDP_BYTES, MEDIA_OBJECT_ID_SCHEMA } from "../../protocol/media.js";
 
 /** The catalog says live once media flows (audio and video may race here: CONFLICT = already live). */
 async function markLive(ctx: Context, streamId: string): Promise<void> {
@@ -36,7 +36,7 @@ async function markLive(ctx: Context, streamId: string): Promise<void> {
 type Ctx<P> = Context<P, CallMeta>;
 const id = ID_SCHEMA;
 const peerId = { type: "string", min: 1, max: 200 };
-const mediaId = { type: "string", min: 1, max: 64 };
+const mediaId = MEDIA_OBJECT_ID_SCHEMA;
 const obj = { type: "object" };
 const base = { streamId: id, peerId };
 /** The client's address, set by the gateway for WHIP/WHEP sessions (never by the client). */

@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { ServiceBroker } from "moleculer";
+import { ServiceBroker, type Context } from "moleculer";
 import { DEFAULTS, type AppConfig } from "../../lib/config.js";
 import type { CallMeta, Principal } from "../../lib/identity.js";
-import type { JoinAnswer } from "../../protocol/rooms.js";
+import type { JoinAnswer, RoomOut } from "../../protocol/rooms.js";
+import { waitFor } from "../../tools/harness/ports.js";
 import { SqliteStore } from "../../store/store-sqlite.js";
 import type { Store } from "../../store/index.js";
 import { roomsService } from "./rooms.service.js";
@@ -39,9 +40,22 @@ function severable(s: Store): { store: Store; kill(): void } {
   return { store, kill: () => (dead = true) };
 }
 
+/** Who broadcast each chat text (event rooms.out comes from the room's owner). */
+const broadcastBy = new Map<string, string>();
+
 async function node(nodeID: string, s: Store = store): Promise<ServiceBroker> {
   const b = new ServiceBroker({ nodeID, namespace: "failover-test", transporter: "Fake", logger: false });
   b.createService(roomsService(cfg, s));
+  b.createService({
+    name: "gateway", // rooms.out goes to the gateway group
+    events: {
+      "rooms.out": {
+        handler(ctx: Context<RoomOut>) {
+          for (const it of ctx.params.items) if (it.kind === "chat") broadcastBy.set(it.text, ctx.nodeID ?? "");
+        },
+      },
+    },
+  });
   await b.start();
   brokers.push(b);
   return b;
@@ -64,13 +78,17 @@ describe("rooms across two nodes (Fake transporter)", () => {
     await a.call("rooms.create", { id: "r1", ownerId: "host" });
     assert.equal((await chat(a, "r1", "one")).seq, 1);
     assert.equal(await leaseOwner("r1"), "rooms-a");
-    assert.equal((await chat(b, "r1", "two")).seq, 2, "b forwards to the owner");
+    assert.equal((await chat(b, "r1", "two")).seq, 2);
     assert.equal(await leaseOwner("r1"), "rooms-a", "b did not take the room while a holds it");
+    await waitFor("the chat broadcast", () => broadcastBy.get("two"), 5000, 20);
+    assert.equal(broadcastBy.get("two"), "rooms-a", "b forwarded the chat to the owner, which numbered and broadcast it");
     await a.stop();
     const started = Date.now();
     assert.equal((await chat(b, "r1", "three")).seq, 3);
     assert.ok(Date.now() - started < LEASE_MS, "a released its lease: no wait for expiry");
     assert.equal(await leaseOwner("r1"), "rooms-b");
+    await waitFor("the chat broadcast", () => broadcastBy.get("three"), 5000, 20);
+    assert.equal(broadcastBy.get("three"), "rooms-b", "the new owner broadcasts");
     const j = await join(b, "r1", 0);
     assert.deepEqual(j.events.map((e) => (e.kind === "chat" ? e.text : e.kind)), ["one", "two", "three"]);
   });

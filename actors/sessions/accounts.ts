@@ -7,6 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { AppError, hasCode } from "../../lib/errors.js";
 import type { Role } from "../../lib/identity.js";
 import type { Entry, Store } from "../../store/index.js";
+import { isId } from "../../protocol/ids.js";
 
 export interface User {
   id: string;
@@ -93,7 +94,7 @@ export class Accounts {
    */
   async rotate(refreshToken: string, ttlSec: number): Promise<{ session: LoginSession; refreshToken: string } | { reused: LoginSession }> {
     const [userId, sid, secret, extra] = refreshToken.split(".");
-    if (!userId || !sid || !secret || extra !== undefined || !/^[A-Za-z0-9_-]+$/.test(userId + sid)) {
+    if (!userId || !sid || !secret || extra !== undefined || !isId(userId) || !isId(sid)) {
       throw new AppError("UNAUTHENTICATED", "Malformed refresh token");
     }
     const key = `${userId}.${sid}`;

@@ -10,6 +10,7 @@ import type { Store } from "../../store/index.js";
 import { Accounts, newId, publicUser, type PublicUser, type User } from "./accounts.js";
 import { Keyring } from "./keyring.js";
 import { decoyHash, hashPassword, verifyPassword } from "./passwords.js";
+import { isId } from "../../protocol/ids.js";
 
 const REVOKED = "revoked_sessions";
 
@@ -111,7 +112,7 @@ export class SessionsLogic {
       sids.push(p.sid);
     }
     const [userId, sid] = refreshToken?.split(".") ?? [];
-    if (userId && sid && /^[A-Za-z0-9_-]+$/.test(userId + sid)) {
+    if (userId && sid && isId(userId) && isId(sid)) {
       // Only the holder of the token's secret may end it; rotate() checks the secret.
       const r = await this.#accounts.rotate(refreshToken ?? "", this.#cfg.auth.refreshTtlSec).catch(() => undefined);
       if (r && !("reused" in r)) await this.#accounts.closeSession(userId, sid);

@@ -119,6 +119,7 @@ describe("WsHub", () => {
   it("lets a connection renew its token, but not change its user", async () => {
     const c = await connect("token-ann-one");
     assert.equal((await c.request("auth", { token: "token-ann-two" })).t, "ok");
+    assert.equal(((await c.request("whoami")).d as { sid: string }).sid, "s-ann-2", "the connection speaks with the new token's session");
     const refused = await c.request("auth", { token: "token-bob-one" });
     assert.equal(refused.t, "error");
     assert.equal((refused.d as { code: string }).code, "FORBIDDEN");

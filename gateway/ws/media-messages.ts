@@ -8,11 +8,11 @@
  *           media.resume {stream, consumerId} once each is set up; media.quality to pin a layer
  *   media.leave {stream}; the owner ends the stream with media.end {stream}
  */
-import { QUALITIES } from "../../protocol/media.js";
+import { MEDIA_OBJECT_ID_SCHEMA, QUALITIES } from "../../protocol/media.js";
 import { def } from "./message-def.js";
 import { ID_SCHEMA as id } from "../../protocol/ids.js";
 
-const mediaId = { type: "string", min: 1, max: 64 };
+const mediaId = MEDIA_OBJECT_ID_SCHEMA;
 const obj = { type: "object" };
 
 export const MEDIA_MESSAGES = {

@@ -5,48 +5,25 @@
  * server acknowledges it, so a lost connection or an expired session never loses what was typed.
  */
 import { errorText } from "./api";
+import { uid } from "./lib/uid";
 import { isRetryable } from "../../../protocol/errors";
+import type { JoinAnswer, PollPublic, RoomEvent, RoomItem } from "../../../protocol/rooms";
 import { socket, SocketError, type Push } from "./socket";
 
-export interface ChatEvent {
-  seq: number;
-  kind: "chat";
-  user: { id: string; name: string };
-  text: string;
-  deleted?: boolean;
-}
-export interface Poll {
-  id: string;
-  question: string;
-  options: string[];
-  counts: number[];
-  open: boolean;
-}
-export interface Presence {
-  count: number;
-  sample: { id: string; name: string }[];
-}
+/** A chat message as shown: the wire's chat event, marked when a moderator deleted it. */
+export type ChatEvent = Extract<RoomEvent, { kind: "chat" }> & { deleted?: boolean };
+export type Poll = PollPublic;
+export type Presence = JoinAnswer["presence"];
 export interface Outgoing {
   cid: string;
   text: string;
   error?: string;
 }
-interface RoomEvent {
-  seq: number;
-  kind: string;
-  target?: number;
-  poll?: Poll;
-}
-type RoomItem = RoomEvent | { kind: "reactions"; counts: Record<string, number> } | { kind: "poll.tally"; poll: Poll } | ({ kind: "presence" } & Presence);
-interface JoinAnswer {
-  events: RoomEvent[];
-  polls: Poll[];
-  presence: Presence;
-  reset?: boolean;
-}
 
-/** A refusal worth sending again later: the socket was down (OFFLINE, local), or the wire says so. */
-const retryable = (code: string): boolean => code === "OFFLINE" || isRetryable(code);
+/** A refusal worth sending again later: the socket was down (OFFLINE, local), or the wire says a
+ *  retry can succeed. INTERNAL too is retryable on the wire, but a chat message refused by a bug
+ *  goes back to its author rather than blocking every message after it. */
+const retryable = (code: string): boolean => code === "OFFLINE" || (code !== "INTERNAL" && isRetryable(code));
 const MAX_MESSAGES = 300;
 
 export class RoomModel {
@@ -58,6 +35,8 @@ export class RoomModel {
   outbox: Outgoing[] = [];
   joined = false;
   error = "";
+  /** Removed from this room (banned): chat is closed to this user here. */
+  kicked = false;
   #lastSeq = 0;
   #buffer: RoomItem[][] = [];
   #flushing = false;
@@ -85,7 +64,7 @@ export class RoomModel {
 
   /** Queues a chat message; it is sent now and re-sent after reconnects until acknowledged. */
   chat(text: string): void {
-    this.outbox.push({ cid: crypto.randomUUID(), text });
+    this.outbox.push({ cid: uid(), text });
     this.#changed();
     void this.#flush();
   }
@@ -162,6 +141,8 @@ export class RoomModel {
 
   #onPush(f: Push): void {
     if (f.t === "room.kicked") {
+      if ((f.d as { room?: string }).room !== this.id) return;
+      this.kicked = true;
       this.error = "You were removed from this room";
       return this.#changed();
     }
@@ -185,9 +166,9 @@ export class RoomModel {
   #apply(e: RoomEvent): void {
     if (e.seq <= this.#lastSeq) return; // seen already (join answer and live pushes overlap)
     this.#lastSeq = e.seq;
-    if (e.kind === "chat") this.messages = [...this.messages.slice(-MAX_MESSAGES + 1), e as unknown as ChatEvent];
+    if (e.kind === "chat") this.messages = [...this.messages.slice(-MAX_MESSAGES + 1), e];
     else if (e.kind === "deleted") this.messages = this.messages.map((m) => (m.seq === e.target ? { ...m, deleted: true, text: "message deleted" } : m));
-    else if (e.poll) this.#setPoll(e.poll);
+    else if (e.kind === "poll.opened" || e.kind === "poll.closed") this.#setPoll(e.poll);
   }
 
   #setPoll(p: Poll): void {

@@ -39,11 +39,15 @@ export class AppSocket {
   /** Reconnect attempts since the socket was last open. */
   #attempt = 0;
   #stopped = false;
+  /** A connection is being made (token fetch, or a reconnect waiting its turn). */
+  #connecting = false;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #pending = new Map<string, Pending>();
   readonly #push = new Set<PushListener>();
   readonly #state = new Set<StateListener>();
-  /** Why the socket stopped for good (a 45xx close), shown to the user. */
+  /** Why the socket stopped for good (a 45xx close), shown to the user; it stays stopped until
+   *  the user acts (logs in again, reloads). */
   stoppedReason = "";
 
   get online(): boolean {
@@ -66,17 +70,28 @@ export class AppSocket {
     session.on((s) => {
       if (s.user?.id === user) return;
       user = s.user?.id;
+      if (this.stoppedReason) {
+        // The user acted (logged in again): the stop is over.
+        this.stoppedReason = "";
+        this.#emitState(false);
+        if (!this.#stopped) this.#open();
+        return;
+      }
       this.#ws?.close(CLOSE.RECONNECT_ELSEWHERE, "identity changed");
     });
   }
 
+  /** Connects unless connected, connecting, or stopped for good by the server. */
   start(): void {
     this.#stopped = false;
-    if (!this.#ws) void this.#connect();
+    if (!this.stoppedReason) this.#open();
   }
 
   stop(): void {
     this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#connecting = false;
     clearTimeout(this.#renewTimer);
     this.#ws?.close(1000);
     this.#ws = undefined;
@@ -104,15 +119,24 @@ export class AppSocket {
     return true;
   }
 
+  #open(): void {
+    if (this.#ws || this.#connecting) return;
+    this.#connecting = true;
+    void this.#connect();
+  }
+
   async #connect(): Promise<void> {
+    this.#retryTimer = undefined;
     let token: string;
     try {
       token = await session.token();
     } catch {
+      this.#connecting = false;
       this.#retry(1006); // no token (the network is down): like a lost connection
       return;
     }
-    if (this.#stopped) return;
+    this.#connecting = false;
+    if (this.#stopped || this.#ws) return;
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${proto}://${location.host}/ws?format=json&token=${encodeURIComponent(token)}`);
     this.#ws = ws;
@@ -169,7 +193,10 @@ export class AppSocket {
     this.#emitState(false);
     if (this.#stopped) return;
     if (code === CLOSE.TOKEN_EXPIRED) session.expire();
-    if (!this.#retry(code)) this.stoppedReason = reason || `closed (${String(code)})`;
+    if (!this.#retry(code)) {
+      this.stoppedReason = reason || `closed (${String(code)})`;
+      this.#emitState(false); // listeners show the reason
+    }
   }
 
   /** Schedules the next connection by the protocol's rules; false when the code says stop. */
@@ -177,7 +204,8 @@ export class AppSocket {
     if (this.#stopped) return true;
     const wait = reconnectAfter(code, this.#attempt++, Math.random());
     if (wait === undefined) return false;
-    setTimeout(() => void this.#connect(), wait);
+    this.#connecting = true;
+    this.#retryTimer = setTimeout(() => void this.#connect(), wait);
     return true;
   }
 

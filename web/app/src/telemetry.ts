@@ -9,6 +9,13 @@ import { session } from "./session";
 import { socket } from "./socket";
 
 let shared: Telemetry | undefined;
+const exits = new Set<() => void>();
+
+/** Runs `fn` as the page goes away (its last events go by sendBeacon); returns the unsubscribe. */
+export function onPageExit(fn: () => void): () => void {
+  exits.add(fn);
+  return () => exits.delete(fn);
+}
 let lastToken: string | undefined;
 
 export function telemetry(): Telemetry {
@@ -19,6 +26,9 @@ export function telemetry(): Telemetry {
       return request("POST", "/api/events", { token: lastToken, body: { events, retry } });
     },
     beacon: () => ({ url: "/api/events", token: lastToken }),
+    onExit: () => {
+      for (const f of exits) f();
+    },
   });
   void session.token().then((t) => (lastToken = t));
   return shared;

@@ -5,6 +5,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { RoomModel } from "../room";
+import { ROOM_FIELDS } from "../../../../protocol/rooms";
 
 const draftKey = (room: string) => `esh.draft.${room}`;
 
@@ -48,8 +49,8 @@ function Composer({ room, onSend }: { room: RoomModel; onSend: () => void }) {
       }}
     >
       <label for="chat-input" class="visually-hidden">Chat message</label>
-      <input id="chat-input" maxLength={2000} autocomplete="off" placeholder="Say something" value={draft} onInput={(e) => keep(e.currentTarget.value)} />
-      <button type="submit">Send</button>
+      <input id="chat-input" maxLength={ROOM_FIELDS.text.max} autocomplete="off" placeholder={room.kicked ? "You cannot chat here" : "Say something"} disabled={room.kicked} value={draft} onInput={(e) => keep(e.currentTarget.value)} />
+      <button type="submit" disabled={room.kicked}>Send</button>
       {refused ? <span role="alert" class="status error">{refused}</span> : null}
     </form>
   );

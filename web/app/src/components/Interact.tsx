@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { field } from "../form";
 import type { Poll, RoomModel } from "../room";
 import { session } from "../session";
-import { REACTIONS } from "../../../../protocol/rooms";
+import { REACTIONS, ROOM_FIELDS } from "../../../../protocol/rooms";
 
 
 export function Reactions({ room, onReact }: { room: RoomModel; onReact: () => void }) {
@@ -81,7 +81,7 @@ export function NewPoll({ room }: { room: RoomModel }) {
         void room.act("room.poll.create", { question: field(f, "question"), options }).then((err) => (setError(err), err || form.reset()));
       }}
     >
-      <input name="question" aria-label="Poll question" placeholder="Question" required maxLength={200} />
+      <input name="question" aria-label="Poll question" placeholder="Question" required maxLength={ROOM_FIELDS.question.max} />
       <input name="options" aria-label="Poll options, comma separated" placeholder="Options, comma separated" required />
       <button type="submit">Open poll</button>
       {error ? <span role="alert" class="status error">{error}</span> : null}

@@ -110,7 +110,8 @@ export function keyboard(video: HTMLVideoElement, target: EventTarget = document
     ArrowUp: () => (video.volume = Math.min(1, video.volume + 0.1)),
     ArrowDown: () => (video.volume = Math.max(0, video.volume - 0.1)),
     m: () => (video.muted = !video.muted),
-    f: () => void (document.fullscreenElement ? document.exitFullscreen() : video.requestFullscreen()),
+    // iOS Safari has no requestFullscreen on a video element.
+    f: () => void (document.fullscreenElement ? document.exitFullscreen() : "requestFullscreen" in video ? video.requestFullscreen() : undefined),
   };
   target.addEventListener("keydown", (ev) => {
     const e = ev as KeyboardEvent;

@@ -8,6 +8,8 @@
  * POST /api/events). A batch whose answer is lost is kept and sent again marked `retry`, so the
  * server stores it once. On page exit what is left goes by navigator.sendBeacon.
  */
+import { uid } from "./uid";
+
 const FLUSH_MS = 2000;
 const MAX_BATCH = 100;
 const MAX_QUEUE = 5000; // a long outage drops the oldest events, never the page's memory
@@ -30,7 +32,6 @@ export interface ViewOptions {
   rendition?: () => string;
 }
 
-const uid = (): string => crypto.randomUUID();
 
 export class Telemetry {
   readonly #o: TelemetryOptions;

@@ -9,8 +9,12 @@ import { Chat } from "../components/Chat";
 import { NewPoll, Polls, PresenceLine, Reactions } from "../components/Interact";
 import { lazy } from "../lazy";
 import { session } from "../session";
-import { telemetry } from "../telemetry";
+import { onPageExit, telemetry } from "../telemetry";
+import { socket } from "../socket";
 import { useRoom } from "../useRoom";
+
+/** How often a page waiting for a scheduled show looks whether it started. */
+const NOT_LIVE_POLL_MS = 5000;
 
 const LivePlayer = lazy(() => import("../player/LivePlayer"));
 const HlsPlayer = lazy(() => import("../player/HlsPlayer"));
@@ -35,8 +39,21 @@ function Player({ stream, mode, bufferSec }: { stream: Stream; mode: string; buf
 export function Watch({ id, mode, bufferSec }: { id: string; mode: string; bufferSec?: number | undefined }) {
   const [stream, setStream] = useState<Stream>();
   const [error, setError] = useState("");
+  const waiting = stream?.kind === "live" && stream.status === "created";
   useEffect(() => {
-    session.authed<Stream>("GET", `/api/streams/${encodeURIComponent(id)}`).then(setStream, (e: unknown) => setError(errorText(e)));
+    const load = () => session.authed<Stream>("GET", `/api/streams/${encodeURIComponent(id)}`).then(setStream, (e: unknown) => setError(errorText(e)));
+    void load();
+    if (!waiting) return;
+    // A scheduled show starts playing here when it goes live: its status is looked at again.
+    const t = setInterval(() => void load(), NOT_LIVE_POLL_MS);
+    return () => clearInterval(t);
+  }, [id, waiting]);
+  useEffect(() => {
+    // join / exit count the audience (docs/events.md): leaving the page, or closing it.
+    const exit = () => telemetry().track("exit", { stream: id });
+    telemetry().track("join", { stream: id });
+    const off = onPageExit(exit);
+    return () => (off(), exit());
   }, [id]);
   const room = useRoom(stream ? id : undefined);
   if (error) return <p class="status error" role="alert">{error}</p>;
@@ -58,7 +75,7 @@ export function Watch({ id, mode, bufferSec }: { id: string; mode: string; buffe
         {room ? <Polls room={room} moderator={moderator} onVote={track("vote")} /> : null}
         {room && moderator ? <NewPoll room={room} /> : null}
         {room ? <Chat room={room} moderator={moderator} me={me?.id} onSend={track("chat")} /> : null}
-        {room && !room.joined ? <p class="status" role="status">Reconnecting…</p> : null}
+        {room && !room.joined ? <p class="status" role="status">{socket.stoppedReason ? `Disconnected: ${socket.stoppedReason}` : "Reconnecting…"}</p> : null}
       </aside>
     </div>
   );

@@ -32,7 +32,7 @@ export default function HlsPlayer({ streamId, live, bufferSec }: { streamId: str
       const level = () => p?.levels[p.level];
       const view = telemetry().watch(el, { stream: streamId, protocol: live ? "hls-live" : "hls", bitrate: () => Math.round((level()?.bitrate ?? 0) / 1000), rendition: () => (level() ? `${String(level()?.height)}p` : "") });
       performance.mark("play-requested"); // startup time = this -> the first frame (bench/hls.ts reads it)
-      el.requestVideoFrameCallback(() => performance.mark("first-frame"));
+      if ("requestVideoFrameCallback" in el) el.requestVideoFrameCallback(() => performance.mark("first-frame")); // not in every browser (older Firefox, TVs)
       p = createPlayer(el, {
         src,
         token,

@@ -5,21 +5,27 @@
  */
 import { errorText } from "../api";
 import { useEffect, useRef, useState } from "preact/hooks";
+import { QUALITIES } from "../../../../protocol/media";
 import { LiveMedia, type Quality } from "../lib/live-media";
+import type { View } from "../lib/telemetry";
 import { socket } from "../socket";
 import { telemetry } from "../telemetry";
 
-function useLiveMedia(streamId: string, video: { current: HTMLVideoElement | null }): { media: LiveMedia | undefined; state: string } {
+function useLiveMedia(streamId: string, video: { current: HTMLVideoElement | null }): { media: LiveMedia | undefined; state: string; view: () => View | undefined } {
   const [state, setState] = useState("connecting…");
   const [media, setMedia] = useState<LiveMedia>();
+  const viewRef = useRef<View | undefined>(undefined);
   useEffect(() => {
     let current: LiveMedia | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let gone = false;
     const start = (attempt: number) => {
       current?.close();
+      viewRef.current?.end(); // one view per attempt: the last one ends before the next starts
+      viewRef.current = undefined;
       if (gone || !video.current || !socket.online) return;
-      const view = telemetry().watch(video.current, { stream: streamId, protocol: "webrtc" });
+      const thisView = telemetry().watch(video.current, { stream: streamId, protocol: "webrtc" });
+      viewRef.current = thisView;
       const m = new LiveMedia((t, d) => socket.request(t, d), streamId, {
         onState: (s) => {
           setState(s === "ended" ? "the stream has ended" : s);
@@ -33,7 +39,7 @@ function useLiveMedia(streamId: string, video: { current: HTMLVideoElement | nul
         () => setState(m.consumers.size ? "live" : "waiting for the broadcaster"),
         (err: unknown) => {
           setState(`video unavailable: ${errorText(err)}`);
-          view.error("WEBRTC_UNAVAILABLE", attempt >= 8);
+          thisView.error("WEBRTC_UNAVAILABLE", attempt >= 8);
           if (attempt < 8) timer = setTimeout(() => start(attempt + 1), 500 * 2 ** Math.min(attempt, 4));
         },
       );
@@ -48,14 +54,19 @@ function useLiveMedia(streamId: string, video: { current: HTMLVideoElement | nul
       offPush();
       offState();
       current?.close();
+      viewRef.current?.end();
     };
   }, [streamId]);
-  return { media, state };
+  return { media, state, view: () => viewRef.current };
 }
 
 export default function LivePlayer({ streamId }: { streamId: string }) {
   const video = useRef<HTMLVideoElement>(null);
-  const { media, state } = useLiveMedia(streamId, video);
+  const { media, state, view } = useLiveMedia(streamId, video);
+  const choose = (q: Quality) => {
+    view()?.quality(q, 0); // a manual layer choice is a rendition switch (bitrate unknown here)
+    void media?.setQuality(q);
+  };
   const [stats, setStats] = useState("");
   useEffect(() => {
     const t = setInterval(() => {
@@ -72,11 +83,10 @@ export default function LivePlayer({ streamId }: { streamId: string }) {
         <span class="stats">{stats}</span>
         <label>
           Quality{" "}
-          <select aria-label="Quality" onChange={(e) => void media?.setQuality(e.currentTarget.value as Quality)}>
-            <option value="auto">auto</option>
-            <option value="low">low</option>
-            <option value="medium">medium</option>
-            <option value="high">high</option>
+          <select aria-label="Quality" onChange={(e) => choose(e.currentTarget.value as Quality)}>
+            {QUALITIES.map((q) => (
+              <option key={q} value={q}>{q}</option>
+            ))}
           </select>
         </label>
       </div>
