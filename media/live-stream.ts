@@ -224,6 +224,34 @@ export class LiveStream {
     return producer.id;
   }
 
+  /** An encoder publishing over RTMP or SRT: a broadcaster peer whose media comes as plain RTP
+   *  from a local ffmpeg. */
+  joinIngest(peerId: string, who: PeerOwner): void {
+    this.#assertOpen();
+    if (this.#relay) throw new AppError("CONFLICT", "This media node relays the stream: publish to its origin node");
+    if (this.#peers.has(peerId)) this.leave(peerId);
+    this.#peers.set(peerId, new Peer(peerId, who, "broadcaster", this.#routers.origin(), false));
+  }
+
+  /** One plain RTP leg of an ingest peer (comedia: it learns the sender's address from the first
+   *  packet, on 127.0.0.1 only) and its producer; answers where to send RTP and RTCP. */
+  async produceRtp(peerId: string, kind: types.MediaKind, rtpParameters: types.RtpParameters, source: string): Promise<{ port: number; rtcpPort: number; producerId: string }> {
+    const peer = this.#peer(peerId);
+    if (peer.role !== "broadcaster") throw new AppError("FORBIDDEN", "Only the broadcaster produces");
+    const t = await this.#routers.origin().router.createPlainTransport({ listenInfo: { protocol: "udp", ip: "127.0.0.1" }, rtcpMux: false, comedia: true, appData: { peerId } });
+    if (peer.closed) {
+      t.close();
+      throw new AppError("CONFLICT", "Left the stream while joining");
+    }
+    peer.addPlain(t);
+    const producer = await mediaCall("RTP parameters", () => t.produce({ kind, rtpParameters, appData: { source }, keyFrameRequestDelay: KEYFRAME_REQUEST_DELAY_MS }));
+    peer.addProducer(producer);
+    await this.#register(producer, source);
+    this.#wentLive = true;
+    await this.#pipesOut.add(producer.id, source, (node, p) => this.#hooks.onPiped?.(node, p));
+    return { port: t.tuple.localPort, rtcpPort: t.rtcpTuple?.localPort ?? 0, producerId: producer.id };
+  }
+
   /** Origin side: a relay node's pipe end; answers ours and every producer, piped. */
   async pipeOut(relayNode: string, remote: PipeEnd): Promise<PipeEnd & { producers: PipedProducer[] }> {
     this.#assertOpen();

@@ -35,6 +35,8 @@ export class Peer implements PeerOwner {
   /** A router made for this peer alone (WHEP): closed with the peer. */
   readonly ownRouter: boolean;
   readonly transports = new Map<string, types.WebRtcTransport>();
+  /** An encoder's plain RTP legs (RTMP/SRT ingest through a local ffmpeg). */
+  readonly plain = new Map<string, types.PlainTransport>();
   readonly consumers = new Map<string, types.Consumer>();
   readonly producers = new Map<string, types.Producer>();
   #closed = false;
@@ -56,6 +58,11 @@ export class Peer implements PeerOwner {
   addTransport(t: types.WebRtcTransport): void {
     this.transports.set(t.id, t);
     t.observer.once("close", () => this.transports.delete(t.id));
+  }
+
+  addPlain(t: types.PlainTransport): void {
+    this.plain.set(t.id, t);
+    t.observer.once("close", () => this.plain.delete(t.id));
   }
 
   addProducer(p: types.Producer): void {
@@ -95,6 +102,7 @@ export class Peer implements PeerOwner {
     this.#closed = true;
     for (const id of [...this.consumers.keys()]) this.#release(id);
     for (const t of [...this.transports.values()]) t.close();
+    for (const t of [...this.plain.values()]) t.close();
     if (this.ownRouter) this.host.router.close();
   }
 

@@ -24,6 +24,7 @@ import type { LiveStream } from "../../media/live-stream.js";
 import { ID_SCHEMA } from "../../protocol/ids.js";
 import { parseOffer } from "../../media/sdp.js";
 import { whep, whip } from "../../media/whip-whep.js";
+import { RtmpIngest } from "./rtmp-ingest.js";
 import { MAX_SDP_BYTES, MEDIA_OBJECT_ID_SCHEMA } from "../../protocol/media.js";
 
 /** The catalog says live once media flows (audio and video may race here: CONFLICT = already live). */
@@ -56,6 +57,7 @@ interface Base {
 
 export function mediaService(cfg: AppConfig): ServiceSchema {
   let node: MediaNode;
+  let rtmp: RtmpIngest | undefined;
   let metrics: MediaMetrics | undefined;
   /** Checks the stream can be joined in this role by the caller, and opens it here. */
   const admit = async (ctx: Ctx<Base & { origin?: string; ip?: string }>, role: "broadcaster" | "viewer"): Promise<{ live: LiveStream; who: PeerOwner }> => {
@@ -227,15 +229,21 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
           if (closed > 0) this.logger.info(`media: closed ${closed} media session(s) of revoked sessions`);
         },
       },
+      /** A key-based ingest (RTMP) has no session: it ends when its owner is revoked or its key changes. */
+      "sessions.userRevoked": { handler: (ctx: Context<{ userId: string }>) => rtmp?.ownerRevoked(ctx.params.userId) },
+      "streams.ingestKeyChanged": { handler: (ctx: Context<{ id: string }>) => rtmp?.keyChanged(ctx.params.id) },
     },
     async started() {
       const count = cfg.media.workers || os.availableParallelism();
       const pool = await WorkerPool.create(cfg.media, count, this.logger);
       node = new MediaNode(cfg.media, pool, this.broker, cfg.dataDir);
       metrics = new MediaMetrics(this.broker, node);
+      rtmp = new RtmpIngest(cfg.media, node, this.broker);
+      await rtmp.start(cfg.host);
     },
     stopped() {
       metrics?.stop();
+      rtmp?.stop();
       node.closeAll();
       node.pool.close();
     },

@@ -157,6 +157,8 @@ export class SessionsLogic {
     const sessions = await this.#accounts.sessionsOf(userId);
     for (const s of sessions) await this.#accounts.closeSession(userId, s.sid);
     await this.#revoke(sessions.map((s) => s.sid));
+    // Key-based ingests (RTMP) carry no session: media nodes end this user's by this event.
+    await this.#broker.broadcast("sessions.userRevoked", { userId });
     return { revoked: sessions.length };
   }
 

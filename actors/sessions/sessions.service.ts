@@ -5,7 +5,7 @@
  *   register [public]  login [public]  guest [public]  refresh [public]  logout [public]
  *   me [guest]  listUsers [admin]  setRole [admin]  revokeUser [admin]  rotateKeys [admin]
  *   jwks [internal]  revocations [internal]  resolveUsers [internal]
- * Events emitted (broadcast, every node): sessions.revoked {list: Revocation[]},
+ * Events emitted (broadcast, every node): sessions.revoked {list: Revocation[]}, sessions.userRevoked {userId},
  * sessions.keys.changed {}.
  */
 import { randomBytes } from "node:crypto";

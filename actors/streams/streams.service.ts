@@ -6,6 +6,8 @@
  *   playbackKey [guest] (the AES-128 key of a ready VOD asset: the platform's license check)
  *   place [guest] (which media node serves a live stream: its origin, kept while that node is up,
  *     for the broadcaster; for viewers the origin while it has room, else a relay node)
+ *   ingestKey / rotateIngestKey / revokeIngestKey [creator, owner], checkIngestKey [internal]:
+ *     stream keys for encoders (ingest-actions.ts)
  * Every stream has a room (same id) for its audience, created and removed with it.
  */
 import { randomBytes } from "node:crypto";
@@ -18,6 +20,8 @@ import type { MediaLoad } from "../media/media-node.js";
 import type { AppConfig } from "../../lib/config.js";
 import { canWatch, isListed, manages, VISIBILITIES, type Visibility } from "./visibility.js";
 import { ID_SCHEMA, USERNAME_SCHEMA } from "../../protocol/ids.js";
+import { ingestActions } from "./ingest-actions.js";
+import { IngestKeys } from "./ingest-keys.js";
 
 export const STREAM_KINDS = ["live", "vod"] as const;
 export const STREAM_STATUSES = ["created", "live", "ended", "processing", "ready", "failed"] as const;
@@ -73,6 +77,7 @@ const REPORT_FRESH_MS = 6000;
 
 export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
   const load = (sid: string) => mustGet<Stream>(store, C, sid, "stream");
+  const keys = new IngestKeys(store);
   /** License check: the stream must be a finished VOD asset the caller may watch (visibility.ts). */
   async function licensed(sid: string, caller: Caller | undefined): Promise<Stream> {
     const s = (await load(sid)).value;
@@ -101,13 +106,15 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
   let reconciler: NodeJS.Timeout | undefined;
 
   /** The stream's origin media node: kept while it is up, else chosen (and recorded). */
-  async function placeOrigin(broker: ServiceBroker, sid: string): Promise<{ nodeID: string }> {
+  /** The stream's origin media node: kept while it is up, else `prefer` (the node an encoder
+   *  reached) when it runs the media actor, else any. */
+  async function placeOrigin(broker: ServiceBroker, sid: string, prefer?: string): Promise<{ nodeID: string }> {
     const e = await load(sid);
     const nodes = mediaNodes(broker);
     if (nodes.length === 0) throw new AppError("UNAVAILABLE", "No media node is running");
     if (e.value.mediaNode !== undefined && nodes.includes(e.value.mediaNode)) return { nodeID: e.value.mediaNode };
     if (e.value.kind !== "live" || (e.value.status !== "created" && e.value.status !== "live")) throw new AppError("CONFLICT", `The stream is ${e.value.status}`);
-    const nodeID = nodes[Math.floor(Math.random() * nodes.length)] as string;
+    const nodeID = prefer !== undefined && nodes.includes(prefer) ? prefer : (nodes[Math.floor(Math.random() * nodes.length)] as string);
     try {
       await store.put(C, e.key, { ...e.value, mediaNode: nodeID, updatedAt: Date.now() }, { expect: e.revision });
       return { nodeID };
@@ -180,6 +187,7 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
       "media.load": { handler: (ctx: Context<MediaLoad>) => void loads.set(ctx.nodeID ?? "", { ...ctx.params, at: Date.now() }) },
     },
     actions: {
+      ...ingestActions(keys, load, id),
       create: {
         access: "creator",
         params: { title, description, kind: { type: "enum", values: STREAM_KINDS }, category, language, visibility, grants },
@@ -289,10 +297,10 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
       },
       place: {
         access: "guest",
-        params: { id, role: { type: "enum", values: ["broadcaster", "viewer"], optional: true } },
-        async handler(this: Service, ctx: Ctx<{ id: string; role?: "broadcaster" | "viewer" }>) {
+        params: { id, role: { type: "enum", values: ["broadcaster", "viewer"], optional: true }, prefer: { type: "string", max: 200, optional: true } },
+        async handler(this: Service, ctx: Ctx<{ id: string; role?: "broadcaster" | "viewer"; prefer?: string }>) {
           if (ctx.params.role !== "broadcaster") await visible(ctx.params.id, ctx.meta.caller); // a private show's viewers are its owner's to choose
-          const origin = await placeOrigin(this.broker, ctx.params.id);
+          const origin = await placeOrigin(this.broker, ctx.params.id, ctx.params.role === "broadcaster" ? ctx.params.prefer : undefined);
           return ctx.params.role === "viewer" ? viewerNode(origin.nodeID, mediaNodes(this.broker)) : origin;
         },
       },
@@ -304,6 +312,7 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
           assertOwnerOrAdmin(ctx.meta.caller, e.value.ownerId);
           await store.delete(C, e.key, { expect: e.revision });
           await ctx.call("rooms.remove", { id: e.key });
+          await keys.remove(e.key);
           // Gateways and edges stop serving its files now, not when their view of the catalog expires.
           await ctx.broadcast("streams.changed", { id: e.key, removed: true }, { groups: ["gateway"] });
           return { removed: e.key };

@@ -1,0 +1,120 @@
+/**
+ * Broadcasting from an encoder with a stream key, end to end on one real node: ffmpeg publishes
+ * H.264 + AAC over RTMP as OBS does, a Chromium viewer decodes it over WebRTC (the H.264 passed
+ * through, AAC turned into Opus), the key is refused when wrong, a second publisher on the same
+ * key is refused, unsupported codecs and malformed RTMP are refused with the connection alone
+ * closed, and rotating the key cuts the ingest in progress.
+ */
+import assert from "node:assert/strict";
+import net from "node:net";
+import { after, before, describe, it } from "node:test";
+import { chromium, type Browser } from "playwright-core";
+import { publishRtmp, type Publisher } from "../tools/harness/encoders.js";
+import { CHROMIUM, MEDIA_ARGS, playing, viewerPage } from "../tools/harness/media-pages.js";
+import { api, PlatformNode } from "../tools/harness/node.js";
+import { freePort, waitFor } from "../tools/harness/ports.js";
+
+let node: PlatformNode;
+let browser: Browser;
+let rtmpPort = 0;
+let token = "";
+const publishers: Publisher[] = [];
+
+const newStream = async (title: string) => ((await api(node.url, "POST", "/api/streams", { title, kind: "live" }, token)).body as { id: string }).id;
+const keyOf = async (id: string) => (await api(node.url, "GET", `/api/streams/${id}/key`, undefined, token)).body as { key: string; rtmp: { server: string; key: string } | null; whip: { url: string; bearer: string } };
+const rtmpUrl = (key: string) => `rtmp://127.0.0.1:${String(rtmpPort)}/live/${key}`;
+const status = async (id: string) => ((await api(node.url, "GET", `/api/streams/${id}`)).body as { status: string }).status;
+const publish = (key: string, o: Parameters<typeof publishRtmp>[1] = {}) => {
+  const p = publishRtmp(rtmpUrl(key), o);
+  publishers.push(p);
+  return p;
+};
+
+before(async () => {
+  rtmpPort = await freePort();
+  node = await PlatformNode.start({ env: { ESH_MEDIA_RTMP_PORT: String(rtmpPort), ESH_GATEWAY_AUTH_BURST_PER_IP: "100", ESH_MEDIA_BROADCASTER_GRACE_MS: "3000" } });
+  await api(node.url, "POST", "/api/auth/register", { username: "obs", password: "obs password 12", role: "creator" });
+  token = (await api(node.url, "POST", "/api/auth/login", { username: "obs", password: "obs password 12" })).body.accessToken as string;
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: MEDIA_ARGS });
+});
+
+after(async () => {
+  for (const p of publishers) p.stop();
+  await browser.close();
+  await node.stop();
+});
+
+describe("RTMP ingest with a stream key", () => {
+  it("the owner gets a key and the RTMP settings; nobody else does", async () => {
+    const id = await newStream("Key check");
+    const k = await keyOf(id);
+    assert.match(k.key, new RegExp(`^${id}\\.[A-Za-z0-9_-]{32}$`));
+    assert.deepEqual(k.rtmp, { server: `rtmp://{host}:${String(rtmpPort)}/live`, key: k.key });
+    assert.equal((await keyOf(id)).key, k.key, "revealed again, the same");
+    await api(node.url, "POST", "/api/auth/register", { username: "other", password: "other password 1", role: "creator" });
+    const other = (await api(node.url, "POST", "/api/auth/login", { username: "other", password: "other password 1" })).body.accessToken as string;
+    assert.equal((await api(node.url, "GET", `/api/streams/${id}/key`, undefined, other)).status, 403);
+    assert.equal((await api(node.url, "GET", `/api/streams/${id}/key`)).status, 401);
+  });
+
+  it("ffmpeg publishes H.264 + AAC over RTMP; a Chromium viewer decodes video and receives audio over WebRTC", async () => {
+    const id = await newStream("From OBS");
+    const { key } = await keyOf(id);
+    publish(key, { seconds: 120 });
+    await waitFor("the stream live", async () => ((await status(id)) === "live" ? true : undefined), 20_000, 250);
+    const viewer = await viewerPage(browser, node.url, id);
+    const got = await playing(viewer, "the viewer of the RTMP stream");
+    assert.ok((got.video?.frameHeight ?? 0) >= 360, `decoded ${String(got.video?.frameHeight)}p`);
+    assert.match(node.output, /rtmp ingest of \S+: H\.264 [0-9a-f]{6} \+ AAC -> Opus/);
+
+    // A second publisher on the same key is refused while the first is live.
+    const second = publish(key, { seconds: 30 });
+    assert.notEqual(await second.exited, 0);
+    assert.match(node.output, /refused: this stream is already being published/);
+
+    // Rotating the key cuts the ingest in progress; the old key is refused from then on.
+    const first = publishers.find((p) => p !== second && p.proc.exitCode === null);
+    assert.ok(first);
+    const rotated = await api(node.url, "POST", `/api/streams/${id}/key`, undefined, token);
+    assert.equal(rotated.status, 200);
+    assert.notEqual((rotated.body as { key: string }).key, key);
+    assert.notEqual(await Promise.race([first.exited, new Promise((r) => setTimeout(() => r("still running"), 15_000))]), "still running", "the running ingest was cut");
+    assert.match(node.output, /closed \(the stream key was rotated or revoked\)/);
+    const old = publish(key, { seconds: 10 });
+    assert.notEqual(await old.exited, 0);
+    await viewer.context().close();
+  });
+
+  it("a wrong key is refused before media flows, with a security log line", async () => {
+    const id = await newStream("Wrong key");
+    const p = publish(`${id}.${"x".repeat(32)}`, { seconds: 10 });
+    assert.notEqual(await p.exited, 0);
+    assert.equal(await status(id), "created");
+    assert.match(node.output, /"event":"auth\.failed"[^\n]*"via":"rtmp"|auth\.failed[^\n]*rtmp/);
+  });
+
+  it("unsupported codecs are refused with the reason (MP3 audio)", async () => {
+    const id = await newStream("MP3 audio");
+    const { key } = await keyOf(id);
+    const p = publish(key, { seconds: 10, audio: ["-c:a", "libmp3lame", "-ar", "44100"] });
+    assert.notEqual(await p.exited, 0);
+    assert.match(node.output, /MP3 audio is not supported: send AAC/);
+  });
+
+  it("malformed RTMP closes that connection only; the node keeps serving", async () => {
+    const garbage = await new Promise<string>((resolve) => {
+      const s = net.connect(rtmpPort, "127.0.0.1", () => {
+        s.write(Buffer.concat([Buffer.from([3]), Buffer.alloc(1536, 7)])); // a handshake...
+        setTimeout(() => s.write(Buffer.alloc(1536, 1)), 100);
+        // ...then a chunk announcing a 16 MiB message (fmt 0, csid 2, timestamp 0, length 0xffffff, type 20).
+        setTimeout(() => s.write(Buffer.from([0x02, 0, 0, 0, 0xff, 0xff, 0xff, 0x14, 0, 0, 0, 0, 1, 2, 3])), 200);
+      });
+      s.resume(); // read the server's handshake, so that its close reaches us
+      s.on("close", () => resolve("closed"));
+      s.on("error", () => undefined);
+    });
+    assert.equal(garbage, "closed");
+    assert.equal((await api(node.url, "GET", "/healthz")).status, 200);
+    assert.match(node.output, /rtmp \S+: closed \(malformed: message of \d+ bytes\)/);
+  });
+});
