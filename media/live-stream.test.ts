@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { loadConfig } from "../lib/config.js";
-import { whepOffer } from "../tools/harness/sdp-offers.js";
+import { whepOffer, whepOfferOf } from "../tools/harness/sdp-offers.js";
+import { parse as parseSdp } from "sdp-transform";
 import { LiveStream, type PeerOwner } from "./live-stream.js";
 import { whep } from "./whip-whep.js";
 import type { CloseReason, StreamNotice } from "../protocol/media.js";
@@ -87,5 +88,37 @@ describe("LiveStream (real mediasoup worker)", () => {
     s.close("ended");
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(slot.consumers, base);
+  });
+
+  it("WHEP answers every offer shape with what the stream has, the rest inactive; nothing playable is refused", async () => {
+    const directions = (sdp: string) => parseSdp(sdp).media.map((m) => `${m.type}:${String(m.direction)}`);
+    const videoOnly = await LiveStream.open("video-only", pool, cfg, { onNotice: () => undefined, onClosed: () => undefined });
+    const t = await videoOnly.join("cast", who("owner"), "broadcaster");
+    await videoOnly.produce("cast", t.id, "video", VP8, "camera");
+    // A standard player asks for audio and video: it gets the video, the audio section inactive.
+    assert.deepEqual(directions(await whep(videoOnly, "w1", who("p1"), parseOffer(whepOffer()))), ["video:sendonly", "audio:inactive"]);
+    // Audio first, then video: the order of the offer is kept.
+    assert.deepEqual(directions(await whep(videoOnly, "w2", who("p2"), parseOffer(whepOfferOf(["audio", "video"])))), ["audio:inactive", "video:sendonly"]);
+    assert.deepEqual(directions(await whep(videoOnly, "w3", who("p3"), parseOffer(whepOfferOf(["video"])))), ["video:sendonly"]);
+    // An H.264-only player of a VP8 broadcast has nothing it can play.
+    await assert.rejects(whep(videoOnly, "w4", who("p4"), parseOffer(whepOfferOf(["video"], "H264"))), (e: { type?: string; message?: string }) => e.type === "BAD_REQUEST" && /no video codec in common/.test(e.message ?? ""));
+    // An audio-only player of a video-only broadcast neither.
+    await assert.rejects(whep(videoOnly, "w5", who("p5"), parseOffer(whepOfferOf(["audio"]))), (e: { type?: string }) => e.type === "BAD_REQUEST");
+    videoOnly.close("ended");
+    // Before anything is produced: not live yet.
+    const empty = await LiveStream.open("empty", pool, cfg, { onNotice: () => undefined, onClosed: () => undefined });
+    await assert.rejects(whep(empty, "w6", who("p6"), parseOffer(whepOffer())), (e: { type?: string }) => e.type === "CONFLICT");
+    empty.close("ended");
+  });
+
+  it("WHEP plays an H.264 broadcast to an H.264-only player (the ingest path's codec)", async () => {
+    const s = await LiveStream.open("h264", pool, cfg, { onNotice: () => undefined, onClosed: () => undefined });
+    s.joinIngest("enc", who("owner"));
+    const H264 = { codecs: [{ mimeType: "video/H264", payloadType: 102, clockRate: 90000, parameters: { "packetization-mode": 1, "profile-level-id": "42c01e", "level-asymmetry-allowed": 1 }, rtcpFeedback: [] }], encodings: [{ ssrc: 44440001 }] };
+    const leg = await s.produceRtp("enc", "video", H264, "rtmp");
+    assert.ok(leg.port > 0 && leg.rtcpPort > 0);
+    const answer = parseSdp(await whep(s, "w1", who("p1"), parseOffer(whepOfferOf(["video", "audio"], "H264"))));
+    assert.deepEqual(answer.media.map((m) => `${m.type}:${String(m.direction)}:${m.rtp[0]?.codec ?? ""}`), ["video:sendonly:H264", "audio:inactive:opus"]);
+    s.close("ended");
   });
 });

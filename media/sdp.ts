@@ -112,19 +112,42 @@ export function codecsForPlayer(playerCaps: types.RtpCapabilities, routerCaps: t
   }));
 }
 
-/** WHEP answer: one sendonly section per offered section, carrying its consumer's stream. */
+/** The offer's first codec of a section, for a section answered inactive (nothing to send). */
+function idleParameters(m: sdpTransform.MediaDescription): types.RtpParameters {
+  const r = m.rtp[0];
+  if (!r) throw new AppError("BAD_REQUEST", `Invalid SDP offer: m=${m.type} has no codec`);
+  const channels = r.encoding;
+  return {
+    mid: String(m.mid),
+    codecs: [{ mimeType: `${m.type}/${r.codec}`, payloadType: r.payload, clockRate: r.rate ?? 90000, ...(channels ? { channels } : {}), parameters: {}, rtcpFeedback: [] }],
+    headerExtensions: [],
+    encodings: [],
+    rtcp: {},
+  };
+}
+
+/**
+ * WHEP answer: one section per offered section, in its order. A section the stream fills is
+ * sendonly with its consumer's stream; one it cannot fill (a video-only broadcast asked for audio
+ * too, a codec the player lacks) is answered inactive, as the offer/answer rules allow.
+ */
 export function whepAnswer(offer: Offer, transport: TransportInfo, consumers: Map<string, types.RtpParameters>): string {
   const answer = remoteSdp(transport);
   if (offer.sdp.extmapAllowMixed) answer.setSessionExtmapAllowMixed();
   for (const m of offer.media) {
-    const rtp = consumers.get(String(m.mid));
-    if (!rtp) throw new AppError("CONFLICT", `Nothing to send for m=${m.type}: the broadcaster is not live with ${m.type}`);
+    const rtp = consumers.get(String(m.mid)) ?? idleParameters(m);
     answer.send({ offerMediaObject: m, offerRtpParameters: rtp, answerRtpParameters: rtp });
   }
   const sdp = sdpTransform.parse(answer.getSdp());
   for (const section of sdp.media) {
     const rtp = consumers.get(String(section.mid));
-    if (!rtp) continue;
+    if (!rtp) {
+      section.direction = "inactive";
+      delete section.ssrcs;
+      delete section.ssrcGroups;
+      delete section.msid;
+      continue;
+    }
     section.direction = "sendonly";
     const enc = rtp.encodings?.[0];
     const cname = rtp.rtcp?.cname ?? "echostreamhub";

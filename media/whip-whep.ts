@@ -1,7 +1,8 @@
 /**
  * The standards endpoints' media side (docs/protocol.md#whip-and-whep): WHIP, an encoder's SDP
  * offer made into a broadcaster peer with producers; WHEP, a player's offer made into a viewer
- * peer on a router of its own, with one running consumer per section the stream can fill. Both
+ * peer on a router of its own, with one running consumer per section the stream can fill (the
+ * others answered inactive; nothing to fill at all is refused). Both
  * answer SDP; the peer is left again if anything fails. A session is watched like a socket
  * would be (media/live-stream.ts watchSession).
  */
@@ -47,14 +48,26 @@ export async function whep(stream: LiveStream, peerId: string, who: PeerOwner, o
     const transport = peer?.transports.get(t.id);
     if (!peer || !transport) throw new AppError("CONFLICT", "Left the stream while joining");
     const byMid = new Map<string, types.RtpParameters>();
+    const unfilled: string[] = [];
     for (const m of offer.media) {
       const kind = m.type === "audio" ? "audio" : "video"; // parseOffer keeps audio and video sections only
-      const producerId = await stream.pipeKindTo(kind, own);
-      if (producerId === undefined) continue;
-      if (!own.router.canConsume({ producerId, rtpCapabilities: caps })) throw new AppError("BAD_REQUEST", `The player cannot decode this stream's ${m.type} codec`);
+      // The player's router speaks only the player's codecs: piping a producer of another codec fails.
+      const producerId = await stream.pipeKindTo(kind, own).catch((err: unknown) => {
+        if (err instanceof Error && err.name === "UnsupportedError") return null;
+        throw err;
+      });
+      if (producerId === undefined || producerId === null || !own.router.canConsume({ producerId, rtpCapabilities: caps })) {
+        // Answered inactive: the stream has no such media, or the player no codec for it.
+        unfilled.push(producerId === undefined ? `no ${kind} in this broadcast` : `no ${kind} codec in common`);
+        continue;
+      }
       const c = await mediaCall("RTP capabilities", () => transport.consume({ producerId, rtpCapabilities: caps, paused: false, mid: String(m.mid), enableRtx: false, appData: { peerId } }));
       peer.track(c);
       byMid.set(String(m.mid), c.rtpParameters);
+    }
+    if (byMid.size === 0) {
+      const nothing = stream.producers.size === 0;
+      throw new AppError(nothing ? "CONFLICT" : "BAD_REQUEST", nothing ? "The broadcaster is not live yet" : `Nothing this player can play: ${unfilled.join(", ")}`);
     }
     const answer = whepAnswer(offer, t, byMid);
     for (const c of peer.consumers.values()) if (c.kind === "video") c.requestKeyFrame().catch(() => undefined);
