@@ -14,7 +14,8 @@ import { fileURLToPath } from "node:url";
 import type { TemplatedApp, us_listen_socket } from "@trufflesuite/uws-js-unofficial";
 import type { LoggerInstance, ServiceBroker } from "moleculer";
 import type { AppConfig } from "../lib/config.js";
-import { hasCode } from "../lib/errors.js";
+import { AppError, hasCode } from "../lib/errors.js";
+import type { IngestGrant } from "../protocol/ingest.js";
 import type { Caller, Principal } from "../lib/identity.js";
 import { traceContext } from "../lib/logging.js";
 import { prometheusText } from "../lib/prometheus.js";
@@ -100,6 +101,12 @@ export class Gateway {
       cfg, broker, router, verifier: this.#verifier,
       draining: () => this.#draining,
       onRequest: () => this.#edges.served(),
+      checkStreamKey: async (key) => {
+        const g = await broker.call<IngestGrant, { key: string }>("streams.checkIngestKey", { key }).catch((err: unknown) => {
+          throw hasCode(err, "FORBIDDEN") ? new AppError("UNAUTHENTICATED", "Wrong, rotated or revoked stream key") : err;
+        });
+        return { userId: g.ownerId, name: g.ownerName, role: "creator", guest: false, sid: `ingest:${g.streamId}`, exp: Math.floor(Date.now() / 1000) + 300 };
+      },
       serveFile: (ex) => files.serve(ex),
     });
     const files = new FileServer({ dataDir: cfg.dataDir, appDir: APP_DIR, edge: this.#edgeCache, access: this.#mediaAccess, signer, pageHeaders: () => pageHeaders(this.#edges.origins()) });

@@ -13,6 +13,7 @@ import { publishRtmp, type Publisher } from "../tools/harness/encoders.js";
 import { CHROMIUM, MEDIA_ARGS, playing, viewerPage } from "../tools/harness/media-pages.js";
 import { api, PlatformNode } from "../tools/harness/node.js";
 import { freePort, waitFor } from "../tools/harness/ports.js";
+import { postOffer, whipOffer } from "../tools/harness/sdp-offers.js";
 
 let node: PlatformNode;
 let browser: Browser;
@@ -116,5 +117,21 @@ describe("RTMP ingest with a stream key", () => {
     assert.equal(garbage, "closed");
     assert.equal((await api(node.url, "GET", "/healthz")).status, 200);
     assert.match(node.output, /rtmp \S+: closed \(malformed: message of \d+ bytes\)/);
+  });
+
+  it("WHIP takes the stream key as its bearer token (OBS keeps it); only for its own stream; rotating it ends the session", async () => {
+    const id = await newStream("OBS over WHIP");
+    const other = await newStream("Another show");
+    const { key, whip } = await keyOf(id);
+    assert.deepEqual(whip, { url: `/api/whip/${id}`, bearer: key });
+    const ok = await postOffer(`${node.url}/api/whip/${id}`, whipOffer(), key);
+    assert.equal(ok.status, 201, ok.message);
+    assert.equal((await postOffer(`${node.url}/api/whip/${other}`, whipOffer(), key)).status, 403, "a key publishes to its own stream only");
+    assert.equal((await postOffer(`${node.url}/api/whip/${id}`, whipOffer(), `${id}.${"y".repeat(32)}`)).status, 401);
+    assert.equal((await postOffer(`${node.url}/api/whep/${id}`, whipOffer(), key)).status, 401, "a stream key is not a viewer token");
+    const session = ok.location ?? "";
+    await api(node.url, "POST", `/api/streams/${id}/key`, undefined, token);
+    await waitFor("the WHIP session closed by the rotation", async () => ((await api(node.url, "DELETE", session, undefined, token)).status === 404 ? true : undefined), 5000, 200);
+    assert.equal((await postOffer(`${node.url}/api/whip/${id}`, whipOffer(), key)).status, 401, "the old key is refused");
   });
 });

@@ -173,6 +173,14 @@ export class MediaNode {
     return () => this.#whepPending.delete(peerId);
   }
 
+  /** Key-based sessions (WHIP with a stream key: sid `ingest:<stream>`) of this user end: the
+   *  owner was revoked. */
+  closeIngestOf(userId: string): number {
+    const sids = new Set<string>();
+    for (const s of this.#streams.values()) for (const p of s.peers()) if (p.userId === userId && p.sid.startsWith("ingest:")) sids.add(p.sid);
+    return this.closeSessions(sids);
+  }
+
   /** Every media session (WebSocket, WHIP, WHEP) of these login sessions ends: they were revoked
    *  (logout, logout everywhere, a role change, an admin's revoke). */
   closeSessions(sids: ReadonlySet<string>): number {

@@ -230,8 +230,18 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
         },
       },
       /** A key-based ingest (RTMP) has no session: it ends when its owner is revoked or its key changes. */
-      "sessions.userRevoked": { handler: (ctx: Context<{ userId: string }>) => rtmp?.ownerRevoked(ctx.params.userId) },
-      "streams.ingestKeyChanged": { handler: (ctx: Context<{ id: string }>) => rtmp?.keyChanged(ctx.params.id) },
+      "sessions.userRevoked": {
+        handler: (ctx: Context<{ userId: string }>) => {
+          rtmp?.ownerRevoked(ctx.params.userId);
+          node.closeIngestOf(ctx.params.userId);
+        },
+      },
+      "streams.ingestKeyChanged": {
+        handler: (ctx: Context<{ id: string }>) => {
+          rtmp?.keyChanged(ctx.params.id);
+          node.closeSessions(new Set([`ingest:${ctx.params.id}`])); // WHIP sessions started with the key
+        },
+      },
     },
     async started() {
       const count = cfg.media.workers || os.availableParallelism();

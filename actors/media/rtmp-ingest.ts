@@ -16,7 +16,7 @@ import { SecurityLog } from "../../lib/logging.js";
 import type { AppConfig } from "../../lib/config.js";
 import { FlvIngest, type IngestStats } from "../../media/flv-ingest.js";
 import { RtmpServer, type PublishRequest, type PublishVerdict } from "../../media/rtmp-server.js";
-import type { IngestGrant } from "../streams/ingest-actions.js";
+import type { IngestGrant } from "../../protocol/ingest.js";
 import type { MediaNode } from "./media-node.js";
 
 interface Running {

@@ -11,16 +11,11 @@ import type { CallMeta } from "../../lib/identity.js";
 import type { Entry } from "../../store/index.js";
 import { assertOwnerOrAdmin } from "../ownership.js";
 import type { IngestKeys } from "./ingest-keys.js";
+import type { IngestGrant } from "../../protocol/ingest.js";
 import type { Stream } from "./streams.service.js";
 
 type Ctx<P> = Context<P, CallMeta>;
 
-/** What a media node learns of a key it was given. */
-export interface IngestGrant {
-  streamId: string;
-  ownerId: string;
-  ownerName: string;
-}
 
 export function ingestActions(keys: IngestKeys, load: (id: string) => Promise<Entry<Stream>>, id: object): ServiceActionsSchema {
   const ownLive = async (ctx: Ctx<{ id: string }>): Promise<Stream> => {

@@ -29,6 +29,8 @@ export interface PipelineDeps {
   draining(): boolean;
   /** Called once per request (the edge's load). */
   onRequest(): void;
+  /** The owner a stream key speaks for (UNAUTHENTICATED when it is wrong, rotated or revoked). */
+  checkStreamKey(key: string): Promise<Principal>;
 }
 
 export class HttpPipeline {
@@ -142,7 +144,9 @@ export class HttpPipeline {
       return undefined;
     }
     if (!/^bearer /i.test(auth)) throw new AppError("UNAUTHENTICATED", "Use Authorization: Bearer <token>");
-    const principal = await this.#d.verifier.verify(auth.slice(7).trim());
+    const token = auth.slice(7).trim();
+    // A JWT has three dot-separated parts; a stream key (<stream id>.<secret>) two.
+    const principal = route.streamKey && token.split(".").length === 2 ? await this.#d.checkStreamKey(token) : await this.#d.verifier.verify(token);
     take(this.#userLimiter, principal.userId);
     return principal;
   }

@@ -34,8 +34,10 @@ export interface Route {
   /** Checked after the token and before more than a few KB of the body is read (octets bodies:
    *  a stranger's 16 MB chunk is never buffered). Throws to refuse. */
   authorize?: (ctx: Omit<RouteContext, "body">) => Promise<void>;
+  /** The bearer may also be a live stream's key (encoders keep it in their settings): the
+   *  stream's owner then speaks, with session id `ingest:<stream id>`. */
+  streamKey?: boolean;
   /** Use the stricter per-IP limiter for password-guessable endpoints. */
-
   authLimited?: boolean;
   summary: string;
   handler: (ctx: RouteContext) => Promise<RouteResult> | RouteResult;

@@ -5,6 +5,7 @@
  *   DELETE /api/streams/:id/key   revoke: no key works until the next rotation; an ingest ends
  */
 import type { Principal } from "../../lib/identity.js";
+import type { IngestSettings } from "../../protocol/ingest.js";
 import type { Route, RouteContext, RouteResult } from "./router.js";
 
 export interface IngestRouteDeps {
@@ -21,14 +22,12 @@ export function ingestRoutes(d: IngestRouteDeps): Route[] {
     const r = (await d.call(action, { id: ctx.params.id }, principal)) as { key?: string; revoked?: string };
     if (r.key === undefined) return { body: r };
     const id = ctx.params.id ?? "";
-    return {
-      headers: { "cache-control": "no-store" },
-      body: {
-        key: r.key,
-        rtmp: d.rtmpPort ? { server: `rtmp://${d.ingestHost || "{host}"}:${String(d.rtmpPort)}/live`, key: r.key } : null,
-        whip: { url: `/api/whip/${id}`, bearer: r.key },
-      },
+    const body: IngestSettings = {
+      key: r.key,
+      rtmp: d.rtmpPort ? { server: `rtmp://${d.ingestHost || "{host}"}:${String(d.rtmpPort)}/live`, key: r.key } : null,
+      whip: { url: `/api/whip/${id}`, bearer: r.key },
     };
+    return { headers: { "cache-control": "no-store" }, body };
   };
   return [
     { method: "GET", path: "/api/streams/:id/key", auth: "required", summary: "The live stream's key and the RTMP and WHIP settings for encoders (owner or admin)", handler: answer("streams.ingestKey") },

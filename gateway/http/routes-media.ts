@@ -32,6 +32,7 @@ export function mediaRoutes(gatewayNode: string, call: MediaCall): Route[] {
     const principal = must(ctx.principal);
     const streamId = ctx.params.id ?? "";
     const role = kind === "whip" ? "broadcaster" : "viewer";
+    if (principal.sid.startsWith("ingest:") && (kind !== "whip" || principal.sid !== `ingest:${streamId}`)) throw new AppError("FORBIDDEN", "This stream key is for another stream");
     const { nodeID, origin } = (await call("streams.place", { id: streamId, role }, principal)) as { nodeID: string; origin?: string };
     const peerId = `${gatewayNode}/${kind}/${randomBytes(9).toString("base64url")}`;
     const params = { streamId, peerId, sdp: ctx.body, ip: ctx.ex.head.ip, ...(origin === undefined ? {} : { origin }) };
@@ -58,8 +59,8 @@ export function mediaRoutes(gatewayNode: string, call: MediaCall): Route[] {
   };
 
   return [
-    { method: "POST", path: "/api/whip/:id", auth: "required", body: "sdp", summary: "WHIP: publish to a live stream (SDP offer in, answer out; owner only)", handler: start("whip") },
-    { method: "DELETE", path: "/api/whip/:id/:session", auth: "required", summary: "WHIP: stop publishing", handler: stop },
+    { method: "POST", path: "/api/whip/:id", auth: "required", streamKey: true, body: "sdp", summary: "WHIP: publish to a live stream (SDP offer in, answer out; Bearer the owner's token or the stream key)", handler: start("whip") },
+    { method: "DELETE", path: "/api/whip/:id/:session", auth: "required", streamKey: true, summary: "WHIP: stop publishing", handler: stop },
     { method: "GET", path: "/api/livekeys/:id/:key", auth: "required", summary: "A key of a live stream's HLS (any valid token; keys rotate)", handler: liveKey },
     { method: "POST", path: "/api/whep/:id", auth: "required", body: "sdp", summary: "WHEP: play a live stream (SDP offer in, answer out)", handler: start("whep") },
     { method: "DELETE", path: "/api/whep/:id/:session", auth: "required", summary: "WHEP: stop playing", handler: stop },
