@@ -119,7 +119,8 @@ export class FlvIngest implements IngestSink {
     this.#window.bytes += p.size;
     if (p.flags !== 2) this.#window.frames++;
     const span = now - this.#window.start;
-    if (span < RATE_WINDOW_MS) return;
+    // The first figure after 1 s (the studio shows it), then every 5 s.
+    if (span < (this.stats.fps === 0 ? 1000 : RATE_WINDOW_MS)) return;
     this.stats.videoKbps = Math.round((this.#window.bytes * 8) / span);
     this.stats.fps = Math.round((this.#window.frames * 1000) / span);
     this.#window = { start: now, bytes: 0, frames: 0 };

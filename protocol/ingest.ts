@@ -11,6 +11,17 @@ export interface IngestSettings {
   whip: { url: string; bearer: string };
 }
 
+/** What the studio shows of a live stream's incoming media (GET /api/streams/:id/ingest). */
+export interface IngestStatus {
+  /** rtmp: an encoder over RTMP; webrtc: the browser studio or a WHIP encoder; null: nobody publishes. */
+  ingest: "rtmp" | "webrtc" | null;
+  videoKbps?: number;
+  fps?: number;
+  width?: number;
+  height?: number;
+  audio?: boolean;
+}
+
 /** What a valid stream key names. */
 export interface IngestGrant {
   streamId: string;

@@ -10,7 +10,7 @@ import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser } from "playwright-core";
 import { publishRtmp, type Publisher } from "../tools/harness/encoders.js";
-import { CHROMIUM, MEDIA_ARGS, playing, viewerPage } from "../tools/harness/media-pages.js";
+import { appLogin, CHROMIUM, MEDIA_ARGS, playing, viewerPage } from "../tools/harness/media-pages.js";
 import { api, PlatformNode } from "../tools/harness/node.js";
 import { freePort, waitFor } from "../tools/harness/ports.js";
 import { postOffer, whipOffer } from "../tools/harness/sdp-offers.js";
@@ -133,5 +133,26 @@ describe("RTMP ingest with a stream key", () => {
     await api(node.url, "POST", `/api/streams/${id}/key`, undefined, token);
     await waitFor("the WHIP session closed by the rotation", async () => ((await api(node.url, "DELETE", session, undefined, token)).status === 404 ? true : undefined), 5000, 200);
     assert.equal((await postOffer(`${node.url}/api/whip/${id}`, whipOffer(), key)).status, 401, "the old key is refused");
+  });
+
+  it("the studio shows the RTMP settings with the key hidden until revealed, and what comes in", async () => {
+    const id = await newStream("Studio encoder");
+    const { key } = await keyOf(id);
+    const page = await (await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] })).newPage();
+    await page.goto(`${node.url}/app/`);
+    await appLogin(page, "obs", "obs password 12");
+    await page.goto(`${node.url}/app/studio`);
+    await page.click(`.stream-list li:has(a[href='/app/watch/${id}']) button:text-is('Open studio')`);
+    await page.click("summary:text-is('Stream from OBS or another encoder')");
+    assert.equal(await page.inputValue("input[aria-label='RTMP server']"), `rtmp://127.0.0.1:${String(rtmpPort)}/live`);
+    assert.equal(await page.getAttribute("input[aria-label='Stream key']", "type"), "password", "hidden until revealed");
+    await page.click("button:text-is('Show key')");
+    assert.equal(await page.getAttribute("input[aria-label='Stream key']", "type"), "text");
+    assert.equal(await page.inputValue("input[aria-label='Stream key']"), key);
+    await page.locator(".ingest-status", { hasText: "Nothing is coming in." }).waitFor();
+    publish(key, { seconds: 60 });
+    await page.locator(".ingest-status", { hasText: /Live over RTMP: [1-9]\d* kbit\/s · 2[0-9] fps · 640x360 · audio/ }).waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: "test/artifacts/studio-encoder.png", fullPage: true });
+    await page.context().close();
   });
 });

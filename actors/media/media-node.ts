@@ -231,6 +231,11 @@ export class MediaNode {
     return [...this.#streams.values()];
   }
 
+  /** Whether a broadcaster (browser, WHIP or encoder) is publishing this stream here now. */
+  broadcasting(streamId: string): boolean {
+    return this.#streams.get(streamId)?.broadcasterPresent() ?? false;
+  }
+
   /** Live HLS key n of a stream packaged here, while recent. */
   liveKey(streamId: string, n: number): Buffer | undefined {
     return this.#packaging.key(streamId, n);

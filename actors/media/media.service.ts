@@ -25,6 +25,8 @@ import { ID_SCHEMA } from "../../protocol/ids.js";
 import { parseOffer } from "../../media/sdp.js";
 import { whep, whip } from "../../media/whip-whep.js";
 import { RtmpIngest } from "./rtmp-ingest.js";
+import type { IngestStatus } from "../../protocol/ingest.js";
+import { assertOwnerOrAdmin } from "../ownership.js";
 import { MAX_SDP_BYTES, MEDIA_OBJECT_ID_SCHEMA } from "../../protocol/media.js";
 
 /** The catalog says live once media flows (audio and video may race here: CONFLICT = already live). */
@@ -209,6 +211,18 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
           const key = node.liveKey(ctx.params.streamId, ctx.params.n);
           if (!key) throw new AppError("NOT_FOUND", "No such live key (expired or not this session)");
           return { key: key.toString("base64") };
+        },
+      },
+      /** What comes in for a live stream here (the studio's ingest line): owner or admin. */
+      ingestStatus: {
+        access: "creator",
+        params: { streamId: id },
+        async handler(ctx: Ctx<{ streamId: string }>): Promise<IngestStatus> {
+          const stream = await ctx.call<Stream, { id: string }>("streams.get", { id: ctx.params.streamId });
+          assertOwnerOrAdmin(ctx.meta.caller, stream.ownerId);
+          const rtmpStats = rtmp?.stats(stream.id);
+          if (rtmpStats) return { ingest: "rtmp", videoKbps: rtmpStats.videoKbps, fps: rtmpStats.fps, width: rtmpStats.width, height: rtmpStats.height, audio: rtmpStats.audio };
+          return { ingest: node.broadcasting(stream.id) ? "webrtc" : null };
         },
       },
       stats: {

@@ -54,6 +54,12 @@ export function ingestActions(keys: IngestKeys, load: (id: string) => Promise<En
         return { revoked: s.id };
       },
     },
+    /** The media node a live stream is served from, if placed (internal topology). */
+    mediaNodeOf: {
+      access: "internal",
+      params: { id },
+      handler: async (ctx: Ctx<{ id: string }>) => (await load(ctx.params.id)).value.mediaNode ?? null,
+    },
     checkIngestKey: {
       access: "internal",
       params: { key: { type: "string", min: 1, max: 300 } },

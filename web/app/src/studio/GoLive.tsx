@@ -1,37 +1,18 @@
 /**
  * Go live from the browser (camera or screen, plus the microphone, three simulcast layers over
- * WebRTC), or from OBS and other encoders over WHIP (the settings to paste). The room beside it:
+ * WebRTC), or from OBS and other encoders over RTMP or WHIP (Encoder.tsx). The room beside it:
  * audience, chat, polls.
  */
 import { errorText } from "../api";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { LiveMedia } from "../lib/live-media";
-import { session } from "../session";
 import { socket } from "../socket";
+import { Encoder } from "./Encoder";
 
 async function capture(source: "camera" | "screen"): Promise<MediaStream> {
   const mic = await navigator.mediaDevices.getUserMedia({ audio: true }).catch(() => null);
   const video = source === "screen" ? await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 30 } }) : await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720, frameRate: 30 } });
   return new MediaStream([...video.getVideoTracks(), ...(mic ? mic.getAudioTracks() : [])]);
-}
-
-function WhipSettings({ streamId }: { streamId: string }) {
-  const [token, setToken] = useState("");
-  const url = `${location.origin}/api/whip/${streamId}`;
-  return (
-    <details class="whip">
-      <summary>Stream from OBS (WHIP)</summary>
-      <p>In OBS: Settings → Stream → Service “WHIP”.</p>
-      <label>
-        Server <input readOnly value={url} aria-label="WHIP server URL" onFocus={(e) => e.currentTarget.select()} />
-      </label>
-      <label>
-        Bearer token <input readOnly value={token} aria-label="WHIP bearer token" placeholder="press Show" onFocus={(e) => e.currentTarget.select()} />
-      </label>
-      <button type="button" onClick={() => void session.token().then(setToken)}>Show token</button>
-      <p class="status">The token is your access token: it must be valid when OBS starts publishing (a few minutes); the stream then keeps going.</p>
-    </details>
-  );
 }
 
 export function GoLive({ streamId, onEnded }: { streamId: string; onEnded: () => void }) {
@@ -96,7 +77,7 @@ export function GoLive({ streamId, onEnded }: { streamId: string; onEnded: () =>
         <button type="button" class="danger" disabled={!live} onClick={() => void end()}>End stream</button>
       </div>
       {error ? <p role="alert" class="status error">{error}</p> : null}
-      <WhipSettings streamId={streamId} />
+      <Encoder streamId={streamId} />
     </section>
   );
 }
