@@ -66,6 +66,7 @@ export class FlvIngest implements IngestSink {
   #starting = false;
   #closed = false;
   #window = { start: Date.now(), bytes: 0, frames: 0 };
+  #watch: NodeJS.Timeout | undefined;
   readonly stats: IngestStats = { kind: "rtmp", videoKbps: 0, fps: 0, width: 0, height: 0, audio: false };
 
   constructor(o: FlvIngestOptions) {
@@ -89,6 +90,7 @@ export class FlvIngest implements IngestSink {
   close(why: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#watch);
     this.#ffmpeg?.stdin.destroy();
     this.#ffmpeg?.kill("SIGKILL");
     this.#o.stream.leave(this.#o.peerId);
@@ -145,6 +147,12 @@ export class FlvIngest implements IngestSink {
       const audio = this.#audio ? await stream.produceRtp(peerId, "audio", audioParameters(ssrc.audio), "rtmp") : undefined;
       if (this.#closed) return;
       this.#ffmpeg = this.#spawn(video, audio, ssrc);
+      // The stream may drop its peer (the media watchdog found it silent: a stalled encoder; its
+      // worker died): the RTMP session then ends too, and the encoder reconnects or stops.
+      this.#watch = setInterval(() => {
+        if (!this.#closed && stream.peer(peerId) === undefined) this.#refuse(stream.closed ? "the stream closed here: reconnect" : "no media came in (stalled)");
+      }, 1000);
+      this.#watch.unref();
       this.#o.onLive();
       this.#o.log(`rtmp ingest of ${stream.id}: H.264 ${profileLevelId}${audio ? " + AAC -> Opus" : ", no audio"}`);
       this.#ffmpeg.stdin.write(flv.createHeader(this.#audio, true));

@@ -33,7 +33,7 @@ const publish = (key: string, o: Parameters<typeof publishRtmp>[1] = {}) => {
 
 before(async () => {
   rtmpPort = await freePort();
-  node = await PlatformNode.start({ env: { ESH_MEDIA_RTMP_PORT: String(rtmpPort), ESH_GATEWAY_AUTH_BURST_PER_IP: "100", ESH_MEDIA_BROADCASTER_GRACE_MS: "3000" } });
+  node = await PlatformNode.start({ env: { ESH_MEDIA_RTMP_PORT: String(rtmpPort), ESH_GATEWAY_AUTH_BURST_PER_IP: "100", ESH_MEDIA_BROADCASTER_GRACE_MS: "3000", ESH_MEDIA_MEDIA_TIMEOUT_MS: "4000", ESH_MEDIA_LIVE_HLS: "true" } });
   await api(node.url, "POST", "/api/auth/register", { username: "obs", password: "obs password 12", role: "creator" });
   token = (await api(node.url, "POST", "/api/auth/login", { username: "obs", password: "obs password 12" })).body.accessToken as string;
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: MEDIA_ARGS });
@@ -154,5 +154,34 @@ describe("RTMP ingest with a stream key", () => {
     await page.locator(".ingest-status", { hasText: /Live over RTMP: [1-9]\d* kbit\/s · 2[0-9] fps · 640x360 · audio/ }).waitFor({ timeout: 20_000 });
     await page.screenshot({ path: "test/artifacts/studio-encoder.png", fullPage: true });
     await page.context().close();
+  });
+
+  it("an RTMP show is packaged as live HLS while it runs, and its recording becomes a VOD of its owner", async () => {
+    const id = await newStream("Recorded from OBS");
+    const { key } = await keyOf(id);
+    const p = publish(key, { seconds: 10 });
+    await waitFor("live HLS of the RTMP show", async () => ((await fetch(`${node.url}/live/${id}/master.m3u8`)).status === 200 ? true : undefined), 20_000, 500);
+    await p.exited; // the encoder stops: the grace period, then the end
+    await waitFor("the show ended", async () => ((await status(id)) === "ended" ? true : undefined), 20_000, 250);
+    const vod = await waitFor("the recording encoded as VOD", async () => {
+      const list = (await api(node.url, "GET", "/api/streams?limit=50")).body as unknown as { id: string; title: string; kind: string; status: string }[];
+      const r = list.find((x) => x.kind === "vod" && x.title === "Recorded from OBS (recording)");
+      if (r?.status === "failed") throw new Error("the recording failed to encode");
+      return r?.status === "ready" ? r : undefined;
+    }, 120_000, 500);
+    assert.match(await (await fetch(`${node.url}/vod/${vod.id}/master.m3u8`)).text(), /^\d+p\/index\.m3u8$/m);
+  });
+
+  it("an encoder that stalls (connection open, no media) is dropped like a vanished broadcaster: grace, then the end", async () => {
+    const id = await newStream("Frozen encoder");
+    const { key } = await keyOf(id);
+    const p = publish(key, { seconds: 120 });
+    await waitFor("the stream live", async () => ((await status(id)) === "live" ? true : undefined), 20_000, 250);
+    const started = Date.now();
+    p.proc.kill("SIGSTOP"); // the TCP connection stays open; nothing more is sent
+    await waitFor("the stalled show ended", async () => ((await status(id)) === "ended" ? true : undefined), 30_000, 250);
+    process.stdout.write(`# a stalled RTMP encoder ended its show after ${String(Date.now() - started)} ms (media timeout 4000 ms, grace 3000 ms)\n`);
+    assert.match(node.output, /closed \(no media came in \(stalled\)\)/);
+    p.proc.kill("SIGKILL");
   });
 });
