@@ -8,6 +8,7 @@
  *   hls    segments/s from our gateway and an edge vs node:http; VOD startup in Chromium
  *   ingest analytics events/s end to end (client -> gateway -> chdb) vs direct bulk inserts
  *   recs   top-20 scoring latency over 100k items (vs TF.js matMul+topk); training time per epoch
+ *   broadcast  glass-to-glass from an RTMP encoder vs the browser studio; RTMP ingests per core
  */
 import { fanoutBench } from "./fanout.js";
 import { rpcBench } from "./rpc.js";
@@ -16,8 +17,9 @@ import { transcodeBench } from "./transcode.js";
 import { hlsBench } from "./hls.js";
 import { ingestBench } from "./ingest.js";
 import { recsBench } from "./recs.js";
+import { broadcastBench } from "./broadcast.js";
 
-const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench, transcode: transcodeBench, hls: hlsBench, ingest: ingestBench, recs: recsBench };
+const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench, transcode: transcodeBench, hls: hlsBench, ingest: ingestBench, recs: recsBench, broadcast: broadcastBench };
 
 const [suite, ...rest] = process.argv.slice(2);
 const run = suite ? SUITES[suite] : undefined;

@@ -15,7 +15,7 @@ import { percentile } from "./webrtc-rtp.js";
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 const PROBE = readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "glass", "page.js"), "utf8");
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--autoplay-policy=no-user-gesture-required", "--disable-background-timer-throttling", "--disable-renderer-backgrounding"];
+export const GLASS_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--autoplay-policy=no-user-gesture-required", "--disable-background-timer-throttling", "--disable-renderer-backgrounding"];
 
 export interface GlassResult {
   samples: number;
@@ -25,7 +25,7 @@ export interface GlassResult {
 
 /** A page of the app with the probe loaded before the app's own scripts (an init script, which
  *  the app's Content-Security-Policy does not apply to). */
-async function page(browser: Browser, url: string): Promise<Page> {
+export async function page(browser: Browser, url: string): Promise<Page> {
   const p = await (await browser.newContext()).newPage();
   await p.addInitScript(PROBE);
   await p.goto(url);
@@ -33,7 +33,7 @@ async function page(browser: Browser, url: string): Promise<Page> {
 }
 
 /** Samples gathered by window.glassProbe over `seconds`, after a warm-up. */
-async function collect(p: Page, seconds: number): Promise<GlassResult> {
+export async function collect(p: Page, seconds: number): Promise<GlassResult> {
   await p.waitForFunction(() => ((globalThis as unknown as { glassSamples?: number[] }).glassSamples?.length ?? 0) > 30, undefined, { timeout: 30_000 });
   await p.evaluate(() => (globalThis as unknown as { glassSamples: number[] }).glassSamples.splice(0));
   await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -42,7 +42,7 @@ async function collect(p: Page, seconds: number): Promise<GlassResult> {
 }
 
 /** Starts the probe on the page's video element. */
-async function probeVideo(p: Page): Promise<void> {
+export async function probeVideo(p: Page): Promise<void> {
   await p.evaluate(() => {
     const g = globalThis as unknown as { document: { querySelector(s: string): unknown }; glassProbe(v: unknown): number[]; glassSamples: number[] };
     g.glassSamples = g.glassProbe(g.document.querySelector("video"));
@@ -60,7 +60,7 @@ async function broadcastClock(browser: Browser, node: PlatformNode): Promise<str
 }
 
 /** A guest on the app's watch page (WebRTC through the SFU), probing what it decodes. */
-async function throughSfu(browser: Browser, node: PlatformNode, seconds: number): Promise<GlassResult> {
+export async function throughSfu(browser: Browser, node: PlatformNode, seconds: number): Promise<GlassResult> {
   const stream = await broadcastClock(browser, node);
   const viewer = await page(browser, `${node.url}/app/watch/${stream}`);
   await viewer.waitForFunction(() => ((globalThis as unknown as { liveMedia?: { consumers: Map<string, unknown> } }).liveMedia?.consumers.size ?? 0) > 0, undefined, { timeout: 30_000 });
@@ -87,7 +87,7 @@ async function direct(browser: Browser, url: string, seconds: number): Promise<G
 export async function glassToGlass(seconds: number, log: (line: string) => void): Promise<{ sfu: GlassResult; direct: GlassResult } | undefined> {
   let browser: Browser;
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: GLASS_ARGS });
   } catch (err) {
     log(`[webrtc] glass-to-glass skipped: cannot start ${CHROMIUM} (${err instanceof Error ? err.message.split("\n")[0] : String(err)})`);
     return undefined;
@@ -109,7 +109,7 @@ export async function glassToGlass(seconds: number, log: (line: string) => void)
 export async function liveHlsLatency(seconds: number, log: (line: string) => void): Promise<GlassResult | undefined> {
   let browser: Browser;
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: GLASS_ARGS });
   } catch {
     log(`[hls] live latency skipped: cannot start ${CHROMIUM}`);
     return undefined;

@@ -10,6 +10,7 @@ import { api, metricsText } from "./node.js";
 import { WsClient } from "./ws-client.js";
 import { waitFor } from "./ports.js";
 import { makeClip } from "./vod.js";
+import { isRetryable } from "../../protocol/errors.js";
 
 export interface Report {
   scenario: string;
@@ -109,12 +110,21 @@ export class Chaos {
     };
   }
 
+  /** The room's chat history, as a fresh member joining sees it. A join during a failover may be
+   *  refused with a retryable code, as any client's: asked again, as any client would. */
   async #history(room: string): Promise<{ seq: number; cid?: string }[]> {
     const token = (await this.#guests(1))[0] ?? "";
     const c = await WsClient.connect(ws(this.#c)()[0] ?? "", { token });
     try {
-      const r = await c.request("room.join", { room }, 10_000);
-      return ((r.d as { events: { kind: string; seq: number; cid?: string }[] }).events).filter((e) => e.kind === "chat");
+      return await waitFor("the room's history", async () => {
+        const r = await c.request("room.join", { room }, 10_000);
+        if (r.t === "error") {
+          const code = (r.d as { code?: string }).code ?? "";
+          if (!isRetryable(code)) throw new Error(`room.join refused: ${JSON.stringify(r.d)}`);
+          return undefined;
+        }
+        return (r.d as { events: { kind: string; seq: number; cid?: string }[] }).events.filter((e) => e.kind === "chat");
+      }, 30_000, 500);
     } finally {
       c.close();
     }

@@ -40,6 +40,7 @@ export class RoomModel {
   #lastSeq = 0;
   #buffer: RoomItem[][] = [];
   #flushing = false;
+  #closed = false;
   readonly #refused: Outgoing[] = [];
   readonly #listeners = new Set<() => void>();
   readonly #off: (() => void)[] = [];
@@ -58,6 +59,7 @@ export class RoomModel {
   }
 
   close(): void {
+    this.#closed = true;
     for (const off of this.#off) off();
     if (socket.online) void socket.request("room.leave", { room: this.id }).catch(() => undefined);
   }
@@ -96,7 +98,10 @@ export class RoomModel {
       for (const items of this.#buffer.splice(0)) this.#applyItems(items);
       void this.#flush();
     } catch (err) {
-      this.error = err instanceof SocketError && err.code === "OFFLINE" ? "" : errorText(err);
+      const code = err instanceof SocketError ? err.code : "";
+      this.error = code === "OFFLINE" ? "" : errorText(err);
+      // The room moving between nodes, a node restarting: joined again shortly (OFFLINE rejoins on reconnect).
+      if (code !== "OFFLINE" && retryable(code) && !this.#closed) setTimeout(() => void (this.#closed || this.joined || this.#join()), 1000 + Math.random() * 1000);
     }
     this.#changed();
   }
