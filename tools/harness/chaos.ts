@@ -85,7 +85,11 @@ export class Chaos {
       stop = true;
       await talking;
     }
-    return { scenario: title, ...(await this.#checkRoom(room, chatters, figures)) };
+    try {
+      return { scenario: title, ...(await this.#checkRoom(room, chatters, figures)) };
+    } finally {
+      for (const c of chatters) c.close(); // a failed check must not leave sockets reconnecting (the process would never exit)
+    }
   }
 
   /** Every acked message is in the room's history once; every member received every message. */
