@@ -105,7 +105,7 @@ export class Gateway {
         const g = await broker.call<IngestGrant, { key: string }>("streams.checkIngestKey", { key }).catch((err: unknown) => {
           throw hasCode(err, "FORBIDDEN") ? new AppError("UNAUTHENTICATED", "Wrong, rotated or revoked stream key") : err;
         });
-        return { userId: g.ownerId, name: g.ownerName, role: "creator", guest: false, sid: `ingest:${g.streamId}`, exp: Math.floor(Date.now() / 1000) + 300 };
+        return { userId: g.ownerId, name: g.ownerName, role: g.ownerRole, guest: false, sid: `ingest:${g.streamId}`, exp: Math.floor(Date.now() / 1000) + 300 };
       },
       serveFile: (ex) => files.serve(ex),
     });
@@ -114,7 +114,7 @@ export class Gateway {
       ...systemRoutes({ nodeId: broker.nodeID, version: VERSION, metricsToken: g.metricsToken, routes: () => router.routes, metricsText: () => prometheusText(broker), ready: () => this.#ready() }),
       ...apiRoutes((action, params, principal, ctx) => this.#callActor(action, params, principal ? { kind: "user", principal } : { kind: "anonymous", ip: ctx.ex.head.ip })),
       ...mediaRoutes(broker.nodeID, asUser),
-      ...ingestRoutes({ call: asUser, callInternal: (a, p) => broker.call(a, p), rtmpPort: cfg.media.rtmpPort, ingestHost: cfg.media.ingestHost }),
+      ...ingestRoutes({ call: asUser, rtmpPort: cfg.media.rtmpPort, ingestHost: cfg.media.ingestHost }),
       ...vodRoutes({ dataDir: cfg.dataDir, call: asUser, callInternal: (a, p) => broker.call(a, p), signer, pickEdge: () => this.#edges.pick() }),
       ...analyticsRoutes({ edge: this.#rt.events, verify: (token) => this.#verifier.verify(token), call: asUser }),
     );

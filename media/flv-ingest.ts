@@ -20,8 +20,11 @@ const AVC = 7;
 const AAC = 10;
 const VIDEO_PT = 102;
 const AUDIO_PT = 100;
-/** Packets kept before the codecs are known (a few seconds of a normal stream). */
+/** Packets (and bytes) kept before the codecs are known: a few seconds of a normal stream. */
 const MAX_PENDING = 2000;
+const MAX_PENDING_BYTES = 8 << 20;
+/** An accepted publish must bring video within this long. */
+const FIRST_VIDEO_MS = 10_000;
 /** After the video sequence header, how long audio's may take to show up. */
 const AUDIO_WAIT_MS = 1000;
 const RATE_WINDOW_MS = 5000;
@@ -67,10 +70,16 @@ export class FlvIngest implements IngestSink {
   #closed = false;
   #window = { start: Date.now(), bytes: 0, frames: 0 };
   #watch: NodeJS.Timeout | undefined;
+  #pendingBytes = 0;
+  readonly #firstVideo: NodeJS.Timeout;
   readonly stats: IngestStats = { kind: "rtmp", videoKbps: 0, fps: 0, width: 0, height: 0, audio: false };
 
   constructor(o: FlvIngestOptions) {
     this.#o = o;
+    this.#firstVideo = setTimeout(() => {
+      if (!this.#ffmpeg) this.#refuse(`no H.264 video within ${String(FIRST_VIDEO_MS / 1000)} s of the publish`);
+    }, FIRST_VIDEO_MS);
+    this.#firstVideo.unref();
   }
 
   packet(p: FlvPacket): void {
@@ -79,11 +88,12 @@ export class FlvIngest implements IngestSink {
     if (p.codec_type === FLV_AUDIO && !this.#checkAudio(p)) return;
     if (p.codec_type !== FLV_VIDEO && p.codec_type !== FLV_AUDIO) return; // script data (onMetaData): not needed
     if (this.#ffmpeg) return this.#write(p);
-    if (this.#pending.length >= MAX_PENDING) {
+    if (this.#pending.length >= MAX_PENDING || this.#pendingBytes > MAX_PENDING_BYTES) {
       this.#refuse("no H.264 sequence header in the first packets");
       return;
     }
     this.#pending.push(p);
+    this.#pendingBytes += p.size;
     if (this.#avcConfig && !this.#starting && (this.#audio || Date.now() - this.#videoHeaderAt > AUDIO_WAIT_MS)) void this.#start();
   }
 
@@ -91,6 +101,7 @@ export class FlvIngest implements IngestSink {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#watch);
+    clearTimeout(this.#firstVideo);
     this.#ffmpeg?.stdin.destroy();
     this.#ffmpeg?.kill("SIGKILL");
     this.#o.stream.leave(this.#o.peerId);
@@ -99,10 +110,15 @@ export class FlvIngest implements IngestSink {
 
   #checkVideo(p: FlvPacket): boolean {
     if (p.codec_id !== AVC) return this.#refuse(`${VIDEO_NAMES[p.codec_id] ?? `video codec ${String(p.codec_id)}`} is not supported: send H.264`);
-    if (p.flags === 2 && !this.#avcConfig) {
-      this.#avcConfig = p.data.subarray(5, p.size); // AVCDecoderConfigurationRecord
-      this.#videoHeaderAt = Date.now();
-      if (this.#avcConfig.length < 4) return this.#refuse("malformed H.264 sequence header");
+    if (p.flags === 2) {
+      const config = p.data.subarray(5, p.size); // AVCDecoderConfigurationRecord
+      if (config.length < 4) return this.#refuse("malformed H.264 sequence header");
+      // The profile (what viewers were offered) and the size cap were judged on the first one.
+      if (this.#avcConfig && !config.equals(this.#avcConfig)) return this.#refuse("the video format changed mid-stream: publish again");
+      if (!this.#avcConfig) {
+        this.#avcConfig = config;
+        this.#videoHeaderAt = Date.now();
+      }
     }
     this.#count(p);
     return true;
@@ -110,6 +126,7 @@ export class FlvIngest implements IngestSink {
 
   #checkAudio(p: FlvPacket): boolean {
     if (p.codec_id !== AAC) return this.#refuse(`${AUDIO_NAMES[p.codec_id] ?? `audio codec ${String(p.codec_id)}`} audio is not supported: send AAC`);
+    this.#window.bytes += p.size; // audio counts toward the bitrate cap too
     this.#audio = true;
     this.stats.audio = true;
     return true;
@@ -175,6 +192,7 @@ export class FlvIngest implements IngestSink {
       this.#readSize(err);
     });
     ff.stdin.on("error", () => undefined); // ffmpeg gone: its exit says why
+    ff.on("error", (e) => this.#refuse(`the transmuxer could not run: ${e.message}`)); // not spawned (ENOENT, EMFILE)
     ff.on("exit", (code) => {
       if (!this.#closed) this.#refuse(`the transmuxer stopped (${String(code)}): ${err.trim().split("\n").slice(-1)[0] ?? ""}`);
     });

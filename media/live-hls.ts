@@ -117,6 +117,7 @@ export class LiveHls {
     ];
     const ffmpeg = spawn("ffmpeg", args, { stdio: ["pipe", "ignore", "pipe"] });
     let stderr = "";
+    ffmpeg.on("error", (e) => (stderr += `\ncannot run ffmpeg: ${e.message}`)); // not spawned: "close" follows
     ffmpeg.stderr.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
     await new Promise((r) => setTimeout(r, 300)); // ffmpeg opens its UDP ports before RTP flows
     for (const l of legs) await l.consumer.resume();
@@ -127,7 +128,7 @@ export class LiveHls {
     }, 1000);
     keyTimer.unref();
     const hls = new LiveHls(outDir, legs, ffmpeg, keyTimer, keys);
-    ffmpeg.once("exit", (code, signal) => {
+    ffmpeg.once("close", (code, signal) => { // "close" also follows a failed spawn; "exit" does not
       if (!hls.#closed) onExit(`ffmpeg exited (${signal ?? code ?? "?"}): ${stderr.split("\n").filter(Boolean).slice(-3).join(" | ")}`);
       hls.close();
     });

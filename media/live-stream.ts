@@ -217,6 +217,10 @@ export class LiveStream {
     // Key frame requests (a viewer resuming, a layer switch) reach the broadcaster at most once per
     // KEYFRAME_REQUEST_DELAY_MS: mediasoup holds the rest back, so a join storm is not a key frame storm.
     const producer = await mediaCall("RTP parameters", () => t.produce({ kind, rtpParameters, appData: { source }, keyFrameRequestDelay: KEYFRAME_REQUEST_DELAY_MS }));
+    if (peer.closed) {
+      producer.close(); // the peer left while it was made: never announced
+      throw new AppError("CONFLICT", "Left the stream while producing");
+    }
     peer.addProducer(producer);
     await this.#register(producer, source);
     if (!this.#relay) this.#wentLive = true;
@@ -238,13 +242,18 @@ export class LiveStream {
   async produceRtp(peerId: string, kind: types.MediaKind, rtpParameters: types.RtpParameters, source: string): Promise<{ port: number; rtcpPort: number; producerId: string }> {
     const peer = this.#peer(peerId);
     if (peer.role !== "broadcaster") throw new AppError("FORBIDDEN", "Only the broadcaster produces");
+    const left = () => peer.closed; // read again after each await
     const t = await this.#routers.origin().router.createPlainTransport({ listenInfo: { protocol: "udp", ip: "127.0.0.1" }, rtcpMux: false, comedia: true, appData: { peerId } });
-    if (peer.closed) {
+    if (left()) {
       t.close();
       throw new AppError("CONFLICT", "Left the stream while joining");
     }
     peer.addPlain(t);
     const producer = await mediaCall("RTP parameters", () => t.produce({ kind, rtpParameters, appData: { source }, keyFrameRequestDelay: KEYFRAME_REQUEST_DELAY_MS }));
+    if (left()) {
+      producer.close(); // the peer left while it was made: never announced
+      throw new AppError("CONFLICT", "Left the stream while producing");
+    }
     peer.addProducer(producer);
     await this.#register(producer, source);
     this.#wentLive = true;

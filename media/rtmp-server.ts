@@ -134,13 +134,19 @@ export class RtmpServer {
       clearTimeout(timer);
       this.#log(level, `rtmp ${remote}: closed (${why})`);
       sink?.close(why);
-      socket.destroy();
+      socket.end(); // what was written (a refusal's status) still reaches the encoder
+      setTimeout(() => socket.destroy(), 1000).unref();
     };
     const timer = setTimeout(() => end("no publish within 10 s", "warn"), PUBLISH_TIMEOUT_MS);
     engine.onOutputCallback = (b) => {
       if (!ended) socket.write(b);
     };
-    engine.onPacketCallback = (p) => sink?.packet(p);
+    engine.onPacketCallback = (p) => {
+      if (!sink) return;
+      // The engine reuses one buffer per chunk stream for every message on it: keep a copy.
+      p.data = Buffer.from(p.data.subarray(0, p.size));
+      sink.packet(p);
+    };
     engine.onPublishRequest = (app, key) => {
       if (asked) return end("a second publish on one connection", "warn");
       asked = true;
@@ -160,6 +166,7 @@ export class RtmpServer {
       );
     };
     socket.on("data", (data: Buffer) => {
+      if (ended) return;
       received += data.length;
       if (!sink && received > MAX_BYTES_BEFORE_PUBLISH) return end("too much data before the publish was accepted", "warn");
       try {

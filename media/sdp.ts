@@ -14,6 +14,10 @@ import { AppError } from "../lib/errors.js";
 import type { TransportInfo } from "./transport-info.js";
 import { MAX_SDP_BYTES } from "../protocol/media.js";
 
+/** Media sections an offer may carry (a player wants audio and video; a few more are slack). */
+const MAX_SECTIONS = 8;
+/** Payload formats that are not a codec of their own (never the codec of an inactive answer). */
+const NOT_A_CODEC = new Set(["rtx", "red", "ulpfec", "flexfec-03"]);
 
 export interface Offer {
   sdp: sdpTransform.SessionDescription;
@@ -35,7 +39,10 @@ export function parseOffer(text: string): Offer {
   }
   const media = sdp.media.filter((m) => (m.type === "audio" || m.type === "video") && m.port !== 0);
   if (media.length === 0) throw new AppError("BAD_REQUEST", "Invalid SDP offer: no audio or video m= section");
-  if (media.some((m) => m.mid === undefined)) throw new AppError("BAD_REQUEST", "Invalid SDP offer: every m= section needs a=mid (BUNDLE)");
+  if (media.length > MAX_SECTIONS) throw new AppError("BAD_REQUEST", `Invalid SDP offer: more than ${String(MAX_SECTIONS)} media sections`);
+  const mids = media.map((m) => m.mid ?? "");
+  if (mids.some((m) => m === "")) throw new AppError("BAD_REQUEST", "Invalid SDP offer: every m= section needs a non-empty a=mid (BUNDLE)");
+  if (new Set(mids).size !== mids.length) throw new AppError("BAD_REQUEST", "Invalid SDP offer: two m= sections share an a=mid");
   if (media.some((m) => !m.rtp.length)) throw new AppError("BAD_REQUEST", "Invalid SDP offer: an m= section lists no codecs");
   let dtls: types.DtlsParameters;
   try {
@@ -114,7 +121,7 @@ export function codecsForPlayer(playerCaps: types.RtpCapabilities, routerCaps: t
 
 /** The offer's first codec of a section, for a section answered inactive (nothing to send). */
 function idleParameters(m: sdpTransform.MediaDescription): types.RtpParameters {
-  const r = m.rtp[0];
+  const r = m.rtp.find((x) => !NOT_A_CODEC.has(x.codec.toLowerCase()));
   if (!r) throw new AppError("BAD_REQUEST", `Invalid SDP offer: m=${m.type} has no codec`);
   const channels = r.encoding;
   return {

@@ -27,4 +27,6 @@ export interface IngestGrant {
   streamId: string;
   ownerId: string;
   ownerName: string;
+  /** The owner's role now: a key speaks for its owner only while they are a creator or admin. */
+  ownerRole: "creator" | "admin";
 }

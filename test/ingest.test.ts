@@ -33,7 +33,7 @@ const publish = (key: string, o: Parameters<typeof publishRtmp>[1] = {}) => {
 
 before(async () => {
   rtmpPort = await freePort();
-  node = await PlatformNode.start({ env: { ESH_MEDIA_RTMP_PORT: String(rtmpPort), ESH_GATEWAY_AUTH_BURST_PER_IP: "100", ESH_MEDIA_BROADCASTER_GRACE_MS: "3000", ESH_MEDIA_MEDIA_TIMEOUT_MS: "4000", ESH_MEDIA_LIVE_HLS: "true" } });
+  node = await PlatformNode.start({ env: { ESH_MEDIA_RTMP_PORT: String(rtmpPort), ESH_GATEWAY_AUTH_BURST_PER_IP: "100", ESH_MEDIA_BROADCASTER_GRACE_MS: "3000", ESH_MEDIA_MEDIA_TIMEOUT_MS: "4000", ESH_MEDIA_LIVE_HLS: "true", ADMIN_USER: "boss", ADMIN_PASSWORD: "boss password 1" } });
   await api(node.url, "POST", "/api/auth/register", { username: "obs", password: "obs password 12", role: "creator" });
   token = (await api(node.url, "POST", "/api/auth/login", { username: "obs", password: "obs password 12" })).body.accessToken as string;
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: MEDIA_ARGS });
@@ -183,5 +183,30 @@ describe("RTMP ingest with a stream key", () => {
     process.stdout.write(`# a stalled RTMP encoder ended its show after ${String(Date.now() - started)} ms (media timeout 4000 ms, grace 3000 ms)\n`);
     assert.match(node.output, /closed \(no media came in \(stalled\)\)/);
     p.proc.kill("SIGKILL");
+  });
+
+  it("an owner demoted to viewer is cut off and their key refused (RTMP and WHIP); deleting a stream ends its ingest", async () => {
+    await api(node.url, "POST", "/api/auth/register", { username: "demoted", password: "demoted password 1", role: "creator" });
+    const login = await api(node.url, "POST", "/api/auth/login", { username: "demoted", password: "demoted password 1" });
+    const t = login.body.accessToken as string;
+    const userId = ((await api(node.url, "GET", "/api/auth/me", undefined, t)).body.principal as { userId: string }).userId;
+    const id = ((await api(node.url, "POST", "/api/streams", { title: "Soon demoted", kind: "live" }, t)).body as { id: string }).id;
+    const key = ((await api(node.url, "GET", `/api/streams/${id}/key`, undefined, t)).body as { key: string }).key;
+    const running = publish(key, { seconds: 120 });
+    await waitFor("the stream live", async () => ((await status(id)) === "live" ? true : undefined), 20_000, 250);
+    const boss = (await api(node.url, "POST", "/api/auth/login", { username: "boss", password: "boss password 1" })).body.accessToken as string;
+    assert.equal((await api(node.url, "POST", `/api/admin/users/${userId}/role`, { role: "viewer" }, boss)).status, 200);
+    assert.notEqual(await Promise.race([running.exited, new Promise((r) => setTimeout(() => r("still running"), 15_000))]), "still running", "the running ingest was cut");
+    const again = publish(key, { seconds: 10 });
+    assert.notEqual(await again.exited, 0, "a viewer's key publishes nothing");
+    assert.match(node.output, /The stream's owner may no longer broadcast|wrong, rotated or revoked stream key/);
+    assert.equal((await postOffer(`${node.url}/api/whip/${id}`, whipOffer(), key)).status, 401);
+    // Deleting a stream that is live over RTMP ends its ingest.
+    const gone = await newStream("Deleted while live");
+    const goneKey = (await keyOf(gone)).key;
+    const p = publish(goneKey, { seconds: 120 });
+    await waitFor("live", async () => ((await status(gone)) === "live" ? true : undefined), 20_000, 250);
+    assert.equal((await api(node.url, "DELETE", `/api/streams/${gone}`, undefined, token)).status, 200);
+    assert.notEqual(await Promise.race([p.exited, new Promise((r) => setTimeout(() => r("still running"), 15_000))]), "still running", "the deleted stream's ingest was cut");
   });
 });

@@ -21,7 +21,8 @@ import type { MediaNode } from "./media-node.js";
 
 interface Running {
   ownerId: string;
-  ingest: FlvIngest;
+  /** Unset while the publish is being accepted. */
+  ingest: FlvIngest | undefined;
   end(why: string): void;
 }
 
@@ -67,7 +68,7 @@ export class RtmpIngest {
   }
 
   stats(streamId: string): IngestStats | undefined {
-    return this.#running.get(streamId)?.ingest.stats;
+    return this.#running.get(streamId)?.ingest?.stats;
   }
 
   async #publish(req: PublishRequest): Promise<PublishVerdict> {
@@ -82,9 +83,28 @@ export class RtmpIngest {
     }
     const id = grant.streamId;
     if (this.#running.has(id)) return { refused: "this stream is already being published" };
-    const owner: Principal = { userId: grant.ownerId, name: grant.ownerName, role: "creator", guest: false, sid: `ingest:${id}`, exp: Math.floor(Date.now() / 1000) + 60 };
+    // Reserved before the next await: two publishes at once cannot both pass.
+    const reserved: Running = { ownerId: grant.ownerId, ingest: undefined, end: (why) => req.end(why) };
+    this.#running.set(id, reserved);
+    try {
+      return await this.#accept(req, grant, reserved);
+    } catch (err) {
+      if (this.#running.get(id) === reserved) this.#running.delete(id);
+      throw err;
+    }
+  }
+
+  async #accept(req: PublishRequest, grant: IngestGrant, reserved: Running): Promise<PublishVerdict> {
+    const id = grant.streamId;
+    const release = () => {
+      if (this.#running.get(id) === reserved) this.#running.delete(id);
+    };
+    const owner: Principal = { userId: grant.ownerId, name: grant.ownerName, role: grant.ownerRole, guest: false, sid: `ingest:${id}`, exp: Math.floor(Date.now() / 1000) + 60 };
     const origin = await this.#broker.call<{ nodeID: string }, object>("streams.place", { id, role: "broadcaster", prefer: this.#broker.nodeID }, { meta: { caller: { kind: "user", principal: owner } } });
-    if (origin.nodeID !== this.#broker.nodeID) return { refused: `this stream is served by another media node (${origin.nodeID}): publish there` };
+    if (origin.nodeID !== this.#broker.nodeID) {
+      release();
+      return { refused: `this stream is served by another media node (${origin.nodeID}): publish there` };
+    }
     const live = await this.#node.open(id);
     const peerId = `rtmp-${randomBytes(6).toString("hex")}`;
     const log = this.#broker.getLogger("rtmp");
@@ -102,13 +122,13 @@ export class RtmpIngest {
         });
       },
       onClosed: (why) => {
-        if (this.#running.get(id)?.ingest === ingest) this.#running.delete(id);
+        release();
         log.info(`rtmp ingest of ${id} ended: ${why}`);
         this.#node.left(id);
       },
       log: (m) => log.info(m),
     });
-    this.#running.set(id, { ownerId: grant.ownerId, ingest, end: (why) => req.end(why) });
+    reserved.ingest = ingest;
     return { sink: ingest };
   }
 }

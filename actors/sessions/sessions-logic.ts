@@ -143,6 +143,13 @@ export class SessionsLogic {
     return this.#accounts.listUsers();
   }
 
+  /** A user's current role; NOT_FOUND for an unknown user. */
+  async userRole(userId: string): Promise<{ role: Role }> {
+    const e = await this.#accounts.entry(userId);
+    if (!e) throw new AppError("NOT_FOUND", "No such user");
+    return { role: e.value.role };
+  }
+
   /** Changes a role. Existing sessions are revoked: their tokens carry the old role. */
   async setRole(userId: string, role: Role): Promise<PublicUser> {
     const e = await this.#accounts.entry(userId);

@@ -72,6 +72,12 @@ export function sessionsService(cfg: AppConfig, store: Store): ServiceSchema {
         params: { usernames: { type: "array", max: 100, items: { type: "string", min: 1, max: 32 } } },
         handler: (ctx: Ctx<{ usernames: string[] }>) => logic.resolveUsers(ctx.params.usernames),
       },
+      /** A user's current role (stream keys speak for their owner only while a creator or admin). */
+      userRole: {
+        access: "internal",
+        params: { userId: { type: "string", min: 1, max: 64 } },
+        handler: (ctx: Ctx<{ userId: string }>) => logic.userRole(ctx.params.userId),
+      },
       setRole: {
         access: "admin",
         params: { userId: { type: "string", min: 1, max: 64 }, role: { type: "enum", values: ["viewer", "creator", "admin"] } },

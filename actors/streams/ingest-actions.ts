@@ -6,19 +6,28 @@
  *   checkIngestKey [internal]         key -> stream and owner (media nodes, the WHIP route)
  */
 import type { Context, ServiceActionsSchema } from "moleculer";
-import { AppError } from "../../lib/errors.js";
+import { AppError, hasCode } from "../../lib/errors.js";
 import type { CallMeta } from "../../lib/identity.js";
 import type { Entry } from "../../store/index.js";
 import { assertOwnerOrAdmin } from "../ownership.js";
 import type { IngestKeys } from "./ingest-keys.js";
 import type { IngestGrant } from "../../protocol/ingest.js";
-import type { Stream } from "./streams.service.js";
 
 type Ctx<P> = Context<P, CallMeta>;
 
+/** What these actions read of a stream's record (streams.service.ts Stream). */
+interface StreamRecord {
+  id: string;
+  ownerId: string;
+  ownerName: string;
+  kind: string;
+  status: string;
+  mediaNode?: string;
+}
 
-export function ingestActions(keys: IngestKeys, load: (id: string) => Promise<Entry<Stream>>, id: object): ServiceActionsSchema {
-  const ownLive = async (ctx: Ctx<{ id: string }>): Promise<Stream> => {
+
+export function ingestActions(keys: IngestKeys, load: (id: string) => Promise<Entry<StreamRecord>>, id: object): ServiceActionsSchema {
+  const ownLive = async (ctx: Ctx<{ id: string }>): Promise<StreamRecord> => {
     const s = (await load(ctx.params.id)).value;
     assertOwnerOrAdmin(ctx.meta.caller, s.ownerId);
     if (s.kind !== "live") throw new AppError("BAD_REQUEST", "Only live streams have a stream key");
@@ -54,11 +63,12 @@ export function ingestActions(keys: IngestKeys, load: (id: string) => Promise<En
         return { revoked: s.id };
       },
     },
-    /** The media node a live stream is served from, if placed (internal topology). */
+    /** The media node serving the caller's live stream, if placed (the studio's ingest line asks
+     *  that node; the node id itself stays inside the gateway). */
     mediaNodeOf: {
-      access: "internal",
+      access: "creator",
       params: { id },
-      handler: async (ctx: Ctx<{ id: string }>) => (await load(ctx.params.id)).value.mediaNode ?? null,
+      handler: async (ctx: Ctx<{ id: string }>) => (await ownLive(ctx)).mediaNode ?? null,
     },
     checkIngestKey: {
       access: "internal",
@@ -68,7 +78,12 @@ export function ingestActions(keys: IngestKeys, load: (id: string) => Promise<En
         const s = streamId === undefined ? undefined : (await load(streamId).catch(() => undefined))?.value;
         if (!s || s.kind !== "live") throw new AppError("FORBIDDEN", "Wrong, rotated or revoked stream key");
         if (s.status === "ended") throw new AppError("CONFLICT", "This stream has ended: create a new one");
-        return { streamId: s.id, ownerId: s.ownerId, ownerName: s.ownerName };
+        const { role } = await ctx.call<{ role: string }, { userId: string }>("sessions.userRole", { userId: s.ownerId }).catch((err: unknown) => {
+          if (hasCode(err, "NOT_FOUND")) return { role: "none" };
+          throw err;
+        });
+        if (role !== "creator" && role !== "admin") throw new AppError("FORBIDDEN", "The stream's owner may no longer broadcast");
+        return { streamId: s.id, ownerId: s.ownerId, ownerName: s.ownerName, ownerRole: role };
       },
     },
   };

@@ -313,6 +313,7 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
           await store.delete(C, e.key, { expect: e.revision });
           await ctx.call("rooms.remove", { id: e.key });
           await keys.remove(e.key);
+          await ctx.broadcast("streams.ingestKeyChanged", { id: e.key }, { groups: ["media"] }); // an ingest on it ends
           // Gateways and edges stop serving its files now, not when their view of the catalog expires.
           await ctx.broadcast("streams.changed", { id: e.key, removed: true }, { groups: ["gateway"] });
           return { removed: e.key };

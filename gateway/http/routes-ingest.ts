@@ -11,8 +11,6 @@ import type { Route, RouteContext, RouteResult } from "./router.js";
 
 export interface IngestRouteDeps {
   call(action: string, params: Record<string, unknown>, principal: Principal, nodeID?: string): Promise<unknown>;
-  /** An internal call (the stream's media node is topology, not for the caller). */
-  callInternal(action: string, params: Record<string, unknown>): Promise<unknown>;
   /** media.rtmpPort (0 = no RTMP listener) and media.ingestHost ("" = the host the page is on). */
   rtmpPort: number;
   ingestHost: string;
@@ -35,7 +33,7 @@ export function ingestRoutes(d: IngestRouteDeps): Route[] {
   const status = async (ctx: RouteContext): Promise<RouteResult> => {
     const principal = ctx.principal;
     if (!principal) return { status: 401 };
-    const nodeID = (await d.callInternal("streams.mediaNodeOf", { id: ctx.params.id })) as string | null;
+    const nodeID = (await d.call("streams.mediaNodeOf", { id: ctx.params.id }, principal)) as string | null; // owner or admin only
     const none: IngestStatus = { ingest: null };
     if (nodeID === null) return { body: none, headers: { "cache-control": "no-store" } };
     const body = (await d.call("media.ingestStatus", { streamId: ctx.params.id }, principal, nodeID)) as IngestStatus;

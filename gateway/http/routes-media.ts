@@ -42,6 +42,7 @@ export function mediaRoutes(gatewayNode: string, call: MediaCall): Route[] {
   };
   const stop = async (ctx: RouteContext): Promise<RouteResult> => {
     const principal = must(ctx.principal);
+    if (principal.sid.startsWith("ingest:") && principal.sid !== `ingest:${ctx.params.id ?? ""}`) throw new AppError("FORBIDDEN", "This stream key is for another stream");
     const { nodeID, peerId } = decodeSession(ctx.params.session ?? "");
     const { left } = (await call("media.leave", { streamId: ctx.params.id, peerId }, principal, nodeID).catch((err: unknown) => {
       throw err instanceof Error && /not found|not available/i.test(err.message) ? new AppError("NOT_FOUND", "No such session") : err;
