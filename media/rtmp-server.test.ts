@@ -50,6 +50,22 @@ describe("RtmpServer", () => {
     assert.deepEqual(received.map((p) => p.data[0]), [0x10, 0x11, 0x12], "each packet kept its own bytes");
   });
 
+  it("closes connections past 16 from one address at once", async () => {
+    const net = await import("node:net");
+    const open = await Promise.all(Array.from({ length: 17 }, () => new Promise<import("node:net").Socket>((resolve) => {
+      const s = net.connect(port, "127.0.0.1", () => resolve(s));
+      s.on("error", () => undefined);
+      s.resume();
+    })));
+    const closed = await Promise.all(open.map((s) => new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 500);
+      s.once("close", () => (clearTimeout(t), resolve(true)));
+    })));
+    assert.equal(closed.filter(Boolean).length, 1, "the 17th only");
+    for (const s of open) s.destroy();
+    await new Promise((r) => setTimeout(r, 300)); // the server counts them out
+  });
+
   it("refuses a wrong key before the publish starts", async () => {
     const c = new RtmpClient();
     await c.connect(`rtmp://127.0.0.1:${String(port)}/live/bad-key`);

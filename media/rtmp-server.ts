@@ -6,7 +6,8 @@
  * media flows. Media packets then go to the accepted sink.
  *
  * Bad input closes that connection only: a malformed chunk, a message larger than 8 MiB, more
- * than 32 chunk streams, more than 256 KiB before a publish is accepted, no publish within 10 s.
+ * than 32 chunk streams, more than 256 KiB before a publish is accepted, no publish within 10 s;
+ * past 16 connections from one address (2,000 in all) a new one is closed at once.
  */
 import net from "node:net";
 import { createRequire } from "node:module";
@@ -53,6 +54,9 @@ const MAX_MESSAGE_BYTES = 8 << 20;
 const MAX_CHUNK_STREAMS = 32;
 const MAX_BYTES_BEFORE_PUBLISH = 256 << 10;
 const PUBLISH_TIMEOUT_MS = 10_000;
+/** Connections at once from one address, and in all (an encoder needs one). */
+const MAX_PER_ADDRESS = 16;
+const MAX_CONNECTIONS = 2000;
 
 /** Where an accepted publish's media goes; closed when the encoder goes away. */
 export interface IngestSink {
@@ -99,6 +103,7 @@ class GatedRtmp extends (RtmpEngine as unknown as new () => RtmpEngineShape & Re
 export class RtmpServer {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
+  readonly #perAddress = new Map<string, number>();
   readonly #onPublish: (req: PublishRequest) => Promise<PublishVerdict>;
   readonly #log: (level: "info" | "warn", msg: string) => void;
 
@@ -121,6 +126,14 @@ export class RtmpServer {
   }
 
   #session(socket: net.Socket): void {
+    const address = socket.remoteAddress ?? "?";
+    const count = this.#perAddress.get(address) ?? 0;
+    if (count >= MAX_PER_ADDRESS || this.#sockets.size >= MAX_CONNECTIONS) {
+      this.#log("warn", `rtmp ${address}: refused (too many connections)`);
+      socket.destroy();
+      return;
+    }
+    this.#perAddress.set(address, count + 1);
     this.#sockets.add(socket);
     const remote = `${socket.remoteAddress ?? "?"}:${String(socket.remotePort ?? 0)}`;
     const engine = new GatedRtmp();
@@ -179,6 +192,9 @@ export class RtmpServer {
     socket.on("error", () => undefined);
     socket.on("close", () => {
       this.#sockets.delete(socket);
+      const n = (this.#perAddress.get(address) ?? 1) - 1;
+      if (n > 0) this.#perAddress.set(address, n);
+      else this.#perAddress.delete(address);
       end("the encoder disconnected");
     });
   }
