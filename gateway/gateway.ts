@@ -114,7 +114,7 @@ export class Gateway {
       ...systemRoutes({ nodeId: broker.nodeID, version: VERSION, metricsToken: g.metricsToken, routes: () => router.routes, metricsText: () => prometheusText(broker), ready: () => this.#ready() }),
       ...apiRoutes((action, params, principal, ctx) => this.#callActor(action, params, principal ? { kind: "user", principal } : { kind: "anonymous", ip: ctx.ex.head.ip })),
       ...mediaRoutes(broker.nodeID, asUser),
-      ...ingestRoutes({ call: asUser, rtmpPort: cfg.media.rtmpPort, ingestHost: cfg.media.ingestHost }),
+      ...ingestRoutes({ call: asUser, rtmpPort: cfg.media.rtmpPort, srtPort: cfg.media.srtPort, ingestHost: cfg.media.ingestHost }),
       ...vodRoutes({ dataDir: cfg.dataDir, call: asUser, callInternal: (a, p) => broker.call(a, p), signer, pickEdge: () => this.#edges.pick() }),
       ...analyticsRoutes({ edge: this.#rt.events, verify: (token) => this.#verifier.verify(token), call: asUser }),
     );

@@ -125,6 +125,8 @@ export const CONFIG = {
     whepPerUser: int(1, 10_000, 4, "WHEP sessions at once per user on one media node."),
     whepPerIp: int(1, 100_000, 20, "WHEP sessions at once per client IP on one media node."),
     rtmpPort: int(0, 65535, 1935, "RTMP ingest listener of each media node (OBS and other encoders: rtmp://host:port/live, the stream key as the key); 0 = off."),
+    srtPort: int(0, 65535, 8890, "SRT ingest listener (UDP) of each media node: srt://host:port?streamid=<stream key>, many streams on the one port; 0 = off."),
+    srtLatencyMs: int(20, 8000, 120, "SRT receive latency (ms): the retransmission window of the SRT ingest."),
     ingestHost: str("", "Host name encoders reach the RTMP/SRT listeners by, as shown in the studio; empty = the host the studio was opened at."),
     ingestMaxKbps: int(100, 1_000_000, 12_000, "An RTMP ingest whose video goes above this bitrate (kbit/s, over 5 s) is cut off."),
     ingestMaxHeight: int(144, 4320, 1080, "An RTMP ingest taller than this (pixels) is refused."),

@@ -238,19 +238,27 @@ export class LiveStream {
   }
 
   /** One plain RTP leg of an ingest peer (comedia: it learns the sender's address from the first
-   *  packet, on 127.0.0.1 only) and its producer; answers where to send RTP and RTCP. */
-  async produceRtp(peerId: string, kind: types.MediaKind, rtpParameters: types.RtpParameters, source: string): Promise<{ port: number; rtcpPort: number; producerId: string }> {
+   *  packet, on 127.0.0.1 only); answers where to send RTP and RTCP. */
+  async ingestLeg(peerId: string): Promise<{ transportId: string; port: number; rtcpPort: number }> {
     const peer = this.#peer(peerId);
     if (peer.role !== "broadcaster") throw new AppError("FORBIDDEN", "Only the broadcaster produces");
-    const left = () => peer.closed; // read again after each await
+    const left = () => peer.closed; // read again after the await
     const t = await this.#routers.origin().router.createPlainTransport({ listenInfo: { protocol: "udp", ip: "127.0.0.1" }, rtcpMux: false, comedia: true, appData: { peerId } });
     if (left()) {
       t.close();
       throw new AppError("CONFLICT", "Left the stream while joining");
     }
     peer.addPlain(t);
+    return { transportId: t.id, port: t.tuple.localPort, rtcpPort: t.rtcpTuple?.localPort ?? 0 };
+  }
+
+  /** The producer of an ingest leg, once its codec is known; the stream goes live. */
+  async produceOnLeg(peerId: string, transportId: string, kind: types.MediaKind, rtpParameters: types.RtpParameters, source: string): Promise<string> {
+    const peer = this.#peer(peerId);
+    const t = peer.plain.get(transportId);
+    if (!t) throw new AppError("NOT_FOUND", "No such ingest leg");
     const producer = await mediaCall("RTP parameters", () => t.produce({ kind, rtpParameters, appData: { source }, keyFrameRequestDelay: KEYFRAME_REQUEST_DELAY_MS }));
-    if (left()) {
+    if (peer.closed) {
       producer.close(); // the peer left while it was made: never announced
       throw new AppError("CONFLICT", "Left the stream while producing");
     }
@@ -258,7 +266,13 @@ export class LiveStream {
     await this.#register(producer, source);
     this.#wentLive = true;
     await this.#pipesOut.add(producer.id, source, (node, p) => this.#hooks.onPiped?.(node, p));
-    return { port: t.tuple.localPort, rtcpPort: t.rtcpTuple?.localPort ?? 0, producerId: producer.id };
+    return producer.id;
+  }
+
+  /** A leg and its producer at once (the codec known up front). */
+  async produceRtp(peerId: string, kind: types.MediaKind, rtpParameters: types.RtpParameters, source: string): Promise<{ port: number; rtcpPort: number; producerId: string }> {
+    const leg = await this.ingestLeg(peerId);
+    return { port: leg.port, rtcpPort: leg.rtcpPort, producerId: await this.produceOnLeg(peerId, leg.transportId, kind, rtpParameters, source) };
   }
 
   /** Origin side: a relay node's pipe end; answers ours and every producer, piped. */

@@ -72,7 +72,7 @@ export interface PublishRequest {
   key: string;
   remote: string;
   /** Ends this session (a rotated key, a revoked owner, a cap exceeded). */
-  end(why: string): void;
+  end: (why: string) => void;
 }
 
 /** The engine with its publish gated on our verdict and its allocations bounded. */

@@ -8,13 +8,15 @@
 export interface IngestSettings {
   key: string;
   rtmp: { server: string; key: string } | null;
+  /** The SRT URL with the key as its streamid, or null when SRT is off. */
+  srt: string | null;
   whip: { url: string; bearer: string };
 }
 
 /** What the studio shows of a live stream's incoming media (GET /api/streams/:id/ingest). */
 export interface IngestStatus {
   /** rtmp: an encoder over RTMP; webrtc: the browser studio or a WHIP encoder; null: nobody publishes. */
-  ingest: "rtmp" | "webrtc" | null;
+  ingest: "rtmp" | "srt" | "webrtc" | null;
   videoKbps?: number;
   fps?: number;
   width?: number;

@@ -8,7 +8,7 @@
 //      when running as root, otherwise the exact command to run is printed and we stop.
 // Nothing is downloaded from anywhere but the npm registry and the distribution's apt.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureMediasoupWorker, npmEnv } from "./mediasoup-worker.mjs";
@@ -115,6 +115,26 @@ function ensureAptPackages() {
   execFileSync("sh", ["-c", cmd], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
 }
 
+/**
+ * The SRT listener helper (media/srt-gate/srt-gate.c, on libsrt from apt): built into
+ * node_modules/.cache when missing or older than its source. Without it SRT ingest is off (the
+ * media node says so); nothing else depends on it.
+ */
+function ensureSrtGate() {
+  const src = path.join(root, "media", "srt-gate", "srt-gate.c");
+  const out = path.join(root, "node_modules", ".cache", "srt-gate", "srt-gate");
+  if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) return say("srt-gate: up to date");
+  if (!existsSync("/usr/include/srt/srt.h")) {
+    if (process.getuid?.() !== 0 || !has("apt-get")) return say("srt-gate: libsrt headers missing (apt-get install libsrt-openssl-dev): SRT ingest stays off");
+    say("srt-gate: installing libsrt-openssl-dev with apt-get");
+    const r = spawnSync("sh", ["-c", "apt-get install -y --no-install-recommends libsrt-openssl-dev || (apt-get update && apt-get install -y --no-install-recommends libsrt-openssl-dev)"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    if (r.status !== 0) return say("srt-gate: libsrt-openssl-dev could not be installed: SRT ingest stays off");
+  }
+  mkdirSync(path.dirname(out), { recursive: true });
+  const r = spawnSync("sh", ["-c", `cc -O2 -Wall -o '${out}' '${src}' -lsrt -lpthread`], { stdio: "inherit" });
+  say(r.status === 0 ? "srt-gate: built" : "srt-gate: build failed: SRT ingest stays off");
+}
+
 checkNode();
 ensureNpmPackages();
 ensureMediasoupWorker(root, say, (msg) => {
@@ -123,5 +143,6 @@ ensureMediasoupWorker(root, say, (msg) => {
 });
 ensureAptPackages();
 ensureOptional((APT_NEEDS[mode] ?? []).filter((n) => n.optional));
+if (mode !== "image") ensureSrtGate();
 if (mode !== "image") ensureWebApp();
 say(`ready for npm ${mode}`);

@@ -18,6 +18,7 @@ import { postOffer, whipOffer } from "../tools/harness/sdp-offers.js";
 let node: PlatformNode;
 let browser: Browser;
 let rtmpPort = 0;
+let srtPort = 0;
 let token = "";
 const publishers: Publisher[] = [];
 
@@ -33,7 +34,8 @@ const publish = (key: string, o: Parameters<typeof publishRtmp>[1] = {}) => {
 
 before(async () => {
   rtmpPort = await freePort();
-  node = await PlatformNode.start({ env: { ESH_MEDIA_RTMP_PORT: String(rtmpPort), ESH_GATEWAY_AUTH_BURST_PER_IP: "100", ESH_MEDIA_BROADCASTER_GRACE_MS: "3000", ESH_MEDIA_MEDIA_TIMEOUT_MS: "4000", ESH_MEDIA_LIVE_HLS: "true", ADMIN_USER: "boss", ADMIN_PASSWORD: "boss password 1" } });
+  srtPort = await freePort();
+  node = await PlatformNode.start({ env: { ESH_MEDIA_RTMP_PORT: String(rtmpPort), ESH_MEDIA_SRT_PORT: String(srtPort), ESH_GATEWAY_AUTH_BURST_PER_IP: "100", ESH_MEDIA_BROADCASTER_GRACE_MS: "3000", ESH_MEDIA_MEDIA_TIMEOUT_MS: "4000", ESH_MEDIA_LIVE_HLS: "true", ADMIN_USER: "boss", ADMIN_PASSWORD: "boss password 1" } });
   await api(node.url, "POST", "/api/auth/register", { username: "obs", password: "obs password 12", role: "creator" });
   token = (await api(node.url, "POST", "/api/auth/login", { username: "obs", password: "obs password 12" })).body.accessToken as string;
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: MEDIA_ARGS });
@@ -208,5 +210,26 @@ describe("RTMP ingest with a stream key", () => {
     await waitFor("live", async () => ((await status(gone)) === "live" ? true : undefined), 20_000, 250);
     assert.equal((await api(node.url, "DELETE", `/api/streams/${gone}`, undefined, token)).status, 200);
     assert.notEqual(await Promise.race([p.exited, new Promise((r) => setTimeout(() => r("still running"), 15_000))]), "still running", "the deleted stream's ingest was cut");
+  });
+
+  it("SRT: two encoders on one port, told apart by their streamid (the stream key), both live and watchable; a wrong key is refused in the handshake", async () => {
+    const [a, b] = [await newStream("SRT one"), await newStream("SRT two")];
+    const [ka, kb] = [(await keyOf(a)).key, (await keyOf(b)).key];
+    const srt = (key: string) => `srt://127.0.0.1:${String(srtPort)}?streamid=${key}`;
+    const pa = publishRtmp(srt(ka), { seconds: 120 });
+    const pb = publishRtmp(srt(kb), { seconds: 120 });
+    publishers.push(pa, pb);
+    await waitFor("both SRT shows live", async () => ((await status(a)) === "live" && (await status(b)) === "live" ? true : undefined), 30_000, 250);
+    assert.match(node.output, /srt ingest of \S+: H\.264 \w[\w ]* 640x360 \+ AAC -> Opus/);
+    const viewer = await viewerPage(browser, node.url, b);
+    const got = await playing(viewer, "the viewer of an SRT show");
+    assert.ok((got.video?.frameHeight ?? 0) >= 360);
+    await viewer.context().close();
+    const wrong = publishRtmp(srt(`${a}.${"z".repeat(32)}`), { seconds: 10 });
+    publishers.push(wrong);
+    assert.notEqual(await wrong.exited, 0);
+    assert.match(node.output, /srt \S+: refused: wrong, rotated or revoked stream key/);
+    const status2 = (await api(node.url, "GET", `/api/streams/${a}/ingest`, undefined, token)).body as { ingest: string; height: number };
+    assert.equal(status2.ingest, "srt");
   });
 });

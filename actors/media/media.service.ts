@@ -24,7 +24,7 @@ import type { LiveStream } from "../../media/live-stream.js";
 import { ID_SCHEMA } from "../../protocol/ids.js";
 import { parseOffer } from "../../media/sdp.js";
 import { whep, whip } from "../../media/whip-whep.js";
-import { RtmpIngest } from "./rtmp-ingest.js";
+import { EncoderIngest } from "./encoder-ingest.js";
 import type { IngestStatus } from "../../protocol/ingest.js";
 import { assertOwnerOrAdmin } from "../ownership.js";
 import { MAX_SDP_BYTES, MEDIA_OBJECT_ID_SCHEMA } from "../../protocol/media.js";
@@ -59,7 +59,7 @@ interface Base {
 
 export function mediaService(cfg: AppConfig): ServiceSchema {
   let node: MediaNode;
-  let rtmp: RtmpIngest | undefined;
+  let ingest: EncoderIngest | undefined;
   let metrics: MediaMetrics | undefined;
   /** Checks the stream can be joined in this role by the caller, and opens it here. */
   const admit = async (ctx: Ctx<Base & { origin?: string; ip?: string }>, role: "broadcaster" | "viewer"): Promise<{ live: LiveStream; who: PeerOwner }> => {
@@ -220,8 +220,8 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
         async handler(ctx: Ctx<{ streamId: string }>): Promise<IngestStatus> {
           const stream = await ctx.call<Stream, { id: string }>("streams.get", { id: ctx.params.streamId });
           assertOwnerOrAdmin(ctx.meta.caller, stream.ownerId);
-          const rtmpStats = rtmp?.stats(stream.id);
-          if (rtmpStats) return { ingest: "rtmp", videoKbps: rtmpStats.videoKbps, fps: rtmpStats.fps, width: rtmpStats.width, height: rtmpStats.height, audio: rtmpStats.audio };
+          const s = ingest?.stats(stream.id);
+          if (s) return { ingest: s.kind, videoKbps: s.videoKbps, fps: s.fps, width: s.width, height: s.height, audio: s.audio };
           return { ingest: node.broadcasting(stream.id) ? "webrtc" : null };
         },
       },
@@ -246,13 +246,13 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
       /** A key-based ingest (RTMP) has no session: it ends when its owner is revoked or its key changes. */
       "sessions.userRevoked": {
         handler: (ctx: Context<{ userId: string }>) => {
-          rtmp?.ownerRevoked(ctx.params.userId);
+          ingest?.ownerRevoked(ctx.params.userId);
           node.closeIngestOf(ctx.params.userId);
         },
       },
       "streams.ingestKeyChanged": {
         handler: (ctx: Context<{ id: string }>) => {
-          rtmp?.keyChanged(ctx.params.id);
+          ingest?.keyChanged(ctx.params.id);
           node.closeSessions(new Set([`ingest:${ctx.params.id}`])); // WHIP sessions started with the key
         },
       },
@@ -262,12 +262,12 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
       const pool = await WorkerPool.create(cfg.media, count, this.logger);
       node = new MediaNode(cfg.media, pool, this.broker, cfg.dataDir);
       metrics = new MediaMetrics(this.broker, node);
-      rtmp = new RtmpIngest(cfg.media, node, this.broker);
-      await rtmp.start(cfg.host);
+      ingest = new EncoderIngest(cfg.media, node, this.broker);
+      await ingest.start(cfg.host);
     },
     stopped() {
       metrics?.stop();
-      rtmp?.stop();
+      ingest?.stop();
       node.closeAll();
       node.pool.close();
     },

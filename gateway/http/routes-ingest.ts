@@ -13,6 +13,8 @@ export interface IngestRouteDeps {
   call(action: string, params: Record<string, unknown>, principal: Principal, nodeID?: string): Promise<unknown>;
   /** media.rtmpPort (0 = no RTMP listener) and media.ingestHost ("" = the host the page is on). */
   rtmpPort: number;
+  /** media.srtPort (0 = no SRT listener). */
+  srtPort: number;
   ingestHost: string;
 }
 
@@ -26,6 +28,7 @@ export function ingestRoutes(d: IngestRouteDeps): Route[] {
     const body: IngestSettings = {
       key: r.key,
       rtmp: d.rtmpPort ? { server: `rtmp://${d.ingestHost || "{host}"}:${String(d.rtmpPort)}/live`, key: r.key } : null,
+      srt: d.srtPort ? `srt://${d.ingestHost || "{host}"}:${String(d.srtPort)}?streamid=${r.key}` : null,
       whip: { url: `/api/whip/${id}`, bearer: r.key },
     };
     return { headers: { "cache-control": "no-store" }, body };

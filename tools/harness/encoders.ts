@@ -1,6 +1,6 @@
 /**
- * Real encoders for tests and benches: ffmpeg publishing a test pattern (and a tone) over RTMP,
- * as OBS would (H.264 + AAC in FLV), with any codec swapped to test refusals.
+ * Real encoders for tests and benches: ffmpeg publishing a test pattern (and a tone) over RTMP
+ * (H.264 + AAC in FLV, as OBS does) or SRT (MPEG-TS), with any codec swapped to test refusals.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 
@@ -35,7 +35,7 @@ export function publishRtmp(url: string, o: PublishOptions = {}): Publisher {
     ...(audio.length ? ["-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000${o.seconds ? `:duration=${String(o.seconds)}` : ""}`] : []),
     ...(o.filter ? ["-vf", o.filter] : []),
     ...video, ...(audio.length ? audio : ["-an"]),
-    "-f", "flv", url,
+    "-f", url.startsWith("srt:") ? "mpegts" : "flv", url,
   ];
   const proc = spawn("ffmpeg", args, { stdio: ["ignore", "ignore", "pipe"] });
   let err = "";

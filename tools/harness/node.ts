@@ -80,6 +80,7 @@ export class PlatformNode {
       ESH_MEDIA_WORKERS: "1",
       ESH_MEDIA_RTC_PORT: "0",
       ESH_MEDIA_RTMP_PORT: "0", // off unless a test gives a free port
+      ESH_MEDIA_SRT_PORT: "0",
       ESH_MEDIA_LIVE_HLS: "false", // a live transcode per stream is heavy: only the tests that want it turn it on
       ...(process.env.MEDIASOUP_WORKER_BIN ? { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN } : {}),
       ...(opts.services ? { SERVICES: opts.services } : {}),

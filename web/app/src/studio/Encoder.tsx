@@ -61,6 +61,7 @@ export function Encoder({ streamId }: { streamId: string }) {
         <>
           {rtmpServer ? <Copyable label="RTMP server" value={rtmpServer} /> : <p class="status">RTMP is off on this server: use WHIP.</p>}
           <Copyable label="Stream key" value={settings.key} secret shown={shown} />
+          {settings.srt ? <Copyable label="SRT URL (carries the key)" value={settings.srt.replace("{host}", location.hostname)} secret shown={shown} /> : null}
           <div class="actions">
             <button type="button" onClick={() => setShown(!shown)} aria-pressed={shown}>{shown ? "Hide key" : "Show key"}</button>
             <button type="button" class="danger" onClick={rotate}>Rotate key</button>

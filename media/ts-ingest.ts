@@ -1,0 +1,163 @@
+/**
+ * An accepted SRT caller, into the live pipeline: its MPEG-TS (relayed by the SRT helper to a
+ * loopback UDP port) is read by a local ffmpeg, which passes H.264 through untouched and turns
+ * AAC into Opus, as RTP to comedia PlainTransports of the stream's origin router. The codecs are
+ * what ffmpeg reads in the stream: anything but H.264 (Constrained Baseline, Main, High) and AAC
+ * is refused with the reason.
+ *
+ * Owner of: the ffmpeg process and the ingest peer (closed together, once).
+ */
+import { spawn, type ChildProcessByStdio } from "node:child_process";
+import type { Readable } from "node:stream";
+import type { types } from "mediasoup";
+import type { LiveStream } from "./live-stream.js";
+import type { PeerOwner } from "./peer.js";
+import type { TsSink } from "./srt-server.js";
+
+const VIDEO_PT = 102;
+const AUDIO_PT = 100;
+const FIRST_VIDEO_MS = 10_000;
+/** The profiles a router speaks (media/codecs.ts), by the name ffmpeg prints. */
+const PROFILES: Record<string, string> = { "Constrained Baseline": "42e01f", Baseline: "42e01f", Main: "4d001f", High: "640028" };
+
+export interface TsIngestStats {
+  kind: "srt";
+  videoKbps: number;
+  fps: number;
+  width: number;
+  height: number;
+  audio: boolean;
+}
+
+export interface TsIngestOptions {
+  stream: LiveStream;
+  peerId: string;
+  who: PeerOwner;
+  udpPort: number;
+  maxKbps: number;
+  maxHeight: number;
+  end(why: string): void;
+  onLive(): void;
+  onClosed(why: string): void;
+  log(msg: string): void;
+}
+
+type Ffmpeg = ChildProcessByStdio<null, null, Readable>;
+interface Leg { transportId: string; port: number; rtcpPort: number }
+
+export class TsIngest implements TsSink {
+  readonly #o: TsIngestOptions;
+  readonly stats: TsIngestStats = { kind: "srt", videoKbps: 0, fps: 0, width: 0, height: 0, audio: false };
+  #ffmpeg: Ffmpeg | undefined;
+  #legs: { video: Leg; audio: Leg } | undefined;
+  #producing = false;
+  #closed = false;
+  #timers: NodeJS.Timeout[] = [];
+  #lastBytes: { at: number; bytes: number } | undefined;
+
+  constructor(o: TsIngestOptions) {
+    this.#o = o;
+  }
+
+  async start(): Promise<void> {
+    const { stream, peerId } = this.#o;
+    stream.joinIngest(peerId, this.#o.who);
+    this.#legs = { video: await stream.ingestLeg(peerId), audio: await stream.ingestLeg(peerId) };
+    if (this.#closed) return;
+    this.#spawn(true);
+    const first = setTimeout(() => {
+      if (!this.#producing) this.#refuse(`no H.264 video within ${String(FIRST_VIDEO_MS / 1000)} s`);
+    }, FIRST_VIDEO_MS);
+    const watch = setInterval(() => void this.#watch(), 1000);
+    for (const t of [first, watch]) t.unref();
+    this.#timers.push(first, watch);
+  }
+
+  close(why: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#ffmpeg?.kill("SIGKILL");
+    this.#o.stream.leave(this.#o.peerId);
+    this.#o.onClosed(why);
+  }
+
+  #refuse(why: string): void {
+    if (!this.#closed) this.#o.end(why);
+  }
+
+  #spawn(withAudio: boolean): void {
+    const legs = this.#legs;
+    if (!legs) return;
+    const rtp = (l: Leg) => `rtp://127.0.0.1:${String(l.port)}?rtcpport=${String(l.rtcpPort)}&pkt_size=1200`;
+    const args = ["-hide_banner", "-nostats", "-loglevel", "info", "-fflags", "nobuffer", "-f", "mpegts",
+      "-i", `udp://127.0.0.1:${String(this.#o.udpPort)}?fifo_size=1000000&overrun_nonfatal=1`,
+      "-map", "0:v:0", "-c:v", "copy", "-f", "rtp", "-payload_type", String(VIDEO_PT), "-ssrc", "287454020", rtp(legs.video)];
+    if (withAudio) args.push("-map", "0:a:0", "-c:a", "libopus", "-b:a", "128k", "-ar", "48000", "-ac", "2", "-application", "lowdelay", "-f", "rtp", "-payload_type", String(AUDIO_PT), "-ssrc", "572662306", rtp(legs.audio));
+    const ff = spawn("ffmpeg", args, { stdio: ["ignore", "ignore", "pipe"] });
+    this.#ffmpeg = ff;
+    let log = "";
+    ff.stderr.on("data", (c: Buffer) => {
+      log = (log + c.toString()).slice(-6000);
+      void this.#read(log);
+    });
+    ff.on("error", (e) => this.#refuse(`the transmuxer could not run: ${e.message}`));
+    ff.on("close", (code) => {
+      if (this.#closed || this.#ffmpeg !== ff) return;
+      // A stream without audio: the audio output has nothing to carry; again with video only.
+      if (withAudio && /does not contain any stream|matches no streams/.test(log)) return this.#spawn(false);
+      this.#refuse(`the transmuxer stopped (${String(code)}): ${log.trim().split("\n").slice(-1)[0] ?? ""}`);
+    });
+  }
+
+  /** What ffmpeg found in the stream: refused codecs, the profile and size, then the producers. */
+  async #read(log: string): Promise<void> {
+    if (this.#producing || this.#closed) return;
+    const video = /Stream #0:\d+(?:\[0x[0-9a-f]+\])?: Video: (\w+)(?: \(([^)]+)\))?[^\n]*?, (\d{2,5})x(\d{2,5})[^\n]*?(?:, ([\d.]+) fps)?/.exec(log);
+    if (!video) return;
+    const [, codec = "", profile = "", w = "0", h = "0", fps = "0"] = video;
+    if (codec !== "h264") return this.#refuse(`${codec} video is not supported: send H.264`);
+    const pli = PROFILES[profile];
+    if (!pli) return this.#refuse(`H.264 ${profile || "(unknown profile)"} is not supported: send Baseline, Main or High`);
+    Object.assign(this.stats, { width: Number(w), height: Number(h), fps: Math.round(Number(fps)) });
+    if (this.stats.height > this.#o.maxHeight) return this.#refuse(`${h}p is above this server's ${String(this.#o.maxHeight)}p`);
+    const audio = /Stream #0:\d+(?:\[0x[0-9a-f]+\])?: Audio: (\w+)/.exec(log)?.[1];
+    if (audio !== undefined && audio !== "aac") return this.#refuse(`${audio} audio is not supported: send AAC`);
+    this.#producing = true;
+    this.stats.audio = audio !== undefined;
+    const { stream, peerId } = this.#o;
+    const legs = this.#legs;
+    if (!legs) return;
+    try {
+      await stream.produceOnLeg(peerId, legs.video.transportId, "video", videoParameters(pli), "srt");
+      if (audio) await stream.produceOnLeg(peerId, legs.audio.transportId, "audio", audioParameters(), "srt");
+      this.#o.log(`srt ingest of ${stream.id}: H.264 ${profile} ${w}x${h}${audio ? " + AAC -> Opus" : ", no audio"}`);
+      this.#o.onLive();
+    } catch (err) {
+      this.#refuse(`could not start: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** Bitrate from what the producers received; the peer dropped (stalled, stream closed) ends it. */
+  async #watch(): Promise<void> {
+    const peer = this.#o.stream.peer(this.#o.peerId);
+    if (!peer) return this.#refuse(this.#o.stream.closed ? "the stream closed here: reconnect" : "no media came in (stalled)");
+    if (!this.#producing) return;
+    const bytes = await peer.receivedBytes();
+    const now = Date.now();
+    if (bytes !== undefined && this.#lastBytes) this.stats.videoKbps = Math.round(((bytes - this.#lastBytes.bytes) * 8) / (now - this.#lastBytes.at));
+    if (bytes !== undefined) this.#lastBytes = { at: now, bytes };
+    if (this.stats.videoKbps > this.#o.maxKbps) this.#refuse(`${String(this.stats.videoKbps)} kbit/s is above this server's ${String(this.#o.maxKbps)} kbit/s`);
+  }
+}
+
+function videoParameters(profileLevelId: string): types.RtpParameters {
+  return {
+    codecs: [{ mimeType: "video/H264", payloadType: VIDEO_PT, clockRate: 90000, parameters: { "packetization-mode": 1, "profile-level-id": profileLevelId, "level-asymmetry-allowed": 1 }, rtcpFeedback: [] }],
+    encodings: [{ ssrc: 287454020 }],
+  };
+}
+
+function audioParameters(): types.RtpParameters {
+  return { codecs: [{ mimeType: "audio/opus", payloadType: AUDIO_PT, clockRate: 48000, channels: 2, parameters: { "sprop-stereo": 1 } }], encodings: [{ ssrc: 572662306 }] };
+}
