@@ -1,9 +1,9 @@
 /**
  * `npm run bench -- broadcast`: encoders the creators already own, against the browser studio.
  *   1. Glass-to-glass to a WebRTC viewer in Chromium (the app's watch page, the same probe):
- *      an RTMP encoder (ffmpeg x264 -tune zerolatency, 1 s GOP, the wall clock drawn into each
- *      frame as 32 blocks by this process) vs the browser studio over WebRTC (the canvas clock),
- *      same node, same run.
+ *      an RTMP and an SRT encoder (ffmpeg x264 -tune zerolatency, 1 s GOP, the wall clock drawn
+ *      into each frame as 32 blocks by this process) vs the browser studio over WebRTC (the canvas
+ *      clock), same node, same run.
  *   2. Concurrent RTMP ingests on one media node, passing H.264 through: the node's CPU (node,
  *      mediasoup worker, one ffmpeg transmuxer per ingest) per ingest and the ingests per core
  *      that follow, with live HLS off and on. The encoders publish a pre-encoded clip (-c copy),
@@ -42,7 +42,7 @@ const W = 640, H = 360, FPS = 30, BITS = 32, BLOCK = 20, TOP = 120;
 /** An RTMP encoder whose frames carry the wall clock: gray frames drawn here, x264 zerolatency. */
 function clockEncoder(url: string): { stop(): void } {
   const ff = spawn("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "gray", "-s", `${String(W)}x${String(H)}`, "-r", String(FPS), "-i", "pipe:0",
-    "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", String(FPS), "-pix_fmt", "yuv420p", "-b:v", "1500k", "-an", "-f", "flv", url], { stdio: ["pipe", "ignore", "inherit"] });
+    "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", String(FPS), "-pix_fmt", "yuv420p", "-b:v", "1500k", "-an", "-f", url.startsWith("srt:") ? "mpegts" : "flv", url], { stdio: ["pipe", "ignore", "inherit"] });
   ff.stdin.on("error", () => undefined);
   const frame = Buffer.alloc(W * H);
   let n = 0;
@@ -71,12 +71,13 @@ async function rtmpStream(node: PlatformNode, token: string, title: string): Pro
   return { id, key };
 }
 
-async function glassRtmp(browser: Browser, node: PlatformNode, rtmpPort: number, seconds: number): Promise<GlassResult> {
-  const token = await creator(node, "glassrtmp");
-  const { id, key } = await rtmpStream(node, token, "RTMP clock");
-  const enc = clockEncoder(`rtmp://127.0.0.1:${String(rtmpPort)}/live/${key}`);
+/** The clock encoder over RTMP or SRT to a stream, watched in the app's watch page. */
+async function glassEncoder(browser: Browser, node: PlatformNode, url: (key: string) => string, who: string, seconds: number): Promise<GlassResult> {
+  const token = await creator(node, who);
+  const { id, key } = await rtmpStream(node, token, `${who} clock`);
+  const enc = clockEncoder(url(key));
   try {
-    await waitFor("the RTMP show live", async () => (((await api(node.url, "GET", `/api/streams/${id}`)).body as { status: string }).status === "live" ? true : undefined), 20_000, 250);
+    await waitFor("the encoder's show live", async () => (((await api(node.url, "GET", `/api/streams/${id}`)).body as { status: string }).status === "live" ? true : undefined), 20_000, 250);
     const viewer = await page(browser, `${node.url}/app/watch/${id}`);
     await viewer.waitForFunction(() => ((globalThis as unknown as { liveMedia?: { consumers: Map<string, unknown> } }).liveMedia?.consumers.size ?? 0) > 0, undefined, { timeout: 30_000 });
     await probeVideo(viewer);
@@ -159,18 +160,22 @@ export async function broadcastBench(argv: string[]): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "esh-broadcast-"));
   const clip = path.join(dir, "clip.flv");
   execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=20", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=20", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "30", "-b:v", "2500k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-f", "flv", clip]);
-  let glass: { rtmp: GlassResult; webrtc: GlassResult } | undefined;
+  let glass: { rtmp: GlassResult; srt: GlassResult; webrtc: GlassResult } | undefined;
   if (o.seconds > 0) {
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: GLASS_ARGS });
     const rtmpPort = await freePort();
-    const node = await PlatformNode.start({ env: { ESH_MEDIA_RTMP_PORT: String(rtmpPort), ESH_MEDIA_WORKERS: "1", LOG_LEVEL: "warn", ESH_GATEWAY_AUTH_BURST_PER_IP: "100" } });
+    const srtPort = await freePort();
+    const node = await PlatformNode.start({ env: { ESH_MEDIA_RTMP_PORT: String(rtmpPort), ESH_MEDIA_SRT_PORT: String(srtPort), ESH_MEDIA_WORKERS: "1", LOG_LEVEL: "warn", ESH_GATEWAY_AUTH_BURST_PER_IP: "100" } });
     try {
       log("[broadcast] glass-to-glass: browser studio over WebRTC (baseline)");
       const webrtc = await throughSfu(browser, node, o.seconds);
       log("[broadcast] glass-to-glass: ffmpeg x264 zerolatency over RTMP");
-      const rtmp = await glassRtmp(browser, node, rtmpPort, o.seconds);
-      glass = { rtmp, webrtc };
+      const rtmp = await glassEncoder(browser, node, (key) => `rtmp://127.0.0.1:${String(rtmpPort)}/live/${key}`, "rtmpglass", o.seconds);
+      log("[broadcast] glass-to-glass: ffmpeg x264 zerolatency over SRT (120 ms latency window)");
+      const srt = await glassEncoder(browser, node, (key) => `srt://127.0.0.1:${String(srtPort)}?streamid=${key}`, "srtglass", o.seconds);
+      glass = { rtmp, srt, webrtc };
       log(`[broadcast] glass-to-glass RTMP  : p50 ${String(rtmp.p50)} ms, p99 ${String(rtmp.p99)} ms (${String(rtmp.samples)} frames; target p50 <= 500 ms)`);
+      log(`[broadcast] glass-to-glass SRT   : p50 ${String(srt.p50)} ms, p99 ${String(srt.p99)} ms (${String(srt.samples)} frames; target p50 <= 400 ms)`);
       log(`[broadcast] glass-to-glass WebRTC: p50 ${String(webrtc.p50)} ms, p99 ${String(webrtc.p99)} ms (${String(webrtc.samples)} frames)`);
       log(`[broadcast] RTMP adds p50 ${String(rtmp.p50 - webrtc.p50)} ms over the browser studio (ratio ${(rtmp.p50 / Math.max(1, webrtc.p50)).toFixed(2)}x)`);
     } finally {
