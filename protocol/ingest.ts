@@ -22,6 +22,8 @@ export interface IngestStatus {
   width?: number;
   height?: number;
   audio?: boolean;
+  /** Why the last encoder publishing this stream here was refused or cut off, and when (ms). */
+  lastRefusal?: { why: string; at: number };
 }
 
 /** What a valid stream key names. */

@@ -102,6 +102,9 @@ describe("RTMP ingest with a stream key", () => {
     const p = publish(key, { seconds: 10, audio: ["-c:a", "libmp3lame", "-ar", "44100"] });
     assert.notEqual(await p.exited, 0);
     assert.match(node.output, /MP3 audio is not supported: send AAC/);
+    // The owner's studio shows why (GET /api/streams/:id/ingest).
+    const seen = await waitFor("the refusal in the ingest status", async () => ((await api(node.url, "GET", `/api/streams/${id}/ingest`, undefined, token)).body as { lastRefusal?: { why: string } }).lastRefusal, 10_000, 250);
+    assert.match(seen.why, /MP3 audio is not supported: send AAC/);
   });
 
   it("malformed RTMP closes that connection only; the node keeps serving", async () => {
@@ -161,8 +164,13 @@ describe("RTMP ingest with a stream key", () => {
   it("an RTMP show is packaged as live HLS while it runs, and its recording becomes a VOD of its owner", async () => {
     const id = await newStream("Recorded from OBS");
     const { key } = await keyOf(id);
-    const p = publish(key, { seconds: 10 });
+    const p = publish(key, { seconds: 14 });
     await waitFor("live HLS of the RTMP show", async () => ((await fetch(`${node.url}/live/${id}/master.m3u8`)).status === 200 ? true : undefined), 20_000, 500);
+    // A Chromium viewer plays it over HLS (hls.js in the app's watch page).
+    const hlsViewer = await (await browser.newContext()).newPage();
+    await hlsViewer.goto(`${node.url}/app/watch/${id}?mode=hls`);
+    await waitFor("hls.js playing the RTMP show", async () => ((await hlsViewer.evaluate<number>("document.querySelector('video')?.currentTime ?? 0")) > 1 ? true : undefined), 20_000, 250);
+    await hlsViewer.context().close();
     await p.exited; // the encoder stops: the grace period, then the end
     await waitFor("the show ended", async () => ((await status(id)) === "ended" ? true : undefined), 20_000, 250);
     const vod = await waitFor("the recording encoded as VOD", async () => {

@@ -28,7 +28,7 @@ interface Running {
   ownerId: string;
   /** Unset while the publish is being accepted. */
   stats: (() => IngestStats | TsIngestStats) | undefined;
-  end(why: string): void;
+  end: (why: string) => void;
 }
 
 /** What an accepted publish gets to build its ingest with. */
@@ -49,6 +49,8 @@ export class EncoderIngest {
   readonly #sec: SecurityLog;
   readonly #log: LoggerInstance;
   readonly #running = new Map<string, Running>();
+  /** Why each stream's last encoder was refused or cut off (the studio shows it). */
+  readonly #refusals = new Map<string, { why: string; at: number }>();
   #rtmp: RtmpServer | undefined;
   #srt: SrtServer | undefined;
 
@@ -99,11 +101,21 @@ export class EncoderIngest {
     return this.#running.get(streamId)?.stats?.();
   }
 
+  lastRefusal(streamId: string): { why: string; at: number } | undefined {
+    return this.#refusals.get(streamId);
+  }
+
+  #refused(streamId: string, why: string): void {
+    this.#refusals.delete(streamId); // newest last (the map's order bounds it)
+    this.#refusals.set(streamId, { why, at: Date.now() });
+    if (this.#refusals.size > 1000) this.#refusals.delete(this.#refusals.keys().next().value ?? "");
+  }
+
   async #publishRtmp(req: PublishRequest): Promise<PublishVerdict> {
     if (req.app !== "live") return { refused: "publish to rtmp://host:port/live with the stream key as the key" };
     const a = await this.#admit("rtmp", req.key, req.remote, req.end);
     if ("refused" in a) return a;
-    const ingest = new FlvIngest({ stream: a.live, peerId: a.peerId, who: whoOf(a, req.remote), maxKbps: this.#cfg.ingestMaxKbps, maxHeight: this.#cfg.ingestMaxHeight, end: req.end, ...a.hooks });
+    const ingest = new FlvIngest({ stream: a.live, peerId: a.peerId, who: whoOf(a, req.remote), maxKbps: this.#cfg.ingestMaxKbps, maxHeight: this.#cfg.ingestMaxHeight, end: a.reserved.end, ...a.hooks });
     a.reserved.stats = () => ingest.stats;
     return { sink: ingest };
   }
@@ -111,7 +123,7 @@ export class EncoderIngest {
   async #publishSrt(p: SrtPublish): Promise<SrtVerdict> {
     const a = await this.#admit("srt", p.key, "srt", p.end);
     if ("refused" in a) return a;
-    const ingest = new TsIngest({ stream: a.live, peerId: a.peerId, who: whoOf(a, ""), udpPort: p.udpPort, maxKbps: this.#cfg.ingestMaxKbps, maxHeight: this.#cfg.ingestMaxHeight, end: p.end, ...a.hooks });
+    const ingest = new TsIngest({ stream: a.live, peerId: a.peerId, who: whoOf(a, ""), udpPort: p.udpPort, maxKbps: this.#cfg.ingestMaxKbps, maxHeight: this.#cfg.ingestMaxHeight, end: a.reserved.end, ...a.hooks });
     a.reserved.stats = () => ingest.stats;
     await ingest.start().catch((err: unknown) => p.end(`could not start: ${String(err)}`));
     return { sink: ingest };
@@ -128,9 +140,19 @@ export class EncoderIngest {
       return { refused: hasCode(err, "CONFLICT") ? (err as Error).message : "wrong, rotated or revoked stream key" };
     }
     const id = grant.streamId;
-    if (this.#running.has(id)) return { refused: "this stream is already being published" };
+    if (this.#running.has(id)) {
+      this.#refused(id, "a second encoder was refused: this stream is already being published");
+      return { refused: "this stream is already being published" };
+    }
     // Reserved before the next await: two publishes at once cannot both pass.
-    const reserved: Running = { ownerId: grant.ownerId, stats: undefined, end };
+    const reserved: Running = {
+      ownerId: grant.ownerId,
+      stats: undefined,
+      end: (why) => {
+        this.#refused(id, why);
+        end(why);
+      },
+    };
     this.#running.set(id, reserved);
     const release = () => {
       if (this.#running.get(id) === reserved) this.#running.delete(id);
@@ -140,6 +162,7 @@ export class EncoderIngest {
       const origin = await this.#broker.call<{ nodeID: string }, object>("streams.place", { id, role: "broadcaster", prefer: this.#broker.nodeID }, { meta: { caller: { kind: "user", principal: owner } } });
       if (origin.nodeID !== this.#broker.nodeID) {
         release();
+        this.#refused(id, `publish to the media node that serves this stream (${origin.nodeID})`);
         return { refused: `this stream is served by another media node (${origin.nodeID}): publish there` };
       }
       const live = await this.#node.open(id);

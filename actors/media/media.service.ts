@@ -221,8 +221,10 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
           const stream = await ctx.call<Stream, { id: string }>("streams.get", { id: ctx.params.streamId });
           assertOwnerOrAdmin(ctx.meta.caller, stream.ownerId);
           const s = ingest?.stats(stream.id);
-          if (s) return { ingest: s.kind, videoKbps: s.videoKbps, fps: s.fps, width: s.width, height: s.height, audio: s.audio };
-          return { ingest: node.broadcasting(stream.id) ? "webrtc" : null };
+          const refusal = ingest?.lastRefusal(stream.id);
+          const last = refusal ? { lastRefusal: refusal } : {};
+          if (s) return { ingest: s.kind, videoKbps: s.videoKbps, fps: s.fps, width: s.width, height: s.height, audio: s.audio, ...last };
+          return { ingest: node.broadcasting(stream.id) ? "webrtc" : null, ...last };
         },
       },
       stats: {

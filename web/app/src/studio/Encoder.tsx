@@ -36,8 +36,13 @@ function IncomingLine({ streamId }: { streamId: string }) {
     return () => clearInterval(t);
   }, [streamId]);
   if (!s) return null;
-  const text = s.ingest === null ? "Nothing is coming in." : s.ingest === "webrtc" ? "Live over WebRTC." : `Live over RTMP: ${String(s.videoKbps ?? 0)} kbit/s · ${String(s.fps ?? 0)} fps · ${s.height ? `${String(s.width)}x${String(s.height)}` : "…"}${s.audio ? " · audio" : " · no audio"}`;
-  return <p class="status ingest-status" role="status">{text}</p>;
+  const text = s.ingest === null ? "Nothing is coming in." : s.ingest === "webrtc" ? "Live over WebRTC." : `Live over ${s.ingest.toUpperCase()}: ${String(s.videoKbps ?? 0)} kbit/s · ${String(s.fps ?? 0)} fps · ${s.height ? `${String(s.width)}x${String(s.height)}` : "…"}${s.audio ? " · audio" : " · no audio"}`;
+  return (
+    <>
+      <p class="status ingest-status" role="status">{text}</p>
+      {s.lastRefusal ? <p class="status error ingest-refusal" role="alert">{`Last encoder refused or cut off at ${new Date(s.lastRefusal.at).toLocaleTimeString()}: ${s.lastRefusal.why}`}</p> : null}
+    </>
+  );
 }
 
 export function Encoder({ streamId }: { streamId: string }) {
