@@ -10,8 +10,7 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import type { types } from "mediasoup";
-import type { LiveStream } from "./live-stream.js";
-import type { PeerOwner } from "./peer.js";
+import type { IngestOptions } from "./ingest-options.js";
 import { flv, type FlvPacket, type IngestSink } from "./rtmp-server.js";
 
 const FLV_AUDIO = 8;
@@ -32,20 +31,7 @@ const RATE_WINDOW_MS = 5000;
 const AUDIO_NAMES: Record<number, string> = { 2: "MP3", 1: "ADPCM", 3: "PCM", 11: "Speex", 14: "MP3 8 kHz", 7: "G.711", 8: "G.711" };
 const VIDEO_NAMES: Record<number, string> = { 2: "Sorenson H.263", 4: "VP6", 5: "VP6 alpha", 12: "HEVC", 0x68766331: "HEVC (enhanced RTMP)", 0x76703039: "VP9 (enhanced RTMP)", 0x61763031: "AV1 (enhanced RTMP)" };
 
-export interface FlvIngestOptions {
-  stream: LiveStream;
-  peerId: string;
-  who: PeerOwner;
-  maxKbps: number;
-  maxHeight: number;
-  /** Ends the RTMP session (a refusal or a cap): the reason is logged and shown to the owner. */
-  end(why: string): void;
-  /** Producing started (the stream went live). */
-  onLive(): void;
-  /** The ingest stopped (encoder gone, refused, cap): the peer has left. */
-  onClosed(why: string): void;
-  log(msg: string): void;
-}
+export type FlvIngestOptions = IngestOptions;
 
 /** What an ingest tells about itself (the studio shows it). */
 export interface IngestStats {

@@ -213,7 +213,11 @@ export class LiveStream {
   async produce(peerId: string, transportId: string, kind: types.MediaKind, rtpParameters: types.RtpParameters, source: string): Promise<string> {
     const peer = this.#peer(peerId);
     if (peer.role !== "broadcaster") throw new AppError("FORBIDDEN", "Only the broadcaster produces");
-    const t = this.#transport(peerId, transportId);
+    return this.#produceOn(peer, this.#transport(peerId, transportId), kind, rtpParameters, source);
+  }
+
+  /** A broadcaster's producer on one of its transports: known, spread, announced, piped to relays. */
+  async #produceOn(peer: Peer, t: types.WebRtcTransport | types.PlainTransport, kind: types.MediaKind, rtpParameters: types.RtpParameters, source: string): Promise<string> {
     // Key frame requests (a viewer resuming, a layer switch) reach the broadcaster at most once per
     // KEYFRAME_REQUEST_DELAY_MS: mediasoup holds the rest back, so a join storm is not a key frame storm.
     const producer = await mediaCall("RTP parameters", () => t.produce({ kind, rtpParameters, appData: { source }, keyFrameRequestDelay: KEYFRAME_REQUEST_DELAY_MS }));
@@ -257,16 +261,7 @@ export class LiveStream {
     const peer = this.#peer(peerId);
     const t = peer.plain.get(transportId);
     if (!t) throw new AppError("NOT_FOUND", "No such ingest leg");
-    const producer = await mediaCall("RTP parameters", () => t.produce({ kind, rtpParameters, appData: { source }, keyFrameRequestDelay: KEYFRAME_REQUEST_DELAY_MS }));
-    if (peer.closed) {
-      producer.close(); // the peer left while it was made: never announced
-      throw new AppError("CONFLICT", "Left the stream while producing");
-    }
-    peer.addProducer(producer);
-    await this.#register(producer, source);
-    this.#wentLive = true;
-    await this.#pipesOut.add(producer.id, source, (node, p) => this.#hooks.onPiped?.(node, p));
-    return producer.id;
+    return this.#produceOn(peer, t, kind, rtpParameters, source);
   }
 
   /** A leg and its producer at once (the codec known up front). */

@@ -10,8 +10,7 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable } from "node:stream";
 import type { types } from "mediasoup";
-import type { LiveStream } from "./live-stream.js";
-import type { PeerOwner } from "./peer.js";
+import type { IngestOptions } from "./ingest-options.js";
 import type { TsSink } from "./srt-server.js";
 
 const VIDEO_PT = 102;
@@ -29,17 +28,9 @@ export interface TsIngestStats {
   audio: boolean;
 }
 
-export interface TsIngestOptions {
-  stream: LiveStream;
-  peerId: string;
-  who: PeerOwner;
+export interface TsIngestOptions extends IngestOptions {
+  /** Where the SRT helper relays the caller's MPEG-TS. */
   udpPort: number;
-  maxKbps: number;
-  maxHeight: number;
-  end(why: string): void;
-  onLive(): void;
-  onClosed(why: string): void;
-  log(msg: string): void;
 }
 
 type Ffmpeg = ChildProcessByStdio<null, null, Readable>;
