@@ -3,7 +3,9 @@
  * libsrt does the protocol, in a small helper (media/srt-gate/srt-gate.c, built by the bootstrap
  * from Debian's libsrt): it asks us about each caller's streamid in libsrt's listen callback, so
  * a wrong key is refused in the handshake (SRT reject reason 401) before any media flows, and
- * relays each accepted caller's MPEG-TS to a loopback UDP port we name.
+ * relays each accepted caller's MPEG-TS to a loopback UDP port we name. The handshake waits on
+ * our answer (libsrt's receive thread, shared by the port, waits with it): the answer comes right
+ * after the key check; the stream's legs and ffmpeg start behind it.
  *
  * Owner of: the helper process; each accepted caller's sink is closed when the caller leaves.
  */
@@ -24,6 +26,8 @@ export interface TsSink {
 
 export interface SrtPublish {
   key: string;
+  /** The caller's address (ip:port). */
+  remote: string;
   /** Where the caller's MPEG-TS will arrive. */
   udpPort: number;
   /** Ends this caller's session (a rotated key, a revoked owner, a cap, a refusal). */
@@ -75,7 +79,7 @@ export class SrtServer {
       createInterface({ input: gate.stdout }).on("line", (line) => {
         if (line === "READY") return resolve();
         const [cmd, sock = "", ...rest] = line.split(" ");
-        if (cmd === "ASK") void this.#ask(sock, rest.join(" "));
+        if (cmd === "ASK") void this.#ask(sock, rest[1] ?? "", rest[0] ?? "");
         else if (cmd === "END") this.#ended(sock);
       });
     });
@@ -90,8 +94,9 @@ export class SrtServer {
     if (this.#gate && !this.#gate.stdin.destroyed) this.#gate.stdin.write(`${line}\n`);
   }
 
-  async #ask(sock: string, streamid: string): Promise<void> {
+  async #ask(sock: string, streamid: string, peer: string): Promise<void> {
     let ended = false;
+    const isEnded = () => ended; // read again after the awaits below
     const end = (why: string) => {
       if (ended) return;
       ended = true;
@@ -101,9 +106,13 @@ export class SrtServer {
     };
     try {
       const udpPort = await freeUdpPort();
-      const verdict = await this.#onPublish({ key: streamid, udpPort, end });
+      const verdict = await this.#onPublish({ key: streamid, udpPort, end, remote: peer });
       if ("refused" in verdict) {
         this.#log("warn", `srt ${sock}: refused: ${verdict.refused}`);
+        return this.#send(`NO ${sock}`);
+      }
+      if (isEnded()) {
+        verdict.sink.close("ended while being admitted"); // a rotation or revocation came first
         return this.#send(`NO ${sock}`);
       }
       this.#sinks.set(sock, verdict.sink);

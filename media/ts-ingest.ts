@@ -82,7 +82,8 @@ export class TsIngest implements TsSink {
     if (!legs) return;
     const rtp = (l: Leg) => `rtp://127.0.0.1:${String(l.port)}?rtcpport=${String(l.rtcpPort)}&pkt_size=1200`;
     const args = ["-hide_banner", "-nostats", "-loglevel", "info", "-fflags", "nobuffer", "-f", "mpegts",
-      "-i", `udp://127.0.0.1:${String(this.#o.udpPort)}?fifo_size=1000000&overrun_nonfatal=1`,
+      // Bound to loopback (localaddr): nothing but the SRT helper on this host can send to it.
+      "-i", `udp://127.0.0.1:${String(this.#o.udpPort)}?localaddr=127.0.0.1&fifo_size=1000000&overrun_nonfatal=1`,
       "-map", "0:v:0", "-c:v", "copy", "-f", "rtp", "-payload_type", String(VIDEO_PT), "-ssrc", "287454020", rtp(legs.video)];
     if (withAudio) args.push("-map", "0:a:0", "-c:a", "libopus", "-b:a", "128k", "-ar", "48000", "-ac", "2", "-application", "lowdelay", "-f", "rtp", "-payload_type", String(AUDIO_PT), "-ssrc", "572662306", rtp(legs.audio));
     const ff = spawn("ffmpeg", args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -104,7 +105,9 @@ export class TsIngest implements TsSink {
   /** What ffmpeg found in the stream: refused codecs, the profile and size, then the producers. */
   async #read(log: string): Promise<void> {
     if (this.#producing || this.#closed) return;
-    const video = /Stream #0:\d+(?:\[0x[0-9a-f]+\])?: Video: (\w+)(?: \(([^)]+)\))?[^\n]*?, (\d{2,5})x(\d{2,5})[^\n]*?(?:, ([\d.]+) fps)?/.exec(log);
+    // Only ffmpeg's own stream lines (indented, at a line's start): metadata a sender controls
+    // (a service name) is printed after a "key : " prefix and cannot pass for one.
+    const video = /^ {2,}Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\(\w+\))?: Video: (\w+)(?: \(([^)\n]+)\))?[^\n]*?, (\d{2,5})x(\d{2,5})(?:[^\n]*?, ([\d.]+) fps)?/m.exec(log);
     if (!video) return;
     const [, codec = "", profile = "", w = "0", h = "0", fps = "0"] = video;
     if (codec !== "h264") return this.#refuse(`${codec} video is not supported: send H.264`);
@@ -112,7 +115,7 @@ export class TsIngest implements TsSink {
     if (!pli) return this.#refuse(`H.264 ${profile || "(unknown profile)"} is not supported: send Baseline, Main or High`);
     Object.assign(this.stats, { width: Number(w), height: Number(h), fps: Math.round(Number(fps)) });
     if (this.stats.height > this.#o.maxHeight) return this.#refuse(`${h}p is above this server's ${String(this.#o.maxHeight)}p`);
-    const audio = /Stream #0:\d+(?:\[0x[0-9a-f]+\])?: Audio: (\w+)/.exec(log)?.[1];
+    const audio = /^ {2,}Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\(\w+\))?: Audio: (\w+)/m.exec(log)?.[1];
     if (audio !== undefined && audio !== "aac") return this.#refuse(`${audio} audio is not supported: send AAC`);
     this.#producing = true;
     this.stats.audio = audio !== undefined;

@@ -240,4 +240,16 @@ describe("RTMP ingest with a stream key", () => {
     const status2 = (await api(node.url, "GET", `/api/streams/${a}/ingest`, undefined, token)).body as { ingest: string; height: number };
     assert.equal(status2.ingest, "srt");
   });
+
+  it("SRT: HEVC is refused with the reason, even when the stream's metadata pretends to be H.264", async () => {
+    const id = await newStream("SRT HEVC");
+    const key = (await keyOf(id)).key;
+    const fake = "Stream #0:0: Video: h264 (High), yuv420p, 640x360, 25 fps";
+    const p = publishRtmp(`srt://127.0.0.1:${String(srtPort)}?streamid=${key}`, { seconds: 20, video: ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-metadata", `service_name=${fake}`] });
+    publishers.push(p);
+    const seen = await waitFor("the HEVC refusal in the ingest status", async () => ((await api(node.url, "GET", `/api/streams/${id}/ingest`, undefined, token)).body as { lastRefusal?: { why: string } }).lastRefusal, 20_000, 250);
+    assert.match(seen.why, /hevc video is not supported: send H\.264/);
+    assert.notEqual(await status(id), "live");
+    p.stop();
+  });
 });

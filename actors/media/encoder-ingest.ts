@@ -121,11 +121,16 @@ export class EncoderIngest {
   }
 
   async #publishSrt(p: SrtPublish): Promise<SrtVerdict> {
-    const a = await this.#admit("srt", p.key, "srt", p.end);
+    const a = await this.#admit("srt", p.key, p.remote, p.end);
     if ("refused" in a) return a;
-    const ingest = new TsIngest({ stream: a.live, peerId: a.peerId, who: whoOf(a, ""), udpPort: p.udpPort, maxKbps: this.#cfg.ingestMaxKbps, maxHeight: this.#cfg.ingestMaxHeight, end: a.reserved.end, ...a.hooks });
+    const ingest = new TsIngest({ stream: a.live, peerId: a.peerId, who: whoOf(a, p.remote), udpPort: p.udpPort, maxKbps: this.#cfg.ingestMaxKbps, maxHeight: this.#cfg.ingestMaxHeight, end: a.reserved.end, ...a.hooks });
     a.reserved.stats = () => ingest.stats;
-    await ingest.start().catch((err: unknown) => p.end(`could not start: ${String(err)}`));
+    // Answered now (the SRT handshake waits on it, and so does every caller on the port): the
+    // stream's legs and ffmpeg start behind the answer; what the caller sends meanwhile is dropped.
+    void ingest.start().catch((err: unknown) => {
+      a.reserved.end(`could not start: ${String(err)}`);
+      ingest.close(`could not start: ${String(err)}`);
+    });
     return { sink: ingest };
   }
 
