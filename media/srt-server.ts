@@ -17,6 +17,9 @@ import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 
+/** Callers at once from one address (an encoder needs one; a few for retries). */
+const MAX_PER_ADDRESS = 8;
+
 export const SRT_GATE = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "node_modules", ".cache", "srt-gate", "srt-gate");
 
 /** An accepted caller's media: MPEG-TS arriving on a loopback UDP port. */
@@ -53,6 +56,8 @@ export class SrtServer {
   readonly #log: (level: "info" | "warn", msg: string) => void;
   #gate: ChildProcessByStdio<Writable, Readable, null> | undefined;
   readonly #sinks = new Map<string, TsSink>();
+  /** The address of each admitted caller, for the per-address cap. */
+  readonly #addressOf = new Map<string, string>();
   #stopping = false;
 
   constructor(onPublish: (p: SrtPublish) => Promise<SrtVerdict>, log: (level: "info" | "warn", msg: string) => void) {
@@ -95,6 +100,11 @@ export class SrtServer {
   }
 
   async #ask(sock: string, streamid: string, peer: string): Promise<void> {
+    const ip = peer.replace(/:\d+$/, "");
+    if ([...this.#addressOf.values()].filter((a) => a === ip).length >= MAX_PER_ADDRESS) {
+      this.#log("warn", `srt ${sock}: refused (too many callers from ${ip})`);
+      return this.#send(`NO ${sock}`);
+    }
     let ended = false;
     const isEnded = () => ended; // read again after the awaits below
     const end = (why: string) => {
@@ -116,6 +126,7 @@ export class SrtServer {
         return this.#send(`NO ${sock}`);
       }
       this.#sinks.set(sock, verdict.sink);
+      this.#addressOf.set(sock, ip);
       this.#send(`OK ${sock} ${String(udpPort)}`);
     } catch (err) {
       this.#log("warn", `srt ${sock}: publish failed: ${String(err)}`);
@@ -126,6 +137,7 @@ export class SrtServer {
   #ended(sock: string, why = "the encoder disconnected"): void {
     const s = this.#sinks.get(sock);
     this.#sinks.delete(sock);
+    this.#addressOf.delete(sock);
     s?.close(why);
   }
 }
