@@ -9,16 +9,13 @@
  */
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import type { types } from "mediasoup";
-import type { IngestOptions } from "./ingest-options.js";
+import { h264Output, h264Parameters, opusOutput, opusParameters, type IngestOptions, type RtpLeg } from "./ingest-options.js";
 import { flv, type FlvPacket, type IngestSink } from "./rtmp-server.js";
 
 const FLV_AUDIO = 8;
 const FLV_VIDEO = 9;
 const AVC = 7;
 const AAC = 10;
-const VIDEO_PT = 102;
-const AUDIO_PT = 100;
 /** Packets (and bytes) kept before the codecs are known: a few seconds of a normal stream. */
 const MAX_PENDING = 2000;
 const MAX_PENDING_BYTES = 8 << 20;
@@ -146,8 +143,8 @@ export class FlvIngest implements IngestSink {
       const profileLevelId = config.subarray(1, 4).toString("hex");
       const ssrc = { video: 0x10000000 + Math.floor(Math.random() * 0x0fffffff), audio: 0x20000000 + Math.floor(Math.random() * 0x0fffffff) };
       stream.joinIngest(peerId, this.#o.who);
-      const video = await stream.produceRtp(peerId, "video", videoParameters(profileLevelId, ssrc.video), "rtmp");
-      const audio = this.#audio ? await stream.produceRtp(peerId, "audio", audioParameters(ssrc.audio), "rtmp") : undefined;
+      const video = await stream.produceRtp(peerId, "video", h264Parameters(profileLevelId, ssrc.video), "rtmp");
+      const audio = this.#audio ? await stream.produceRtp(peerId, "audio", opusParameters(ssrc.audio), "rtmp") : undefined;
       if (this.#closed) return;
       this.#ffmpeg = this.#spawn(video, audio, ssrc);
       // The stream may drop its peer (the media watchdog found it silent: a stalled encoder; its
@@ -165,12 +162,11 @@ export class FlvIngest implements IngestSink {
     }
   }
 
-  #spawn(video: { port: number; rtcpPort: number }, audio: { port: number; rtcpPort: number } | undefined, ssrc: { video: number; audio: number }): Ffmpeg {
-    const rtp = (leg: { port: number; rtcpPort: number }) => `rtp://127.0.0.1:${String(leg.port)}?rtcpport=${String(leg.rtcpPort)}&pkt_size=1200`;
+  #spawn(video: RtpLeg, audio: RtpLeg | undefined, ssrc: { video: number; audio: number }): Ffmpeg {
     const args = ["-hide_banner", "-nostats", "-loglevel", "info", "-fflags", "nobuffer", "-f", "flv", "-i", "pipe:0",
       // Copied as is; SPS/PPS go in-band before each key frame (FLV keeps them out of band).
-      "-map", "0:v:0", "-c:v", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "rtp", "-payload_type", String(VIDEO_PT), "-ssrc", String(ssrc.video), rtp(video)];
-    if (audio) args.push("-map", "0:a:0", "-c:a", "libopus", "-b:a", "128k", "-ar", "48000", "-ac", "2", "-application", "lowdelay", "-f", "rtp", "-payload_type", String(AUDIO_PT), "-ssrc", String(ssrc.audio), rtp(audio));
+      "-bsf:v", "h264_mp4toannexb", ...h264Output(video, ssrc.video)];
+    if (audio) args.push(...opusOutput(audio, ssrc.audio));
     const ff = spawn("ffmpeg", args, { stdio: ["pipe", "ignore", "pipe"] });
     let err = "";
     ff.stderr.on("data", (c: Buffer) => {
@@ -205,15 +201,4 @@ export class FlvIngest implements IngestSink {
     }
     ff.stdin.write(flv.createMessage(p));
   }
-}
-
-function videoParameters(profileLevelId: string, ssrc: number): types.RtpParameters {
-  return {
-    codecs: [{ mimeType: "video/H264", payloadType: VIDEO_PT, clockRate: 90000, parameters: { "packetization-mode": 1, "profile-level-id": profileLevelId, "level-asymmetry-allowed": 1 }, rtcpFeedback: [] }],
-    encodings: [{ ssrc }],
-  };
-}
-
-function audioParameters(ssrc: number): types.RtpParameters {
-  return { codecs: [{ mimeType: "audio/opus", payloadType: AUDIO_PT, clockRate: 48000, channels: 2, parameters: { "sprop-stereo": 1 } }], encodings: [{ ssrc }] };
 }

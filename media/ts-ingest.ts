@@ -9,12 +9,10 @@
  */
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable } from "node:stream";
-import type { types } from "mediasoup";
-import type { IngestOptions } from "./ingest-options.js";
+import { h264Output, h264Parameters, opusOutput, opusParameters, type IngestOptions } from "./ingest-options.js";
 import type { TsSink } from "./srt-server.js";
 
-const VIDEO_PT = 102;
-const AUDIO_PT = 100;
+const SSRC = { video: 287454020, audio: 572662306 };
 const FIRST_VIDEO_MS = 10_000;
 /** The profiles a router speaks (media/codecs.ts), by the name ffmpeg prints. */
 const PROFILES: Record<string, string> = { "Constrained Baseline": "42e01f", Baseline: "42e01f", Main: "4d001f", High: "640028" };
@@ -80,12 +78,11 @@ export class TsIngest implements TsSink {
   #spawn(withAudio: boolean): void {
     const legs = this.#legs;
     if (!legs) return;
-    const rtp = (l: Leg) => `rtp://127.0.0.1:${String(l.port)}?rtcpport=${String(l.rtcpPort)}&pkt_size=1200`;
     const args = ["-hide_banner", "-nostats", "-loglevel", "info", "-fflags", "nobuffer", "-f", "mpegts",
       // Bound to loopback (localaddr): nothing but the SRT helper on this host can send to it.
       "-i", `udp://127.0.0.1:${String(this.#o.udpPort)}?localaddr=127.0.0.1&fifo_size=1000000&overrun_nonfatal=1`,
-      "-map", "0:v:0", "-c:v", "copy", "-f", "rtp", "-payload_type", String(VIDEO_PT), "-ssrc", "287454020", rtp(legs.video)];
-    if (withAudio) args.push("-map", "0:a:0", "-c:a", "libopus", "-b:a", "128k", "-ar", "48000", "-ac", "2", "-application", "lowdelay", "-f", "rtp", "-payload_type", String(AUDIO_PT), "-ssrc", "572662306", rtp(legs.audio));
+      ...h264Output(legs.video, SSRC.video)];
+    if (withAudio) args.push(...opusOutput(legs.audio, SSRC.audio));
     const ff = spawn("ffmpeg", args, { stdio: ["ignore", "ignore", "pipe"] });
     this.#ffmpeg = ff;
     let log = "";
@@ -123,8 +120,8 @@ export class TsIngest implements TsSink {
     const legs = this.#legs;
     if (!legs) return;
     try {
-      await stream.produceOnLeg(peerId, legs.video.transportId, "video", videoParameters(pli), "srt");
-      if (audio) await stream.produceOnLeg(peerId, legs.audio.transportId, "audio", audioParameters(), "srt");
+      await stream.produceOnLeg(peerId, legs.video.transportId, "video", h264Parameters(pli, SSRC.video), "srt");
+      if (audio) await stream.produceOnLeg(peerId, legs.audio.transportId, "audio", opusParameters(SSRC.audio), "srt");
       this.#o.log(`srt ingest of ${stream.id}: H.264 ${profile} ${w}x${h}${audio ? " + AAC -> Opus" : ", no audio"}`);
       this.#o.onLive();
     } catch (err) {
@@ -143,15 +140,4 @@ export class TsIngest implements TsSink {
     if (bytes !== undefined) this.#lastBytes = { at: now, bytes };
     if (this.stats.videoKbps > this.#o.maxKbps) this.#refuse(`${String(this.stats.videoKbps)} kbit/s is above this server's ${String(this.#o.maxKbps)} kbit/s`);
   }
-}
-
-function videoParameters(profileLevelId: string): types.RtpParameters {
-  return {
-    codecs: [{ mimeType: "video/H264", payloadType: VIDEO_PT, clockRate: 90000, parameters: { "packetization-mode": 1, "profile-level-id": profileLevelId, "level-asymmetry-allowed": 1 }, rtcpFeedback: [] }],
-    encodings: [{ ssrc: 287454020 }],
-  };
-}
-
-function audioParameters(): types.RtpParameters {
-  return { codecs: [{ mimeType: "audio/opus", payloadType: AUDIO_PT, clockRate: 48000, channels: 2, parameters: { "sprop-stereo": 1 } }], encodings: [{ ssrc: 572662306 }] };
 }
