@@ -95,34 +95,27 @@ export class TsIngest implements TsSink {
       if (this.#closed || this.#ffmpeg !== ff) return;
       // A stream without audio: the audio output has nothing to carry; again with video only.
       if (withAudio && /does not contain any stream|matches no streams/.test(log)) return this.#spawn(false);
+      const found = describeInput(log, this.#o.maxHeight, true); // a refused codec is the better reason than the exit
+      if (found && "refused" in found) return this.#refuse(found.refused);
       this.#refuse(`the transmuxer stopped (${String(code)}): ${log.trim().split("\n").slice(-1)[0] ?? ""}`);
     });
   }
 
-  /** What ffmpeg found in the stream: refused codecs, the profile and size, then the producers. */
+  /** ffmpeg described its input: refuse what we cannot carry, else start the producers. */
   async #read(log: string): Promise<void> {
     if (this.#producing || this.#closed) return;
-    // Only ffmpeg's own stream lines (indented, at a line's start): metadata a sender controls
-    // (a service name) is printed after a "key : " prefix and cannot pass for one.
-    const video = /^ {2,}Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\(\w+\))?: Video: (\w+)(?: \(([^)\n]+)\))?[^\n]*?, (\d{2,5})x(\d{2,5})(?:[^\n]*?, ([\d.]+) fps)?/m.exec(log);
-    if (!video) return;
-    const [, codec = "", profile = "", w = "0", h = "0", fps = "0"] = video;
-    if (codec !== "h264") return this.#refuse(`${codec} video is not supported: send H.264`);
-    const pli = PROFILES[profile];
-    if (!pli) return this.#refuse(`H.264 ${profile || "(unknown profile)"} is not supported: send Baseline, Main or High`);
-    Object.assign(this.stats, { width: Number(w), height: Number(h), fps: Math.round(Number(fps)) });
-    if (this.stats.height > this.#o.maxHeight) return this.#refuse(`${h}p is above this server's ${String(this.#o.maxHeight)}p`);
-    const audio = /^ {2,}Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\(\w+\))?: Audio: (\w+)/m.exec(log)?.[1];
-    if (audio !== undefined && audio !== "aac") return this.#refuse(`${audio} audio is not supported: send AAC`);
+    const found = describeInput(log, this.#o.maxHeight);
+    if (!found) return;
+    if ("refused" in found) return this.#refuse(found.refused);
     this.#producing = true;
-    this.stats.audio = audio !== undefined;
+    Object.assign(this.stats, { width: found.width, height: found.height, fps: found.fps, audio: found.audio });
     const { stream, peerId } = this.#o;
     const legs = this.#legs;
     if (!legs) return;
     try {
-      await stream.produceOnLeg(peerId, legs.video.transportId, "video", h264Parameters(pli, SSRC.video), "srt");
-      if (audio) await stream.produceOnLeg(peerId, legs.audio.transportId, "audio", opusParameters(SSRC.audio), "srt");
-      this.#o.log(`srt ingest of ${stream.id}: H.264 ${profile} ${w}x${h}${audio ? " + AAC -> Opus" : ", no audio"}`);
+      await stream.produceOnLeg(peerId, legs.video.transportId, "video", h264Parameters(found.pli, SSRC.video), "srt");
+      if (found.audio) await stream.produceOnLeg(peerId, legs.audio.transportId, "audio", opusParameters(SSRC.audio), "srt");
+      this.#o.log(`srt ingest of ${stream.id}: H.264 ${found.profile} ${String(found.width)}x${String(found.height)}${found.audio ? " + AAC -> Opus" : ", no audio"}`);
       this.#o.onLive();
     } catch (err) {
       this.#refuse(`could not start: ${err instanceof Error ? err.message : String(err)}`);
@@ -140,4 +133,30 @@ export class TsIngest implements TsSink {
     if (bytes !== undefined) this.#lastBytes = { at: now, bytes };
     if (this.stats.videoKbps > this.#o.maxKbps) this.#refuse(`${String(this.stats.videoKbps)} kbit/s is above this server's ${String(this.#o.maxKbps)} kbit/s`);
   }
+}
+
+/** What an MPEG-TS carries, as ffmpeg's stderr describes its input. */
+export type InputDescription =
+  | { refused: string }
+  | { profile: string; pli: string; width: number; height: number; fps: number; audio: boolean };
+
+/**
+ * Reads ffmpeg's description of its input, once it is whole (stderr arrives in chunks: the video
+ * line can come without the audio line below it): ffmpeg went on to its output, or it `exited`.
+ * Only ffmpeg's own stream lines count (indented, at a line's start): metadata a sender controls
+ * (a service name) is printed after a "key : " prefix and cannot pass for one.
+ * undefined = not yet.
+ */
+export function describeInput(log: string, maxHeight: number, exited = false): InputDescription | undefined {
+  if (!exited && !/^(?:Output #0|Stream mapping:)/m.test(log)) return undefined;
+  const video = /^ {2,}Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\(\w+\))?: Video: (\w+)(?: \(([^)\n]+)\))?[^\n]*?, (\d{2,5})x(\d{2,5})(?:[^\n]*?, ([\d.]+) fps)?/m.exec(log);
+  if (!video) return undefined;
+  const [, codec = "", profile = "", w = "0", h = "0", fps = "0"] = video;
+  if (codec !== "h264") return { refused: `${codec} video is not supported: send H.264` };
+  const pli = PROFILES[profile];
+  if (!pli) return { refused: `H.264 ${profile || "(unknown profile)"} is not supported: send Baseline, Main or High` };
+  if (Number(h) > maxHeight) return { refused: `${h}p is above this server's ${String(maxHeight)}p` };
+  const audio = /^ {2,}Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\(\w+\))?: Audio: (\w+)/m.exec(log)?.[1];
+  if (audio !== undefined && audio !== "aac") return { refused: `${audio} audio is not supported: send AAC` };
+  return { profile, pli, width: Number(w), height: Number(h), fps: Math.round(Number(fps)), audio: audio !== undefined };
 }

@@ -230,7 +230,10 @@ describe("RTMP ingest with a stream key", () => {
     await waitFor("both SRT shows live", async () => ((await status(a)) === "live" && (await status(b)) === "live" ? true : undefined), 30_000, 250);
     assert.match(node.output, /srt ingest of \S+: H\.264 \w[\w ]* 640x360 \+ AAC -> Opus/);
     const viewer = await viewerPage(browser, node.url, b);
-    const got = await playing(viewer, "the viewer of an SRT show");
+    const got = await playing(viewer, "the viewer of an SRT show").catch((err: unknown) => {
+      const lines = node.output.split("\n").filter((l) => /srt|ingest|ffmpeg|producer/i.test(l));
+      throw new Error(`${String(err)}\nthe node said:\n${lines.slice(-40).join("\n")}`);
+    });
     assert.ok((got.video?.frameHeight ?? 0) >= 360);
     await viewer.context().close();
     const wrong = publishRtmp(srt(`${a}.${"z".repeat(32)}`), { seconds: 10 });

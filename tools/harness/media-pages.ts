@@ -36,10 +36,12 @@ export function inbound(page: Page): Promise<Stats> {
 
 /** Waits until the page decodes video and receives audio (on new consumers, when `since` is given). */
 export async function playing(page: Page, what: string, since?: Stats): Promise<Stats> {
+  let last: Stats = {};
   return waitFor(`${what} decoding video and receiving audio`, async () => {
-    const s = await inbound(page);
+    const s = (last = await inbound(page));
     const fresh = !since?.video || s.video?.consumerId !== since.video.consumerId;
-    return fresh && (s.video?.framesDecoded ?? 0) > 20 && (s.audio?.packetsReceived ?? 0) > 20 ? s : undefined;
+    if (fresh && (s.video?.framesDecoded ?? 0) > 20 && (s.audio?.packetsReceived ?? 0) > 20) return s;
+    throw new Error(`last seen: ${JSON.stringify(last)}`); // said in the timeout's message
   }, 30_000, 250);
 }
 
