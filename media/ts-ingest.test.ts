@@ -42,7 +42,10 @@ describe("describeInput: what ffmpeg says an SRT caller sends", () => {
   it("refuses other codecs, sizes and audio with the reason; metadata cannot pass for a stream line", () => {
     const hevc = path.join(dir, "hevc.ts");
     makeTs(hevc, ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-c:a", "aac", "-metadata", "service_name=Stream #0:0: Video: h264 (High), yuv420p, 640x360, 25 fps"]);
-    assert.deepEqual(describeInput(describedBy(hevc), 1080), { refused: "hevc video is not supported: send H.264" });
+    const hevcLog = describedBy(hevc);
+    assert.deepEqual(describeInput(hevcLog, 1080), { refused: "hevc video is not supported: send H.264" });
+    const videoLine = hevcLog.slice(0, hevcLog.indexOf("\n", hevcLog.indexOf("Video: hevc")) + 1);
+    assert.deepEqual(describeInput(videoLine, 1080), { refused: "hevc video is not supported: send H.264" }, "a refused video needs no more than its own line");
     assert.deepEqual(describeInput(h264Aac, 240), { refused: "360p is above this server's 240p" });
     const mp2 = path.join(dir, "mp2.ts");
     makeTs(mp2, ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "mp2"]);

@@ -78,7 +78,9 @@ export class TsIngest implements TsSink {
   #spawn(withAudio: boolean): void {
     const legs = this.#legs;
     if (!legs) return;
-    const args = ["-hide_banner", "-nostats", "-loglevel", "info", "-fflags", "nobuffer", "-f", "mpegts",
+    const args = ["-hide_banner", "-nostats", "-loglevel", "info", "-fflags", "nobuffer",
+      // One second of probing (ffmpeg's default is five): the show starts 4 s sooner.
+      "-analyzeduration", "1000000", "-probesize", "1000000", "-f", "mpegts",
       // Bound to loopback (localaddr): nothing but the SRT helper on this host can send to it.
       "-i", `udp://127.0.0.1:${String(this.#o.udpPort)}?localaddr=127.0.0.1&fifo_size=1000000&overrun_nonfatal=1`,
       ...h264Output(legs.video, SSRC.video)];
@@ -141,14 +143,15 @@ export type InputDescription =
   | { profile: string; pli: string; width: number; height: number; fps: number; audio: boolean };
 
 /**
- * Reads ffmpeg's description of its input, once it is whole (stderr arrives in chunks: the video
- * line can come without the audio line below it): ffmpeg went on to its output, or it `exited`.
+ * Reads ffmpeg's description of its input. A refused video is refused from its own line; the
+ * rest waits until the description is whole (stderr arrives in chunks: the video line can come
+ * without the audio line below it): ffmpeg went on to its output, or it `exited`.
  * Only ffmpeg's own stream lines count (indented, at a line's start): metadata a sender controls
  * (a service name) is printed after a "key : " prefix and cannot pass for one.
  * undefined = not yet.
  */
 export function describeInput(log: string, maxHeight: number, exited = false): InputDescription | undefined {
-  if (!exited && !/^(?:Output #0|Stream mapping:)/m.test(log)) return undefined;
+  const whole = exited || /^(?:Output #0|Stream mapping:)/m.test(log);
   const video = /^ {2,}Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\(\w+\))?: Video: (\w+)(?: \(([^)\n]+)\))?[^\n]*?, (\d{2,5})x(\d{2,5})(?:[^\n]*?, ([\d.]+) fps)?/m.exec(log);
   if (!video) return undefined;
   const [, codec = "", profile = "", w = "0", h = "0", fps = "0"] = video;
@@ -156,6 +159,7 @@ export function describeInput(log: string, maxHeight: number, exited = false): I
   const pli = PROFILES[profile];
   if (!pli) return { refused: `H.264 ${profile || "(unknown profile)"} is not supported: send Baseline, Main or High` };
   if (Number(h) > maxHeight) return { refused: `${h}p is above this server's ${String(maxHeight)}p` };
+  if (!whole) return undefined; // the video is fine; the audio line may be in the next chunk
   const audio = /^ {2,}Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\(\w+\))?: Audio: (\w+)/m.exec(log)?.[1];
   if (audio !== undefined && audio !== "aac") return { refused: `${audio} audio is not supported: send AAC` };
   return { profile, pli, width: Number(w), height: Number(h), fps: Math.round(Number(fps)), audio: audio !== undefined };

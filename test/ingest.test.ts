@@ -248,7 +248,7 @@ describe("RTMP ingest with a stream key", () => {
     const id = await newStream("SRT HEVC");
     const key = (await keyOf(id)).key;
     const fake = "Stream #0:0: Video: h264 (High), yuv420p, 640x360, 25 fps";
-    const p = publishRtmp(`srt://127.0.0.1:${String(srtPort)}?streamid=${key}`, { seconds: 20, video: ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-metadata", `service_name=${fake}`] });
+    const p = publishRtmp(`srt://127.0.0.1:${String(srtPort)}?streamid=${key}`, { seconds: 20, video: ["-c:v", "libx265", "-preset", "ultrafast", "-g", "25", "-x265-params", "log-level=error", "-metadata", `service_name=${fake}`] });
     publishers.push(p);
     const seen = await waitFor("the HEVC refusal in the ingest status", async () => ((await api(node.url, "GET", `/api/streams/${id}/ingest`, undefined, token)).body as { lastRefusal?: { why: string } }).lastRefusal, 20_000, 250);
     assert.match(seen.why, /hevc video is not supported: send H\.264/);
