@@ -20,8 +20,11 @@ import { ConfigError, loadConfig, type AppConfig, type ServiceName } from "./lib
 import { brokerOptions } from "./moleculer.config.js";
 import { OpsServer } from "./lib/ops-server.js";
 import { openStore, type Store } from "./store/index.js";
+import { openBlobs, type BlobStore } from "./blobs/index.js";
 
 const NEEDS_STORE: readonly ServiceName[] = ["sessions", "streams", "rooms", "encoders"];
+/** Actors that read or write media objects (uploads, ladders, live HLS, recordings). */
+const NEEDS_BLOBS: readonly ServiceName[] = ["gateway", "streams", "media", "encoders"];
 
 async function main(): Promise<void> {
   let cfg: AppConfig;
@@ -35,8 +38,9 @@ async function main(): Promise<void> {
   mkdirSync(cfg.dataDir, { recursive: true });
   const broker = new ServiceBroker(brokerOptions(cfg));
   const store = cfg.services.some((s) => NEEDS_STORE.includes(s)) ? await openStore(cfg) : undefined;
+  const blobs = cfg.services.some((s) => NEEDS_BLOBS.includes(s)) ? await openBlobs(cfg) : undefined;
   let gateway: Gateway | undefined;
-  for (const schema of schemas(cfg, store, (gw) => (gateway = gw))) broker.createService(schema);
+  for (const schema of schemas(cfg, { store, blobs }, (gw) => (gateway = gw))) broker.createService(schema);
 
   let ops: OpsServer | undefined;
   let stopping = false;
@@ -49,6 +53,7 @@ async function main(): Promise<void> {
     await broker.stop();
     await closeBuses();
     await store?.close();
+    await blobs?.close();
     await ops?.close();
     process.exit(0);
   };
@@ -57,7 +62,7 @@ async function main(): Promise<void> {
 
   await broker.start();
   const mode = cfg.natsUrl ? `distributed over NATS ${cfg.natsUrl}` : "embedded (in-process transport)";
-  broker.logger.info(`node ${broker.nodeID}: ${cfg.services.join(",")}; ${mode}; store ${cfg.store}; data in ${cfg.dataDir}`);
+  broker.logger.info(`node ${broker.nodeID}: ${cfg.services.join(",")}; ${mode}; store ${cfg.store}; media objects in ${cfg.blobs.backend === "nats" ? `NATS object store ${cfg.blobs.bucket}` : cfg.dataDir}; data in ${cfg.dataDir}`);
   // Plain stdout, whatever the log level: operators and scripts read these two lines.
   process.stdout.write(`Echostreamhub node ${broker.nodeID} started: ${cfg.services.join(",")}\n`);
   if (gateway) process.stdout.write(`Echostreamhub is serving on ${gateway.scheme}://${cfg.host}:${gateway.port}\n`);
@@ -69,18 +74,22 @@ async function main(): Promise<void> {
   }
 }
 
-function schemas(cfg: AppConfig, store: Store | undefined, onGateway: (gw: Gateway) => void): ServiceSchema[] {
+function schemas(cfg: AppConfig, opened: { store: Store | undefined; blobs: BlobStore | undefined }, onGateway: (gw: Gateway) => void): ServiceSchema[] {
   const need = (): Store => {
-    if (!store) throw new Error("store not opened");
-    return store;
+    if (!opened.store) throw new Error("store not opened");
+    return opened.store;
+  };
+  const blobs = (): BlobStore => {
+    if (!opened.blobs) throw new Error("blob store not opened");
+    return opened.blobs;
   };
   const factories: Record<ServiceName, () => ServiceSchema> = {
-    gateway: () => gatewayService(cfg, onGateway),
+    gateway: () => gatewayService(cfg, blobs(), onGateway),
     sessions: () => sessionsService(cfg, need()),
-    streams: () => streamsService(need(), cfg),
+    streams: () => streamsService(need(), cfg, blobs()),
     rooms: () => roomsService(cfg, need()),
-    media: () => mediaService(cfg),
-    encoders: () => encodersService(cfg, need()),
+    media: () => mediaService(cfg, blobs()),
+    encoders: () => encodersService(cfg, need(), blobs()),
     analytics: () => analyticsService(cfg),
     recommenders: () => recommendersService(cfg),
   };

@@ -1,6 +1,7 @@
 /** The gateway as an actor: starts the uWS edge with the broker, drains it on stop. */
 import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../lib/config.js";
+import type { BlobStore } from "../blobs/index.js";
 import type { Revocation } from "../lib/revocations.js";
 import type { RoomOut } from "../protocol/rooms.js";
 import { Gateway } from "./gateway.js";
@@ -9,7 +10,7 @@ import type { MediaOut } from "../protocol/media.js";
 import type { EncodeProgress } from "../actors/encoders/encoders.service.js";
 
 /** `onStarted` hands the Gateway to main.ts, which drains it before stopping the broker. */
-export function gatewayService(cfg: AppConfig, onStarted?: (gw: Gateway) => void): ServiceSchema {
+export function gatewayService(cfg: AppConfig, blobs: BlobStore, onStarted?: (gw: Gateway) => void): ServiceSchema {
   let gw: Gateway;
   return {
     name: "gateway",
@@ -27,7 +28,7 @@ export function gatewayService(cfg: AppConfig, onStarted?: (gw: Gateway) => void
       "$services.changed": { handler: () => gw.onServicesChanged() },
     },
     async started() {
-      gw = new Gateway(cfg, this.broker);
+      gw = new Gateway(cfg, this.broker, blobs);
       await gw.start();
       onStarted?.(gw);
     },

@@ -9,6 +9,8 @@
  * drain() closes them in order: stop listening -> tell WebSockets to reconnect elsewhere ->
  * wait for in-flight HTTP requests (bounded by drainTimeoutMs).
  */
+import type { BlobStore } from "../blobs/index.js";
+import { BlobReader } from "./http/blob-reader.js";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TemplatedApp, us_listen_socket } from "@trufflesuite/uws-js-unofficial";
@@ -53,6 +55,7 @@ export class Gateway {
   readonly #edges: EdgeDirectory;
   readonly #edgeCache: EdgeCache | undefined;
   readonly #mediaAccess: MediaAccess;
+  readonly #reader: BlobReader;
   readonly #rt: Realtime;
   readonly #http: HttpPipeline;
   #uws: Uws | undefined;
@@ -61,7 +64,7 @@ export class Gateway {
   #draining = false;
   readonly #timers: NodeJS.Timeout[] = [];
 
-  constructor(cfg: AppConfig, broker: ServiceBroker) {
+  constructor(cfg: AppConfig, broker: ServiceBroker, blobs: BlobStore) {
     this.#cfg = cfg;
     this.#broker = broker;
     this.#log = broker.getLogger("gateway");
@@ -70,6 +73,7 @@ export class Gateway {
     this.#auth = new AuthSync({ verifier: this.#verifier, log: this.#log, fetchRevocations: () => broker.call<Revocation[]>("sessions.revocations"), onRevoked: (l) => this.onRevoked(l), sessionsAvailable: () => broker.registry.actions.isAvailable("sessions.jwks") });
     this.#edges = new EdgeDirectory({ announceAs: g.edgeOrigin ? g.publicUrl || undefined : undefined, connections: () => this.#rt.hub.size, broadcast: (e) => void broker.broadcast("edges.load", e, { groups: ["gateway"] }).catch(() => undefined) });
     this.#edgeCache = g.edgeOrigin ? new EdgeCache(g.edgeOrigin, cfg.dataDir, g.edgeMemoryBytes, g.edgeDiskBytes) : undefined;
+    this.#reader = new BlobReader(blobs, cfg.blobs.readCacheBytes);
     let secret: Promise<string> | undefined;
     const signer = new PlaybackSigner(() => {
       secret ??= broker.call<string>("sessions.playbackSecret");
@@ -109,16 +113,16 @@ export class Gateway {
       },
       serveFile: (ex) => files.serve(ex),
     });
-    const files = new FileServer({ dataDir: cfg.dataDir, appDir: APP_DIR, edge: this.#edgeCache, access: this.#mediaAccess, signer, pageHeaders: () => pageHeaders(this.#edges.origins()) });
+    const files = new FileServer({ reader: this.#reader, appDir: APP_DIR, edge: this.#edgeCache, access: this.#mediaAccess, signer, pageHeaders: () => pageHeaders(this.#edges.origins()) });
     router.add(
       ...systemRoutes({ nodeId: broker.nodeID, version: VERSION, metricsToken: g.metricsToken, routes: () => router.routes, metricsText: () => prometheusText(broker), ready: () => this.#ready() }),
       ...apiRoutes((action, params, principal, ctx) => this.#callActor(action, params, principal ? { kind: "user", principal } : { kind: "anonymous", ip: ctx.ex.head.ip })),
       ...mediaRoutes(broker.nodeID, asUser),
       ...ingestRoutes({ call: asUser, rtmpPort: cfg.media.rtmpPort, srtPort: cfg.media.srtPort, ingestHost: cfg.media.ingestHost }),
-      ...vodRoutes({ dataDir: cfg.dataDir, call: asUser, callInternal: (a, p) => broker.call(a, p), signer, pickEdge: () => this.#edges.pick() }),
+      ...vodRoutes({ blobs, call: asUser, callInternal: (a, p) => broker.call(a, p), signer, pickEdge: () => this.#edges.pick() }),
       ...analyticsRoutes({ edge: this.#rt.events, verify: (token) => this.#verifier.verify(token), call: asUser }),
     );
-    this.#timers.push(...registerGatewayMetrics(broker.metrics, () => this.#rt.hub.size, this.#edgeCache));
+    this.#timers.push(...registerGatewayMetrics(broker.metrics, () => this.#rt.hub.size, this.#edgeCache, this.#reader));
   }
 
   get port(): number {
@@ -186,6 +190,9 @@ export class Gateway {
   onStreamChanged(id: string): void {
     this.#mediaAccess.forget(id);
     this.#edgeCache?.purge(`/vod/${id}/`);
+    this.#edgeCache?.purge(`/live/${id}/`);
+    this.#reader.purge(`vod/${id}/`);
+    this.#reader.purge(`live/${id}/`);
   }
 
   /** edges.load: an edge gateway's public URL and load. */

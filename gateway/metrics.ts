@@ -1,12 +1,14 @@
-/** The gateway's metrics (Prometheus names esh_gateway_*, esh_edge_*), and the timers that
+/** The gateway's metrics (Prometheus names esh_gateway_*, esh_edge_*, esh_gateway_blobs_*), and the timers that
  *  sample the gauges. Returns the timers, for the gateway to clear on drain. */
 import type { ServiceBroker } from "moleculer";
 import { AnalyticsEdge } from "./analytics-edge.js";
+import type { BlobReader } from "./http/blob-reader.js";
 import type { EdgeCache } from "./http/edge-cache.js";
 
 const EDGE_GAUGES = ["hits", "misses", "originFetches", "memoryBytes", "diskBytes"] as const;
+const READER_GAUGES = ["hits", "storeReads", "bytes"] as const;
 
-export function registerGatewayMetrics(m: ServiceBroker["metrics"], connections: () => number, edge: EdgeCache | undefined): NodeJS.Timeout[] {
+export function registerGatewayMetrics(m: ServiceBroker["metrics"], connections: () => number, edge: EdgeCache | undefined, reader: BlobReader): NodeJS.Timeout[] {
   m.register({ type: "gauge", name: "esh.gateway.ws.connections", description: "Open WebSocket connections" });
   AnalyticsEdge.registerMetrics(m);
   m.register({ type: "counter", name: "esh.gateway.ws.messages.total", labelNames: ["type"], description: "WebSocket messages received, by type" });
@@ -22,6 +24,10 @@ export function registerGatewayMetrics(m: ServiceBroker["metrics"], connections:
       for (const k of EDGE_GAUGES) m.set(`esh.edge.${k}`, edge.stats[k]);
     }, 500));
   }
+  for (const k of READER_GAUGES) m.register({ type: "gauge", name: `esh.gateway.blobs.${k}`, description: `Media objects read from the blob store: ${k} (hits: served from memory; storeReads: reads that went to the store)` });
+  timers.push(setInterval(() => {
+    for (const k of READER_GAUGES) m.set(`esh.gateway.blobs.${k}`, reader.stats[k]);
+  }, 1000));
   for (const t of timers) t.unref();
   return timers;
 }

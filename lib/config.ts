@@ -134,6 +134,16 @@ export const CONFIG = {
     recordLive: bool(true, "Record live streams (stream copy, with live HLS) and turn each into a VOD asset when it ends."),
     workerLogLevel: oneOf(["debug", "warn", "error", "none"], "warn", "mediasoup worker log level."),
   },
+  blobs: {
+    backend: oneOf(["", "dir", "nats"], "", "Where media objects live (uploads, VOD ladders, live HLS, recordings): dir = DATA_DIR on this node; nats = a NATS JetStream object store every node shares (no shared disk). Default: dir when embedded, nats when NATS_URL is set (BLOBS).", "BLOBS"),
+    natsUrl: str("", "NATS server URL(s) of the blob store, comma separated; empty = NATS_URL (the bus's own servers)."),
+    bucket: str("", "The object store bucket; empty = <namespace>_media."),
+    replicas: int(1, 5, 1, "Object store replicas (1 for a single NATS server, 3 for a cluster)."),
+    timeoutMs: int(100, 120_000, 5000, "One request to the blob store may take this long before the store counts as unreachable (UNAVAILABLE, retried)."),
+    readCacheBytes: int(0, 2 ** 40, 64 * 1024 ** 2, "A gateway keeps media objects it served recently in memory (segments and images until evicted, playlists for a second), bytes; simultaneous reads of one object share one store read."),
+    retryMs: int(1000, 3_600_000, 60_000, "How long encoders and media nodes retry a write while the store is away before giving up on it (an encode attempt then fails and is retried as a job)."),
+    liveBufferSegments: int(1, 10_000, 30, "Live HLS segments per rendition a media node keeps in memory while the store is away, written once it is back."),
+  },
   vod: {
     maxUploadBytes: int(1024, 2 ** 50, 2 * 1024 ** 3, "Largest upload accepted (bytes)."),
     maxActiveUploadsPerCreator: int(1, 100_000, 3, "Per creator (admins are exempt): uploads in progress at once. A new upload past any creator quota answers 429 naming it."),
@@ -317,6 +327,10 @@ function finish(cfg: AppConfig): AppConfig {
   if (cfg.services.length === 0) throw new ConfigError("SERVICES names no actor");
   if (cfg.store === "") cfg.store = cfg.natsUrl ? "jetstream" : "sqlite";
   if (cfg.store === "jetstream" && !cfg.natsUrl) throw new ConfigError("store=jetstream needs NATS_URL");
+  if (cfg.blobs.backend === "") cfg.blobs.backend = cfg.natsUrl || cfg.blobs.natsUrl ? "nats" : "dir";
+  if (cfg.blobs.backend === "nats" && !cfg.blobs.natsUrl) cfg.blobs.natsUrl = cfg.natsUrl;
+  if (cfg.blobs.backend === "nats" && !cfg.blobs.natsUrl) throw new ConfigError("blobs.backend=nats needs NATS_URL or ESH_BLOBS_NATS_URL");
+  if (cfg.blobs.bucket === "") cfg.blobs.bucket = `${cfg.namespace || "esh"}_media`;
   if (cfg.auth.keyGraceSec < cfg.auth.accessTtlSec) cfg.auth.keyGraceSec = cfg.auth.accessTtlSec;
   if (cfg.broker.heartbeatTimeoutSec <= cfg.broker.heartbeatIntervalSec) {
     throw new ConfigError("broker.heartbeatTimeoutSec must exceed broker.heartbeatIntervalSec");

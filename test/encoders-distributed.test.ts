@@ -1,13 +1,10 @@
 /**
- * The encoding queue across nodes over a real NATS server (JetStream store, one shared
- * DATA_DIR as a shared volume would be): a job whose node is killed with SIGKILL mid-encode is
+ * The encoding queue across nodes over a real NATS server (JetStream store, media objects in
+ * its object store, a DATA_DIR of its own for each node): a job whose node is killed with SIGKILL mid-encode is
  * taken over by the other encoders node when its lease runs out, and the asset becomes ready;
  * then an edge gateway joins and playback URLs send viewers to it.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { NatsServer } from "../tools/harness/nats.js";
 import { api, PlatformNode } from "../tools/harness/node.js";
@@ -16,17 +13,15 @@ import { makeClip } from "../tools/harness/vod.js";
 
 const FAST = { ESH_BROKER_HEARTBEAT_INTERVAL_SEC: "1", ESH_BROKER_HEARTBEAT_TIMEOUT_SEC: "3", ESH_VOD_JOB_LEASE_MS: "3000", ESH_VOD_ENCODER_CONCURRENCY: "1", ESH_GATEWAY_AUTH_BURST_PER_IP: "100" };
 let nats: NatsServer;
-let shared: string;
 const nodes: PlatformNode[] = [];
 
 async function start(services: string, id: string): Promise<PlatformNode> {
-  const n = await PlatformNode.start({ services, natsUrl: nats.url, dataDir: shared, env: { ...FAST, NODE_ID: id } });
+  const n = await PlatformNode.start({ services, natsUrl: nats.url, env: { ...FAST, NODE_ID: id } }); // a DATA_DIR each: media objects are in NATS
   nodes.push(n);
   return n;
 }
 
 before(async () => {
-  shared = mkdtempSync(path.join(os.tmpdir(), "esh-shared-"));
   nats = await NatsServer.start();
   await start("gateway,sessions,streams,rooms", "front");
   await start("encoders", "enc-1");
@@ -36,7 +31,6 @@ before(async () => {
 after(async () => {
   for (const n of nodes) await n.stop().catch(() => undefined);
   await nats.stop();
-  rmSync(shared, { recursive: true, force: true });
 });
 
 describe("encoders across nodes", () => {

@@ -2,15 +2,18 @@
  * encoders actor: turns uploads into encrypted HLS ladders. Jobs live in the store (jobs.ts);
  * every encoders node claims up to `encoderConcurrency` (default: one per core) and runs one
  * ffmpeg process per job (media/ladder.ts). Progress goes to the creator's connections
- * (event `encoders.progress` to the gateways). Outputs: DATA_DIR/vod/<stream id>/; the
+ * (event `encoders.progress` to the gateways). The source comes from the blob store (the
+ * upload's parts, joined in local scratch space: sources.ts); the ladder goes back to it under
+ * vod/<stream id>/, written again whole by each attempt, retried while the store is away; the
  * AES-128 key goes to the store (collection `media_keys`), never next to the segments.
  *   submit [internal]  get [creator, owner]  cancel [creator, owner]  list [admin]
  *   uploadCreate [creator]  upload, uploadReserve, uploadAdvance, uploadRelease [creator, owner]  (uploads.ts)
  */
+import type { BlobStore } from "../../blobs/index.js";
+import { deleteObjects } from "../streams/streams.service.js";
+import { Sources } from "./sources.js";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
 import os from "node:os";
-import path from "node:path";
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError, hasCode } from "../../lib/errors.js";
@@ -47,9 +50,10 @@ export interface EncodeProgress {
   error?: string;
 }
 
-export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
+export function encodersService(cfg: AppConfig, store: Store, blobs: BlobStore): ServiceSchema {
   let queue: JobQueue;
-  const uploads = new Uploads(store, cfg);
+  const sources = new Sources(blobs, cfg.dataDir, cfg.blobs.retryMs);
+  const uploads = new Uploads(store, cfg, sources);
   let timer: NodeJS.Timeout | undefined;
   let metricsTimer: NodeJS.Timeout | undefined;
   let ticking = false;
@@ -84,13 +88,11 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
     }, Math.max(500, cfg.vod.jobLeaseMs / 3));
     broker.logger.info(`encoders: job ${job.id} attempt ${job.attempts} starts`);
     try {
-      const input = path.join(cfg.dataDir, job.input);
+      const input = await sources.join(job.streamId, job.sourceBytes, ac.signal);
       const info = await probeUpload(input, cfg.vod);
       const key = randomBytes(16);
       await store.put("media_keys", job.streamId, { key: key.toString("base64") });
-      const outDir = path.join(cfg.dataDir, "vod", job.streamId);
-      rmSync(outDir, { recursive: true, force: true });
-      mkdirSync(outDir, { recursive: true });
+      const outDir = sources.outDir(job.id);
       const onProgress = (p: number) => {
         percent = Math.round(p);
         if (Date.now() - told < 500) return;
@@ -99,11 +101,17 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
       };
       const started = Date.now();
       const rungs = await encodeLadder({ input, outDir, info, key: { uri: `/api/keys/${job.streamId}`, bytes: key, iv: randomBytes(16) }, onProgress, signal: ac.signal });
-      await broker.call("streams.setStatus", { id: job.streamId, status: "ready" });
+      const objects = await sources.publish(job.streamId, outDir, ac.signal);
+      await broker.call("streams.setStatus", { id: job.streamId, status: "ready" }).catch(async (err: unknown) => {
+        // Deleted while it was encoding: what was just written goes too.
+        if (hasCode(err, "NOT_FOUND")) await deleteObjects(blobs, job.streamId).catch(() => undefined);
+        throw err;
+      });
+      sources.clean(job.id, job.streamId);
       await queue.finish(job.id, "done");
       broker.metrics.increment("esh.encoders.attempts.total", { result: "done" });
       const speed = info.durationSec / ((Date.now() - started) / 1000);
-      broker.logger.info(`encoders: job ${job.id} done: ${rungs.map((r) => r.name).join("/")} at ${speed.toFixed(2)}x realtime`);
+      broker.logger.info(`encoders: job ${job.id} done: ${rungs.map((r) => r.name).join("/")} at ${speed.toFixed(2)}x realtime, ${String(objects)} objects in the blob store`);
       await tell({ status: "done", percent: 100 });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -123,6 +131,7 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
       }
     } finally {
       clearInterval(renew);
+      sources.clean(job.id);
     }
   };
 
@@ -182,8 +191,8 @@ export function encodersService(cfg: AppConfig, store: Store): ServiceSchema {
     actions: {
       submit: {
         access: "internal",
-        params: { streamId: id, ownerId: id, input: { type: "string", min: 1, max: 300 } },
-        async handler(ctx: Ctx<{ streamId: string; ownerId: string; input: string }>) {
+        params: { streamId: id, ownerId: id, sourceBytes: { type: "number", integer: true, min: 1 } },
+        async handler(ctx: Ctx<{ streamId: string; ownerId: string; sourceBytes: number }>) {
           const job = await queue.enqueue(ctx.params);
           void tick(ctx.broker);
           return job;

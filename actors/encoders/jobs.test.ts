@@ -22,10 +22,10 @@ describe("JobQueue", () => {
   it("one creator's backlog does not hold back another creator's upload", async () => {
     const q = new JobQueue(store, "enc-1", 60_000);
     for (let i = 0; i < 5; i++) {
-      await q.enqueue({ streamId: `hog-${i}`, ownerId: "hog", input: `uploads/hog-${i}.bin` });
+      await q.enqueue({ streamId: `hog-${i}`, ownerId: "hog", sourceBytes: 1000 });
       await new Promise((r) => setTimeout(r, 2)); // distinct createdAt
     }
-    await q.enqueue({ streamId: "small-0", ownerId: "small", input: "uploads/small-0.bin" });
+    await q.enqueue({ streamId: "small-0", ownerId: "small", sourceBytes: 1000 });
     const first = await q.claim();
     assert.equal(first?.ownerId, "hog", "nobody runs anything: the oldest job goes first");
     const second = await q.claim();

@@ -13,8 +13,8 @@ export interface EncodeJob {
   id: string;
   streamId: string;
   ownerId: string;
-  /** The uploaded source, below DATA_DIR. */
-  input: string;
+  /** The source: its parts are in the blob store under uploads/<streamId>/, this many bytes in all. */
+  sourceBytes: number;
   status: JobStatus;
   attempts: number;
   node?: string;
@@ -38,7 +38,7 @@ export class JobQueue {
     this.#leaseMs = leaseMs;
   }
 
-  async enqueue(job: Pick<EncodeJob, "streamId" | "ownerId" | "input">): Promise<EncodeJob> {
+  async enqueue(job: Pick<EncodeJob, "streamId" | "ownerId" | "sourceBytes">): Promise<EncodeJob> {
     const now = Date.now();
     const rec: EncodeJob = { ...job, id: job.streamId, status: "queued", attempts: 0, progress: 0, createdAt: now, updatedAt: now };
     await this.#store.put(C, rec.id, rec, { expect: 0 });

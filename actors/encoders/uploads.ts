@@ -1,18 +1,18 @@
 /**
- * Resumable uploads, the bookkeeping side (the gateway moves the bytes into
- * DATA_DIR/uploads/<id>.bin and speaks tus 1.0 to clients; see gateway/http/routes-vod.ts).
+ * Resumable uploads, the bookkeeping side (the gateway writes each chunk into the blob store as
+ * a part and speaks tus 1.0 to clients; see gateway/http/routes-vod.ts).
  * An upload is bound to a new VOD stream of its creator. Its offset only moves forward, by
  * compare-and-swap, so two racing PATCHes cannot both count. When the last byte arrives the
- * file is checked with ffprobe: a bad file fails its stream at once with the reason; a good one
+ * parts are joined on this node (kept for the encoding job if it runs here) and checked with ffprobe: a bad file fails its stream at once with the reason; a good one
  * moves the stream to `processing` and becomes an encoding job.
  */
 import { randomBytes } from "node:crypto";
-import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
-import { AppError } from "../../lib/errors.js";
-import { probeUpload, type MediaInfo } from "../../media/probe.js";
+import { AppError, hasCode } from "../../lib/errors.js";
+import { probeUpload } from "../../media/probe.js";
 import type { Store } from "../../store/index.js";
+import type { Sources } from "./sources.js";
 
 export interface Upload {
   id: string;
@@ -39,15 +39,16 @@ const WRITE_LEASE_MS = 30_000;
 export const UPLOAD_IDLE_MS = 24 * 3600 * 1000;
 
 const C = "uploads";
-export const uploadFile = (id: string): string => path.join("uploads", `${id}.bin`);
 
 export class Uploads {
   readonly #store: Store;
   readonly #cfg: AppConfig;
+  readonly #sources: Sources;
 
-  constructor(store: Store, cfg: AppConfig) {
+  constructor(store: Store, cfg: AppConfig, sources: Sources) {
     this.#store = store;
     this.#cfg = cfg;
+    this.#sources = sources;
   }
 
   /** Records a new upload (its size was checked against vod.maxUploadBytes before its stream was made). */
@@ -84,14 +85,14 @@ export class Uploads {
 
   /** Takes the upload for writing bytes from..to (compare-and-swap): CONFLICT while another PATCH
    *  writes, or when the offset moved or the upload is no longer receiving. */
-  async reserve(id: string, from: number, to: number): Promise<{ token: string }> {
+  async reserve(id: string, from: number, to: number): Promise<{ token: string; streamId: string }> {
     const e = await this.#store.get<Upload>(C, id);
     if (!e) throw new AppError("NOT_FOUND", "No such upload");
     const u = this.#writable(e.value, from, to);
     if (u.writing && u.writing.until > Date.now()) throw new AppError("CONFLICT", "Another PATCH of this upload is being written: retry after it", { offset: u.offset });
     const token = randomBytes(9).toString("base64url");
     await this.#store.put(C, id, { ...u, writing: { token, until: Date.now() + WRITE_LEASE_MS } }, { expect: e.revision });
-    return { token };
+    return { token, streamId: u.streamId };
   }
 
   /** Moves the offset from `from` to `to` (the holder of `token` wrote those bytes) and frees the upload. */
@@ -122,21 +123,24 @@ export class Uploads {
     return u;
   }
 
-  /** The upload is complete: probe it, then either queue it for encoding or reject it. */
-  async finish(u: Upload, broker: ServiceBroker): Promise<MediaInfo> {
-    let info: MediaInfo;
+  /** The upload is complete: probe it, then either queue it for encoding or reject it. With the
+   *  blob store away the probe is left to the job (which waits for the store): nothing is lost. */
+  async finish(u: Upload, broker: ServiceBroker): Promise<void> {
     try {
-      info = await probeUpload(path.join(this.#cfg.dataDir, uploadFile(u.id)), this.#cfg.vod);
+      await probeUpload(await this.#sources.join(u.streamId, u.length), this.#cfg.vod);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      await this.#store.put(C, u.id, { ...u, state: "rejected", error: message });
-      await broker.call("streams.setStatus", { id: u.streamId, status: "processing" }).catch(() => undefined);
-      await broker.call("streams.setStatus", { id: u.streamId, status: "failed" }).catch(() => undefined);
-      broker.logger.warn(`uploads: ${u.id} (${u.filename}) rejected: ${message}`);
-      throw err;
+      if (!hasCode(err, "BAD_REQUEST")) {
+        broker.logger.warn(`uploads: ${u.id} not probed now (${message}): its encoding job will`);
+      } else {
+        await this.#store.put(C, u.id, { ...u, state: "rejected", error: message });
+        await broker.call("streams.setStatus", { id: u.streamId, status: "processing" }).catch(() => undefined);
+        await broker.call("streams.setStatus", { id: u.streamId, status: "failed" }).catch(() => undefined);
+        broker.logger.warn(`uploads: ${u.id} (${u.filename}) rejected: ${message}`);
+        throw err;
+      }
     }
     await broker.call("streams.setStatus", { id: u.streamId, status: "processing" });
-    await broker.call("encoders.submit", { streamId: u.streamId, ownerId: u.ownerId, input: uploadFile(u.id) });
-    return info;
+    await broker.call("encoders.submit", { streamId: u.streamId, ownerId: u.ownerId, sourceBytes: u.length });
   }
 }

@@ -1,11 +1,14 @@
 /**
  * Live HLS and recording of the streams whose origin is this media node: an ffmpeg per stream
- * (media/live-hls.ts) packages the producers as an encrypted HLS ladder below DATA_DIR/live/<id>
- * and records them; restarted when the producers settle (video and audio arrive apart); when the
- * stream ends, the recording is finished and becomes a VOD asset of the owner.
+ * (media/live-hls.ts) packages the producers as an encrypted HLS ladder in this node's scratch
+ * directory (DATA_DIR/scratch/live/<id>), copied to the blob store as it grows (media/
+ * live-mirror.ts: live/<id>/ for every gateway), and records them; restarted when the producers
+ * settle (video and audio arrive apart); when the stream ends, the recording is finished, put in
+ * the blob store as the source of a new VOD asset of the owner, and encoded like an upload.
  *
- * Owned by MediaNode; a LiveStream knows nothing of it. Owner of: each stream's LiveHls (closed
- * when its stream closes, or finished gracefully when it ends) and its recording file.
+ * Owned by MediaNode; a LiveStream knows nothing of it. Owner of: each stream's LiveHls and
+ * LiveMirror (closed when its stream closes, or finished gracefully when it ends) and its
+ * recording file.
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, rmSync, statSync } from "node:fs";
@@ -14,6 +17,8 @@ import { promisify } from "node:util";
 import type { ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { LiveHls } from "../../media/live-hls.js";
+import { LiveMirror } from "../../media/live-mirror.js";
+import { partKey, retrying, type BlobStore } from "../../blobs/index.js";
 import type { LiveStream } from "../../media/live-stream.js";
 
 const execFileAsync = promisify(execFile);
@@ -26,6 +31,7 @@ const SETTLE_MS = 1500;
 interface Packaged {
   stream: LiveStream;
   hls?: LiveHls;
+  mirror?: LiveMirror;
   recording?: string;
   timer?: NodeJS.Timeout;
   /** Bumped by each restart: an older start that finishes late gives way. */
@@ -35,13 +41,17 @@ interface Packaged {
 export class LivePackaging {
   readonly #cfg: AppConfig["media"];
   readonly #broker: ServiceBroker;
-  readonly #dataDir: string;
+  readonly #scratch: string;
+  readonly #blobs: BlobStore;
+  readonly #blobCfg: AppConfig["blobs"];
   readonly #live = new Map<string, Packaged>();
 
-  constructor(cfg: AppConfig["media"], broker: ServiceBroker, dataDir: string) {
+  constructor(cfg: AppConfig["media"], broker: ServiceBroker, dataDir: string, blobs: BlobStore, blobCfg: AppConfig["blobs"]) {
     this.#cfg = cfg;
     this.#broker = broker;
-    this.#dataDir = dataDir;
+    this.#scratch = path.join(dataDir, "scratch");
+    this.#blobs = blobs;
+    this.#blobCfg = blobCfg;
   }
 
   /** A producer appeared on an origin stream: (re)start packaging once the producers settle. */
@@ -84,6 +94,7 @@ export class LivePackaging {
     clearTimeout(p.timer);
     void (async () => {
       await p.hls?.finish().catch(() => undefined);
+      await p.mirror?.finish();
       if (p.recording) await this.#submitRecording(stream.id, p.recording);
     })();
   }
@@ -97,30 +108,38 @@ export class LivePackaging {
     clearTimeout(p.timer);
     p.hls?.close();
     p.hls = undefined;
+    p.mirror?.close();
+    p.mirror = undefined;
   }
 
   async #restart(p: Packaged): Promise<void> {
     const stream = p.stream;
     p.hls?.close();
     p.hls = undefined;
+    p.mirror?.close();
+    p.mirror = undefined;
     const producers = [...stream.producers.values()].map((x) => x.producer);
     const video = producers.find((x) => x.kind === "video");
     const generation = ++p.generation;
     const current = () => this.#live.get(stream.id) === p && !stream.closed && p.generation === generation; // read again after the await below
     if (!current() || !video) return;
     const audio = producers.find((x) => x.kind === "audio");
-    const outDir = path.join(this.#dataDir, "live", stream.id);
-    const session = Date.now().toString(36); // new key URLs per restart: players never mix sessions
-    const recording = path.join("uploads", `rec-${stream.id}-${session}.mkv`);
-    mkdirSync(path.join(this.#dataDir, "uploads"), { recursive: true });
+    const outDir = path.join(this.#scratch, "live", stream.id);
+    const session = Date.now().toString(36); // new key URLs and segment names per restart: players never mix sessions
+    const recording = path.join(this.#scratch, `rec-${stream.id}-${session}.mkv`);
+    mkdirSync(this.#scratch, { recursive: true });
     if (this.#cfg.recordLive) p.recording = recording;
     const keyUri = (n: number) => `/api/livekeys/${stream.id}/${session}-${n}`;
     const onExit = (why: string) => this.#broker.logger.warn(`media: live HLS of ${stream.id} stopped: ${why}`);
     try {
-      const hls = await LiveHls.start(stream.originRouter, audio ? [video, audio] : [video], outDir, keyUri, onExit, this.#cfg.recordLive ? path.join(this.#dataDir, recording) : undefined);
+      // An earlier session's objects go (in the background: a store away does not hold the show).
+      void this.#blobs.deletePrefix(`live/${stream.id}/`).catch(() => undefined);
+      const hls = await LiveHls.start(stream.originRouter, audio ? [video, audio] : [video], outDir, keyUri, onExit, this.#cfg.recordLive ? recording : undefined);
       if (!current()) return hls.close(); // closed, or restarted again, while ffmpeg was starting
       p.hls = hls;
-      this.#broker.logger.info(`media: live HLS of ${stream.id} in ${outDir}`);
+      const log = (level: "info" | "warn", msg: string) => this.#broker.logger[level](`media: ${msg}`);
+      p.mirror = new LiveMirror({ blobs: this.#blobs, dir: outDir, streamId: stream.id, session, bufferSegments: this.#blobCfg.liveBufferSegments, log });
+      this.#broker.logger.info(`media: live HLS of ${stream.id} (${outDir}, into the blob store at live/${stream.id}/)`);
     } catch (err) {
       this.#broker.logger.warn(`media: live HLS of ${stream.id} failed to start: ${String(err)}`);
     }
@@ -128,22 +147,23 @@ export class LivePackaging {
 
   /** The ended stream's recording becomes a VOD asset of its owner (encoded like an upload). */
   async #submitRecording(liveId: string, recording: string): Promise<void> {
-    let rel = recording;
-    const size = statSync(path.join(this.#dataDir, rel), { throwIfNoEntry: false })?.size ?? 0;
+    const size = statSync(recording, { throwIfNoEntry: false })?.size ?? 0;
     if (size === 0) return;
+    // A stream copy into a fresh file: complete headers (duration, cues) even if the live
+    // ffmpeg had to be killed before it could finish the original.
+    const final = recording.replace(/\.mkv$/, "-final.mkv");
     try {
-      // A stream copy into a fresh file: complete headers (duration, cues) even if the live
-      // ffmpeg had to be killed before it could finish the original.
-      const final = rel.replace(/\.mkv$/, "-final.mkv");
-      await execFileAsync("ffmpeg", ["-v", "error", "-y", "-i", path.join(this.#dataDir, rel), "-c", "copy", path.join(this.#dataDir, final)], { timeout: 120_000 });
-      rmSync(path.join(this.#dataDir, rel), { force: true });
-      rel = final;
+      await execFileAsync("ffmpeg", ["-v", "error", "-y", "-i", recording, "-c", "copy", final], { timeout: 120_000 });
       const vod = await this.#broker.call<{ id: string; ownerId: string }, { liveId: string }>("streams.createRecording", { liveId });
+      const put = await retrying(() => this.#blobs.putFile(partKey(vod.id, 0), final), this.#blobCfg.retryMs);
       await this.#broker.call("streams.setStatus", { id: vod.id, status: "processing" });
-      await this.#broker.call("encoders.submit", { streamId: vod.id, ownerId: vod.ownerId, input: rel });
-      this.#broker.logger.info(`media: recording of ${liveId} (${size} bytes) becomes VOD ${vod.id}`);
+      await this.#broker.call("encoders.submit", { streamId: vod.id, ownerId: vod.ownerId, sourceBytes: put.size });
+      this.#broker.logger.info(`media: recording of ${liveId} (${String(put.size)} bytes) becomes VOD ${vod.id}`);
     } catch (err) {
-      this.#broker.logger.warn(`media: recording of ${liveId} kept in ${rel} but not submitted: ${String(err)}`);
+      this.#broker.logger.warn(`media: recording of ${liveId} not submitted: ${String(err)}`);
+    } finally {
+      rmSync(recording, { force: true });
+      rmSync(final, { force: true });
     }
   }
 }

@@ -5,6 +5,7 @@
  * reconnect and the stream reopens on the next join, on a fresh worker). Owns live HLS and
  * recording of its origin streams (live-packaging.ts).
  */
+import type { BlobStore } from "../../blobs/index.js";
 import type { ServiceBroker } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError } from "../../lib/errors.js";
@@ -44,9 +45,9 @@ export class MediaNode {
   #lastLoad = "";
   #loadTicks = 0;
 
-  constructor(cfg: AppConfig["media"], pool: WorkerPool, broker: ServiceBroker, dataDir: string) {
+  constructor(cfg: AppConfig["media"], pool: WorkerPool, broker: ServiceBroker, dataDir: string, blobs: BlobStore, blobCfg: AppConfig["blobs"]) {
     this.#cfg = cfg;
-    this.#packaging = new LivePackaging(cfg, broker, dataDir);
+    this.#packaging = new LivePackaging(cfg, broker, dataDir, blobs, blobCfg);
     this.#pool = pool;
     this.#broker = broker;
     // A viewer holds about two consumers (video + audio).

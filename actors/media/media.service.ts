@@ -6,6 +6,7 @@
  *   end [creator, owner]  stats [internal]
  * Only the stream's owner joins as broadcaster (and so produces); any valid token may view.
  */
+import type { BlobStore } from "../../blobs/index.js";
 import os from "node:os";
 import type { Context, ServiceSchema } from "moleculer";
 import type { types } from "mediasoup";
@@ -57,7 +58,7 @@ interface Base {
   peerId: string;
 }
 
-export function mediaService(cfg: AppConfig): ServiceSchema {
+export function mediaService(cfg: AppConfig, blobs: BlobStore): ServiceSchema {
   let node: MediaNode;
   let ingest: EncoderIngest | undefined;
   let metrics: MediaMetrics | undefined;
@@ -262,7 +263,7 @@ export function mediaService(cfg: AppConfig): ServiceSchema {
     async started() {
       const count = cfg.media.workers || os.availableParallelism();
       const pool = await WorkerPool.create(cfg.media, count, this.logger);
-      node = new MediaNode(cfg.media, pool, this.broker, cfg.dataDir);
+      node = new MediaNode(cfg.media, pool, this.broker, cfg.dataDir, blobs, cfg.blobs);
       metrics = new MediaMetrics(this.broker, node);
       ingest = new EncoderIngest(cfg.media, node, this.broker);
       await ingest.start(cfg.host);

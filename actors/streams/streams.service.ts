@@ -10,6 +10,7 @@
  *     stream keys for encoders (ingest-actions.ts)
  * Every stream has a room (same id) for its audience, created and removed with it.
  */
+import { blobPrefixes, type BlobStore } from "../../blobs/index.js";
 import { randomBytes } from "node:crypto";
 import type { Context, Service, ServiceBroker, ServiceSchema } from "moleculer";
 import { AppError, hasCode } from "../../lib/errors.js";
@@ -75,7 +76,7 @@ const RECONCILE_MS = 5000;
 /** A media report older than this vouches for nothing (nodes report at least every 2 s). */
 const REPORT_FRESH_MS = 6000;
 
-export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
+export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): ServiceSchema {
   const load = (sid: string) => mustGet<Stream>(store, C, sid, "stream");
   const keys = new IngestKeys(store);
   /** License check: the stream must be a finished VOD asset the caller may watch (visibility.ts). */
@@ -307,7 +308,7 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
       remove: {
         access: "creator",
         params: { id },
-        async handler(ctx: Ctx<{ id: string }>) {
+        async handler(this: Service, ctx: Ctx<{ id: string }>) {
           const e = await load(ctx.params.id);
           assertOwnerOrAdmin(ctx.meta.caller, e.value.ownerId);
           await store.delete(C, e.key, { expect: e.revision });
@@ -316,7 +317,14 @@ export function streamsService(store: Store, cfg: AppConfig): ServiceSchema {
           await ctx.broadcast("streams.ingestKeyChanged", { id: e.key }, { groups: ["media"] }); // an ingest on it ends
           // Gateways and edges stop serving its files now, not when their view of the catalog expires.
           await ctx.broadcast("streams.changed", { id: e.key, removed: true }, { groups: ["gateway"] });
-          return { removed: e.key };
+          const sweep = () => deleteObjects(blobs, e.key).catch((err: unknown) => {
+            this.logger.warn(`streams: the media objects of removed stream ${e.key} could not all be deleted: ${String(err)}`);
+            return 0;
+          });
+          const objects = await sweep();
+          // Once more when a media node or an encoder that was still writing for it has stopped.
+          setTimeout(() => void sweep(), SWEEP_AGAIN_MS).unref();
+          return { removed: e.key, objects };
         },
       },
     },
@@ -341,4 +349,15 @@ export function forCaller(s: Stream, caller: Caller | undefined): Stream {
 function mediaNodes(broker: ServiceBroker): string[] {
   const list = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as { name: string; nodeID: string }[];
   return [...new Set(list.filter((s) => s.name === "media").map((s) => s.nodeID))].sort();
+}
+
+/** A removed stream's objects are deleted at once and again after this long (its ingest and
+ *  live packaging stop within it). */
+const SWEEP_AGAIN_MS = 5000;
+
+/** Every media object of a stream (its upload, ladder, live HLS); how many there were. */
+export async function deleteObjects(blobs: BlobStore, streamId: string): Promise<number> {
+  let n = 0;
+  for (const prefix of blobPrefixes(streamId)) n += await blobs.deletePrefix(prefix);
+  return n;
 }

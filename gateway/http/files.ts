@@ -1,11 +1,12 @@
 /**
- * The files a gateway serves: the web app (/app/; the bare origin redirects there), VOD (/vod/:
- * from disk, or through the edge cache on an edge gateway) and live HLS (/live/), with Range,
+ * The files a gateway serves: the web app (/app/; the bare origin redirects there), VOD (/vod/)
+ * and live HLS (/live/) from the blob store, or through the edge cache on an edge gateway, with Range,
  * ETag and cache headers, entitlement (media-access.ts) for private streams, and playlists
  * signed for players that cannot send headers.
  */
 import path from "node:path";
 import { AppError } from "../../lib/errors.js";
+import type { BlobReader } from "./blob-reader.js";
 import type { EdgeCache } from "./edge-cache.js";
 import type { Exchange } from "./exchange.js";
 import type { MediaAccess } from "./media-access.js";
@@ -14,7 +15,8 @@ import { StaticFiles } from "./static.js";
 import { VodFiles, vodPath, type FileAnswer } from "./vod-files.js";
 
 export interface FileServerDeps {
-  dataDir: string;
+  /** Media objects, read through the gateway's cache. */
+  reader: BlobReader;
   /** The built web app (web/app/dist). */
   appDir: string;
   /** Set on an edge gateway: /vod/ comes from its origin through this cache. */
@@ -34,13 +36,13 @@ export class FileServer {
   constructor(d: FileServerDeps) {
     this.#d = d;
     this.#app = new StaticFiles(d.appDir);
-    this.#vod = new VodFiles(d.dataDir);
-    this.#live = new VodFiles(d.dataDir, "live");
+    this.#vod = new VodFiles(d.reader);
+    this.#live = new VodFiles(d.reader, "live");
   }
 
   async serve(ex: Exchange): Promise<void> {
     const url = ex.head.url;
-    if (url.startsWith("/live/")) return this.#serveLive(ex, await this.#privacy(ex, "live"));
+    if (url.startsWith("/live/")) return this.#serveLive(ex, this.#d.edge ? false : await this.#privacy(ex, "live"));
     if (url.startsWith("/vod/")) return this.#serveVod(ex, this.#d.edge ? false : await this.#privacy(ex, "vod"));
     if (url === "/" || url === "/index.html") return ex.send(302, "", { location: "/app/", "cache-control": "no-cache" });
     const file = url === "/app" || url.startsWith("/app/") ? await this.#appFile(url) : undefined;
@@ -57,7 +59,11 @@ export class FileServer {
   }
 
   async #serveLive(ex: Exchange, privateFile: boolean): Promise<void> {
-    const f = await this.#live.get(ex.head.url, ex.head.extra.range, ex.head.extra["if-none-match"]);
+    const { url, query, authorization, extra } = ex.head;
+    const edge = this.#d.edge;
+    const edgePath = edge ? vodPath(url, "live")?.path : undefined;
+    if (edge && !edgePath) throw new AppError("NOT_FOUND", "No such file");
+    const f = edge && edgePath ? await edge.get(edgePath, extra.range, extra["if-none-match"], { pt: query.get("pt"), authorization }) : await this.#live.get(url, extra.range, extra["if-none-match"]);
     if (!f) throw new AppError("NOT_FOUND", "No such file");
     ex.send(f.status, f.body, unshared(f.headers, privateFile));
   }

@@ -5,11 +5,11 @@
  *     HEAD  /api/uploads/:id      -> Upload-Offset, Upload-Length
  *     PATCH /api/uploads/:id      application/offset+octet-stream, Upload-Offset; <= uploadChunkMaxBytes
  *   keys: GET /api/keys/:id -> the asset's AES-128 key (16 bytes) after the license check.
- * The bytes of an upload are written here, below DATA_DIR/uploads (a path the platform made,
- * never the client's file name); the encoders actor keeps the offsets and the jobs.
+ * Each chunk of an upload is written here into the blob store as one part (`uploads/<stream
+ * id>/<offset>`: a key the platform made, never the client's file name), so any gateway takes
+ * the next chunk; the encoders actor keeps the offsets and the jobs.
  */
-import { mkdir, open } from "node:fs/promises";
-import path from "node:path";
+import { partKey, type BlobStore } from "../../blobs/index.js";
 import { AppError } from "../../lib/errors.js";
 import type { Principal } from "../../lib/identity.js";
 import type { Route, RouteContext, RouteResult } from "./router.js";
@@ -18,7 +18,7 @@ import type { PlaybackSigner } from "./playback.js";
 export type VodCall = (action: string, params: Record<string, unknown>, principal: Principal) => Promise<unknown>;
 
 export interface VodDeps {
-  dataDir: string;
+  blobs: BlobStore;
   call: VodCall;
   /** Calls an actor as the gateway itself (a signed URL stands for the viewer). */
   callInternal: (action: string, params: Record<string, unknown>) => Promise<unknown>;
@@ -58,9 +58,7 @@ function offsetHeaders(u: UploadRec): Record<string, string> {
   return { ...TUS, "upload-offset": String(u.offset), "upload-length": String(u.length), "cache-control": "no-store" };
 }
 
-export function vodRoutes({ dataDir, call, callInternal, signer, pickEdge }: VodDeps): Route[] {
-  const file = (id: string) => path.join(dataDir, "uploads", `${id}.bin`);
-
+export function vodRoutes({ blobs, call, callInternal, signer, pickEdge }: VodDeps): Route[] {
   const create = async (ctx: RouteContext): Promise<RouteResult> => {
     const principal = must(ctx.principal);
     const length = Number(ctx.ex.head.extra["upload-length"]);
@@ -68,8 +66,6 @@ export function vodRoutes({ dataDir, call, callInternal, signer, pickEdge }: Vod
     const meta = parseMetadata(ctx.ex.head.extra["upload-metadata"]);
     const title = meta.title || meta.filename || "Untitled video";
     const u = (await call("encoders.uploadCreate", { title, length, filename: meta.filename ?? "" }, principal)) as UploadRec;
-    await mkdir(path.dirname(file(u.id)), { recursive: true });
-    await (await open(file(u.id), "w", 0o600)).close();
     return { status: 201, body: { uploadId: u.id, streamId: u.streamId }, headers: { ...TUS, location: `/api/uploads/${u.id}` } };
   };
 
@@ -99,14 +95,9 @@ export function vodRoutes({ dataDir, call, callInternal, signer, pickEdge }: Vod
     const chunk = ctx.body as Buffer;
     const id = ctx.params.id ?? "";
     const from = offsetOf(ctx);
-    const { token } = (await call("encoders.uploadReserve", { id, from, to: from + chunk.length }, principal)) as { token: string };
+    const { token, streamId } = (await call("encoders.uploadReserve", { id, from, to: from + chunk.length }, principal)) as { token: string; streamId: string };
     try {
-      const fh = await open(file(id), "r+");
-      try {
-        await fh.write(chunk, 0, chunk.length, from);
-      } finally {
-        await fh.close();
-      }
+      await blobs.put(partKey(streamId, from), chunk);
     } catch (err) {
       await call("encoders.uploadRelease", { id, token }, principal).catch(() => undefined);
       throw err;

@@ -1,11 +1,12 @@
 /**
- * Serves encoded assets from DATA_DIR/vod/<id>/: playlists, segments, poster and sprite, with
- * the right MIME types, ETag / If-None-Match, single byte ranges, and Cache-Control (segments
- * and images immutable; VOD playlists a few minutes). Only these file shapes exist; the path
- * was decoded and checked segment by segment, and the resolved file must stay inside the root.
+ * Serves encoded assets (blob store keys vod/<id>/... and live/<id>/...): playlists, segments,
+ * poster and sprite, with the right MIME types, ETag / If-None-Match, single byte ranges, and
+ * Cache-Control (segments and images immutable; VOD playlists a few minutes, live ones a
+ * second). Only these file shapes exist; the path was decoded and checked segment by segment
+ * before it becomes a key. Reads go through the gateway's BlobReader (coalesced, cached).
  */
-import { open, realpath, stat } from "node:fs/promises";
 import path from "node:path";
+import type { BlobReader } from "./blob-reader.js";
 import { decodePath } from "./router.js";
 import { isId } from "../../protocol/ids.js";
 
@@ -37,14 +38,12 @@ export function vodPath(rawPath: string, prefix = "vod"): { id: string; rest: st
 }
 
 export class VodFiles {
-  readonly #root: string;
+  readonly #reader: BlobReader;
   readonly #prefix: string;
-  /** The root with symlinks resolved, looked up once (not on every request). */
-  #realRoot: Promise<string> | undefined;
 
   /** `prefix` "vod" (encoded assets) or "live" (live HLS: playlists change every segment). */
-  constructor(dataDir: string, prefix: "vod" | "live" = "vod") {
-    this.#root = path.resolve(dataDir, prefix);
+  constructor(reader: BlobReader, prefix: "vod" | "live" = "vod") {
+    this.#reader = reader;
     this.#prefix = prefix;
   }
 
@@ -52,39 +51,21 @@ export class VodFiles {
   async get(rawPath: string, range: string, ifNoneMatch: string): Promise<FileAnswer | undefined> {
     const v = vodPath(rawPath, this.#prefix);
     if (!v) return undefined;
-    const { id, rest } = v;
-    const name = rest.at(-1) ?? "";
-    const file = path.join(this.#root, id, ...rest);
-    let real: string;
-    try {
-      real = await realpath(file);
-    } catch {
-      return undefined;
-    }
-    this.#realRoot ??= realpath(this.#root).catch(() => {
-      this.#realRoot = undefined; // not there yet (nothing encoded): look again next time
-      return this.#root;
-    });
-    if (!real.startsWith(`${await this.#realRoot}${path.sep}`)) return undefined;
-    const st = await stat(real);
-    if (!st.isFile()) return undefined;
+    const name = v.rest.at(-1) ?? "";
     const spec = TYPES[path.extname(name)];
     if (!spec) return undefined;
-    const etag = `"${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}"`;
-    const cache = this.#prefix === "live" && name.endsWith(".m3u8") ? "public, max-age=1" : spec.cache;
+    const playlist = name.endsWith(".m3u8");
+    const blob = await this.#reader.get(v.path.slice(1), !playlist);
+    if (!blob) return undefined;
+    const size = blob.body.length;
+    const etag = blob.info.etag;
+    const cache = this.#prefix === "live" && playlist ? "public, max-age=1" : spec.cache;
     const headers = { "content-type": spec.type, "cache-control": cache, etag, "accept-ranges": "bytes" };
     if (ifNoneMatch && ifNoneMatch.split(",").some((t) => t.trim() === etag)) return { status: 304, body: Buffer.alloc(0), headers };
-    const r = parseRange(range, st.size);
-    if (r === "invalid") return { status: 416, body: Buffer.alloc(0), headers: { ...headers, "content-range": `bytes */${st.size}` } };
-    const [start, end] = r ?? [0, st.size - 1];
-    const body = Buffer.alloc(Math.max(0, end - start + 1));
-    const fh = await open(real, "r");
-    try {
-      await fh.read(body, 0, body.length, start);
-    } finally {
-      await fh.close();
-    }
-    return r ? { status: 206, body, headers: { ...headers, "content-range": `bytes ${start}-${end}/${st.size}` } } : { status: 200, body, headers };
+    const r = parseRange(range, size);
+    if (r === "invalid") return { status: 416, body: Buffer.alloc(0), headers: { ...headers, "content-range": `bytes */${size}` } };
+    if (!r) return { status: 200, body: blob.body, headers };
+    return { status: 206, body: blob.body.subarray(r[0], r[1] + 1), headers: { ...headers, "content-range": `bytes ${r[0]}-${r[1]}/${size}` } };
   }
 }
 

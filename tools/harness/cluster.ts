@@ -2,8 +2,8 @@
  * A whole Echostreamhub cluster as processes on loopback: a 3-server NATS cluster (JetStream,
  * R3), a ClickHouse server when this machine has one (else the analytics node keeps chdb),
  * and N project nodes with roles from ROLE_PLAN. Used by `npm run cluster` and the chaos suite
- * (test/chaos.test.ts). Nodes that serve files (gateways, media, encoders) share one DATA_DIR,
- * as they would share a volume; analytics nodes have their own.
+ * (test/chaos.test.ts). Every node has a DATA_DIR of its own: media objects (uploads, ladders,
+ * live HLS) live in the NATS object store, as in a real cluster without shared volumes.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -117,8 +117,7 @@ export class Cluster {
   }
 
   async #startNode(id: string, services: string): Promise<ClusterNode> {
-    const isAnalytics = services.includes("analytics") || services.includes("recommenders");
-    const dataDir = path.join(this.dir, isAnalytics ? `data-${id}` : "data-shared");
+    const dataDir = path.join(this.dir, `data-${id}`);
     mkdirSync(dataDir, { recursive: true });
     const opsPort = services.split(",").includes("gateway") ? 0 : await freePort();
     const env: Record<string, string> = {

@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { NatsServer } from "../tools/harness/nats.js";
+import { blobsContract } from "./blobs.contract.js";
+import { NatsBlobs } from "./blobs-nats.js";
+import { retrying } from "./blobs.js";
+
+let nats: NatsServer | undefined;
+blobsContract(
+  "NATS JetStream object store (real nats-server)",
+  async () => {
+    nats = await NatsServer.start();
+    return NatsBlobs.open({ servers: nats.url, bucket: "t_media", replicas: 1 });
+  },
+  async () => nats?.dispose(),
+);
+
+describe("NATS blobs: the server away", () => {
+  it("answers UNAVAILABLE while the server is down, and works again (data intact) once it is back", async () => {
+    const server = await NatsServer.start();
+    const a = await NatsBlobs.open({ servers: server.url, bucket: "away", replicas: 1, timeoutMs: 1000 });
+    const b = await NatsBlobs.open({ servers: server.url, bucket: "away", replicas: 1, timeoutMs: 1000 });
+    try {
+      await a.put("vod/x/seg_0.ts", Buffer.from("kept"));
+      assert.equal((await b.get("vod/x/seg_0.ts"))?.body.toString(), "kept", "another client reads it at once");
+      await server.stop();
+      await assert.rejects(a.get("vod/x/seg_0.ts"), { type: "UNAVAILABLE", retryable: true });
+      await assert.rejects(a.put("vod/x/seg_1.ts", Buffer.from("new")), { type: "UNAVAILABLE" });
+      const later = retrying(() => a.put("vod/x/seg_1.ts", Buffer.from("new")), 30_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      await server.restart();
+      await later;
+      assert.equal((await b.get("vod/x/seg_0.ts"))?.body.toString(), "kept");
+      assert.equal((await b.get("vod/x/seg_1.ts"))?.body.toString(), "new", "a write retried across the outage landed once");
+    } finally {
+      await a.close();
+      await b.close();
+      await server.dispose();
+    }
+  });
+});
