@@ -148,6 +148,7 @@ describe("media storage without a shared disk", () => {
     const viaEdge = await fetch(`${edge.url}/live/${id}/${variant}/${seg}`);
     assert.equal(viaEdge.headers.get("x-cache"), "edge");
     assert.match(viaEdge.headers.get("cache-control") ?? "", /immutable/, "a live segment's key is never reused: cacheable for good");
+    assert.match(media.output, new RegExp(`live HLS of ${id} .*into the blob store at live/${id}/`));
     const lives = (await blobs.list(`live/${id}/`)).map((b) => b.key);
     assert.ok(lives.includes(`live/${id}/master.m3u8`), lives.join(","));
     assert.ok(mediaFilesOf(second).length === 0 && mediaFilesOf(front).length === 0, "the gateways keep no segments");
