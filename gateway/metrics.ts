@@ -6,7 +6,8 @@ import type { BlobReader } from "./http/blob-reader.js";
 import type { EdgeCache } from "./http/edge-cache.js";
 
 const EDGE_GAUGES = ["hits", "misses", "originFetches", "memoryBytes", "diskBytes"] as const;
-const READER_GAUGES = ["hits", "storeReads", "bytes"] as const;
+/** The gateway's blob reads (stats key -> metric name: snake_case, as Prometheus wants). */
+const READER_GAUGES = { hits: "hits", storeReads: "store_reads", bytes: "cached_bytes" } as const;
 
 export function registerGatewayMetrics(m: ServiceBroker["metrics"], connections: () => number, edge: EdgeCache | undefined, reader: BlobReader): NodeJS.Timeout[] {
   m.register({ type: "gauge", name: "esh.gateway.ws.connections", description: "Open WebSocket connections" });
@@ -24,9 +25,9 @@ export function registerGatewayMetrics(m: ServiceBroker["metrics"], connections:
       for (const k of EDGE_GAUGES) m.set(`esh.edge.${k}`, edge.stats[k]);
     }, 500));
   }
-  for (const k of READER_GAUGES) m.register({ type: "gauge", name: `esh.gateway.blobs.${k}`, description: `Media objects read from the blob store: ${k} (hits: served from memory; storeReads: reads that went to the store)` });
+  for (const name of Object.values(READER_GAUGES)) m.register({ type: "gauge", name: `esh.gateway.blobs.${name}`, description: `Media objects served from the blob store: ${name} (hits: from this gateway's memory; store_reads: reads that went to the store; cached_bytes: held in memory)` });
   timers.push(setInterval(() => {
-    for (const k of READER_GAUGES) m.set(`esh.gateway.blobs.${k}`, reader.stats[k]);
+    for (const [k, name] of Object.entries(READER_GAUGES)) m.set(`esh.gateway.blobs.${name}`, reader.stats[k as keyof typeof READER_GAUGES]);
   }, 1000));
   for (const t of timers) t.unref();
   return timers;

@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { DASHBOARDS, dashboardFile, dashboardText } from "../deploy/grafana/dashboards.js";
 import { parseAllDocuments } from "yaml";
-import { ConfigMap, PersistentVolumeClaim, Service } from "kubernetes-models/v1";
+import { ConfigMap, Service } from "kubernetes-models/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
@@ -131,7 +131,6 @@ describe("deploy: metrics and alert rules", () => {
     const MODELS: Record<string, new (o: never) => { validate(): void }> = {
       "v1/ConfigMap": ConfigMap,
       "v1/Service": Service,
-      "v1/PersistentVolumeClaim": PersistentVolumeClaim,
       "apps/v1/Deployment": Deployment,
       "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
       "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
@@ -157,5 +156,40 @@ describe("deploy: metrics and alert rules", () => {
     for (const d of docs.filter((x) => x.kind === "HorizontalPodAutoscaler")) assert.ok(deployments.some((x) => x.metadata.name === (d.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name));
     const media = docs.find((d) => d.kind === "Service" && d.metadata.name === "esh-media") as { spec: { ports: { protocol: string }[] } } | undefined;
     assert.ok(media?.spec.ports.some((p) => p.protocol === "UDP"), "media is reachable over UDP");
+    // No pod needs a shared disk: media objects are in the NATS object store.
+    assert.ok(!docs.some((d) => d.kind === "PersistentVolumeClaim"), "no volume claim");
+    for (const d of deployments) {
+      const vols = (d.spec.template.spec as { volumes?: { emptyDir?: unknown }[] }).volumes ?? [];
+      assert.ok(vols.every((v) => v.emptyDir !== undefined), `${d.metadata.name}: scratch volumes only`);
+    }
+    assert.equal((docs.find((d) => d.kind === "ConfigMap") as unknown as { data: Record<string, string> }).data.ESH_BLOBS_REPLICAS, "3");
+  });
+
+  it("the HPA's custom metric is served by the shipped prometheus-adapter rules, from a gauge the gateway exports", () => {
+    const hpa = parseAllDocuments(readFileSync("deploy/k8s/echostreamhub.yaml", "utf8")).map((d) => d.toJS() as { kind: string; spec?: { metrics?: { type: string; pods?: { metric: { name: string } } }[] } }).find((d) => d.kind === "HorizontalPodAutoscaler");
+    const wanted = hpa?.spec?.metrics?.filter((m) => m.type === "Pods").map((m) => m.pods?.metric.name ?? "") ?? [];
+    assert.deepEqual(wanted, ["esh_gateway_ws_connections"]);
+    const [cm] = parseAllDocuments(readFileSync("deploy/k8s/prometheus-adapter.yaml", "utf8")).map((d) => d.toJS() as { apiVersion: string; kind: string; data: Record<string, string> });
+    assert.ok(cm);
+    assert.doesNotThrow(() => new ConfigMap(cm).validate());
+    type Rule = { seriesQuery: string; name: { matches: string; as: string }; metricsQuery: string; resources: { overrides: Record<string, { resource: string }> } };
+    const rules = (parseAllDocuments(cm.data["config.yaml"] ?? "")[0]?.toJS() as { rules: Rule[] }).rules;
+    for (const name of wanted) {
+      const rule = rules.find((r) => r.name.as === name);
+      assert.ok(rule, `an adapter rule serves ${name}`);
+      const series = /^(\w+)\{/.exec(rule.seriesQuery)?.[1] ?? "";
+      assert.match(series, new RegExp(rule.name.matches));
+      assert.match(exported, new RegExp(`^# TYPE ${series} gauge$`, "m"), `${series} is a gauge our gateway exports`);
+      assert.deepEqual(Object.values(rule.resources.overrides).map((o) => o.resource).sort(), ["namespace", "pod"], "per pod, as a Pods metric needs");
+      const promql = rule.metricsQuery.replace("<<.Series>>", series).replace("<<.LabelMatchers>>", 'namespace="default"').replace("<<.GroupBy>>", "pod");
+      const dir = mkdtempSync(path.join(os.tmpdir(), "esh-adapter-"));
+      try {
+        writeFileSync(path.join(dir, "q.yml"), `groups:\n  - name: q\n    rules:\n      - record: esh:adapter\n        expr: ${JSON.stringify(promql)}\n`);
+        const r = spawnSync("promtool", ["check", "rules", path.join(dir, "q.yml")], { encoding: "utf8" });
+        assert.equal(r.status, 0, `the adapter's query is PromQL: ${r.stdout}${r.stderr}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
   });
 });
