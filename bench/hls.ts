@@ -27,7 +27,7 @@ interface Options {
   json: string | undefined;
 }
 
-interface Served {
+export interface Served {
   target: string;
   segmentsPerSec: number;
   mbPerSec: number;
@@ -64,7 +64,7 @@ async function staticServer(root: string): Promise<{ url: string; close(): void 
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() };
 }
 
-async function load(target: string, base: string, paths: string[], o: Options): Promise<Served> {
+export async function load(target: string, base: string, paths: string[], o: { connections: number; seconds: number }): Promise<Served> {
   const latencies: number[] = [];
   let bytes = 0;
   let errors = 0;

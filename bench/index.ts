@@ -9,6 +9,8 @@
  *   ingest analytics events/s end to end (client -> gateway -> chdb) vs direct bulk inserts
  *   recs   top-20 scoring latency over 100k items (vs TF.js matMul+topk); training time per epoch
  *   broadcast  glass-to-glass from an RTMP encoder vs the browser studio; RTMP ingests per core
+ *   storage    media objects in a local directory vs the NATS object store: segments/s, a 1 GiB
+ *              upload with resumes, live HLS latency
  */
 import { fanoutBench } from "./fanout.js";
 import { rpcBench } from "./rpc.js";
@@ -18,8 +20,9 @@ import { hlsBench } from "./hls.js";
 import { ingestBench } from "./ingest.js";
 import { recsBench } from "./recs.js";
 import { broadcastBench } from "./broadcast.js";
+import { storageBench } from "./storage.js";
 
-const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench, transcode: transcodeBench, hls: hlsBench, ingest: ingestBench, recs: recsBench, broadcast: broadcastBench };
+const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench, transcode: transcodeBench, hls: hlsBench, ingest: ingestBench, recs: recsBench, broadcast: broadcastBench, storage: storageBench };
 
 const [suite, ...rest] = process.argv.slice(2);
 const run = suite ? SUITES[suite] : undefined;

@@ -106,7 +106,8 @@ export async function glassToGlass(seconds: number, log: (line: string) => void)
 }
 
 /** Capture -> display through live HLS (ffmpeg ladder, 2 s segments, hls.js in the watch page). */
-export async function liveHlsLatency(seconds: number, log: (line: string) => void): Promise<GlassResult | undefined> {
+/** `env`: more settings for the node (the storage bench puts its media objects in NATS). */
+export async function liveHlsLatency(seconds: number, log: (line: string) => void, env: Record<string, string> = {}): Promise<GlassResult | undefined> {
   let browser: Browser;
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: GLASS_ARGS });
@@ -114,7 +115,7 @@ export async function liveHlsLatency(seconds: number, log: (line: string) => voi
     log(`[hls] live latency skipped: cannot start ${CHROMIUM}`);
     return undefined;
   }
-  const node = await PlatformNode.start({ env: { ESH_MEDIA_WORKERS: "1", ESH_MEDIA_LIVE_HLS: "true", ESH_MEDIA_RECORD_LIVE: "false", ESH_GATEWAY_AUTH_BURST_PER_IP: "100", LOG_LEVEL: "warn" } });
+  const node = await PlatformNode.start({ env: { ESH_MEDIA_WORKERS: "1", ESH_MEDIA_LIVE_HLS: "true", ESH_MEDIA_RECORD_LIVE: "false", ESH_GATEWAY_AUTH_BURST_PER_IP: "100", LOG_LEVEL: "warn", ...env } });
   try {
     const stream = await broadcastClock(browser, node);
     const viewer = await page(browser, `${node.url}/app/watch/${stream}?mode=hls`);

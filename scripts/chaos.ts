@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { Chaos, CHAOS_ENV, formatReport, type Report } from "../tools/harness/chaos.js";
 import { Cluster } from "../tools/harness/cluster.js";
 
-const SCENARIOS = ["kill-gateway", "kill-owner", "kill-nats", "clickhouse-outage", "kill-encoder", "rolling-restart"] as const;
+const SCENARIOS = ["kill-gateway", "kill-owner", "kill-nats", "clickhouse-outage", "kill-encoder", "blob-store-outage", "rolling-restart"] as const;
 const { values } = parseArgs({ options: { only: { type: "string" }, dir: { type: "string" } } });
 const only = values.only ? values.only.split(",") : [...SCENARIOS];
 const unknown = only.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
@@ -30,6 +30,7 @@ try {
     "kill-nats": () => chaos.killNats(),
     "clickhouse-outage": () => chaos.clickhouseOutage(),
     "kill-encoder": () => chaos.killEncoder(),
+    "blob-store-outage": () => chaos.storeOutage(),
     "rolling-restart": () => chaos.rollingRestart(),
   };
   for (const name of only as (typeof SCENARIOS)[number][]) {

@@ -3,7 +3,7 @@
  * JetStream R3, a ClickHouse server where Debian packages one, 2 gateways, 2 actor nodes, a
  * media node, 2 encoders, an analytics node), under chat, API and event load:
  * kill -9 a gateway, kill -9 a busy room's owner, kill one NATS server, a ClickHouse outage,
- * an encoder killed mid-job, and a rolling restart of every node. Each scenario's report is
+ * an encoder killed mid-job, the blob store away for 10 s, and a rolling restart of every node. Each scenario's report is
  * printed (t.diagnostic) and its loss / duplicate / failure counts must all be zero.
  * `npm run chaos` runs the same scenarios and prints the same reports.
  */
@@ -68,6 +68,13 @@ describe("chaos: losing a node loses nothing", { timeout: 15 * 60_000 }, () => {
     const r = await chaos.killEncoder();
     check(t, r);
     assert.equal(r.figures.attempts, 2);
+  });
+
+  it("the blob store away for 10 s: uploads resume, encodes wait, live HLS catches up, cached segments keep playing", async (t) => {
+    const r = await chaos.storeOutage();
+    check(t, r);
+    assert.ok(Number(r.figures.chunksRefusedDuringOutage) >= 1, "the outage was felt: a chunk was refused and sent again");
+    assert.ok(Number(r.figures.cachedSegmentServedDuringOutage) >= 10);
   });
 
   it("rolling restart of every node under load: no request fails beyond client retries", async (t) => {

@@ -10,6 +10,7 @@ import { api, metricsText } from "./node.js";
 import { WsClient } from "./ws-client.js";
 import { waitFor } from "./ports.js";
 import { makeClip } from "./vod.js";
+import { publishRtmp } from "./encoders.js";
 import { isRetryable } from "../../protocol/errors.js";
 
 export interface Report {
@@ -30,6 +31,9 @@ export const CHAOS_ENV = {
   ESH_ROOMS_HISTORY_SIZE: "10000",
   ESH_ROOMS_LOG_KEEP: "20000",
   ESH_VOD_ENCODER_CONCURRENCY: "1",
+  // The blob store outage watches a live show's HLS (the harness turns it off by default).
+  ESH_MEDIA_LIVE_HLS: "true",
+  ESH_MEDIA_RECORD_LIVE: "false",
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -268,6 +272,93 @@ export class Chaos {
       figures: { killed: `${running.node ?? "?"} at ${running.progress}%`, finishedOn: done.node ?? "?", attempts: done.attempts, readyAfterKillMs: Date.now() - t0, masterPlaylist: master.status },
       zero: { jobNotDone: done.status === "done" && ready === "ready" ? 0 : 1, sameNodeFinished: done.node === running.node ? 1 : 0, playlistMissing: master.status === 200 ? 0 : 1 },
     };
+  }
+
+  /** 7. the blob store (its NATS server) away for 10 s under an upload, an encode and a live show. */
+  async storeOutage(outageMs = 10_000): Promise<Report> {
+    const gw = this.#gw;
+    const media = this.#c.nodes.find((n) => n.services.split(",").includes("media") && n.node.running);
+    if (!media) throw new Error("no media node");
+    const live = ((await api(gw, "POST", "/api/streams", { title: "chaos live", kind: "live" }, this.#creator)).body as { id: string }).id;
+    const key = ((await api(gw, "GET", `/api/streams/${live}/key`, undefined, this.#creator)).body as { key: string }).key;
+    const pub = publishRtmp(`rtmp://127.0.0.1:${String(media.rtmpPort)}/live/${key}`, { seconds: 300 });
+    try {
+      const playlist = async () => {
+        const variant = await fetch(`${gw}/live/${live}/240p/index.m3u8`).catch(() => undefined);
+        const text = variant?.status === 200 ? await variant.text() : "";
+        return text.split("\n").filter((l) => /_seg_\d+\.ts$/.test(l));
+      };
+      const before = await waitFor("live HLS in the store", async () => ((await playlist()).length >= 2 ? playlist() : undefined), 60_000, 250).catch((err: unknown) => {
+        const said = media.node.output.split("\n").filter((l) => /ingest|live HLS|rtmp|blob/i.test(l)).slice(-15).join("\n");
+        throw new Error(`${String(err)}; the media node said:\n${said}\nthe encoder said: ${pub.log()}`);
+      });
+      const cachedSeg = `${gw}/live/${live}/240p/${before.at(-1) ?? ""}`;
+      if ((await fetch(cachedSeg)).status !== 200) throw new Error("a live segment did not load");
+      // An upload finished just before (its job encodes into the outage) and one half sent.
+      const h = { "tus-resumable": "1.0.0", authorization: `Bearer ${this.#creator}` };
+      const upload = async (clip: Buffer, title: string) => {
+        const r = await fetch(`${gw}/api/uploads`, { method: "POST", headers: { ...h, "upload-length": String(clip.length), "upload-metadata": `title ${Buffer.from(title).toString("base64")}` } });
+        return (await r.json()) as { uploadId: string; streamId: string };
+      };
+      const patch = (u: { uploadId: string }, clip: Buffer, from: number, to: number) => fetch(`${http(this.#c)()[1] ?? gw}/api/uploads/${u.uploadId}`, { method: "PATCH", headers: { ...h, "content-type": "application/offset+octet-stream", "upload-offset": String(from) }, body: clip.subarray(from, to) });
+      const clipA = makeClip(12);
+      const a = await upload(clipA, "encoded through the outage");
+      if ((await patch(a, clipA, 0, clipA.length)).status !== 204) throw new Error("upload A refused");
+      await waitFor("A's job running", async () => ((await api(gw, "GET", `/api/encodes/${a.streamId}`, undefined, this.#creator)).body as { status: string }).status === "running" || undefined, 30_000, 100);
+      const clipB = makeClip(8);
+      const b = await upload(clipB, "resumed across the outage");
+      const half = Math.floor(clipB.length / 2);
+      if ((await patch(b, clipB, 0, half)).status !== 204) throw new Error("upload B's first half refused");
+
+      await this.#c.blobStore.stop();
+      const t0 = Date.now();
+      let refused = 0;
+      let cachedOk = 0;
+      let cachedFailed = 0;
+      let acked = half;
+      // A tus client: send the rest; on a refusal, ask where the upload stands and send again.
+      const resume = (async () => {
+        for (;;) {
+          const r = await patch(b, clipB, acked, clipB.length);
+          if (r.status === 204) return (acked = clipB.length);
+          refused++;
+          await sleep(1000);
+          const head = await fetch(`${gw}/api/uploads/${b.uploadId}`, { method: "HEAD", headers: h });
+          acked = Number(head.headers.get("upload-offset") ?? acked);
+        }
+      })();
+      while (Date.now() - t0 < outageMs) {
+        const r = await fetch(cachedSeg);
+        if (r.status === 200) cachedOk++;
+        else cachedFailed++;
+        await sleep(500);
+      }
+      await this.#c.blobStore.restart();
+      const back = Date.now();
+      await resume;
+      const uploadDone = Date.now() - back;
+      const ready = async (sid: string) => waitFor(`${sid} ready or failed`, async () => {
+        const st = ((await api(gw, "GET", `/api/streams/${sid}`)).body as { status: string }).status;
+        return st === "ready" || st === "failed" ? st : undefined;
+      }, 180_000, 250);
+      const [readyA, readyB] = [await ready(a.streamId), await ready(b.streamId)];
+      const jobA = (await api(gw, "GET", `/api/encodes/${a.streamId}`, undefined, this.#creator)).body as { attempts: number };
+      const lastBefore = Number(/(\d+)\.ts$/.exec(before.at(-1) ?? "")?.[1] ?? 0);
+      const after = await waitFor("the live playlist past the outage", async () => {
+        const p = await playlist();
+        return Number(/(\d+)\.ts$/.exec(p.at(-1) ?? "")?.[1] ?? 0) > lastBefore + outageMs / 2000 ? p : undefined;
+      }, 60_000, 250);
+      const liveCaughtUpMs = Date.now() - back;
+      let missing = 0;
+      for (const seg of after) if ((await fetch(`${gw}/live/${live}/240p/${seg}`)).status !== 200) missing++;
+      return {
+        scenario: "blob-store-outage",
+        figures: { outageMs: back - t0, chunksRefusedDuringOutage: refused, cachedSegmentServedDuringOutage: cachedOk, uploadDoneAfterOutageMs: uploadDone, encodeAttemptsOfJobCaughtInOutage: jobA.attempts, liveCaughtUpMs, liveWindowAfter: after.join(" ") },
+        zero: { uploadLost: readyB === "ready" ? 0 : 1, encodeLost: readyA === "ready" ? 0 : 1, cachedSegmentFailed: cachedFailed, liveSegmentsMissing: missing },
+      };
+    } finally {
+      pub.stop();
+    }
   }
 
   /** 6. every node restarted in turn (SIGTERM, drain, start) under chat, API and event load. */

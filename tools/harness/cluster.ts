@@ -3,13 +3,16 @@
  * R3), a ClickHouse server when this machine has one (else the analytics node keeps chdb),
  * and N project nodes with roles from ROLE_PLAN. Used by `npm run cluster` and the chaos suite
  * (test/chaos.test.ts). Every node has a DATA_DIR of its own: media objects (uploads, ladders,
- * live HLS) live in the NATS object store, as in a real cluster without shared volumes.
+ * live HLS) live in a NATS object store on a NATS server of their own (`blobStore`: the chaos
+ * suite takes it away while the bus stays), as in a real cluster without shared volumes. Media
+ * nodes listen for RTMP on a free port (`rtmpPort`).
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ClickhouseServer } from "./clickhouse.js";
 import { NatsCluster } from "./nats-cluster.js";
+import { NatsServer } from "./nats.js";
 import { PlatformNode } from "./node.js";
 import { freePort, waitFor } from "./ports.js";
 
@@ -57,6 +60,8 @@ export interface ClusterNode {
   node: PlatformNode;
   opsPort: number;
   dataDir: string;
+  /** A media node's RTMP ingest port (0 elsewhere). */
+  rtmpPort: number;
 }
 
 const FAST = {
@@ -71,13 +76,16 @@ const FAST = {
 export class Cluster {
   readonly dir: string;
   readonly nats: NatsCluster;
+  /** The NATS server holding media objects (apart from the bus). */
+  readonly blobStore: NatsServer;
   readonly clickhouse: ClickhouseServer | undefined;
   readonly nodes: ClusterNode[] = [];
   readonly #opts: ClusterOptions;
   readonly #ownsDir: boolean;
 
-  private constructor(opts: ClusterOptions, dir: string, ownsDir: boolean, nats: NatsCluster, ch: ClickhouseServer | undefined) {
+  private constructor(opts: ClusterOptions, dir: string, ownsDir: boolean, nats: NatsCluster, blobStore: NatsServer, ch: ClickhouseServer | undefined) {
     this.#opts = opts;
+    this.blobStore = blobStore;
     this.dir = dir;
     this.#ownsDir = ownsDir;
     this.nats = nats;
@@ -89,14 +97,17 @@ export class Cluster {
     mkdirSync(dir, { recursive: true });
     say(`NATS: 3 servers with JetStream in ${dir}`);
     const nats = await NatsCluster.start(path.join(dir, "nats"));
+    say("NATS: a server with JetStream for media objects");
+    const blobStore = await NatsServer.start();
     const withCh = opts.clickhouse !== false && ClickhouseServer.available();
     if (withCh) say("ClickHouse: starting a server");
     else say(opts.clickhouse === false ? "ClickHouse: off (chdb on the analytics node)" : "ClickHouse: no clickhouse-server on this machine; the analytics node keeps chdb");
     const ch = withCh ? await ClickhouseServer.start().catch(async (err: unknown) => {
       await nats.stop();
+      await blobStore.dispose();
       throw err;
     }) : undefined;
-    const c = new Cluster(opts, dir, opts.dir === undefined, nats, ch);
+    const c = new Cluster(opts, dir, opts.dir === undefined, nats, blobStore, ch);
     // One after another (tsx start-up is CPU-bound), sessions first: gateways are ready once they have its keys.
     const plan = planFor(opts.nodes);
     const order = [...plan.filter((p) => p.services.includes("sessions")), ...plan.filter((p) => !p.services.includes("sessions"))];
@@ -120,9 +131,14 @@ export class Cluster {
     const dataDir = path.join(this.dir, `data-${id}`);
     mkdirSync(dataDir, { recursive: true });
     const opsPort = services.split(",").includes("gateway") ? 0 : await freePort();
+    const rtmpPort = services.split(",").includes("media") ? await freePort() : 0;
     const env: Record<string, string> = {
       NODE_ID: id,
       ESH_STORE_REPLICAS: "3",
+      ESH_BLOBS_NATS_URL: this.blobStore.url,
+      ESH_BLOBS_TIMEOUT_MS: "2000",
+      ESH_MEDIA_RTMP_PORT: String(rtmpPort),
+      ESH_MEDIA_SRT_PORT: "0",
       LOG_FORMAT: "json",
       ESH_GATEWAY_AUTH_BURST_PER_IP: "1000",
       ESH_GATEWAY_WS_PER_IP: "10000000",
@@ -135,7 +151,7 @@ export class Cluster {
       ...this.#opts.env,
     };
     const node = await PlatformNode.start({ services, natsUrl: this.nats.urls, dataDir, env });
-    const cn = { id, services, node, opsPort, dataDir };
+    const cn = { id, services, node, opsPort, dataDir, rtmpPort };
     const i = this.nodes.findIndex((n) => n.id === id);
     if (i >= 0) this.nodes[i] = cn;
     else this.nodes.push(cn);
@@ -186,6 +202,7 @@ export class Cluster {
     for (const n of [...this.nodes].reverse()) await n.node.stop("SIGTERM").catch(() => undefined);
     await this.clickhouse?.destroy();
     await this.nats.stop();
+    await this.blobStore.dispose();
   }
 
   async dispose(): Promise<void> {
