@@ -1,8 +1,9 @@
 /**
  * Live to HLS: a live stream's producers are consumed over PlainTransports into one ffmpeg
  * process (an SDP file tells it what arrives on which local UDP port), which transcodes the
- * ladder (240p/480p/720p, 2 s GOP-aligned segments) into a sliding-window HLS playlist under
- * DATA_DIR/live/<stream id>/, for audiences behind caches. Segments are AES-128 encrypted and
+ * ladder (240p/480p/720p, 2 s GOP-aligned segments) into a sliding-window HLS playlist in the
+ * directory it is given (the media node's scratch space; live-mirror.ts copies it into the blob
+ * store for gateways and edges). Segments are AES-128 encrypted and
  * the key rotates every `KEY_ROTATE_SEGMENTS` segments (ffmpeg re-reads the key info file each
  * segment: periodic_rekey); keys stay in memory here and are served by the key endpoint through
  * the media actor (`media.liveKey`). A key frame is asked for while ffmpeg starts. Closing it
