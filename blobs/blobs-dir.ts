@@ -1,13 +1,14 @@
 /**
  * Blobs in a local directory: the key is the path below the root. Writes go to a temporary
- * file beside the target, then are renamed into place (atomic on one filesystem). ETag: size,
+ * file beside the target, then are renamed into place (atomic on one filesystem). A failing
+ * disk (full, read-only, a key whose folder is a file) is UNAVAILABLE, as for any backend. ETag: size,
  * modification time and inode (each write is a new file).
  */
 import { randomBytes } from "node:crypto";
 import type { Stats } from "node:fs";
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { checkKey, checkPrefix, type Blob, type BlobInfo, type BlobStore } from "./blobs.js";
+import { checkKey, checkPrefix, unavailable, type Blob, type BlobInfo, type BlobStore } from "./blobs.js";
 
 export class DirBlobs implements BlobStore {
   readonly kind = "dir";
@@ -54,9 +55,14 @@ export class DirBlobs implements BlobStore {
     const st = await this.stat(key);
     if (!st) return undefined;
     const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-    await copyFile(this.#path(key), tmp);
-    await rename(tmp, file);
-    return st;
+    try {
+      await copyFile(this.#path(key), tmp);
+      await rename(tmp, file);
+      return st;
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw unavailable("read", err);
+    }
   }
 
   async list(prefix: string): Promise<BlobInfo[]> {
@@ -84,7 +90,9 @@ export class DirBlobs implements BlobStore {
 
   async deletePrefix(prefix: string): Promise<number> {
     const n = (await this.list(prefix)).length;
-    await rm(this.#path(prefix.slice(0, -1)), { recursive: true, force: true });
+    await rm(this.#path(prefix.slice(0, -1)), { recursive: true, force: true }).catch((err: unknown) => {
+      throw unavailable("delete", err);
+    });
     return n;
   }
 
@@ -99,16 +107,17 @@ export class DirBlobs implements BlobStore {
 
   async #replace(key: string, write: (tmp: string) => Promise<void>): Promise<BlobInfo> {
     const file = this.#path(key);
-    await mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
     try {
+      await mkdir(path.dirname(file), { recursive: true });
       await write(tmp);
       await rename(tmp, file);
+      return info(key, await stat(file));
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
-      throw err;
+      // A full or failing disk is the store being unavailable, not the caller's mistake.
+      throw unavailable("write", err);
     }
-    return info(key, await stat(file));
   }
 
   #path(key: string): string {

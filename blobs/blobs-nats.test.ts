@@ -15,6 +15,26 @@ blobsContract(
   async () => nats?.dispose(),
 );
 
+describe("NATS blobs: deletions leave nothing behind", () => {
+  it("a deleted name leaves no record for listings to read (live segments are never reused)", async () => {
+    const server = await NatsServer.start();
+    const a = await NatsBlobs.open({ servers: server.url, bucket: "gone", replicas: 1 });
+    try {
+      for (let i = 0; i < 20; i++) await a.put(`live/s/240p/x_seg_${String(i)}.ts`, Buffer.from("x"));
+      for (let i = 0; i < 20; i++) await a.delete(`live/s/240p/x_seg_${String(i)}.ts`);
+      const { connect } = await import("nats");
+      const nc = await connect({ servers: server.url });
+      const info = await (await nc.jetstreamManager()).streams.info("OBJ_gone");
+      await nc.close();
+      assert.equal(info.state.messages, 0, "no meta or chunk message of a deleted object is left");
+      assert.deepEqual(await a.list("live/s/"), []);
+    } finally {
+      await a.close();
+      await server.dispose();
+    }
+  });
+});
+
 describe("NATS blobs: the server away", () => {
   it("answers UNAVAILABLE while the server is down, and works again (data intact) once it is back", async () => {
     const server = await NatsServer.start();

@@ -14,7 +14,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { rename, unlink } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { connect, StorageType, type NatsConnection, type ObjectInfo, type ObjectStore } from "nats";
+import { connect, StorageType, type JetStreamManager, type NatsConnection, type ObjectInfo, type ObjectStore } from "nats";
 import { AppError } from "../lib/errors.js";
 import { checkKey, checkPrefix, unavailable, type Blob, type BlobInfo, type BlobStore } from "./blobs.js";
 
@@ -32,17 +32,24 @@ export class NatsBlobs implements BlobStore {
   readonly kind = "nats";
   readonly #nc: NatsConnection;
   readonly #os: ObjectStore;
+  readonly #jsm: JetStreamManager;
+  readonly #bucket: string;
+  readonly #stream: string;
 
-  private constructor(nc: NatsConnection, os: ObjectStore) {
+  private constructor(nc: NatsConnection, os: ObjectStore, jsm: JetStreamManager, bucket: string) {
     this.#nc = nc;
     this.#os = os;
+    this.#jsm = jsm;
+    this.#bucket = bucket;
+    this.#stream = `OBJ_${bucket}`;
   }
 
   static async open(o: NatsBlobsOptions): Promise<NatsBlobs> {
     const nc = await connect({ servers: o.servers.split(","), name: "esh-blobs", maxReconnectAttempts: -1, reconnectTimeWait: 500, waitOnFirstConnect: true });
     const js = nc.jetstream({ timeout: o.timeoutMs ?? 5000 });
-    const os = await js.views.os(o.bucket.replace(/[^A-Za-z0-9_-]/g, "_"), { replicas: o.replicas, storage: StorageType.File });
-    return new NatsBlobs(nc, os);
+    const bucket = o.bucket.replace(/[^A-Za-z0-9_-]/g, "_");
+    const os = await js.views.os(bucket, { replicas: o.replicas, storage: StorageType.File });
+    return new NatsBlobs(nc, os, await nc.jetstreamManager({ timeout: o.timeoutMs ?? 5000 }), bucket);
   }
 
   async put(key: string, data: Uint8Array): Promise<BlobInfo> {
@@ -120,7 +127,11 @@ export class NatsBlobs implements BlobStore {
     checkKey(key);
     await this.#do("delete", async () => {
       const i = await this.#os.info(key);
-      if (i && !i.deleted) await this.#os.delete(key);
+      if (!i) return;
+      if (!i.deleted) await this.#os.delete(key);
+      // The client leaves a "deleted" record per name, which every list reads for good: names
+      // that are never reused (live segments) would make listing slower forever. Purge it.
+      await this.#jsm.streams.purge(this.#stream, { filter: `$O.${this.#bucket}.M.${Buffer.from(key).toString("base64").replace(/\+/g, "-").replace(/\//g, "_")}` });
     });
   }
 

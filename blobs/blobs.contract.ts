@@ -81,6 +81,13 @@ export function blobsContract(name: string, open: () => Promise<BlobStore>, disp
       assert.equal((await blobs.list("live/s4/")).length, 1);
     });
 
+    it("a write that cannot be stored is a typed error, never a raw one", async () => {
+      await blobs.put("vod/s5/a", Buffer.from("x"));
+      // The directory backend cannot put a folder where a file is; a flat store can. Either way: no raw error.
+      const r = await blobs.put("vod/s5/a/b", Buffer.from("y")).then(() => "stored", (err: unknown) => (err as { type?: string }).type ?? String(err));
+      assert.ok(r === "stored" || r === "UNAVAILABLE", r);
+    });
+
     it("refuses keys that could escape or confuse: BAD_REQUEST, nothing written", async () => {
       for (const k of ["../etc/passwd", "vod/../x", "/abs", "vod//x", "vod/x/", "", "a b", "vod/.hidden/..", "a/b/c/d/e/f/g/h/i"]) {
         await assert.rejects(blobs.put(k, Buffer.from("x")), { type: "BAD_REQUEST" }, k);

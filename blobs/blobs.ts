@@ -8,7 +8,7 @@
  * Contract:
  * - Keys are 1..8 segments joined by "/", each [A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}: a key never
  *   reaches a path or a subject unchecked (BAD_REQUEST). Layout: `vod/<stream>/...`,
- *   `live/<stream>/...`, `uploads/<stream>/<part>`; everything of a stream is under one of
+ *   `live/<stream>/...`, `uploads/<stream>/<from>-<to>` (one per upload chunk); everything of a stream is under one of
  *   `blobPrefixes(id)`.
  * - `put` and `putFile` replace the object whole: a reader sees the old bytes or the new, never
  *   a mix, and a write that returned is durable (the directory: renamed into place after the
@@ -74,9 +74,17 @@ export function blobPrefixes(streamId: string): string[] {
   return ["vod", "live", "uploads"].map((p) => checkPrefix(`${p}/${streamId}/`));
 }
 
-/** The key of an upload's part that starts at `offset` (ordered by key = ordered by offset). */
-export function partKey(streamId: string, offset: number): string {
-  return checkKey(`uploads/${streamId}/${String(offset).padStart(15, "0")}`);
+/** The key of an upload's part holding bytes [from, to) (ordered by key = ordered by offset).
+ *  Both ends are in the key: a write that lost its lease and lands late can never replace a
+ *  committed part (sources.ts follows the parts that chain up to the length). */
+export function partKey(streamId: string, from: number, to: number): string {
+  return checkKey(`uploads/${streamId}/${String(from).padStart(15, "0")}-${String(to).padStart(15, "0")}`);
+}
+
+/** [from, to) of a part's key, or undefined. */
+export function partRange(key: string): [number, number] | undefined {
+  const m = /\/(\d{15})-(\d{15})$/.exec(key);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
 
 export function unavailable(what: string, err: unknown): AppError {

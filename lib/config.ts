@@ -140,9 +140,9 @@ export const CONFIG = {
     bucket: str("", "The object store bucket; empty = <namespace>_media."),
     replicas: int(1, 5, 1, "Object store replicas (1 for a single NATS server, 3 for a cluster)."),
     timeoutMs: int(100, 120_000, 5000, "One request to the blob store may take this long before the store counts as unreachable (UNAVAILABLE, retried)."),
-    readCacheBytes: int(0, 2 ** 40, 64 * 1024 ** 2, "A gateway keeps media objects it served recently in memory (segments and images until evicted, playlists for a second), bytes; simultaneous reads of one object share one store read."),
-    retryMs: int(1000, 3_600_000, 60_000, "How long encoders and media nodes retry a write while the store is away before giving up on it (an encode attempt then fails and is retried as a job)."),
-    liveBufferSegments: int(1, 10_000, 30, "Live HLS segments per rendition a media node keeps in memory while the store is away, written once it is back."),
+    readCacheBytes: int(0, 2 ** 40, 64 * 1024 ** 2, "A gateway keeps media objects it served recently in memory (segments and images until evicted, playlists for half a second), bytes; simultaneous reads of one object share one store read. 0 = neither (every request reads the store)."),
+    retryMs: int(1000, 3_600_000, 60_000, "How long an encoder retries a read or write while the store is away (the attempt then fails and the job is retried), and a media node the put of a recording."),
+    liveBufferSegments: int(8, 10_000, 30, "Live HLS segments per rendition a media node keeps in memory while the store is away (each a few hundred KB; three renditions per show), written in order once it is back; older ones are dropped with a log line."),
   },
   vod: {
     maxUploadBytes: int(1024, 2 ** 50, 2 * 1024 ** 3, "Largest upload accepted (bytes)."),

@@ -12,7 +12,9 @@
  * newest playlist; players meanwhile keep the last playlist they had. Segments that left the
  * window are deleted from the store a little later (players may still be fetching them).
  *
- * Owner of: its timer. close() stops it; finish() writes what is pending first.
+ * Owner of: its timer and the objects its session wrote. close() stops it (a restart) and
+ * deletes its segments a little later; finish() (the show ended) writes what is pending first,
+ * then deletes everything it wrote a little later.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -21,6 +23,8 @@ import type { BlobStore } from "../blobs/index.js";
 export const TICK_MS = 200;
 /** Segments kept in the store beyond a playlist's window. */
 const KEEP_BEHIND = 4;
+/** A stopped session's objects are deleted this long after (players finish what they fetch). */
+export const CLEAN_AFTER_MS = 30_000;
 const SEGMENT = /^seg_\d{1,9}\.ts$/;
 
 interface Rendition {
@@ -68,18 +72,34 @@ export class LiveMirror {
     return `live/${this.#o.streamId}/${rendition}/${name}`;
   }
 
+  /** Stops (a restart: the next session writes the same playlists). Its segments are deleted
+   *  a little later, when no player can still be reading them. */
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#cleanLater(false);
   }
 
-  /** Copies what ffmpeg wrote last, then stops. */
+  /** Copies what ffmpeg wrote last, then stops; the show is over, so a little later everything
+   *  this session wrote is deleted, playlists included. */
   async finish(): Promise<void> {
     clearInterval(this.#timer);
     await this.#running;
     if (this.#closed) return;
     this.#closed = true;
     await this.#round().catch(() => undefined);
+    this.#cleanLater(true);
+  }
+
+  #cleanLater(playlists: boolean): void {
+    const keys = [...this.#renditions].flatMap(([name, r]) => [...r.written.map((seg) => this.key(name, `${this.#o.session}_${seg}`)), ...(playlists ? [this.key(name, "index.m3u8")] : [])]);
+    if (playlists) keys.push(`live/${this.#o.streamId}/master.m3u8`);
+    setTimeout(() => {
+      void (async () => {
+        for (const k of keys) await this.#o.blobs.delete(k).catch(() => undefined);
+      })();
+    }, CLEAN_AFTER_MS).unref();
   }
 
   async #tick(): Promise<void> {

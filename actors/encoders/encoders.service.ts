@@ -6,7 +6,7 @@
  * upload's parts, joined in local scratch space: sources.ts); the ladder goes back to it under
  * vod/<stream id>/, written again whole by each attempt, retried while the store is away; the
  * AES-128 key goes to the store (collection `media_keys`), never next to the segments.
- *   submit [internal]  get [creator, owner]  cancel [creator, owner]  list [admin]
+ *   submit, streamRemoved [internal]  get [creator, owner]  cancel [creator, owner]  list [admin]
  *   uploadCreate [creator]  upload, uploadReserve, uploadAdvance, uploadRelease [creator, owner]  (uploads.ts)
  */
 import type { BlobStore } from "../../blobs/index.js";
@@ -57,6 +57,7 @@ export function encodersService(cfg: AppConfig, store: Store, blobs: BlobStore):
   let timer: NodeJS.Timeout | undefined;
   let metricsTimer: NodeJS.Timeout | undefined;
   let ticking = false;
+  let swept = 0;
   const running = new Map<string, AbortController>();
   const concurrency = cfg.vod.encoderConcurrency || os.availableParallelism();
 
@@ -107,8 +108,8 @@ export function encodersService(cfg: AppConfig, store: Store, blobs: BlobStore):
         if (hasCode(err, "NOT_FOUND")) await deleteObjects(blobs, job.streamId).catch(() => undefined);
         throw err;
       });
-      sources.clean(job.id, job.streamId);
       await queue.finish(job.id, "done");
+      sources.clean(job.id, job.streamId);
       broker.metrics.increment("esh.encoders.attempts.total", { result: "done" });
       const speed = info.durationSec / ((Date.now() - started) / 1000);
       broker.logger.info(`encoders: job ${job.id} done: ${rungs.map((r) => r.name).join("/")} at ${speed.toFixed(2)}x realtime, ${String(objects)} objects in the blob store`);
@@ -211,6 +212,17 @@ export function encodersService(cfg: AppConfig, store: Store, blobs: BlobStore):
         },
       },
       list: { access: "admin", handler: () => queue.list() },
+      streamRemoved: {
+        access: "internal",
+        params: { streamId: id },
+        async handler(ctx: Ctx<{ streamId: string }>) {
+          // No more bytes for it (its uploads refuse chunks), and no more encoding.
+          const dropped = await uploads.rejectForStream(ctx.params.streamId, "The stream was deleted");
+          const cancelled = await queue.cancel(ctx.params.streamId);
+          running.get(ctx.params.streamId)?.abort();
+          return { dropped, cancelled };
+        },
+      },
       uploadCreate: {
         access: "creator",
         params: { title: { type: "string", min: 1, max: 200, trim: true }, length: { type: "number", integer: true, min: 1 }, filename: { type: "string", max: 255, optional: true } },
@@ -277,7 +289,13 @@ export function encodersService(cfg: AppConfig, store: Store, blobs: BlobStore):
       timer = setInterval(() => void tick(this.broker), TICK_MS);
       timer.unref();
       registerEncoderMetrics(this.broker);
-      metricsTimer = setInterval(() => void sampleQueue(this.broker).catch(() => undefined), 5000);
+      metricsTimer = setInterval(() => {
+        void sampleQueue(this.broker).catch(() => undefined);
+        if (Date.now() - swept > 10 * 60_000) {
+          swept = Date.now();
+          sources.sweep();
+        }
+      }, 5000);
       metricsTimer.unref();
       this.logger.info(`encoders: up to ${concurrency} jobs at once on this node`);
     },

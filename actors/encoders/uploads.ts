@@ -39,6 +39,9 @@ const WRITE_LEASE_MS = 30_000;
 export const UPLOAD_IDLE_MS = 24 * 3600 * 1000;
 
 const C = "uploads";
+/** Uploads up to this size are joined and probed as their last chunk arrives (that PATCH then
+ *  answers 400 for a file that is not media); bigger ones by their encoding job. */
+export const PROBE_ON_UPLOAD_MAX_BYTES = 256 * 1024 ** 2;
 
 export class Uploads {
   readonly #store: Store;
@@ -70,6 +73,18 @@ export class Uploads {
     const u = { ...e.value, streamId };
     await this.#store.put(C, id, u, { expect: e.revision });
     return u;
+  }
+
+  /** Every upload of a deleted stream still receiving bytes is rejected (its chunks refused). */
+  async rejectForStream(streamId: string, why: string): Promise<number> {
+    let n = 0;
+    for (const e of await this.#store.list<Upload>(C)) {
+      if (e.value.streamId !== streamId || e.value.state !== "receiving") continue;
+      const next: Upload = { ...e.value, state: "rejected", error: why };
+      delete next.writing;
+      await this.#store.put(C, e.key, next, { expect: e.revision }).then(() => n++, () => undefined);
+    }
+    return n;
   }
 
   /** Withdraws an upload that was refused or whose stream could not be made. */
@@ -124,10 +139,12 @@ export class Uploads {
   }
 
   /** The upload is complete: probe it, then either queue it for encoding or reject it. With the
-   *  blob store away the probe is left to the job (which waits for the store): nothing is lost. */
+   *  blob store away, or a file bigger than PROBE_ON_UPLOAD_MAX_BYTES, the probe is left to the
+   *  job (which waits for the store): nothing is lost. */
   async finish(u: Upload, broker: ServiceBroker): Promise<void> {
     try {
-      await probeUpload(await this.#sources.join(u.streamId, u.length), this.#cfg.vod);
+      // A big file is joined and probed by its job instead: the last PATCH answers within its call.
+      if (u.length <= PROBE_ON_UPLOAD_MAX_BYTES) await probeUpload(await this.#sources.join(u.streamId, u.length), this.#cfg.vod);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (!hasCode(err, "BAD_REQUEST")) {

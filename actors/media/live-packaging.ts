@@ -12,6 +12,7 @@
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, rmSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { ServiceBroker } from "moleculer";
@@ -24,6 +25,7 @@ import type { LiveStream } from "../../media/live-stream.js";
 const execFileAsync = promisify(execFile);
 /** Producers arriving within this long of each other start one HLS session, not two. */
 const SETTLE_MS = 1500;
+const RECORDING_PART_BYTES = 16 * 1024 ** 2;
 
 /** One origin stream's packaging: its ffmpeg once started, the recording it writes, and the
  *  timer that restarts it as producers settle. Tied to the LiveStream instance, not only its id:
@@ -132,8 +134,6 @@ export class LivePackaging {
     const keyUri = (n: number) => `/api/livekeys/${stream.id}/${session}-${n}`;
     const onExit = (why: string) => this.#broker.logger.warn(`media: live HLS of ${stream.id} stopped: ${why}`);
     try {
-      // An earlier session's objects go (in the background: a store away does not hold the show).
-      void this.#blobs.deletePrefix(`live/${stream.id}/`).catch(() => undefined);
       const hls = await LiveHls.start(stream.originRouter, audio ? [video, audio] : [video], outDir, keyUri, onExit, this.#cfg.recordLive ? recording : undefined);
       if (!current()) return hls.close(); // closed, or restarted again, while ffmpeg was starting
       p.hls = hls;
@@ -155,15 +155,32 @@ export class LivePackaging {
     try {
       await execFileAsync("ffmpeg", ["-v", "error", "-y", "-i", recording, "-c", "copy", final], { timeout: 120_000 });
       const vod = await this.#broker.call<{ id: string; ownerId: string }, { liveId: string }>("streams.createRecording", { liveId });
-      const put = await retrying(() => this.#blobs.putFile(partKey(vod.id, 0), final), this.#blobCfg.retryMs);
+      const bytes = await retrying(() => putInParts(this.#blobs, vod.id, final), this.#blobCfg.retryMs);
       await this.#broker.call("streams.setStatus", { id: vod.id, status: "processing" });
-      await this.#broker.call("encoders.submit", { streamId: vod.id, ownerId: vod.ownerId, sourceBytes: put.size });
-      this.#broker.logger.info(`media: recording of ${liveId} (${String(put.size)} bytes) becomes VOD ${vod.id}`);
-    } catch (err) {
-      this.#broker.logger.warn(`media: recording of ${liveId} not submitted: ${String(err)}`);
-    } finally {
+      await this.#broker.call("encoders.submit", { streamId: vod.id, ownerId: vod.ownerId, sourceBytes: bytes });
+      this.#broker.logger.info(`media: recording of ${liveId} (${String(bytes)} bytes) becomes VOD ${vod.id}`);
       rmSync(recording, { force: true });
       rmSync(final, { force: true });
+    } catch (err) {
+      this.#broker.logger.warn(`media: recording of ${liveId} kept in ${recording} but not submitted: ${String(err)}`);
     }
+  }
+}
+
+/** A recording into the blob store as an upload's parts would be (RECORDING_PART_BYTES each):
+ *  an encoder reads one part at a time, never the whole file. Returns its size. */
+export async function putInParts(blobs: BlobStore, streamId: string, file: string): Promise<number> {
+  const fh = await open(file, "r");
+  try {
+    const size = (await fh.stat()).size;
+    const buf = Buffer.alloc(Math.min(RECORDING_PART_BYTES, size));
+    for (let at = 0; at < size; at += RECORDING_PART_BYTES) {
+      const n = Math.min(RECORDING_PART_BYTES, size - at);
+      await fh.read(buf, 0, n, at);
+      await blobs.put(partKey(streamId, at, at + n), buf.subarray(0, n));
+    }
+    return size;
+  } finally {
+    await fh.close();
   }
 }

@@ -317,14 +317,18 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
           await ctx.broadcast("streams.ingestKeyChanged", { id: e.key }, { groups: ["media"] }); // an ingest on it ends
           // Gateways and edges stop serving its files now, not when their view of the catalog expires.
           await ctx.broadcast("streams.changed", { id: e.key, removed: true }, { groups: ["gateway"] });
-          const sweep = () => deleteObjects(blobs, e.key).catch((err: unknown) => {
+          if (this.broker.registry.actions.isAvailable("encoders.streamRemoved")) {
+            await ctx.call("encoders.streamRemoved", { streamId: e.key }).catch((err: unknown) => this.logger.warn(`streams: encoders not told of removed stream ${e.key}: ${String(err)}`));
+          }
+          // Its objects go in the background (many objects take a while); once more when a media
+          // node or an encoder that was still writing for it has stopped (the live mirror also
+          // deletes what its session wrote when it stops).
+          const sweep = () => void deleteObjects(blobs, e.key).catch((err: unknown) => {
             this.logger.warn(`streams: the media objects of removed stream ${e.key} could not all be deleted: ${String(err)}`);
-            return 0;
           });
-          const objects = await sweep();
-          // Once more when a media node or an encoder that was still writing for it has stopped.
-          setTimeout(() => void sweep(), SWEEP_AGAIN_MS).unref();
-          return { removed: e.key, objects };
+          sweep();
+          setTimeout(sweep, SWEEP_AGAIN_MS).unref();
+          return { removed: e.key };
         },
       },
     },

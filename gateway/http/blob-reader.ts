@@ -3,7 +3,8 @@
  * share one store read (request coalescing: a cold segment wanted by N viewers costs the store
  * one read), and what was read stays in a bounded LRU in memory — immutable objects (segments,
  * images) until evicted or purged, others (playlists) for MUTABLE_TTL_MS, as long as players
- * may cache them anyway. A stream's objects are purged when it is deleted.
+ * may cache them anyway. A stream's objects are purged when it is deleted. A size of 0 turns
+ * both off.
  */
 import type { Blob, BlobStore } from "../../blobs/index.js";
 
@@ -33,6 +34,10 @@ export class BlobReader {
   }
 
   async get(key: string, immutable: boolean): Promise<Blob | undefined> {
+    if (this.#maxBytes === 0) { // off: every request reads the store (the storage bench's cold path)
+      this.stats.storeReads++;
+      return this.#blobs.get(key);
+    }
     const c = this.#lru.get(key);
     if (c && c.until > Date.now()) {
       this.#lru.delete(key);

@@ -6,7 +6,7 @@
  *     PATCH /api/uploads/:id      application/offset+octet-stream, Upload-Offset; <= uploadChunkMaxBytes
  *   keys: GET /api/keys/:id -> the asset's AES-128 key (16 bytes) after the license check.
  * Each chunk of an upload is written here into the blob store as one part (`uploads/<stream
- * id>/<offset>`: a key the platform made, never the client's file name), so any gateway takes
+ * id>/<from>-<to>`: a key the platform made, never the client's file name), so any gateway takes
  * the next chunk; the encoders actor keeps the offsets and the jobs.
  */
 import { partKey, type BlobStore } from "../../blobs/index.js";
@@ -97,7 +97,7 @@ export function vodRoutes({ blobs, call, callInternal, signer, pickEdge }: VodDe
     const from = offsetOf(ctx);
     const { token, streamId } = (await call("encoders.uploadReserve", { id, from, to: from + chunk.length }, principal)) as { token: string; streamId: string };
     try {
-      await blobs.put(partKey(streamId, from), chunk);
+      await blobs.put(partKey(streamId, from, from + chunk.length), chunk);
     } catch (err) {
       await call("encoders.uploadRelease", { id, token }, principal).catch(() => undefined);
       throw err;

@@ -264,7 +264,11 @@ export class Chaos {
       const s = (await api(this.#gw, "GET", `/api/streams/${streamId}`)).body as { status: string };
       return s.status === "ready" || s.status === "failed" ? s.status : undefined;
     }, 180_000, 250);
-    const done = await job();
+    // The asset is marked ready, then its job done: a moment apart.
+    const done = await waitFor("the job done", async () => {
+      const j = await job();
+      return j.status === "done" ? j : undefined;
+    }, 5000, 50).catch(() => job());
     const master = await fetch(`${this.#gw}/vod/${streamId}/master.m3u8`);
     await this.#c.restart(running.node ?? "");
     return {
@@ -351,10 +355,14 @@ export class Chaos {
       const liveCaughtUpMs = Date.now() - back;
       let missing = 0;
       for (const seg of after) if ((await fetch(`${gw}/live/${live}/240p/${seg}`)).status !== 200) missing++;
+      // The window has no gap (a segment the mirror dropped would leave one), and the media node dropped none.
+      const numbers = after.map((x) => Number(/(\d+)\.ts$/.exec(x)?.[1] ?? -1));
+      const gaps = numbers.slice(1).filter((n, i) => n !== (numbers[i] ?? 0) + 1).length;
+      const dropped = (media.node.output.match(/dropped: more than \d+ segments wait for the blob store/g) ?? []).length;
       return {
         scenario: "blob-store-outage",
         figures: { outageMs: back - t0, chunksRefusedDuringOutage: refused, cachedSegmentServedDuringOutage: cachedOk, uploadDoneAfterOutageMs: uploadDone, encodeAttemptsOfJobCaughtInOutage: jobA.attempts, liveCaughtUpMs, liveWindowAfter: after.join(" ") },
-        zero: { uploadLost: readyB === "ready" ? 0 : 1, encodeLost: readyA === "ready" ? 0 : 1, cachedSegmentFailed: cachedFailed, liveSegmentsMissing: missing },
+        zero: { uploadLost: readyB === "ready" ? 0 : 1, encodeLost: readyA === "ready" ? 0 : 1, cachedSegmentFailed: cachedFailed, liveSegmentsMissing: missing, liveWindowGaps: gaps, liveSegmentsDropped: dropped },
       };
     } finally {
       pub.stop();
