@@ -3,7 +3,8 @@
  * with a DATA_DIR of its own, over one real NATS server whose object store holds every media
  * object. An upload started through one gateway is resumed through the other, encoded on the
  * encoders node, and played (VOD and live HLS from an RTMP encoder) through both gateways and
- * the edge; deleting the streams deletes their objects.
+ * the edge; deleting the streams deletes their objects; the edge serves what it holds while the
+ * store is away.
  */
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
@@ -163,5 +164,34 @@ describe("media storage without a shared disk", () => {
       return left === 0 || undefined;
     }, 60_000, 250); // the live mirror deletes what its session wrote 30 s after the show stops
     assert.equal((await fetch(`${second.url}/vod/${vodId}/master.m3u8`)).status, 404);
+  });
+
+  it("with the store (here: all of NATS) away for 10 s, the edge keeps serving the segments it holds", async () => {
+    const clip = makeClip(4, "640x360");
+    const headers = { "tus-resumable": "1.0.0", authorization: `Bearer ${token}` };
+    const created = await fetch(`${front.url}/api/uploads`, { method: "POST", headers: { ...headers, "upload-length": String(clip.length) } });
+    const { uploadId, streamId } = (await created.json()) as { uploadId: string; streamId: string };
+    assert.equal((await fetch(`${front.url}/api/uploads/${uploadId}`, { method: "PATCH", headers: { ...headers, "content-type": "application/offset+octet-stream", "upload-offset": "0" }, body: clip })).status, 204);
+    await waitFor("ready", async () => ((await api(front.url, "GET", `/api/streams/${streamId}`)).body as { status: string }).status === "ready" || undefined, 120_000, 250);
+    const seg = `/vod/${streamId}/240p/seg_00000.ts`;
+    const warm = await fetch(`${edge.url}${seg}`);
+    assert.equal(warm.status, 200);
+    const body = Buffer.from(await warm.arrayBuffer());
+    await nats.stop();
+    try {
+      const until = Date.now() + 10_000;
+      let served = 0;
+      while (Date.now() < until) {
+        const r = await fetch(`${edge.url}${seg}`);
+        assert.equal(r.status, 200, "served from the edge's cache while the store is away");
+        assert.equal(r.headers.get("x-cache"), "edge");
+        assert.deepEqual(Buffer.from(await r.arrayBuffer()), body);
+        served++;
+        await new Promise((res) => setTimeout(res, 500));
+      }
+      assert.ok(served >= 15);
+    } finally {
+      await nats.restart();
+    }
   });
 });
