@@ -1,16 +1,18 @@
 /**
  * `npm run bench -- hls [--connections 32] [--seconds 5] [--startups 8] [--json out.json]`
  * HLS delivery, side by side in one run on one encoded asset (a 20 s 720p ladder):
- *   node:http   a plain static file server over the same files (the baseline)
- *   gateway     our origin gateway's /vod/ (MIME, Range, ETag, cache headers)
- *   edge        an edge gateway's hit path (memory LRU, warmed first)
+ *   node:http   a plain static file server over the same files, in its own process (the baseline)
+ *   gateway     our origin gateway's /vod/ (MIME, Range, ETag, cache headers), its memory cache
+ *               off: it reads each segment from disk, as the baseline does
+ *   edge        an edge gateway's hit path (memory LRU, warmed first), and an edge that keeps
+ *               nothing (every request a miss through to the origin)
  * Each target gets `connections` keep-alive clients fetching random segments for `seconds`:
  * segments/s, MB/s, p50/p99 latency, ratio to the baseline. Then VOD startup in Chromium: the
  * watch page's "play requested" mark to its first decoded frame, `startups` fresh pages.
  * Last, live HLS latency: a canvas clock broadcast over WebRTC, packaged as live HLS (2 s
  * segments), played by hls.js in the watch page, read back from each frame (target <= 6 s).
  */
-import { readFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
 import http from "node:http";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -49,19 +51,20 @@ function parse(argv: string[]): Options {
   return o;
 }
 
-/** The baseline: node:http reading each requested file from disk. */
+/** The baseline: node:http reading each requested file from disk, in a process of its own
+ *  (bench/static-server.ts), as our gateway is. */
 async function staticServer(root: string): Promise<{ url: string; close(): void }> {
-  const server = http.createServer((req, res) => {
-    const rel = decodeURIComponent((req.url ?? "/").split("?")[0] ?? "/").replace(/^\/vod\//, "");
-    if (rel.includes("..")) return res.writeHead(404).end();
-    readFile(path.join(root, rel)).then(
-      (body) => res.writeHead(200, { "content-type": "video/mp2t", "content-length": body.length }).end(body),
-      () => res.writeHead(404).end(),
-    );
+  const p = spawn(process.execPath, ["--import", "tsx", path.join("bench", "static-server.ts"), root], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    p.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    p.once("exit", (code) => reject(new Error(`the static server exited (${String(code)})`)));
   });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() };
+  return { url: `http://127.0.0.1:${String(port)}`, close: () => p.kill() };
 }
 
 export async function load(target: string, base: string, paths: string[], o: { connections: number; seconds: number }): Promise<Served> {
@@ -122,8 +125,12 @@ async function startups(base: string, id: string, n: number): Promise<number[]> 
 export async function hlsBench(argv: string[]): Promise<void> {
   const o = parse(argv);
   console.log("[hls] starting an origin node and encoding a 20 s 720p asset");
-  const origin = await PlatformNode.start({ env: { ESH_GATEWAY_HTTP_RATE_PER_IP: "1000000", ESH_GATEWAY_HTTP_BURST_PER_IP: "1000000", ESH_GATEWAY_AUTH_BURST_PER_IP: "100", LOG_LEVEL: "warn" } });
-  const edge = await PlatformNode.start({ services: "gateway,sessions,streams,rooms", env: { ESH_GATEWAY_EDGE_ORIGIN: origin.url, ESH_GATEWAY_HTTP_RATE_PER_IP: "1000000", ESH_GATEWAY_HTTP_BURST_PER_IP: "1000000", LOG_LEVEL: "warn" } });
+  // The origin's memory cache is off: like the node:http baseline, it reads each segment from disk.
+  const origin = await PlatformNode.start({ env: { ESH_BLOBS_READ_CACHE_BYTES: "0", ESH_GATEWAY_HTTP_RATE_PER_IP: "1000000", ESH_GATEWAY_HTTP_BURST_PER_IP: "1000000", ESH_GATEWAY_AUTH_BURST_PER_IP: "100", LOG_LEVEL: "warn" } });
+  const edgeEnv = { ESH_GATEWAY_EDGE_ORIGIN: origin.url, ESH_GATEWAY_HTTP_RATE_PER_IP: "1000000", ESH_GATEWAY_HTTP_BURST_PER_IP: "1000000", LOG_LEVEL: "warn" };
+  const edge = await PlatformNode.start({ services: "gateway,sessions,streams,rooms", env: edgeEnv });
+  // The cold edge: no memory or disk to keep anything, so every request goes through to the origin.
+  const coldEdge = await PlatformNode.start({ services: "gateway,sessions,streams,rooms", env: { ...edgeEnv, ESH_GATEWAY_EDGE_MEMORY_BYTES: "0", ESH_GATEWAY_EDGE_DISK_BYTES: "0" } });
   const baseline = await staticServer(path.join(origin.dataDir, "vod"));
   try {
     await api(origin.url, "POST", "/api/auth/register", { username: "bench", password: "bench password 1", role: "creator" });
@@ -132,7 +139,7 @@ export async function hlsBench(argv: string[]): Promise<void> {
     const paths = ["240p", "480p", "720p"].flatMap((r) => Array.from({ length: 10 }, (_, i) => `/vod/${id}/${r}/seg_${String(i).padStart(5, "0")}.ts`));
     for (const p of paths) await fetch(`${edge.url}${p}`).then((r) => r.arrayBuffer()); // warm the edge: measure its hit path
     const results: Served[] = [];
-    for (const [name, base] of [["node:http", baseline.url], ["gateway", origin.url], ["edge (hits)", edge.url]] as const) {
+    for (const [name, base] of [["node:http", baseline.url], ["gateway", origin.url], ["edge (hits)", edge.url], ["edge (misses, through to the origin)", coldEdge.url]] as const) {
       process.stdout.write(`[hls] ${name}: ${o.connections} connections for ${o.seconds} s… `);
       const r = await load(name, base, paths, o);
       results.push(r);
@@ -149,6 +156,7 @@ export async function hlsBench(argv: string[]): Promise<void> {
     if (o.json) await import("node:fs").then((fs) => fs.writeFileSync(o.json ?? "", JSON.stringify({ options: o, results, startupMs: s }, null, 2)));
   } finally {
     baseline.close();
+    await coldEdge.stop();
     await edge.stop();
     await origin.stop();
   }
