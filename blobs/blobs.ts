@@ -74,6 +74,13 @@ export function blobPrefixes(streamId: string): string[] {
   return ["vod", "live", "uploads"].map((p) => checkPrefix(`${p}/${streamId}/`));
 }
 
+/** Deletes every media object of a stream (its upload, ladder, live HLS); how many there were. */
+export async function deleteStreamObjects(blobs: BlobStore, streamId: string): Promise<number> {
+  let n = 0;
+  for (const prefix of blobPrefixes(streamId)) n += await blobs.deletePrefix(prefix);
+  return n;
+}
+
 /** The key of an upload's part holding bytes [from, to) (ordered by key = ordered by offset).
  *  Both ends are in the key: a write that lost its lease and lands late can never replace a
  *  committed part (sources.ts follows the parts that chain up to the length). */

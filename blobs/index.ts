@@ -11,4 +11,4 @@ export async function openBlobs(cfg: AppConfig): Promise<BlobStore> {
   return new DirBlobs(cfg.dataDir);
 }
 
-export { blobPrefixes, partKey, partRange, retrying, type Blob, type BlobInfo, type BlobStore } from "./blobs.js";
+export { blobPrefixes, deleteStreamObjects, partKey, partRange, retrying, type Blob, type BlobInfo, type BlobStore } from "./blobs.js";

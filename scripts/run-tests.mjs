@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Every source file of the project, for the import cycle check (type imports included). */
-const SOURCES = ["main.ts", "moleculer.config.ts", ...["actors", "gateway", "media", "analytics", "lib", "store", "protocol", "bench", "scripts", "tools", "test"].map((d) => `${d}/**/*.ts`), "web/app/src/**/*.ts", "web/app/src/**/*.tsx"];
+const SOURCES = ["main.ts", "moleculer.config.ts", ...["actors", "gateway", "media", "analytics", "lib", "store", "blobs", "protocol", "bench", "scripts", "tools", "test"].map((d) => `${d}/**/*.ts`), "web/app/src/**/*.ts", "web/app/src/**/*.tsx"];
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SKIP = new Set(["node_modules", ".git", "data", ".data", ".scratch", "web"]);
 

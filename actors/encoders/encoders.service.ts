@@ -9,8 +9,7 @@
  *   submit, streamRemoved [internal]  get [creator, owner]  cancel [creator, owner]  list [admin]
  *   uploadCreate [creator]  upload, uploadReserve, uploadAdvance, uploadRelease [creator, owner]  (uploads.ts)
  */
-import type { BlobStore } from "../../blobs/index.js";
-import { deleteObjects } from "../streams/streams.service.js";
+import { deleteStreamObjects, type BlobStore } from "../../blobs/index.js";
 import { Sources } from "./sources.js";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
@@ -105,7 +104,7 @@ export function encodersService(cfg: AppConfig, store: Store, blobs: BlobStore):
       const objects = await sources.publish(job.streamId, outDir, ac.signal);
       await broker.call("streams.setStatus", { id: job.streamId, status: "ready" }).catch(async (err: unknown) => {
         // Deleted while it was encoding: what was just written goes too.
-        if (hasCode(err, "NOT_FOUND")) await deleteObjects(blobs, job.streamId).catch(() => undefined);
+        if (hasCode(err, "NOT_FOUND")) await deleteStreamObjects(blobs, job.streamId).catch(() => undefined);
         throw err;
       });
       await queue.finish(job.id, "done");

@@ -10,7 +10,7 @@
  *     stream keys for encoders (ingest-actions.ts)
  * Every stream has a room (same id) for its audience, created and removed with it.
  */
-import { blobPrefixes, type BlobStore } from "../../blobs/index.js";
+import { deleteStreamObjects, type BlobStore } from "../../blobs/index.js";
 import { randomBytes } from "node:crypto";
 import type { Context, Service, ServiceBroker, ServiceSchema } from "moleculer";
 import { AppError, hasCode } from "../../lib/errors.js";
@@ -323,7 +323,7 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
           // Its objects go in the background (many objects take a while); once more when a media
           // node or an encoder that was still writing for it has stopped (the live mirror also
           // deletes what its session wrote when it stops).
-          const sweep = () => void deleteObjects(blobs, e.key).catch((err: unknown) => {
+          const sweep = () => void deleteStreamObjects(blobs, e.key).catch((err: unknown) => {
             this.logger.warn(`streams: the media objects of removed stream ${e.key} could not all be deleted: ${String(err)}`);
           });
           sweep();
@@ -359,9 +359,3 @@ function mediaNodes(broker: ServiceBroker): string[] {
  *  live packaging stop within it). */
 const SWEEP_AGAIN_MS = 5000;
 
-/** Every media object of a stream (its upload, ladder, live HLS); how many there were. */
-export async function deleteObjects(blobs: BlobStore, streamId: string): Promise<number> {
-  let n = 0;
-  for (const prefix of blobPrefixes(streamId)) n += await blobs.deletePrefix(prefix);
-  return n;
-}
