@@ -98,7 +98,7 @@ async function connectSocketIo(o: { host: string; port: number; localAddress: st
   };
   return {
     join: (room) => emit("room.join", { room }, true),
-    chat: (room, text) => void emit("room.chat", { room, text }, true),
+    chat: (room, text) => void emit("room.chat", { room, text }, false), // no ack: the same protocol work as ours and ws
     react: (room, emoji) => void emit("room.react", { room, emoji }, false),
     close: () => ws.close(),
   };

@@ -109,7 +109,8 @@ describe("media storage without a shared disk", () => {
       if (s.status === "failed") throw new Error("encoding failed");
       return s.status === "ready" || undefined;
     }, 120_000, 250);
-    assert.match(enc.output, /objects in the blob store/);
+    // The encoder logs its job done a moment after the asset is marked ready.
+    await waitFor("the encoder's log of the job", () => /objects in the blob store/.test(enc.output) || undefined, 10_000, 50);
     const bases = [front.url, second.url, edge.url];
     const master = (await sameEverywhere(bases, `/vod/${streamId}/master.m3u8`)).toString();
     const variant = /^(\w+)\/index\.m3u8$/m.exec(master)?.[1] ?? "";
@@ -149,7 +150,8 @@ describe("media storage without a shared disk", () => {
     const viaEdge = await fetch(`${edge.url}/live/${id}/${variant}/${seg}`);
     assert.equal(viaEdge.headers.get("x-cache"), "edge");
     assert.match(viaEdge.headers.get("cache-control") ?? "", /immutable/, "a live segment's key is never reused: cacheable for good");
-    assert.match(media.output, new RegExp(`live HLS of ${id} .*into the blob store at live/${id}/`));
+    const said = new RegExp(`live HLS of ${id} .*into the blob store at live/${id}/`);
+    await waitFor("the media node's log of its live HLS", () => said.test(media.output) || undefined, 10_000, 50);
     const lives = (await blobs.list(`live/${id}/`)).map((b) => b.key);
     assert.ok(lives.includes(`live/${id}/master.m3u8`), lives.join(","));
     assert.ok(mediaFilesOf(second).length === 0 && mediaFilesOf(front).length === 0, "the gateways keep no segments");

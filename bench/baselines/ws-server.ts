@@ -25,7 +25,8 @@ wss.on("connection", (ws) => {
     } catch {
       return;
     }
-    const answer = (d: unknown) => ws.send(packr.pack({ t: "ok", id: f.id, d }));
+    // Only a request with an id gets an answer, as on our gateway (chat is sent without one).
+    const answer = (d: unknown) => f.id !== undefined && ws.send(packr.pack({ t: "ok", id: f.id, d }));
     const r = roomOf(rooms, f.d.room);
     if (f.t === "room.join") {
       let set = members.get(f.d.room);
