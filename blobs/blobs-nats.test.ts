@@ -35,6 +35,40 @@ describe("NATS blobs: deletions leave nothing behind", () => {
   });
 });
 
+describe("NATS blobs: listing while others write and delete", () => {
+  it("every list answers while objects are overwritten and deleted at the same time", async () => {
+    const server = await NatsServer.start();
+    const a = await NatsBlobs.open({ servers: server.url, bucket: "busy", replicas: 1 });
+    const b = await NatsBlobs.open({ servers: server.url, bucket: "busy", replicas: 1 });
+    try {
+      await a.put("live/s/240p/index.m3u8", Buffer.from("v0"));
+      const run = { writing: true };
+      const churn = (async () => {
+        for (let i = 0; run.writing; i++) {
+          await a.put("live/s/240p/index.m3u8", Buffer.from(`v${String(i)}`));
+          await a.put(`live/s/240p/x_seg_${String(i)}.ts`, Buffer.from("x"));
+          if (i > 3) await a.delete(`live/s/240p/x_seg_${String(i - 4)}.ts`);
+        }
+      })();
+      try {
+        for (let i = 0; i < 60; i++) {
+          const listed = await b.list("live/s/");
+          assert.ok(listed.some((x) => x.key === "live/s/240p/index.m3u8"), JSON.stringify(listed));
+          const got = await b.get("live/s/240p/index.m3u8");
+          assert.match(got?.body.toString() ?? "", /^v\d+$/);
+        }
+      } finally {
+        run.writing = false;
+        await churn;
+      }
+    } finally {
+      await a.close();
+      await b.close();
+      await server.dispose();
+    }
+  });
+});
+
 describe("NATS blobs: the server away", () => {
   it("answers UNAVAILABLE while the server is down, and works again (data intact) once it is back", async () => {
     const server = await NatsServer.start();
