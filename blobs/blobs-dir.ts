@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Stats } from "node:fs";
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { checkKey, checkPrefix, unavailable, type Blob, type BlobInfo, type BlobStore } from "./blobs.js";
 
@@ -51,20 +51,6 @@ export class DirBlobs implements BlobStore {
     }
   }
 
-  async getFile(key: string, file: string): Promise<BlobInfo | undefined> {
-    const st = await this.stat(key);
-    if (!st) return undefined;
-    const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-    try {
-      await copyFile(this.#path(key), tmp);
-      await rename(tmp, file);
-      return st;
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw unavailable("read", err);
-    }
-  }
-
   async list(prefix: string): Promise<BlobInfo[]> {
     const dir = this.#path(checkPrefix(prefix).slice(0, -1));
     const out: BlobInfo[] = [];
@@ -98,11 +84,6 @@ export class DirBlobs implements BlobStore {
 
   close(): Promise<void> {
     return Promise.resolve();
-  }
-
-  /** Reads a whole object (tests and tools). */
-  async read(key: string): Promise<Buffer | undefined> {
-    return readFile(this.#path(key)).catch(() => undefined);
   }
 
   async #replace(key: string, write: (tmp: string) => Promise<void>): Promise<BlobInfo> {

@@ -9,11 +9,8 @@
  * The bucket may live on NATS servers of its own (`blobs.natsUrl`), apart from the bus: media
  * traffic then never queues behind actor calls, and each can be scaled and lost alone.
  */
-import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { rename, unlink } from "node:fs/promises";
+import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { connect, StorageType, type JetStreamManager, type MsgRequest, type NatsConnection, type ObjectInfo, type ObjectStore } from "nats";
 import { AppError } from "../lib/errors.js";
 import { checkKey, checkPrefix, unavailable, type Blob, type BlobInfo, type BlobStore } from "./blobs.js";
@@ -108,25 +105,6 @@ export class NatsBlobs implements BlobStore {
     const body = Buffer.concat(parts);
     if (body.length !== i.size) throw new Error(`no message found: ${String(body.length)} of ${String(i.size)} bytes`);
     return body;
-  }
-
-  async getFile(key: string, file: string): Promise<BlobInfo | undefined> {
-    checkKey(key);
-    return this.#do("get", async () => {
-      const r = await this.#os.get(key);
-      if (!r) return undefined;
-      const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-      try {
-        await pipeline(Readable.fromWeb(r.data), createWriteStream(tmp));
-        const err = await r.error;
-        if (err) throw err;
-        await rename(tmp, file);
-      } catch (e) {
-        await unlink(tmp).catch(() => undefined);
-        throw e;
-      }
-      return info(r.info);
-    }, false);
   }
 
   /** The names come from the stream's meta subjects (one request, paged by the client), not

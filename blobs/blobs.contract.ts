@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -57,16 +57,13 @@ export function blobsContract(name: string, open: () => Promise<BlobStore>, disp
       for (const r of reads) assert.ok(r === "first version" || r === "second, longer version", r);
     });
 
-    it("streams files in and out", async () => {
+    it("streams a file in", async () => {
       const src = path.join(tmp, "src.bin");
       const data = randomBytes(2_000_000);
       writeFileSync(src, data);
       const put = await blobs.putFile("uploads/s3/000000000000000", src);
       assert.equal(put.size, data.length);
-      const dst = path.join(tmp, "dst.bin");
-      assert.equal((await blobs.getFile("uploads/s3/000000000000000", dst))?.size, data.length);
-      assert.deepEqual(readFileSync(dst), data);
-      assert.equal(await blobs.getFile("uploads/s3/missing", path.join(tmp, "none")), undefined);
+      assert.deepEqual((await blobs.get("uploads/s3/000000000000000"))?.body, data);
     });
 
     it("lists by prefix in key order, and deletes one key or a whole prefix", async () => {

@@ -41,8 +41,6 @@ export interface BlobStore {
   putFile(key: string, file: string): Promise<BlobInfo>;
   stat(key: string): Promise<BlobInfo | undefined>;
   get(key: string, range?: readonly [number, number]): Promise<Blob | undefined>;
-  /** Streams an object into a local file (written whole, then renamed into place). */
-  getFile(key: string, file: string): Promise<BlobInfo | undefined>;
   list(prefix: string): Promise<BlobInfo[]>;
   /** Deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
