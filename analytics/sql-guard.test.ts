@@ -34,6 +34,24 @@ after(async () => {
 });
 
 describe("analyst SQL guard (chdb)", () => {
+  it("the corpus events fall within the last hour and today at any hour, midnight included (a CI run at 00:20 found none 'today')", () => {
+    const at = (h: number, m: number, s = 0) => {
+      const d = new Date(Date.UTC(2026, 11, 1, h, m, s));
+      return [d.getTime(), new Date(2026, 11, 1, h, m, s).getTime()];
+    };
+    for (const now of [...at(0, 10), ...at(0, 0, 3), ...at(0, 55), ...at(12, 0), ...at(23, 59, 59)]) {
+      const local = new Date(now);
+      local.setHours(0, 0, 0, 0);
+      const utc = new Date(now);
+      utc.setUTCHours(0, 0, 0, 0);
+      const times = corpusEvents(now).toString().trim().split("\n").map((l) => (JSON.parse(l) as { server_ms: number }).server_ms);
+      const when = new Date(now).toISOString();
+      assert.ok(Math.min(...times) >= Math.max(local.getTime(), utc.getTime(), now - 3_600_000), `${when}: an event before midnight or the last hour`);
+      assert.ok(Math.max(...times) <= now, `${when}: an event in the future`);
+      assert.ok(new Set(times).size > 1, `${when}: the events keep their spread`);
+    }
+  });
+
   it(`refuses all ${HOSTILE.length} hostile queries with a reason, before running them`, async () => {
     assert.ok(HOSTILE.length >= 200);
     const passed: string[] = [];

@@ -1,11 +1,29 @@
+/** The oldest event's age before scaling (the first view's start, 50 min ago, and a little). */
+const SPAN_MS = 51 * 60_000;
+
+/**
+ * How much of its usual hour the set may spread over at `now`: the corpus asks about "the last
+ * hour" and about "today", so just after midnight (local, as ClickHouse's toStartOfDay reads it
+ * here, or UTC) the events are squeezed in after midnight, keeping their order.
+ */
+export function corpusScale(now: number): number {
+  const local = new Date(now);
+  local.setHours(0, 0, 0, 0);
+  const utc = new Date(now);
+  utc.setUTCHours(0, 0, 0, 0);
+  const sinceMidnight = Math.min(now - local.getTime(), now - utc.getTime());
+  return Math.max(0, Math.min(1, (sinceMidnight - 1000) / SPAN_MS));
+}
+
 /**
  * A small, plausible event set for the analyst-query corpus (analyst.json): 3 streams, 2 views
- * each, every event type a player and a room send, within the last hour; JSONEachRow lines.
+ * each, every event type a player and a room send, within the last hour and today; JSONEachRow lines.
  */
 export function corpusEvents(now = Date.now()): Buffer {
   const out: Record<string, unknown>[] = [];
+  const scale = corpusScale(now);
   const add = (type: string, stream: string, view: string, extra: Record<string, unknown>, ago: number) => {
-    const ms = now - ago;
+    const ms = now - Math.round(ago * scale);
     const n = out.length;
     out.push({
       event_id: `ev-${n}`, type, client_ms: ms - 40, server_ms: ms, user_id: `u-${view.slice(-1)}`, session_id: `s-${view}`, view_id: view, stream_id: stream,
