@@ -1,14 +1,15 @@
 /**
  * One client connection per server kind, behind one small interface, all on the same light
  * WebSocket client (light-ws.ts) so the client-side cost is the same for every server:
- *   ours, ws   msgpack binary frames `{t, id?, d}`
+ *   ours, uws, ws   msgpack binary frames `{t, id?, d}`
  *   socketio   the Engine.IO v4 / Socket.IO v5 text protocol over WebSocket ("40", "42[...]",
  *              acks "42<id>[...]" / "43<id>[...]", ping "2" -> pong "3")
  */
 import { Packr } from "msgpackr";
 import { LightWs } from "./light-ws.js";
 
-export type ServerKind = "ours" | "ws" | "socketio";
+export type ServerKind = "ours" | "uws" | "ws" | "socketio";
+export const SERVER_KINDS: readonly ServerKind[] = ["ours", "uws", "ws", "socketio"];
 
 export interface RoomItemLite {
   kind: string;

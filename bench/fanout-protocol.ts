@@ -18,17 +18,43 @@ export function percentile(hist: number[], p: number): number {
 }
 
 export type WorkerCommand =
-  | { cmd: "connect"; kind: ServerKind; url: string; clients: { token: string; room: string }[]; addresses: string[] }
+  | { cmd: "connect"; worker: number; kind: ServerKind; url: string; clients: { token: string; room: string }[]; addresses: string[] }
   | { cmd: "step"; id: string; rates: Record<string, { chat: number; react: number }>; seconds: number; drainMs: number }
   | { cmd: "close" };
 
 export interface StepReport {
   type: "step";
+  /** Latency of each first receipt (duplicates are not timed). */
   hist: number[];
-  /** [message key, room] of every chat this worker sent. */
-  sent: [string, string][];
-  /** [message key, times received by this worker's clients]. */
-  received: [string, number][];
+  /** [room, chats this worker sent to it]. */
+  sent: [string, number][];
+  /** Per client of this worker: [room, distinct chats of this step it received, receipts of a chat it already had]. */
+  clients: [string, number, number][];
 }
 
 export type WorkerMessage = StepReport | { type: "connected"; n: number } | { type: "progress"; connected: number } | { type: "error"; message: string };
+
+/** Which chats one client has received, by sender worker and that worker's message number. */
+export class Receipts {
+  readonly #seen: Uint8Array[] = [];
+  unique = 0;
+  dups = 0;
+
+  /** Records a receipt; false if this client had it already (a duplicate). */
+  add(worker: number, n: number): boolean {
+    let bits = this.#seen[worker];
+    if (!bits || bits.length <= n >> 3) {
+      const grown = new Uint8Array(Math.max(64, (n >> 3) * 2 + 1));
+      if (bits) grown.set(bits);
+      this.#seen[worker] = bits = grown;
+    }
+    const mask = 1 << (n & 7);
+    if ((bits[n >> 3] ?? 0) & mask) {
+      this.dups++;
+      return false;
+    }
+    bits[n >> 3] = (bits[n >> 3] ?? 0) | mask;
+    this.unique++;
+    return true;
+  }
+}

@@ -1,17 +1,25 @@
 /** The fan-out bench's options and results (printed, written as JSON, drawn by fanout-chart.ts). */
 import type { ServerKind } from "./fanout-clients.js";
 
+export const SLO_P99_MS = 50;
+
 export interface Options {
   clients: number;
   rooms: number;
   chatRate?: number;
   reactionRate: number;
   servers: ServerKind[];
+  /** Batching windows: every server runs once per window (0 = one frame per item). */
+  batches: number[];
+  /** Bisection steps between the highest held rung and the next (0 = the ladder only). */
+  refine: number;
   workers: number;
   /** Gateway processes for "ours": 1 = embedded node; more = NATS + actors node + that many gateways. */
   gateways: number;
   addresses: number;
   stepSeconds: number;
+  /** Write a CPU profile of our node(s) during the steps into this directory (`--cpu-prof`). */
+  profile?: string;
   json?: string;
 }
 
@@ -21,10 +29,20 @@ export interface StepResult {
   p99: number;
   p999: number;
   sent: number;
+  /** Deliveries owed: each chat once to each member of its room. */
   expected: number;
+  /** Distinct chats received, summed over clients. */
   delivered: number;
-  undelivered: number;
+  /** Owed and never received, summed over clients. */
+  lost: number;
+  /** Receipts of a chat the client already had. */
+  dups: number;
+  /** Clients that missed at least one chat. */
+  clientsMissing: number;
   deliveriesPerSec: number;
+  serverCpuSec: number;
+  /** Server CPU microseconds per delivery (all server processes). */
+  usPerDelivery: number;
   serverCpuPct: number;
   serverRssMB: number;
   /** CPU of all client processes together, % of one core: when near 100% x cores, the clients limit the figures. */
@@ -36,8 +54,16 @@ export interface StepResult {
 
 export interface ServerResult {
   kind: ServerKind;
+  batchMs: number;
+  /** Server processes measured (CPU and RSS are summed over them). */
+  processes: number;
   connected: number;
   memPerConnKB: number;
+  /** Steps in the order they ran (ladder, then refinement). */
   steps: StepResult[];
+  /** The highest rate such that it and every lower rate held the SLO. */
   sustainable?: StepResult;
 }
+
+export const label = (r: Pick<ServerResult, "kind" | "batchMs">): string => `${r.kind}${r.batchMs > 0 ? ` batched ${r.batchMs} ms` : " unbatched"}`;
+export const stepsByRate = (r: ServerResult): StepResult[] => [...r.steps].sort((a, b) => a.chatRate - b.chatRate);

@@ -1,26 +1,35 @@
 /**
  * A fan-out bench client process: holds its share of the connections (each from one of the
  * 127.0.0.x source addresses it was given), sends its share of chat and reactions during a
- * step, and reports a latency histogram and per-message delivery counts back over IPC.
+ * step, and reports back over IPC a latency histogram and, per client, how many distinct chats
+ * of the step it received and how many it received again (duplicates).
  */
-import { connectClient, type BenchClient, type ServerKind } from "./fanout-clients.js";
-import { HIST_BUCKETS, histIndex, type StepReport, type WorkerCommand } from "./fanout-protocol.js";
+import { connectClient, type BenchClient, type RoomItemLite, type ServerKind } from "./fanout-clients.js";
+import { HIST_BUCKETS, histIndex, Receipts, type StepReport, type WorkerCommand } from "./fanout-protocol.js";
 
-const clients: { c: BenchClient; room: string }[] = [];
+interface Held {
+  c: BenchClient;
+  room: string;
+  receipts: Receipts;
+}
+
+const clients: Held[] = [];
+let worker = 0;
 let stepId = "";
 let hist = new Array<number>(HIST_BUCKETS).fill(0);
-let received = new Map<string, number>();
 const now = () => performance.timeOrigin + performance.now();
 const send = (m: unknown) => process.send?.(m);
 
-function onItems(_room: string, items: { kind: string; text?: string }[]): void {
+/** Chat text: `<step>|<worker>.<n>|<sent at ms>`. */
+function onItems(held: Held, items: RoomItemLite[]): void {
   for (const it of items) {
     if (it.kind !== "chat" || !it.text?.startsWith(stepId)) continue;
     const [, key, ts] = it.text.split("|");
-    if (!key || !ts) continue;
+    const dot = key?.indexOf(".") ?? -1;
+    if (!key || !ts || dot < 0) continue;
+    if (!held.receipts.add(Number(key.slice(0, dot)), Number(key.slice(dot + 1)))) continue;
     const b = histIndex(now() - Number(ts));
     hist[b] = (hist[b] ?? 0) + 1;
-    received.set(key, (received.get(key) ?? 0) + 1);
   }
 }
 
@@ -30,21 +39,25 @@ async function connectAll(kind: ServerKind, url: string, list: { token: string; 
   const one = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const [i, spec] = next;
-      const c = await connectClient(kind, url, spec.token, addresses[i % addresses.length] ?? "127.0.0.1", onItems);
+      const box: { held?: Held } = {}; // items come only after the join, by when it is set
+      const c = await connectClient(kind, url, spec.token, addresses[i % addresses.length] ?? "127.0.0.1", (_room, items) => {
+        if (box.held) onItems(box.held, items);
+      });
+      const held: Held = (box.held = { c, room: spec.room, receipts: new Receipts() });
       await c.join(spec.room);
-      clients.push({ c, room: spec.room });
+      clients.push(held);
       if (++done % 250 === 0) send({ type: "progress", connected: done });
     }
   };
   await Promise.all(Array.from({ length: 32 }, one));
 }
 
-/** Sends `perRoom` chats/s and reactions/s for each room this worker has clients in. */
+/** Sends the given chats/s and reactions/s for each room this worker has clients in. */
 async function runStep(id: string, rates: Record<string, { chat: number; react: number }>, seconds: number, drainMs: number): Promise<StepReport> {
   stepId = id;
   hist = new Array<number>(HIST_BUCKETS).fill(0);
-  received = new Map();
-  const sent: [string, string][] = [];
+  for (const h of clients) h.receipts = new Receipts();
+  const sent = new Map<string, number>();
   const byRoom = new Map<string, BenchClient[]>();
   for (const { c, room } of clients) byRoom.set(room, [...(byRoom.get(room) ?? []), c]);
   const started = now();
@@ -53,8 +66,7 @@ async function runStep(id: string, rates: Record<string, { chat: number; react: 
   const owed = new Map<string, { chat: number; react: number }>();
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
-      const elapsed = now() - started;
-      if (elapsed >= seconds * 1000) return clearInterval(timer), resolve();
+      if (now() - started >= seconds * 1000) return clearInterval(timer), resolve();
       for (const [room, list] of byRoom) {
         const r = rates[room];
         if (!r) continue;
@@ -62,9 +74,9 @@ async function runStep(id: string, rates: Record<string, { chat: number; react: 
         o.chat += (r.chat * TICK) / 1000;
         o.react += (r.react * TICK) / 1000;
         for (; o.chat >= 1; o.chat--) {
-          const key = `${process.pid}.${n++}`;
-          list[n % list.length]?.chat(room, `${id}|${key}|${now()}`);
-          sent.push([key, room]);
+          list[n % list.length]?.chat(room, `${id}|${worker}.${n}|${now()}`);
+          n++;
+          sent.set(room, (sent.get(room) ?? 0) + 1);
         }
         for (; o.react >= 1; o.react--) list[(n + Math.floor(o.react * 7)) % list.length]?.react(room, "🔥");
         owed.set(room, o);
@@ -72,12 +84,13 @@ async function runStep(id: string, rates: Record<string, { chat: number; react: 
     }, TICK);
   });
   await new Promise((r) => setTimeout(r, drainMs));
-  return { type: "step", hist, sent, received: [...received] };
+  return { type: "step", hist, sent: [...sent], clients: clients.map((h) => [h.room, h.receipts.unique, h.receipts.dups]) };
 }
 
 process.on("message", (msg: WorkerCommand) => {
   void (async () => {
     if (msg.cmd === "connect") {
+      worker = msg.worker;
       await connectAll(msg.kind, msg.url, msg.clients, msg.addresses);
       send({ type: "connected", n: clients.length });
     } else if (msg.cmd === "step") {
@@ -90,3 +103,5 @@ process.on("message", (msg: WorkerCommand) => {
     send({ type: "error", message: String(err) });
   });
 });
+// The coordinator gone (killed, crashed): nothing left to report to.
+process.on("disconnect", () => process.exit(0));

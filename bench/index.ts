@@ -21,7 +21,7 @@ import { ingestBench } from "./ingest.js";
 import { recsBench } from "./recs.js";
 import { broadcastBench } from "./broadcast.js";
 import { storageBench } from "./storage.js";
-import { machineLine } from "./machine.js";
+import { machineLine, runMachine } from "./machine.js";
 
 const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench, transcode: transcodeBench, hls: hlsBench, ingest: ingestBench, recs: recsBench, broadcast: broadcastBench, storage: storageBench };
 
@@ -31,6 +31,6 @@ if (!run) {
   console.error(`usage: npm run bench -- <suite> [options]\nsuites: ${Object.keys(SUITES).join(", ")}`);
   process.exit(2);
 }
-console.log(`[${suite ?? "bench"}] ${machineLine()}`);
+console.log(`[${suite ?? "bench"}] ${machineLine(runMachine())}`);
 await run(rest);
 process.exit(0);

@@ -32,3 +32,10 @@ export function machine(): Machine {
 export function machineLine(m: Machine = machine()): string {
   return `machine: ${String(m.cores)} cores (${m.cpu}), ${String(m.memGiB)} GiB; load ${m.loadBefore.join(" ")} before the run; node ${m.node}, ffmpeg ${m.ffmpeg}, nats-server ${m.natsServer}`;
 }
+
+let first: Machine | undefined;
+
+/** The machine as read when the run began (bench/index.ts reads it before the suite starts). */
+export function runMachine(): Machine {
+  return (first ??= machine());
+}

@@ -16,14 +16,12 @@
  * Each pair is printed with its ratio to the directory.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import { NatsServer } from "../tools/harness/nats.js";
 import { api, PlatformNode } from "../tools/harness/node.js";
 import { makeClip, uploadAndWait } from "../tools/harness/vod.js";
 import { load, type Served } from "./hls.js";
 import { liveHlsLatency } from "./webrtc-glass.js";
-import { writeStorageChart } from "./storage-chart.js";
+import { barChart, writeBenchResults } from "./chart.js";
 
 interface Options {
   connections: number;
@@ -155,18 +153,14 @@ export async function storageBench(argv: string[]): Promise<void> {
       live[name] = r;
       if (r) say(`[storage] live HLS latency, ${name}: p50 ${(r.p50 / 1000).toFixed(2)} s, p99 ${(r.p99 / 1000).toFixed(2)} s over ${String(r.samples)} frames`);
     }
-    if (o.json) writeFileSync(o.json, JSON.stringify({ options: o, served, uploads, live }, null, 2));
     const isDir = (label: string) => label.startsWith("directory");
     const lat = (name: string) => (live[name] as { p50: number } | undefined)?.p50 ?? 0;
-    const chart = path.join("bench", "results", `storage-${String(Date.now())}.html`);
-    mkdirSync(path.dirname(chart), { recursive: true });
-    writeStorageChart(chart, `${String(o.connections)} connections × ${String(o.seconds)} s per target; upload ${String(o.uploadMib)} MiB in ${String(o.chunkMib)} MiB chunks; NATS: one nats-server on loopback, one replica`, [
-      { title: "Segments/s through a gateway", unit: "/s", bars: served.map((r) => ({ label: r.target, value: r.segmentsPerSec, baseline: isDir(r.target) })) },
-      { title: "p99 segment latency", unit: "ms", bars: served.map((r) => ({ label: r.target, value: r.p99, baseline: isDir(r.target) })) },
-      { title: "Upload throughput (acknowledged, with resumes)", unit: "MB/s", bars: uploads.map((u) => ({ label: u.store, value: u.mbPerSec, baseline: isDir(u.store) })) },
-      { title: "Live HLS latency p50 (capture to display)", unit: "ms", bars: ["directory", "NATS store"].map((n) => ({ label: n, value: Math.round(lat(n)), baseline: isDir(n) })) },
-    ]);
-    say(`[storage] chart: ${chart}`);
+    writeBenchResults("storage", "Media storage: a directory (blue, the baseline) vs the NATS object store (green)", `${String(o.connections)} connections × ${String(o.seconds)} s per target; upload ${String(o.uploadMib)} MiB in ${String(o.chunkMib)} MiB chunks; NATS: one nats-server on loopback, one replica`, [
+      barChart("Segments/s through a gateway", "/s", served.map((r) => ({ label: r.target, value: r.segmentsPerSec, baseline: isDir(r.target) }))),
+      barChart("p99 segment latency", "ms", served.map((r) => ({ label: r.target, value: r.p99, baseline: isDir(r.target) }))),
+      barChart("Upload throughput (acknowledged, with resumes)", "MB/s", uploads.map((u) => ({ label: u.store, value: u.mbPerSec, baseline: isDir(u.store) }))),
+      barChart("Live HLS latency p50 (capture to display)", "ms", ["directory", "NATS store"].map((n) => ({ label: n, value: Math.round(lat(n)), baseline: isDir(n) }))),
+    ], { options: o, served, uploads, live }, o.json);
   } finally {
     for (const n of nodes) await n.stop().catch(() => undefined);
     await nats.dispose();

@@ -2,7 +2,8 @@
  * The gateway's side of rooms. Local fan-out: each room is a uWS topic per wire format
  * (`room/<id>/m` msgpack, `room/<id>/j` JSON); the owner's `rooms.out` reaches this node once
  * per room; items arriving within `fanoutBatchMs` of the previous frame are gathered into one
- * frame (leading edge: a quiet room's next item is not delayed), encoded once per format and
+ * frame (leading edge: a quiet room's next item is not delayed; 0: each broadcast is its own
+ * frame), encoded once per format and
  * published to the topic. Upstream, this node sums its viewers' reactions per window and
  * reports its audience per room (presence), so the owner's work does not grow with either.
  */
@@ -121,6 +122,7 @@ export class RoomsEdge {
     if (q) q.push(...items);
     else this.#pending.set(room, [...items]);
     for (const item of items) if (item.kind === "banned") this.#kick(room, item.userId);
+    if (this.#deps.batchMs <= 0) return this.#flush(); // no batching: each broadcast as it arrives
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // Leading edge: after a quiet window the first items go out on the next turn (no added

@@ -109,7 +109,7 @@ export const CONFIG = {
     presenceDebounceMs: int(50, 60_000, 500, "Presence (viewer count) updates go out at most this often."),
     leaseTtlMs: int(1000, 600_000, 10_000, "Room ownership lease; a dead owner's rooms move after at most this long."),
     idleUnloadMs: int(1000, 86_400_000, 60_000, "A room with nobody in it and no activity for this long is unloaded and its lease freed."),
-    fanoutBatchMs: int(0, 20, 10, "While a room is busy, gateways send it at most one frame per this many ms (leading edge: a quiet room sends at once); 0 = every event-loop turn."),
+    fanoutBatchMs: int(0, 20, 10, "While a room is busy, gateways send it at most one frame per this many ms (leading edge: a quiet room sends at once); 0 = no batching: each broadcast from the room's owner is sent as it arrives."),
   },
   media: {
     workers: int(0, 256, 0, "mediasoup workers on this node (one process each); 0 = one per core."),

@@ -1,14 +1,15 @@
 /**
- * Baseline 2: Socket.IO with the same room semantics (see common.ts), using its rooms
+ * Baseline: Socket.IO with the same room semantics (see common.ts), using its rooms
  * (`socket.join`, `io.to(room).emit`, which encodes once per broadcast). WebSocket transport.
  */
 import { createServer } from "node:http";
 import { Server } from "socket.io";
-import { printListening, roomOf, startReactionFlush, type BaselineRoom } from "./common.js";
+import { BATCH_MS, printListening, roomBatcher, roomOf, startReactionFlush, type BaselineRoom } from "./common.js";
 
 const rooms = new Map<string, BaselineRoom>();
 const http = createServer();
 const io = new Server(http, { transports: ["websocket"], perMessageDeflate: false, maxHttpBufferSize: 64 * 1024 });
+const add = roomBatcher(BATCH_MS, (room, items) => io.to(room).emit("room", { room, items }));
 
 io.on("connection", (socket) => {
   socket.on("room.join", (d: { room: string }, ack: (x: unknown) => void) => {
@@ -18,7 +19,7 @@ io.on("connection", (socket) => {
   // An ack only when the client asked for one (the bench's clients send chat without, as to ours).
   socket.on("room.chat", (d: { room: string; text: string }, ack?: (x: unknown) => void) => {
     const seq = ++roomOf(rooms, d.room).seq;
-    io.to(d.room).emit("room", { room: d.room, items: [{ kind: "chat", seq, ts: Date.now(), text: d.text }] });
+    add(d.room, { kind: "chat", seq, ts: Date.now(), text: d.text });
     ack?.({ seq });
   });
   socket.on("room.react", (d: { room: string; emoji: string }) => {
@@ -26,7 +27,7 @@ io.on("connection", (socket) => {
     r.reactions.set(d.emoji, (r.reactions.get(d.emoji) ?? 0) + 1);
   });
 });
-startReactionFlush(rooms, (room, frame) => io.to(room).emit("room", (frame as { d: unknown }).d));
+startReactionFlush(rooms, add);
 http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
   const a = http.address();
   printListening(typeof a === "object" && a !== null ? a.port : 0);

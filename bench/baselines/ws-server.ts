@@ -1,20 +1,20 @@
 /**
- * Baseline 1: a plain `ws` server with the same room semantics (see common.ts). It encodes a
+ * Baseline: a plain `ws` server with the same room semantics (see common.ts). It encodes a
  * frame once and loops over the room's sockets, as a careful ws application would.
  */
 import { Packr } from "msgpackr";
 import { WebSocketServer, type WebSocket } from "ws";
-import { printListening, roomOf, startReactionFlush, type BaselineRoom } from "./common.js";
+import { BATCH_MS, printListening, roomBatcher, roomOf, startReactionFlush, type BaselineRoom } from "./common.js";
 
 const packr = new Packr({ useRecords: false });
 const rooms = new Map<string, BaselineRoom>();
 const members = new Map<string, Set<WebSocket>>();
 const wss = new WebSocketServer({ host: "127.0.0.1", port: Number(process.env.PORT ?? 0), perMessageDeflate: false, maxPayload: 64 * 1024 });
 
-function publish(room: string, frame: unknown): void {
-  const buf = packr.pack(frame);
+const add = roomBatcher(BATCH_MS, (room, items) => {
+  const buf = packr.pack({ t: "room", d: { room, items } });
   for (const ws of members.get(room) ?? []) ws.send(buf);
-}
+});
 
 wss.on("connection", (ws) => {
   const joined = new Set<string>();
@@ -36,7 +36,7 @@ wss.on("connection", (ws) => {
       answer({ seq: r.seq, events: [] });
     } else if (f.t === "room.chat") {
       const seq = ++r.seq;
-      publish(f.d.room, { t: "room", d: { room: f.d.room, items: [{ kind: "chat", seq, ts: Date.now(), text: f.d.text }] } });
+      add(f.d.room, { kind: "chat", seq, ts: Date.now(), text: f.d.text });
       answer({ seq });
     } else if (f.t === "room.react" && f.d.emoji) {
       r.reactions.set(f.d.emoji, (r.reactions.get(f.d.emoji) ?? 0) + 1);
@@ -46,7 +46,7 @@ wss.on("connection", (ws) => {
     for (const room of joined) members.get(room)?.delete(ws);
   });
 });
-startReactionFlush(rooms, publish);
+startReactionFlush(rooms, add);
 wss.on("listening", () => {
   const a = wss.address();
   printListening(typeof a === "object" && a !== null ? a.port : 0);

@@ -24,6 +24,11 @@ export class NatsServer {
     return srv;
   }
 
+  /** The running server's process id (benches sum its CPU), 0 when stopped. */
+  get pid(): number {
+    return this.#proc?.pid ?? 0;
+  }
+
   /** Starts (again) on the same port and storage directory: JetStream data survives. */
   async restart(): Promise<void> {
     const bin = process.env.NATS_SERVER_BIN ?? "nats-server";

@@ -19,15 +19,20 @@ export interface NodeOptions {
   dataDir?: string;
   /** Wait until /readyz answers 200 (default when the node runs a gateway). */
   waitReady?: boolean;
+  /** Extra node flags (the fan-out bench's `--profile`: `--cpu-prof --cpu-prof-dir=...`). */
+  nodeArgs?: string[];
 }
 
 /** GET /readyz; over TLS the test certificate is self-signed, so it is not verified here. */
 function readyStatus(base: string): Promise<number> {
-  if (!base.startsWith("https:")) return fetch(`${base}/readyz`).then((r) => r.status);
+  // Bounded: a request the node accepts and never answers must not hang whoever waits for it.
+  if (!base.startsWith("https:")) return fetch(`${base}/readyz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.status);
   return new Promise((resolve, reject) => {
-    https.get(`${base}/readyz`, { rejectUnauthorized: false }, (res) => {
+    https.get(`${base}/readyz`, { rejectUnauthorized: false, timeout: 5000 }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
+    }).on("timeout", function (this: { destroy(e: Error): void }) {
+      this.destroy(new Error("readyz: no answer in 5 s"));
     }).on("error", reject);
   });
 }
@@ -87,9 +92,7 @@ export class PlatformNode {
       ...(opts.natsUrl ? { NATS_URL: opts.natsUrl } : {}),
       ...opts.env,
     };
-    // ESH_NODE_ARGS: extra node flags for the nodes (profiling a bench: "--cpu-prof --cpu-prof-dir=/tmp/prof").
-    const extra = (process.env.ESH_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    const proc = spawn(process.execPath, [...extra, "--import", "tsx", "main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), "--import", "tsx", "main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     const node = new PlatformNode(proc, dataDir, ownsDir);
     const gatewayWanted = !opts.services || opts.services.split(",").includes("gateway");
     await new Promise<void>((resolve, reject) => {
