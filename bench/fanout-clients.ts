@@ -25,23 +25,26 @@ export interface BenchClient {
 }
 
 type OnItems = (room: string, items: RoomItemLite[]) => void;
+/** A request sent without an id was refused (the server's error frame names its code). */
+type OnRefused = (code: string) => void;
 const packr = new Packr({ useRecords: false });
 
-export function connectClient(kind: ServerKind, url: string, token: string, localAddress: string, onItems: OnItems): Promise<BenchClient> {
+export function connectClient(kind: ServerKind, url: string, token: string, localAddress: string, onItems: OnItems, onRefused: OnRefused = () => undefined): Promise<BenchClient> {
   const u = new URL(url);
   const base = { host: u.hostname, port: Number(u.port), localAddress };
-  return kind === "socketio" ? connectSocketIo(base, onItems) : connectMsgpack({ ...base, path: kind === "ours" ? `${u.pathname}?token=${token}` : u.pathname }, onItems);
+  return kind === "socketio" ? connectSocketIo(base, onItems) : connectMsgpack({ ...base, path: kind === "ours" ? `${u.pathname}?token=${token}` : u.pathname }, onItems, onRefused);
 }
 
-async function connectMsgpack(o: { host: string; port: number; path: string; localAddress: string }, onItems: OnItems): Promise<BenchClient> {
+async function connectMsgpack(o: { host: string; port: number; path: string; localAddress: string }, onItems: OnItems, onRefused: OnRefused): Promise<BenchClient> {
   const pending = new Map<string, () => void>();
   let n = 0;
   const ws = await LightWs.connect({
     ...o,
     onMessage(data) {
-      const f = packr.unpack(data) as { t: string; id?: string; d: { room: string; items: RoomItemLite[] } };
+      const f = packr.unpack(data) as { t: string; id?: string; d: { room: string; items: RoomItemLite[]; code?: string } };
       if (f.t === "room") onItems(f.d.room, f.d.items);
       else if (f.id !== undefined) pending.get(f.id)?.();
+      else if (f.t === "error") onRefused(f.d.code ?? "?");
     },
   });
   const send = (t: string, d: unknown, wantAnswer: boolean): Promise<void> => {

@@ -30,6 +30,8 @@ export interface StepReport {
   sent: [string, number][];
   /** Per client of this worker: [room, distinct chats of this step it received, receipts of a chat it already had]. */
   clients: [string, number, number][];
+  /** [error code, requests of this step the server refused with it]. */
+  refused: [string, number][];
 }
 
 export type WorkerMessage = StepReport | { type: "connected"; n: number } | { type: "progress"; connected: number } | { type: "error"; message: string };

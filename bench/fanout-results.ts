@@ -39,6 +39,8 @@ export interface StepResult {
   dups: number;
   /** Clients that missed at least one chat. */
   clientsMissing: number;
+  /** Requests the server refused, by error code (a refused chat is lost to every member). */
+  refused: Record<string, number>;
   deliveriesPerSec: number;
   serverCpuSec: number;
   /** Server CPU microseconds per delivery (all server processes). */

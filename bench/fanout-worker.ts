@@ -17,6 +17,7 @@ const clients: Held[] = [];
 let worker = 0;
 let stepId = "";
 let hist = new Array<number>(HIST_BUCKETS).fill(0);
+let refused = new Map<string, number>();
 const now = () => performance.timeOrigin + performance.now();
 const send = (m: unknown) => process.send?.(m);
 
@@ -42,7 +43,7 @@ async function connectAll(kind: ServerKind, url: string, list: { token: string; 
       const box: { held?: Held } = {}; // items come only after the join, by when it is set
       const c = await connectClient(kind, url, spec.token, addresses[i % addresses.length] ?? "127.0.0.1", (_room, items) => {
         if (box.held) onItems(box.held, items);
-      });
+      }, (code) => refused.set(code, (refused.get(code) ?? 0) + 1));
       const held: Held = (box.held = { c, room: spec.room, receipts: new Receipts() });
       await c.join(spec.room);
       clients.push(held);
@@ -56,6 +57,7 @@ async function connectAll(kind: ServerKind, url: string, list: { token: string; 
 async function runStep(id: string, rates: Record<string, { chat: number; react: number }>, seconds: number, drainMs: number): Promise<StepReport> {
   stepId = id;
   hist = new Array<number>(HIST_BUCKETS).fill(0);
+  refused = new Map();
   for (const h of clients) h.receipts = new Receipts();
   const sent = new Map<string, number>();
   const byRoom = new Map<string, BenchClient[]>();
@@ -84,7 +86,7 @@ async function runStep(id: string, rates: Record<string, { chat: number; react: 
     }, TICK);
   });
   await new Promise((r) => setTimeout(r, drainMs));
-  return { type: "step", hist, sent: [...sent], clients: clients.map((h) => [h.room, h.receipts.unique, h.receipts.dups]) };
+  return { type: "step", hist, sent: [...sent], clients: clients.map((h) => [h.room, h.receipts.unique, h.receipts.dups]), refused: [...refused] };
 }
 
 process.on("message", (msg: WorkerCommand) => {

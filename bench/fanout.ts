@@ -189,13 +189,13 @@ async function runStep(name: string, workers: Workers, rooms: string[], members:
     machineBusyPct: Math.round(((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * 100),
     pass: s.p99 <= SLO_P99_MS && s.lost === 0 && s.dups === 0 && s.sent > 0,
   };
-  progress(`[${name}] ${rate}/s: p99 ${step.p99} ms, ${step.deliveriesPerSec} deliveries/s, lost ${step.lost} (${step.clientsMissing} clients), dups ${step.dups}, server ${step.usPerDelivery} µs/delivery, clients cpu ${step.clientCpuPct}%, machine busy ${step.machineBusyPct}% -> ${step.pass ? "holds" : "breaks"} the SLO`);
+  progress(`[${name}] ${rate}/s: p99 ${step.p99} ms, ${step.deliveriesPerSec} deliveries/s, lost ${step.lost} (${step.clientsMissing} clients), dups ${step.dups}${Object.keys(step.refused).length ? `, refused ${JSON.stringify(step.refused)}` : ""}, server ${step.usPerDelivery} µs/delivery, clients cpu ${step.clientCpuPct}%, machine busy ${step.machineBusyPct}% -> ${step.pass ? "holds" : "breaks"} the SLO`);
   if (process.stdout.isTTY) process.stdout.write("\n");
   return step;
 }
 
 /** Per-client accounting: each client owes every chat sent to its room, once. */
-export function tally(reports: Pick<StepReport, "hist" | "sent" | "clients">[], members: Map<string, number>): Pick<StepResult, "p50" | "p99" | "p999" | "sent" | "expected" | "delivered" | "lost" | "dups" | "clientsMissing"> {
+export function tally(reports: Pick<StepReport, "hist" | "sent" | "clients" | "refused">[], members: Map<string, number>): Pick<StepResult, "p50" | "p99" | "p999" | "sent" | "expected" | "delivered" | "lost" | "dups" | "clientsMissing" | "refused"> {
   const hist = new Array<number>(HIST_BUCKETS).fill(0);
   for (const r of reports) for (let i = 0; i < HIST_BUCKETS; i++) hist[i] = (hist[i] ?? 0) + (r.hist[i] ?? 0);
   const sentTo = new Map<string, number>();
@@ -213,9 +213,11 @@ export function tally(reports: Pick<StepReport, "hist" | "sent" | "clients">[], 
       if (unique < owed) clientsMissing++;
     }
   }
+  const refused: Record<string, number> = {};
+  for (const r of reports) for (const [code, n] of r.refused) refused[code] = (refused[code] ?? 0) + n;
   const sent = [...sentTo.values()].reduce((a, b) => a + b, 0);
   const expected = [...sentTo].reduce((n, [room, k]) => n + k * (members.get(room) ?? 0), 0);
-  return { p50: percentile(hist, 0.5), p99: percentile(hist, 0.99), p999: percentile(hist, 0.999), sent, expected, delivered, lost, dups, clientsMissing };
+  return { p50: percentile(hist, 0.5), p99: percentile(hist, 0.99), p999: percentile(hist, 0.999), sent, expected, delivered, lost, dups, clientsMissing, refused };
 }
 
 export async function fanoutBench(argv: string[]): Promise<void> {
