@@ -2,6 +2,8 @@
 import type { ServerKind } from "./fanout-clients.js";
 
 export const SLO_P99_MS = 50;
+/** Beyond this p99 a server no longer keeps up (its queues grow), whatever it delivers. */
+export const KEEP_UP_P99_MS = 1000;
 
 export interface Options {
   clients: number;
@@ -51,7 +53,10 @@ export interface StepResult {
   clientCpuPct: number;
   /** Whole machine busy %, kernel (loopback TCP, softirq) included: near 100 means the box is the limit. */
   machineBusyPct: number;
+  /** Holds the SLO: p99 <= SLO_P99_MS, nothing lost or duplicated. */
   pass: boolean;
+  /** Keeps up: p99 <= KEEP_UP_P99_MS, nothing lost or duplicated. */
+  keepsUp: boolean;
 }
 
 export interface ServerResult {
@@ -65,6 +70,8 @@ export interface ServerResult {
   steps: StepResult[];
   /** The highest rate such that it and every lower rate held the SLO. */
   sustainable?: StepResult;
+  /** The highest rate such that it and every lower rate kept up. */
+  saturation?: StepResult;
 }
 
 export const label = (r: Pick<ServerResult, "kind" | "batchMs">): string => `${r.kind}${r.batchMs > 0 ? ` batched ${r.batchMs} ms` : " unbatched"}`;

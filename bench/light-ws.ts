@@ -8,6 +8,8 @@
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 
+const READ_BUFFER = Buffer.allocUnsafe(1 << 16);
+
 export interface LightWsOptions {
   host: string;
   port: number;
@@ -31,19 +33,29 @@ export class LightWs {
 
   static connect(opts: LightWsOptions): Promise<LightWs> {
     return new Promise((resolve, reject) => {
-      const sock = net.connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress, noDelay: true });
-      const ws = new LightWs(sock, opts);
-      sock.once("connect", () => {
-        const key = randomBytes(16).toString("base64");
-        sock.write(`GET ${opts.path} HTTP/1.1\r\nHost: ${opts.host}:${opts.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-      });
-      sock.on("data", (chunk: Buffer) => {
+      // Reads land in one buffer shared by every socket of the process (no allocation and no
+      // stream machinery per read): each read is parsed before the next, leftovers are copied.
+      const box: { ws?: LightWs } = {};
+      let ready = false;
+      const onRead = (n: number): boolean => {
+        const ws = box.ws;
+        if (!ws) return true;
         try {
-          if (ws.#onData(chunk)) resolve(ws);
+          if (ws.#onData(READ_BUFFER.subarray(0, n)) && !ready) {
+            ready = true;
+            resolve(ws);
+          }
         } catch (err) {
           sock.destroy();
           reject(err instanceof Error ? err : new Error(String(err)));
         }
+        return true;
+      };
+      const sock = net.connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress, noDelay: true, onread: { buffer: READ_BUFFER, callback: onRead } });
+      box.ws = new LightWs(sock, opts);
+      sock.once("connect", () => {
+        const key = randomBytes(16).toString("base64");
+        sock.write(`GET ${opts.path} HTTP/1.1\r\nHost: ${opts.host}:${opts.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
       });
       sock.once("error", reject);
     });
@@ -71,8 +83,14 @@ export class LightWs {
     this.#sock.destroy();
   }
 
-  /** Returns true once the handshake completed (the first time). */
+  /** Returns true once the handshake completed (the first time). `chunk` is only valid during the call. */
   #onData(chunk: Buffer): boolean {
+    const opened = this.#parse(chunk);
+    if (this.#buf.length) this.#buf = Buffer.from(this.#buf); // keep what is left past this read
+    return opened;
+  }
+
+  #parse(chunk: Buffer): boolean {
     this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
     if (!this.#open) {
       const end = this.#buf.indexOf("\r\n\r\n");

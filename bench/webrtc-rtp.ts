@@ -17,12 +17,18 @@ export class RtpSender {
   #seq = 0;
   counter = 0;
 
-  constructor(size: number) {
+  readonly #gapEvery: number;
+
+  /** `gapEvery` > 0: every that many packets one RTP sequence number is skipped (a loss the
+   *  receivers see and NACK; the bench's own counter in the payload has no gap). */
+  constructor(size: number, gapEvery = 0) {
     this.#size = Math.max(size, HEADER + VP8 + 16);
+    this.#gapEvery = gapEvery;
   }
 
   /** One packet to each target (the same bytes: the SFU and the direct baseline see the same load). */
   send(targets: { port: number }[]): void {
+    if (this.#gapEvery > 0 && this.counter % this.#gapEvery === this.#gapEvery - 1) this.#seq++;
     const b = Buffer.alloc(this.#size);
     b[0] = 0x80;
     b[1] = PAYLOAD_TYPE | 0x80; // marker: one packet per frame
@@ -82,4 +88,25 @@ export class RtpSink {
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+/**
+ * Sends `warm` + `measured` packets at `pps` to the targets; `atMeasure` runs when the measured
+ * part begins (the caller reads CPU there). Returns the measured part's wall time in ms.
+ */
+export async function pace(sender: RtpSender, targets: { port: number }[], pps: number, warm: number, measured: number, atMeasure: () => Promise<void>, onSecond: (s: number) => void): Promise<number> {
+  const interval = 1000 / pps;
+  const start = performance.now();
+  let t0 = start;
+  for (let i = 0; i < warm + measured; i++) {
+    if (i === warm) {
+      await atMeasure();
+      t0 = performance.now();
+    }
+    sender.send(targets);
+    const wait = start + (i + 1) * interval - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (i % pps === 0) onSecond(Math.round(i / pps));
+  }
+  return performance.now() - t0;
 }

@@ -44,8 +44,9 @@ describe("bench fanout smoke run", () => {
       // A hang fails the test with what the bench printed and what the machine was doing (runBench).
       const r = await runBench(args, 150_000);
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, /sustainable deliveries\/s/);
-      assert.match(r.stdout, /ours batched 10 ms vs uws batched 10 ms: sustainable/);
+      assert.match(r.stdout, /deliveries\/s at the SLO/);
+      assert.match(r.stdout, /deliveries\/s keeping up/);
+      assert.match(r.stdout, /ours batched 10 ms vs uws batched 10 ms: keeping up \d/);
       const json = JSON.parse(readFileSync(out, "utf8")) as { machine: { cores: number }; results: { kind: string; batchMs: number; steps: { sent: number; expected: number; delivered: number; lost: number; dups: number; clientsMissing: number }[] }[] };
       assert.ok(json.machine.cores >= 1);
       assert.deepEqual(json.results.map((x) => `${x.kind}/${x.batchMs}`), ["ours/0", "uws/0", "ws/0", "socketio/0", "ours/10", "uws/10", "ws/10", "socketio/10"]);
@@ -65,21 +66,29 @@ describe("bench fanout smoke run", () => {
 });
 
 describe("bench webrtc smoke run", () => {
-  it("a real worker forwards every packet to every consumer, and the figures are reported", async () => {
+  it("a real worker forwards every packet to PlainTransport consumers and to real WebRTC viewers, which report and NACK", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "esh-bench-"));
     const out = path.join(dir, "webrtc.json");
     try {
-      const r = await runBench(["webrtc", "--consumers", "5,10", "--seconds", "1", "--pps", "50", "--glass-seconds", "0", "--json", out], 120_000);
+      const r = await runBench(["webrtc", "--consumers", "5,10", "--viewers", "2,4", "--seconds", "2", "--pps", "50", "--gap-every", "20", "--glass-seconds", "0", "--json", out], 120_000);
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, /headline: 10 consumers on one worker core at 0% loss/);
-      const json = JSON.parse(readFileSync(out, "utf8")) as { steps: { consumers: number; sent: number; sfuLossPct: number; sinkLossPct: number; p50: number; workerCpuPct: number }[] };
+      assert.match(r.stdout, /headline: 4 real WebRTC viewers \(ICE \+ DTLS-SRTP \+ RTCP, werift\) on one worker at 0% loss/);
+      assert.match(r.stdout, /beside it, not the headline: 10 PlainTransport consumers/);
+      const json = JSON.parse(readFileSync(out, "utf8")) as { steps: { consumers: number; sent: number; sfuLossPct: number; sinkLossPct: number; p50: number; workerCpuPct: number }[]; real: { viewers: number; lossPct: number; p50: number; withReceiverReports: number; nacks: number }[] };
       assert.deepEqual(json.steps.map((s) => s.consumers), [5, 10]);
       for (const s of json.steps) {
-        assert.equal(s.sent, 50);
+        assert.equal(s.sent, 100);
         assert.equal(s.sfuLossPct, 0);
         assert.equal(s.sinkLossPct, 0);
         assert.ok(Number.isFinite(s.p50) && s.p50 > 0);
         assert.ok(s.workerCpuPct > 0);
+      }
+      assert.deepEqual(json.real.map((s) => s.viewers), [2, 4]);
+      for (const s of json.real) {
+        assert.equal(s.lossPct, 0, "every packet reached every real viewer (SRTP decrypted)");
+        assert.ok(Number.isFinite(s.p50) && s.p50 > 0);
+        assert.ok(s.withReceiverReports > 0, "the viewers' receiver reports reached the SFU");
+        assert.ok(s.nacks > 0, "the viewers NACKed the skipped sequence numbers");
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
