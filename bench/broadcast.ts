@@ -11,13 +11,15 @@
  * Options: --seconds N (glass sampling, 20), --ingests 1,2,4,8, --json FILE.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { CHROMIUM } from "../tools/harness/media-pages.js";
 import { api, PlatformNode } from "../tools/harness/node.js";
 import { freePort, waitFor } from "../tools/harness/ports.js";
+import { barChart, table, writeBenchResults } from "./chart.js";
+import { headlineOf } from "./headline.js";
 import { collect, GLASS_ARGS, page, probeVideo, throughSfu, type GlassResult } from "./webrtc-glass.js";
 
 interface Options {
@@ -156,7 +158,6 @@ async function ingestSteps(counts: number[], hls: boolean, clip: string, log: (l
 export async function broadcastBench(argv: string[]): Promise<void> {
   const o = parse(argv);
   const log = (l: string) => console.log(l);
-  log(`[broadcast] machine: ${String(os.cpus().length)} cores, load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}, node ${process.version}, ${execFileSync("ffmpeg", ["-version"], { encoding: "utf8" }).split("\n")[0] ?? ""}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), "esh-broadcast-"));
   const clip = path.join(dir, "clip.flv");
   execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=20", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=20", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "30", "-b:v", "2500k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-f", "flv", clip]);
@@ -186,7 +187,14 @@ export async function broadcastBench(argv: string[]): Promise<void> {
   const passthrough = await ingestSteps(o.ingests, false, clip, log);
   const withHls = await ingestSteps(o.ingests.filter((n) => n <= 2), true, clip, log);
   rmSync(dir, { recursive: true, force: true });
-  const headline = (steps: IngestStep[]) => steps.filter((s) => s.live === s.ingests).at(-1)?.ingestsPerCore;
+  // The highest step such that it and every lower step had all its ingests live (headline.ts).
+  const headline = (steps: IngestStep[]) => headlineOf(steps, (s) => s.live === s.ingests)?.ingestsPerCore;
   log(`[broadcast] headline: ${String(headline(passthrough) ?? "?")} RTMP ingests per media node core passing through; ${String(headline(withHls) ?? "?")} with the live HLS ladder on`);
-  if (o.json) writeFileSync(o.json, JSON.stringify({ glass, passthrough, withHls }, null, 2));
+  const glassBars = glass ? [{ label: "browser studio (WebRTC)", value: glass.webrtc.p50, baseline: true }, { label: "RTMP (ffmpeg x264 zerolatency)", value: glass.rtmp.p50, baseline: false }, { label: "SRT (120 ms window)", value: glass.srt.p50, baseline: false }] : [];
+  const stepRows = [...passthrough, ...withHls].map((s) => [s.hls ? "with live HLS" : "pass-through", s.ingests, s.live, s.nodeCpuPct, s.cpuPctPerIngest, s.ingestsPerCore]);
+  writeBenchResults("broadcast", "Broadcast from encoders: glass-to-glass by protocol, RTMP ingests per media node core", "glass-to-glass: a canvas clock through the platform to a watch page in Chromium; ingests: ffmpeg pushing a 720p30 2.5 Mbit/s clip over RTMP", [
+    ...(glass ? [barChart("Glass-to-glass p50 (capture to display)", "ms", glassBars)] : []),
+    barChart("RTMP ingests per media node core", "ingests", [{ label: "pass-through", value: headline(passthrough) ?? 0, baseline: false }, { label: "with the live HLS ladder", value: headline(withHls) ?? 0, baseline: false }]),
+    table(["mode", "ingests", "live", "node CPU %", "CPU % per ingest", "ingests per core"], stepRows),
+  ], { glass: glass ?? null, passthrough, withHls }, o.json);
 }

@@ -21,6 +21,7 @@ import { api, PlatformNode } from "../tools/harness/node.js";
 import { makeClip, uploadAndWait } from "../tools/harness/vod.js";
 import { percentile } from "./webrtc-rtp.js";
 import { liveHlsLatency } from "./webrtc-glass.js";
+import { barChart, writeBenchResults } from "./chart.js";
 
 interface Options {
   connections: number;
@@ -153,7 +154,11 @@ export async function hlsBench(argv: string[]): Promise<void> {
     console.log("[hls] live HLS latency (capture -> display), 15 s of frames…");
     const live = await liveHlsLatency(15, (l) => console.log(l));
     if (live) console.log(`[hls] live HLS latency p50 ${(live.p50 / 1000).toFixed(2)} s, p99 ${(live.p99 / 1000).toFixed(2)} s over ${live.samples} frames (target <= 6 s with 2 s segments)`);
-    if (o.json) await import("node:fs").then((fs) => fs.writeFileSync(o.json ?? "", JSON.stringify({ options: o, results, startupMs: s }, null, 2)));
+    writeBenchResults("hls", "HLS delivery: node:http (own process, reads disk) vs our gateway (cache off) vs an edge, warm and cold", `${String(o.connections)} connections × ${String(o.seconds)} s per target over 30 segments of a 20 s 720p ladder; VOD startup over ${String(o.startups)} fresh Chromium pages`, [
+      barChart("Segments/s", "/s", results.map((r) => ({ label: r.target, value: r.segmentsPerSec, baseline: r.target === "node:http" }))),
+      barChart("p99 segment latency", "ms", results.map((r) => ({ label: r.target, value: r.p99, baseline: r.target === "node:http" }))),
+      barChart("Startup and live latency", "ms", [{ label: "VOD startup p50", value: Math.round(percentile(s, 50)), baseline: false }, ...(live ? [{ label: "live HLS p50 (capture to display)", value: Math.round(live.p50), baseline: false }] : [])]),
+    ], { options: o, results, startupMs: s, live: live ?? null }, o.json);
   } finally {
     baseline.close();
     await coldEdge.stop();

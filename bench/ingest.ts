@@ -1,15 +1,15 @@
 /**
- * `npm run bench -- ingest [--seconds 20] [--connections 8] [--batch 250] [--window 4] [--store chdb|server]`
+ * `npm run bench -- ingest [--seconds 15] [--connections 8] [--batch 250] [--window 8] [--rates 50000,...] [--json out.json]`
  * Sustained events/s end to end: a client process sends event batches over WebSockets to an
  * embedded node (gateway -> spool -> analytics actor -> chdb); the figure counts only events
  * acknowledged AND found in the events table (zero loss is checked: count = distinct = acked).
  * Ingest lag: per event, accepted (server_ms) -> stored (stored_at). Baseline, same run, same
  * store: the same number of rows (the very lines the gateway writes) bulk-inserted straight into
  * a fresh chdb from files written beforehand, 100,000 rows per INSERT ... SELECT FROM file(). Targets: >= 100,000 events/s, >= 50% of direct, lag p99 <= 2 s.
- * Writes an HTML chart of accepted vs stored over time to bench/results/.
+ * Writes its JSON and an HTML chart (lag p99 against accepted events/s, the steps) to bench/results/.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -17,11 +17,12 @@ import { fileURLToPath } from "node:url";
 import { clientBatch, deviceFrom } from "../analytics/events.js";
 import { ChdbStore } from "../analytics/store-chdb.js";
 import { api, PlatformNode } from "../tools/harness/node.js";
+import { barChart, lineChart, table, writeBenchResults } from "./chart.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ADMIN = { username: "admin", password: "bench-admin-password" };
 
-interface Options { seconds: number; connections: number; batch: number; window: number; rates: number[] }
+interface Options { seconds: number; connections: number; batch: number; window: number; rates: number[]; json: string | undefined }
 interface Sample { s: number; accepted: number; stored: number }
 interface Step { rate: number; acked: number; failed: number; stored: number; distinct: number; acceptedPerSec: number; drainSec: number; lagP50: number; lagP99: number; samples: Sample[] }
 
@@ -36,6 +37,7 @@ function options(argv: string[]): Options {
     batch: Number(get("batch", "250")),
     window: Number(get("window", "8")),
     rates: get("rates", "50000,100000,125000,140000,160000").split(",").map(Number),
+    json: argv.includes("--json") ? get("json", "") : undefined,
   };
 }
 
@@ -57,10 +59,11 @@ export async function ingestBench(argv: string[]): Promise<void> {
   const rate = Math.round(best?.acceptedPerSec ?? 0);
   console.log(`\nsustained end to end (all stored, none lost, lag p99 <= 2 s): ${rate.toLocaleString("en")} events/s = ${((100 * rate) / direct.rate).toFixed(1)}% of direct inserts`);
   console.log(`targets: >= 100,000 events/s ${rate >= 100_000 ? "MET" : "NOT MET"} · >= 50% of direct ${rate >= 0.5 * direct.rate ? "MET" : "NOT MET"} · lag p99 <= 2 s at that rate ${best ? "MET" : "NOT MET"}`);
-  const file = path.join(ROOT, "bench", "results", `ingest-${new Date().toISOString().replace(/[:.]/g, "-")}.html`);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, chart(steps, direct, o));
-  console.log(`chart: ${file}`);
+  writeBenchResults("ingest", "Event ingest end to end (client → gateway → chdb, embedded) vs direct bulk inserts", `${String(o.connections)} connections · batches of ${String(o.batch)} · ${String(o.seconds)} s per step · embedded (chdb)`, [
+    lineChart({ title: "Ingest lag p99 against accepted events/s", xLabel: "accepted (and stored) events/s", yLabel: "lag p99 ms", hline: { y: 2000, label: "lag p99 2 s" }, series: [{ name: "end to end", color: "#2a7", points: steps.map((x) => [x.acceptedPerSec, x.lagP99]) }] }),
+    barChart("Events/s stored", "/s", [{ label: "ours, sustained end to end", value: rate, baseline: false }, { label: "direct bulk inserts", value: Math.round(direct.rate), baseline: true }]),
+    table(["offered/s", "accepted/s", "accepted", "refused", "stored", "distinct", "drained after s", "lag p50 ms", "lag p99 ms"], steps.map((x) => [x.rate, Math.round(x.acceptedPerSec), x.acked, x.failed, x.stored, x.distinct, Number(x.drainSec.toFixed(1)), x.lagP50, x.lagP99])),
+  ], { options: o, steps: steps.map((x) => ({ ...x, samples: undefined })), direct, sustained: rate }, o.json);
 }
 
 async function endToEnd(o: Options): Promise<Step[]> {
@@ -170,19 +173,4 @@ async function directInsert(rows: number) {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function chart(steps: Step[], direct: { rate: number }, o: Options): string {
-  const maxX = Math.max(1, ...steps.map((s) => s.acceptedPerSec), direct.rate);
-  const x = (v: number) => 60 + (v / maxX) * 620;
-  const maxLag = Math.max(2500, ...steps.map((s) => s.lagP99));
-  const y = (v: number) => 300 - (v / maxLag) * 280;
-  const pts = steps.map((s) => `<circle cx="${x(s.acceptedPerSec)}" cy="${y(s.lagP99)}" r="5" fill="${s.stored === s.acked ? "#2a7" : "#c33"}"><title>${s.rate}/s offered: ${Math.round(s.acceptedPerSec)}/s accepted and stored, lag p99 ${s.lagP99} ms</title></circle><text x="${x(s.acceptedPerSec) + 8}" y="${y(s.lagP99) - 6}" font-size="11">${Math.round(s.rate / 1000)}k offered</text>`).join("");
-  const path = `<path d="${steps.map((s, i) => `${i ? "L" : "M"}${x(s.acceptedPerSec).toFixed(1)},${y(s.lagP99).toFixed(1)}`).join(" ")}" fill="none" stroke="#2a7" stroke-width="2"/>`;
-  const slo = `<line x1="60" x2="680" y1="${y(2000)}" y2="${y(2000)}" stroke="#999" stroke-dasharray="4"/><text x="600" y="${y(2000) - 4}" font-size="12">lag p99 2 s</text>`;
-  const dline = `<line x1="${x(direct.rate)}" x2="${x(direct.rate)}" y1="20" y2="300" stroke="#37c" stroke-dasharray="4"/><text x="${x(direct.rate) - 150}" y="30" fill="#37c" font-size="12">direct inserts ${Math.round(direct.rate / 1000)}k/s</text>`;
-  return `<!doctype html><meta charset="utf-8"><title>Echostreamhub ingest bench</title><body style="font-family:sans-serif;max-width:820px;margin:2rem auto">
-<h1>Event ingest, embedded (chdb)</h1><p>${new Date().toISOString()} · ${o.connections} connections · batches of ${o.batch} · ${o.seconds} s per step</p>
-<h2>Ingest lag p99 as stored events/s grow</h2><svg width="760" height="330" font-family="sans-serif" font-size="13"><line x1="60" y1="300" x2="680" y2="300" stroke="#333"/><line x1="60" y1="20" x2="60" y2="300" stroke="#333"/>${slo}${dline}${path}${pts}<text x="320" y="325">accepted (and stored) events/s</text><text x="0" y="160">lag p99</text><text x="4" y="${y(maxLag) + 4}" font-size="11">${(maxLag / 1000).toFixed(1)} s</text><text x="4" y="${y(0) + 4}" font-size="11">0</text><text x="660" y="318" font-size="11">${Math.round(maxX / 1000)}k/s</text></svg>
-<pre>${JSON.stringify(steps, (k, v: unknown) => (k === "samples" ? undefined : v), 1)}</pre></body>`;
 }

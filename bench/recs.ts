@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- recs [--items 100000] [--dim 48] [--requests 2000] [--users 100000]
- *                        [--train-items 20000] [--interactions 5000000] [--train-batches 40]`
+ *                        [--train-items 20000] [--interactions 5000000] [--train-batches 40] [--json out.json]`
  * 1. Scoring: the top 20 of `items` for a user with a 30-item history (watched items excluded),
  *    latency p50/p99 and requests/s on one core; side by side, the same scoring with TF.js
  *    (matMul + topk on the chosen backend).
@@ -13,6 +13,7 @@ import { generate } from "../actors/recommenders/dataset.js";
 import { DEFAULT_MODEL, histories, topK, train, userVector, type Weights } from "../actors/recommenders/model.js";
 import { loadTf } from "../actors/recommenders/tf.js";
 import { annTopK, buildIndex } from "../actors/recommenders/ann.js";
+import { barChart, writeBenchResults } from "./chart.js";
 import { percentile } from "./webrtc-rtp.js";
 
 const arg = (argv: string[], name: string, d: number) => {
@@ -68,7 +69,13 @@ export async function recsBench(argv: string[]): Promise<void> {
   console.log(`| baseline: TF.js ${backend} matMul + topk | ${viaTf.p50.toFixed(2)} | ${viaTf.p99.toFixed(2)} | ${Math.round(viaTf.rps).toLocaleString("en")} |`);
   console.log(`index built in ${(buildMs / 1000).toFixed(1)} s (once per model version) · served (index) / TF.js throughput: ${(ann.rps / viaTf.rps).toFixed(1)}x · exact / TF.js: ${(ours.rps / viaTf.rps).toFixed(2)}x`);
   console.log(`target p99 <= 10 ms: index ${ann.p99 <= 10 ? "MET" : "NOT MET"} (${ann.p99.toFixed(2)} ms), exact ${ours.p99 <= 10 ? "MET" : "NOT MET"} (${ours.p99.toFixed(2)} ms)`);
-  await trainingEpoch(argv, tf, backend);
+  const training = await trainingEpoch(argv, tf, backend);
+  const json = argv.indexOf("--json") >= 0 ? argv[argv.indexOf("--json") + 1] : undefined;
+  writeBenchResults("recs", "Recommendations: top-20 scoring (ours exact, ours index) vs TF.js, and training", `top 20 of ${items.toLocaleString("en")} items, dim ${String(dim)}, ${String(requests)} requests on one core; TF.js backend ${backend}`, [
+    barChart("Scoring requests/s on one core", "req/s", [{ label: "ours: index", value: Math.round(ann.rps), baseline: false }, { label: "ours: exact", value: Math.round(ours.rps), baseline: false }, { label: `TF.js ${backend} matMul + topk`, value: Math.round(viaTf.rps), baseline: true }]),
+    barChart("Scoring p99", "ms", [{ label: "ours: index", value: ann.p99, baseline: false }, { label: "ours: exact", value: ours.p99, baseline: false }, { label: `TF.js ${backend}`, value: viaTf.p99, baseline: true }]),
+    barChart("Index recall@20 vs exact", "%", [{ label: "synthetic clustered weights", value: Number((100 * annRecall).toFixed(1)), baseline: false }, { label: "the trained model's own vectors", value: training.recallPct, baseline: false }]),
+  ], { items, dim, requests, backend, scoring: { exact: ours, index: ann, tf: viaTf }, indexBuildMs: buildMs, indexRecallSyntheticPct: 100 * annRecall, training }, json);
 }
 
 function time(n: number, fn: (r: number) => number): { p50: number; p99: number; rps: number } {
@@ -98,7 +105,7 @@ function clusteredWeights(items: number, dim: number): Weights {
   return { items, dim, w, v, bias };
 }
 
-async function trainingEpoch(argv: string[], tf: Awaited<ReturnType<typeof loadTf>>["tf"], backend: string): Promise<void> {
+async function trainingEpoch(argv: string[], tf: Awaited<ReturnType<typeof loadTf>>["tf"], backend: string): Promise<{ msPerBatch: number; epochSec: number; scaled: boolean; recallPct: number }> {
   const users = arg(argv, "users", 100_000);
   const items = arg(argv, "train-items", 20_000);
   const interactions = arg(argv, "interactions", 5_000_000);
@@ -128,5 +135,7 @@ async function trainingEpoch(argv: string[], tf: Awaited<ReturnType<typeof loadT
     const exact = new Set(topK(trained, u, 20, (i) => h.has(i)).map((x) => x.item));
     overlap += annTopK(trained, index, u, 20, (i) => h.has(i)).filter((x) => exact.has(x.item)).length / 20;
   }
-  console.log(`\n[recs] index recall@20 vs exact on the trained model's own item vectors (${items.toLocaleString("en")} items, ${String(index.clusters)} clusters, 24 probed, ${String(probeUsers.length)} users of the training sample): ${(100 * overlap / probeUsers.length).toFixed(1)}%`);
+  const recallPct = Number(((100 * overlap) / probeUsers.length).toFixed(1));
+  console.log(`\n[recs] index recall@20 vs exact on the trained model's own item vectors (${items.toLocaleString("en")} items, ${String(index.clusters)} clusters, 24 probed, ${String(probeUsers.length)} users of the training sample): ${String(recallPct)}%`);
+  return { msPerBatch: Math.round(perBatch), epochSec: Math.round((perBatch * fullBatches) / 1000), scaled, recallPct };
 }

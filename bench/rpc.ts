@@ -14,9 +14,9 @@
  * baseline and the load generator's own CPU, with a bar chart; --json writes the figures.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
 import { Packr } from "msgpackr";
 import WebSocket from "ws";
+import { barChart, table, writeBenchResults } from "./chart.js";
 import { NatsServer } from "../tools/harness/nats.js";
 import { api, PlatformNode } from "../tools/harness/node.js";
 
@@ -189,7 +189,11 @@ async function main(o: RpcOptions): Promise<void> {
       { name: "nats list", url: `${gateway.wsUrl}?token=${tNats.token}`, type: "streams.list", payload: { limit: 5 } },
     ]);
     report(o, results);
-    if (o.json) writeFileSync(o.json, JSON.stringify({ clients: o.clients, window: o.window, seconds: o.seconds, rounds: o.rounds, results }, null, 2));
+    writeBenchResults("rpc", "WebSocket request/answer: the ws baseline, our gateway, the actors embedded and over NATS", `${String(o.clients)} clients, ${String(o.window)} in flight each, ${String(o.rounds)} rounds of ${String(o.seconds)} s per row in rotated order after a warm-up`, [
+      barChart("Requests answered per second", "req/s", results.map((r) => ({ label: r.name, value: r.perSec, baseline: r.name.startsWith("ws-baseline") }))),
+      barChart("p99 latency", "ms", results.map((r) => ({ label: r.name, value: r.p99, baseline: r.name.startsWith("ws-baseline") }))),
+      table(["row", "req/s", "vs baseline", "p50 ms", "p99 ms", "p999 ms", "client CPU %"], results.map((r) => [r.name, r.perSec, Number((r.perSec / (results[0]?.perSec ?? 1)).toFixed(2)), r.p50, r.p99, r.p999, r.clientCpuPct])),
+    ], { clients: o.clients, window: o.window, seconds: o.seconds, rounds: o.rounds, results }, o.json);
   } finally {
     baseline.proc.kill();
     for (const n of [gateway, actors, embedded]) await n.stop("SIGKILL");

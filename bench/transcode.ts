@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { encodeLadder, renditionsFor, SEGMENT_SEC, type Rendition } from "../media/ladder.js";
 import { probeUpload } from "../media/probe.js";
+import { barChart, writeBenchResults } from "./chart.js";
 
 interface Options {
   seconds: number;
@@ -75,7 +76,10 @@ export async function transcodeBench(argv: string[]): Promise<void> {
     console.log(`[transcode] baseline (${rungs.length} processes at once, ladder only): ${baseSec.toFixed(1)} s = ${(o.seconds / baseSec).toFixed(2)}x realtime`);
     const ratio = baseSec / oursSec;
     console.log(`[transcode] ours is ${ratio.toFixed(2)}x the baseline (target >= 1.25x)`);
-    if (o.json) writeFileSync(o.json, JSON.stringify({ options: o, renditions: rungs.map((r) => r.name), oursSec, baselineSec: baseSec, oursRealtime: o.seconds / oursSec, baselineRealtime: o.seconds / baseSec, ratio }, null, 2));
+    writeBenchResults("transcode", "The VOD ladder: one ffmpeg process (ours) vs one process per rendition (baseline)", `${String(o.seconds)} s of ${o.size} input; ladder ${rungs.map((r) => r.name).join(", ")}; ours also makes the poster and the sprite`, [
+      barChart("Wall time for the whole ladder (lower is better)", "s", [{ label: "ours: one process", value: Number(oursSec.toFixed(1)), baseline: false }, { label: `baseline: ${String(rungs.length)} processes`, value: Number(baseSec.toFixed(1)), baseline: true }]),
+      barChart("Speed", "x realtime", [{ label: "ours: one process", value: Number((o.seconds / oursSec).toFixed(2)), baseline: false }, { label: `baseline: ${String(rungs.length)} processes`, value: Number((o.seconds / baseSec).toFixed(2)), baseline: true }]),
+    ], { options: o, renditions: rungs.map((r) => r.name), oursSec, baselineSec: baseSec, oursRealtime: o.seconds / oursSec, baselineRealtime: o.seconds / baseSec, ratio }, o.json);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
