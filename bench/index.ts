@@ -2,8 +2,8 @@
  * `npm run bench -- <suite> [options]`: load tests that print figures next to their baseline
  * from the same run. Suites:
  *   rpc    WebSocket request/answer: ws baseline vs our gateway vs actors embedded vs over NATS
- *   fanout room fan-out: our gateway vs ws vs Socket.IO
- *   webrtc SFU forwarding: consumers per worker core at 0% loss, latency the SFU adds
+ *   fanout room fan-out: our gateway vs raw uWS publish vs ws vs Socket.IO, unbatched and batched
+ *   webrtc SFU forwarding: real WebRTC viewers per worker at 0% loss (PlainTransport beside), latency the SFU adds
  *   transcode  the VOD ladder in one ffmpeg process vs one process per rendition
  *   hls    segments/s from our gateway and an edge vs node:http; VOD startup in Chromium
  *   ingest analytics events/s end to end (client -> gateway -> chdb) vs direct bulk inserts
