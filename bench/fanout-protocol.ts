@@ -12,7 +12,7 @@ export function percentile(hist: number[], p: number): number {
   let seen = 0;
   for (let i = 0; i < hist.length; i++) {
     seen += hist[i] ?? 0;
-    if (seen >= target) return i / 10;
+    if (seen >= target) return (i + 1) / 10; // the bucket's upper edge: never below the true value
   }
   return (hist.length - 1) / 10;
 }

@@ -5,10 +5,10 @@ const col = (v: string | number, w: number) => String(v).padStart(w);
 const mark = (s: StepResult) => (s.pass ? "" : s.keepsUp ? "  over SLO" : "  behind");
 
 function printSteps(results: ServerResult[]): void {
-  console.log("server".padEnd(24) + col("chat/s", 7) + col("deliv/s", 9) + col("p50", 7) + col("p99", 7) + col("p999", 7) + col("lost", 7) + col("miss", 6) + col("dup", 5) + col("cpu-s", 7) + col("µs/dlv", 8) + col("rssMB", 7) + col("KB/conn", 8) + col("cli%", 6) + col("box%", 6));
+  console.log("server".padEnd(24) + col("chat/s", 7) + col("sent/s", 8) + col("deliv/s", 9) + col("p50", 7) + col("p99", 7) + col("p999", 7) + col("lost", 7) + col("miss", 6) + col("dup", 5) + col("cpu-s", 7) + col("µs/dlv", 8) + col("krn%", 5) + col("rssMB", 7) + col("KB/conn", 8) + col("cli%", 6) + col("box%", 6));
   for (const r of results) {
     for (const s of stepsByRate(r)) {
-      console.log(label(r).padEnd(24) + col(s.chatRate, 7) + col(s.deliveriesPerSec, 9) + col(s.p50, 7) + col(s.p99, 7) + col(s.p999, 7) + col(s.lost, 7) + col(s.clientsMissing, 6) + col(s.dups, 5) + col(s.serverCpuSec, 7) + col(s.usPerDelivery, 8) + col(s.serverRssMB, 7) + col(r.memPerConnKB, 8) + col(s.clientCpuPct, 6) + col(s.machineBusyPct, 6) + mark(s));
+      console.log(label(r).padEnd(24) + col(s.chatRate, 7) + col(s.sentPerSec, 8) + col(s.deliveriesPerSec, 9) + col(s.p50, 7) + col(s.p99, 7) + col(s.p999, 7) + col(s.lost, 7) + col(s.clientsMissing, 6) + col(s.dups, 5) + col(s.serverCpuSec, 7) + col(s.usPerDelivery, 8) + col(s.serverKernelPct, 5) + col(s.serverRssMB, 7) + col(r.memPerConnKB, 8) + col(s.clientCpuPct, 6) + col(s.machineBusyPct, 6) + mark(s));
     }
   }
 }
@@ -36,12 +36,13 @@ function printVersus(ours: ServerResult, base: ServerResult, targets: { deliveri
     parts.push(`at ${rate} chat/s p99 ${o.p99} vs ${b.p99} ms (${dp >= 0 ? "+" : ""}${dp.toFixed(1)} ms${targets.p99PlusMs !== undefined ? `, target <= +${targets.p99PlusMs}: ${verdict(dp <= targets.p99PlusMs)}` : ""})`);
     parts.push(`CPU per delivery ${o.usPerDelivery} vs ${b.usPerDelivery} µs (${cpu.toFixed(2)}x${targets.cpu !== undefined ? `, target <= ${targets.cpu}x: ${verdict(cpu <= targets.cpu)}` : ""})`);
   }
+  if (ours.processes !== base.processes) parts.push(`ours ran as ${String(ours.processes)} processes against ${String(base.processes)}: deliveries/s are not like with like, CPU per delivery is`);
   console.log(`  ${label(ours)} vs ${label(base)}: ${parts.join("; ")}`);
 }
 
 export function printFanoutReport(results: ServerResult[], o: Options): void {
   console.log(`\nfan-out: ${o.clients} clients in ${o.rooms} room(s), ${o.reactionRate} reactions/s per room, ${o.workers} client processes over ${o.addresses} source addresses; SLO p99 <= ${SLO_P99_MS} ms, no client missing or duplicating a chat`);
-  console.log("lost = owed deliveries never received, summed per client; miss = clients that missed any; dup = receipts of a chat already received; µs/dlv = server CPU per delivery (all server processes); over SLO = kept up, p99 over the SLO; behind = lost, duplicated or p99 over 1 s\n");
+  console.log("lost = owed deliveries never received, summed per client; miss = clients that missed any; dup = receipts of a chat already received; µs/dlv = all server CPU during the step (reactions, presence, the drain included) over chat deliveries; krn% = its share in the kernel; over SLO = kept up, p99 over the SLO; behind = lost, duplicated or p99 over 1 s\n");
   printSteps(results);
   const headline = (title: string, pick: (r: ServerResult) => StepResult | undefined, none: (r: ServerResult) => string) => {
     console.log(`\n${title}`);

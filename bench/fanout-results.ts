@@ -31,6 +31,8 @@ export interface StepResult {
   p99: number;
   p999: number;
   sent: number;
+  /** Chats actually offered per second (the clients' clock-driven schedule). */
+  sentPerSec: number;
   /** Deliveries owed: each chat once to each member of its room. */
   expected: number;
   /** Distinct chats received, summed over clients. */
@@ -48,6 +50,8 @@ export interface StepResult {
   /** Server CPU microseconds per delivery (all server processes). */
   usPerDelivery: number;
   serverCpuPct: number;
+  /** Share of the server's CPU spent in the kernel (socket writes, loopback TCP), %. */
+  serverKernelPct: number;
   serverRssMB: number;
   /** CPU of all client processes together, % of one core: when near 100% x cores, the clients limit the figures. */
   clientCpuPct: number;

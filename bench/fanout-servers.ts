@@ -30,7 +30,7 @@ export async function startServer(kind: ServerKind, gateways: number, batchMs: n
     const args = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
     return gateways > 1 ? startOursDistributed(gateways, env, args) : startOurs(env, args);
   }
-  const proc = spawn(process.execPath, ["--import", "tsx", BASELINES[kind]], { env: { ...process.env, BATCH_MS: String(batchMs) }, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, ["--import", "tsx", BASELINES[kind]], { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", BATCH_MS: String(batchMs) }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${kind} server did not start in 30 s:\n${out}`)), 30_000);

@@ -65,23 +65,27 @@ async function runStep(id: string, rates: Record<string, { chat: number; react: 
   const started = now();
   const TICK = 10;
   let n = 0;
-  const owed = new Map<string, { chat: number; react: number }>();
+  // Open loop: what is due follows the clock, not the ticks, so a busy client process that
+  // fires late sends what it owes at once instead of quietly offering less load.
+  const done = new Map<string, { chat: number; react: number }>();
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
-      if (now() - started >= seconds * 1000) return clearInterval(timer), resolve();
+      const elapsed = Math.min(now() - started, seconds * 1000);
       for (const [room, list] of byRoom) {
         const r = rates[room];
         if (!r) continue;
-        const o = owed.get(room) ?? { chat: 0, react: 0 };
-        o.chat += (r.chat * TICK) / 1000;
-        o.react += (r.react * TICK) / 1000;
-        for (; o.chat >= 1; o.chat--) {
+        const d = done.get(room) ?? { chat: 0, react: 0 };
+        for (; d.chat < Math.floor((r.chat * elapsed) / 1000); d.chat++) {
           list[n % list.length]?.chat(room, `${id}|${worker}.${n}|${now()}`);
           n++;
           sent.set(room, (sent.get(room) ?? 0) + 1);
         }
-        for (; o.react >= 1; o.react--) list[(n + Math.floor(o.react * 7)) % list.length]?.react(room, "🔥");
-        owed.set(room, o);
+        for (; d.react < Math.floor((r.react * elapsed) / 1000); d.react++) list[(n + d.react * 7) % list.length]?.react(room, "🔥");
+        done.set(room, d);
+      }
+      if (elapsed >= seconds * 1000) {
+        clearInterval(timer);
+        resolve();
       }
     }, TICK);
   });

@@ -58,6 +58,14 @@ export class LightWs {
         sock.write(`GET ${opts.path} HTTP/1.1\r\nHost: ${opts.host}:${opts.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
       });
       sock.once("error", reject);
+      // Bounded: a server that accepts and never upgrades fails the connect, saying so.
+      const timer = setTimeout(() => {
+        if (!ready) sock.destroy(new Error(`WebSocket upgrade to ${opts.host}:${String(opts.port)} unanswered after 10 s`));
+      }, 10_000);
+      sock.once("close", () => {
+        clearTimeout(timer);
+        if (!ready) reject(new Error(`connection to ${opts.host}:${String(opts.port)} closed before the upgrade`));
+      });
     });
   }
 

@@ -15,12 +15,15 @@ export interface RealStep {
   viewers: number;
   processes: number;
   sent: number;
+  /** Packets of the window some viewer never got (distinct per viewer), and their share. */
+  lost: number;
   lossPct: number;
+  duplicates: number;
   p50: number;
   p99: number;
   addedP50: number;
   addedP99: number;
-  /** Consumers whose viewer's receiver reports reached the SFU (an RTT was measured). */
+  /** Consumers whose viewer's receiver reports reached the SFU (an RTT, or losses it reported). */
   withReceiverReports: number;
   nacks: number;
   connectMs: number;
@@ -113,10 +116,11 @@ export async function realStep(c: RealContext, viewers: number, processes: numbe
     const first = c.sender.counter + warm;
     const window = { from: first, to: first + c.pps * c.seconds };
     c.direct.reset(window);
+    // Every viewer has its window before the first packet of it is sent (it starts after the warm-up second).
+    await Promise.all(recv.procs.map((_, i) => recv.ask(i, { cmd: "window", ...window }, "window")));
     let cpu0 = 0;
     let measuredFrom = 0;
     const atMeasure = async () => {
-      recv.tell({ cmd: "window", ...window }); // counts from the window's first packet; CPU from here
       measuredFrom = performance.now();
       cpu0 = await cpuMs(c.worker);
     };
@@ -128,6 +132,7 @@ export async function realStep(c: RealContext, viewers: number, processes: numbe
     const stats = await Promise.all(consumers.map(async (x) => (await x.getStats()).find((s) => s.type === "outbound-rtp")));
     const sent = window.to - window.from;
     const got = reports.reduce((n, r) => n + r.received.reduce((a, b) => a + b, 0), 0);
+    const lost = sent * viewers - got;
     const lat = reports.flatMap((r) => r.latencies).sort((a, b) => a - b);
     const dl = [...c.direct.latencies].sort((a, b) => a - b);
     const r2 = (v: number) => Math.round(v * 100) / 100;
@@ -136,12 +141,16 @@ export async function realStep(c: RealContext, viewers: number, processes: numbe
       viewers,
       processes: recv.procs.length,
       sent,
-      lossPct: r2(Math.max(0, 100 * (1 - got / (sent * viewers)))),
+      lost,
+      lossPct: Number(((100 * lost) / (sent * viewers)).toPrecision(3)),
+      duplicates: reports.reduce((n, r) => n + r.duplicates, 0),
       p50: r2(p50),
       p99: r2(p99),
       addedP50: r2(p50 - percentile(dl, 50)),
       addedP99: r2(p99 - percentile(dl, 99)),
-      withReceiverReports: stats.filter((s) => (s?.roundTripTime ?? 0) > 0).length,
+      // What the SFU learns only from a viewer's receiver reports: its RTT (0 when under a
+      // millisecond on loopback) and the packets it reports lost (the skipped sequence numbers).
+      withReceiverReports: stats.filter((s) => (s?.roundTripTime ?? 0) > 0 || (s?.packetsLost ?? 0) > 0).length,
       nacks: stats.reduce((n, s) => n + (s?.nackCount ?? 0), 0),
       connectMs,
       workerCpuPct: Math.round(workerCpu * 1000) / 10,

@@ -13,11 +13,15 @@ export type ReceiverCommand = { cmd: "offers"; n: number } | { cmd: "answers"; s
 export type ReceiverMessage =
   | { type: "offers"; sdps: string[] }
   | { type: "connected"; ms: number }
-  | { type: "report"; received: number[]; latencies: number[]; cpuMs: number }
+  | { type: "window" }
+  | { type: "report"; received: number[]; duplicates: number; latencies: number[]; cpuMs: number }
   | { type: "error"; message: string };
 
 const pcs: RTCPeerConnection[] = [];
 let received: number[] = [];
+/** Per connection, which packets of the window arrived (a duplicate is not a second delivery). */
+let seen: Uint8Array[] = [];
+let duplicates = 0;
 let latencies: number[] = [];
 let window = { from: Infinity, to: -Infinity };
 let cpu0 = process.cpuUsage();
@@ -29,6 +33,14 @@ function onRtp(i: number, rtp: RtpPacket): void {
   if (p.length < VP8 + 12) return;
   const counter = p.readUInt32BE(VP8 + 8);
   if (counter < window.from || counter >= window.to) return;
+  const bits = seen[i];
+  const k = counter - window.from;
+  if (!bits) return;
+  if ((bits[k >> 3] ?? 0) & (1 << (k & 7))) {
+    duplicates++;
+    return;
+  }
+  bits[k >> 3] = (bits[k >> 3] ?? 0) | (1 << (k & 7));
   received[i] = (received[i] ?? 0) + 1;
   latencies.push(now() - p.readDoubleBE(VP8));
 }
@@ -73,11 +85,14 @@ process.on("message", (m: ReceiverCommand) => {
     else if (m.cmd === "window") {
       window = { from: m.from, to: m.to };
       received = pcs.map(() => 0);
+      seen = pcs.map(() => new Uint8Array(((m.to - m.from) >> 3) + 1));
+      duplicates = 0;
       latencies = [];
       cpu0 = process.cpuUsage();
+      send({ type: "window" });
     } else if (m.cmd === "report") {
       const c = process.cpuUsage(cpu0);
-      send({ type: "report", received, latencies, cpuMs: (c.user + c.system) / 1000 });
+      send({ type: "report", received, duplicates, latencies, cpuMs: (c.user + c.system) / 1000 });
     } else {
       await Promise.all(pcs.map((pc) => pc.close()));
       process.exit(0);

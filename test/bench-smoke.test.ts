@@ -70,24 +70,25 @@ describe("bench webrtc smoke run", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "esh-bench-"));
     const out = path.join(dir, "webrtc.json");
     try {
-      const r = await runBench(["webrtc", "--consumers", "5,10", "--viewers", "2,4", "--seconds", "2", "--pps", "50", "--gap-every", "20", "--glass-seconds", "0", "--json", out], 120_000);
+      const r = await runBench(["webrtc", "--consumers", "5,10", "--viewers", "2,4", "--seconds", "3", "--pps", "50", "--gap-every", "20", "--glass-seconds", "0", "--json", out], 120_000);
       assert.equal(r.status, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /headline: 4 real WebRTC viewers \(ICE \+ DTLS-SRTP \+ RTCP, werift\) on one worker at 0% loss/);
       assert.match(r.stdout, /beside it, not the headline: 10 PlainTransport consumers/);
-      const json = JSON.parse(readFileSync(out, "utf8")) as { steps: { consumers: number; sent: number; sfuLossPct: number; sinkLossPct: number; p50: number; workerCpuPct: number }[]; real: { viewers: number; lossPct: number; p50: number; withReceiverReports: number; nacks: number }[] };
+      const json = JSON.parse(readFileSync(out, "utf8")) as { steps: { consumers: number; sent: number; sfuLost: number; sinkLost: number; p50: number; workerCpuPct: number }[]; real: { viewers: number; lost: number; duplicates: number; p50: number; withReceiverReports: number; nacks: number }[] };
       assert.deepEqual(json.steps.map((s) => s.consumers), [5, 10]);
       for (const s of json.steps) {
-        assert.equal(s.sent, 100);
-        assert.equal(s.sfuLossPct, 0);
-        assert.equal(s.sinkLossPct, 0);
+        assert.equal(s.sent, 150);
+        assert.equal(s.sfuLost, 0);
+        assert.equal(s.sinkLost, 0);
         assert.ok(Number.isFinite(s.p50) && s.p50 > 0);
         assert.ok(s.workerCpuPct > 0);
       }
       assert.deepEqual(json.real.map((s) => s.viewers), [2, 4]);
       for (const s of json.real) {
-        assert.equal(s.lossPct, 0, "every packet reached every real viewer (SRTP decrypted)");
+        assert.equal(s.lost, 0, "every packet reached every real viewer (SRTP decrypted)");
+        assert.equal(s.duplicates, 0);
         assert.ok(Number.isFinite(s.p50) && s.p50 > 0);
-        assert.ok(s.withReceiverReports > 0, "the viewers' receiver reports reached the SFU");
+        assert.equal(s.withReceiverReports, s.viewers, "every viewer's receiver reports reached the SFU");
         assert.ok(s.nacks > 0, "the viewers NACKed the skipped sequence numbers");
       }
     } finally {
