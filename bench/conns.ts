@@ -65,7 +65,8 @@ async function runServer(kind: ServerKind, steps: number[], max: number | undefi
       say(`[conns] ${kind}: ${String(n)} connections held, RSS ${String(step.rssMB)} MB, ${String(step.bytesPerConn)} B per connection (connected in ${String(step.connectSec)} s)`);
     }
     const rates = { [room ?? ""]: { chat: 1, react: 0 } };
-    const reports = await workers.all<StepReport>(workers.procs.map((_, i) => ({ cmd: "step", id: `conns${String(i)}x${String(Date.now())}`, rates, seconds: 1.2, drainMs: 3000 })), "step", 60_000);
+    const id = `conns${String(Date.now())}`; // one id: every process counts every process's chats
+    const reports = await workers.all<StepReport>(workers.procs.map(() => ({ cmd: "step", id, rates, seconds: 1.2, drainMs: 3000 })), "step", 60_000);
     const sent = reports.reduce((a, r) => a + r.sent.reduce((x, [, k]) => x + k, 0), 0);
     result.held = held;
     result.delivered = reports.reduce((a, r) => a + r.clients.filter(([, unique]) => unique >= sent && sent > 0).length, 0);
