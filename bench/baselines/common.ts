@@ -1,11 +1,21 @@
 /**
- * What the baselines share with our rooms, so the bench compares engines, not features: reactions
+ * What the baselines share with our rooms, so the bench compares engines, not features: chat
+ * items of the same shape and size (`{kind, seq, ts, user: {id, name}, text}`), reactions
  * summed per 200 ms window, the same frame shape `{t:"room", d:{room, items}}`, the same answers
  * `{t:"ok", id, d}` (only to requests that carry an id), and the same batching rule as our
  * gateway (gateway/rooms-edge.ts), chosen by BATCH_MS: 0 sends each item in its own frame as it
  * arrives; W > 0 sends a room at most one frame per W ms, leading edge (the first item after a
  * quiet window goes out on the next turn).
  */
+import { randomBytes } from "node:crypto";
+
+/** A connection's user as our rooms show it in every chat item (a guest: the same field sizes),
+ *  so the baselines' frames carry the same bytes and the clients decode the same work. */
+export function guestUser(): { id: string; name: string } {
+  const id = `guest-${randomBytes(12).toString("base64url")}`;
+  return { id, name: `guest-${id.slice(6, 12)}` };
+}
+
 export interface BaselineRoom {
   seq: number;
   reactions: Map<string, number>;

@@ -4,7 +4,7 @@
  */
 import { createServer } from "node:http";
 import { Server } from "socket.io";
-import { BATCH_MS, printListening, roomBatcher, roomOf, startReactionFlush, type BaselineRoom } from "./common.js";
+import { BATCH_MS, guestUser, printListening, roomBatcher, roomOf, startReactionFlush, type BaselineRoom } from "./common.js";
 
 const rooms = new Map<string, BaselineRoom>();
 const http = createServer();
@@ -12,6 +12,7 @@ const io = new Server(http, { transports: ["websocket"], perMessageDeflate: fals
 const add = roomBatcher(BATCH_MS, (room, items) => io.to(room).emit("room", { room, items }));
 
 io.on("connection", (socket) => {
+  const user = guestUser();
   socket.on("room.join", (d: { room: string }, ack: (x: unknown) => void) => {
     void socket.join(d.room);
     ack({ seq: roomOf(rooms, d.room).seq, events: [] });
@@ -19,7 +20,7 @@ io.on("connection", (socket) => {
   // An ack only when the client asked for one (the bench's clients send chat without, as to ours).
   socket.on("room.chat", (d: { room: string; text: string }, ack?: (x: unknown) => void) => {
     const seq = ++roomOf(rooms, d.room).seq;
-    add(d.room, { kind: "chat", seq, ts: Date.now(), text: d.text });
+    add(d.room, { kind: "chat", seq, ts: Date.now(), user, text: d.text });
     ack?.({ seq });
   });
   socket.on("room.react", (d: { room: string; emoji: string }) => {

@@ -4,7 +4,7 @@
  */
 import { Packr } from "msgpackr";
 import { WebSocketServer, type WebSocket } from "ws";
-import { BATCH_MS, printListening, roomBatcher, roomOf, startReactionFlush, type BaselineRoom } from "./common.js";
+import { BATCH_MS, guestUser, printListening, roomBatcher, roomOf, startReactionFlush, type BaselineRoom } from "./common.js";
 
 const packr = new Packr({ useRecords: false });
 const rooms = new Map<string, BaselineRoom>();
@@ -18,6 +18,7 @@ const add = roomBatcher(BATCH_MS, (room, items) => {
 
 wss.on("connection", (ws) => {
   const joined = new Set<string>();
+  const user = guestUser();
   ws.on("message", (data: Buffer) => {
     let f: { t: string; id?: string; d: { room: string; text?: string; emoji?: string } };
     try {
@@ -36,7 +37,7 @@ wss.on("connection", (ws) => {
       answer({ seq: r.seq, events: [] });
     } else if (f.t === "room.chat") {
       const seq = ++r.seq;
-      add(f.d.room, { kind: "chat", seq, ts: Date.now(), text: f.d.text });
+      add(f.d.room, { kind: "chat", seq, ts: Date.now(), user, text: f.d.text });
       answer({ seq });
     } else if (f.t === "room.react" && f.d.emoji) {
       r.reactions.set(f.d.emoji, (r.reactions.get(f.d.emoji) ?? 0) + 1);
