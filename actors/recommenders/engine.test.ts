@@ -97,4 +97,16 @@ describe("recommender engine (chdb + TF.js worker)", () => {
     assert.equal(cold.rows[0]?.items.length, 3);
     assert.ok(!cold.rows.flatMap((x) => x.items).some((i) => i.id === "a-processing"));
   });
+
+  it("an event accepted before a retrain but stored after its read still changes the next list (a reported race)", async () => {
+    const engine = new RecEngine(cfg, store, { local: new FileModelStore(path.join(dir, "models"), 3) }, log);
+    await engine.train(catalog);
+    const first = (await engine.recommend("u3", catalog, 10)).rows.find((x) => x.reason === "personal")?.items[0]?.id ?? "";
+    assert.ok(first);
+    engine.touch("u3"); // the gateway accepted u3's watch of `first`; it is not in the store yet
+    await engine.train(catalog); // the retrain reads the store without it
+    await store.insert("events", watch("u3", first, Date.now())); // ...and it lands just after
+    const after = await engine.recommend("u3", catalog, 10);
+    assert.ok(!after.rows.some((x) => x.reason === "personal" && x.items.some((i) => i.id === first)), `${first} is watched now, and no longer recommended`);
+  });
 });

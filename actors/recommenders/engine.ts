@@ -37,6 +37,8 @@ export interface Row {
   items: Rec[];
 }
 
+/** How long an accepted event may take to be stored (the ingest lag, with margin). */
+const INGEST_LAG_MS = 5000;
 const playable = (s: CatalogEntry) => (s.kind === "vod" ? s.status === "ready" : s.status === "live");
 
 export class RecEngine {
@@ -81,6 +83,10 @@ export class RecEngine {
   async #train(catalog: CatalogEntry[]): Promise<void> {
     const now = Date.now();
     const f = await readFeatures(this.#store, now, this.#cfg.recs.windowDays);
+    // Users touched within the ingest lag of this read may have events it did not see yet:
+    // they stay marked, so their next list is read afresh (clearing them all lost those events
+    // until the next retrain).
+    for (const [user, at] of this.#dirty) if (at < now - INGEST_LAG_MS) this.#dirty.delete(user);
     this.#popularity = f.popularity;
     this.#histories = new Map();
     this.#hidden = hiddenOf(f.pairs);
@@ -90,7 +96,6 @@ export class RecEngine {
       h.set(p.stream, confidence(p, f.sessionMs.get(p.user) ?? 0, now));
     }
     this.#cache.clear();
-    this.#dirty.clear();
     const items = catalog.map((s) => s.id);
     const index = new Map(items.map((id, i) => [id, i]));
     const users = [...this.#histories.keys()];
@@ -124,7 +129,7 @@ export class RecEngine {
     if (hit && Date.now() - hit.at < this.#cfg.recs.cacheMs && touched === undefined) return { rows: limitRows(hit.rows, limit), personal: hit.personal, version: this.#current?.version ?? 0 };
     if (touched !== undefined) {
       await this.#refreshUser(userId);
-      if (Date.now() - touched > 5000) this.#dirty.delete(userId);
+      if (Date.now() - touched > INGEST_LAG_MS) this.#dirty.delete(userId);
     }
     const byId = new Map(catalog.map((s) => [s.id, s]));
     const history = this.#histories.get(userId) ?? new Map<string, number>();

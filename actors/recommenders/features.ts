@@ -4,7 +4,7 @@
  *   per user x stream: watch time, completion, views, interactions (chat, reactions, votes),
  *     last activity, hidden;
  *   per user: average session duration (first to last event of a session);
- *   per stream: distinct viewers (popularity).
+ *   per stream: distinct viewers (popularity: users with a view of it, nothing else counts).
  * `confidence` folds a pair into the implicit-feedback weight the model trains on.
  */
 import type { AnalyticsStore } from "../../analytics/store.js";
@@ -26,11 +26,14 @@ export interface Features {
   pairs: Pair[];
   /** Average session duration per user, ms. */
   sessionMs: Map<string, number>;
-  /** Distinct viewers per stream in the window. */
+  /** Distinct viewers per stream in the window (users who watched it). */
   popularity: Map<string, number>;
 }
 
 const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** The events that make a user a viewer of a stream (popularity counts these users only: a
+ *  "not interested", a chat or a reaction without watching does not lift a stream). */
+const VIEWING = "'view.start', 'heartbeat', 'view.end'";
 /** 64-bit counts may arrive as numbers or (older servers) strings. */
 type Num = number | string;
 
@@ -48,7 +51,7 @@ export async function readFeatures(store: AnalyticsStore, nowMs: number, days: n
     store.rows<{ user_id: string; avg_ms: Num }>(
       `SELECT user_id, avg(span) AS avg_ms FROM (SELECT user_id, session_id, max(server_ms) - min(server_ms) AS span FROM events WHERE ${where} GROUP BY user_id, session_id) GROUP BY user_id`,
     ),
-    user ? Promise.resolve([]) : store.rows<{ stream_id: string; viewers: Num }>(`SELECT stream_id, uniqExact(user_id) AS viewers FROM events WHERE ${where} GROUP BY stream_id`),
+    user ? Promise.resolve([]) : store.rows<{ stream_id: string; viewers: Num }>(`SELECT stream_id, uniqExactIf(user_id, type IN (${VIEWING})) AS viewers FROM events WHERE ${where} GROUP BY stream_id HAVING viewers > 0`),
   ]);
   return {
     pairs: pairs.map((p) => ({ user: p.user_id, stream: p.stream_id, watchedMs: Number(p.watched), views: Number(p.views), interactions: Number(p.inter), lastMs: Number(p.last), completion: Number(p.completion), hidden: Number(p.hid) > 0 })),
