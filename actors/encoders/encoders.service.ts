@@ -102,7 +102,7 @@ export function encodersService(cfg: AppConfig, store: Store, blobs: BlobStore):
       const started = Date.now();
       const rungs = await encodeLadder({ input, outDir, info, key: { uri: `/api/keys/${job.streamId}`, bytes: key, iv: randomBytes(16) }, onProgress, signal: ac.signal });
       const objects = await sources.publish(job.streamId, outDir, ac.signal);
-      await broker.call("streams.setStatus", { id: job.streamId, status: "ready" }).catch(async (err: unknown) => {
+      await broker.call("streams.setStatus", { id: job.streamId, status: "ready", durationSec: info.durationSec }).catch(async (err: unknown) => {
         // Deleted while it was encoding: what was just written goes too.
         if (hasCode(err, "NOT_FOUND")) await deleteStreamObjects(blobs, job.streamId).catch(() => undefined);
         throw err;

@@ -21,6 +21,8 @@ export interface CatalogEntry {
   category?: string;
   language?: string;
   ownerId: string;
+  /** A video's probed length (absent for live streams and videos encoded before it was kept). */
+  durationSec?: number;
 }
 
 export interface Rec {
@@ -39,6 +41,8 @@ export interface Row {
 
 /** How long an accepted event may take to be stored (the ingest lag, with margin). */
 const INGEST_LAG_MS = 5000;
+/** Videos' lengths from the catalog: completion is measured against these, not a player's word. */
+const durationsOf = (catalog: CatalogEntry[]): Map<string, number> => new Map(catalog.flatMap((s) => (s.kind === "vod" && s.durationSec !== undefined ? [[s.id, s.durationSec] as const] : [])));
 const playable = (s: CatalogEntry) => (s.kind === "vod" ? s.status === "ready" : s.status === "live");
 
 export class RecEngine {
@@ -82,7 +86,7 @@ export class RecEngine {
 
   async #train(catalog: CatalogEntry[]): Promise<void> {
     const now = Date.now();
-    const f = await readFeatures(this.#store, now, this.#cfg.recs.windowDays);
+    const f = await readFeatures(this.#store, now, this.#cfg.recs.windowDays, undefined, durationsOf(catalog));
     // Users touched within the ingest lag of this read may have events it did not see yet:
     // they stay marked, so their next list is read afresh (clearing them all lost those events
     // until the next retrain).
@@ -128,7 +132,7 @@ export class RecEngine {
     const touched = this.#dirty.get(userId);
     if (hit && Date.now() - hit.at < this.#cfg.recs.cacheMs && touched === undefined) return { rows: limitRows(hit.rows, limit), personal: hit.personal, version: this.#current?.version ?? 0 };
     if (touched !== undefined) {
-      await this.#refreshUser(userId);
+      await this.#refreshUser(userId, catalog);
       if (Date.now() - touched > INGEST_LAG_MS) this.#dirty.delete(userId);
     }
     const byId = new Map(catalog.map((s) => [s.id, s]));
@@ -199,10 +203,10 @@ export class RecEngine {
     return rows;
   }
 
-  async #refreshUser(userId: string): Promise<void> {
+  async #refreshUser(userId: string, catalog: CatalogEntry[]): Promise<void> {
     if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(userId)) return;
     const now = Date.now();
-    const f = await readFeatures(this.#store, now, this.#cfg.recs.windowDays, userId).catch(() => undefined);
+    const f = await readFeatures(this.#store, now, this.#cfg.recs.windowDays, userId, durationsOf(catalog)).catch(() => undefined);
     if (!f) return;
     const h = new Map<string, number>();
     for (const p of f.pairs) h.set(p.stream, confidence(p, f.sessionMs.get(userId) ?? 0, now));

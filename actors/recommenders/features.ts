@@ -1,7 +1,8 @@
 /**
  * Features for the recommender, read from the analytics store (the events table), the same SQL
  * on chdb and on a ClickHouse server (both dialects):
- *   per user x stream: watch time, completion, views, interactions (chat, reactions, votes),
+ *   per user x stream: watch time, completion (the furthest playhead over the video's length in
+ *     the catalog), views, interactions (chat, reactions, votes),
  *     last activity, hidden;
  *   per user: average session duration (first to last event of a session);
  *   per stream: distinct viewers (popularity: users with a view of it, nothing else counts).
@@ -16,7 +17,10 @@ export interface Pair {
   views: number;
   interactions: number;
   lastMs: number;
-  /** Furthest playhead / media length over the user's views of a video (0..1; 0 for live). */
+  /** Furthest playhead over the user's views, ms (as the player reported it). */
+  furthestMs: number;
+  /** Furthest playhead / the video's length from the catalog (0..1; 0 for live and where the
+   *  catalog has no length: a length a player reports is not trusted). */
   completion: number;
   /** The user said "not interested" (a `hide` event): never recommended to them. */
   hidden: boolean;
@@ -37,15 +41,18 @@ const VIEWING = "'view.start', 'heartbeat', 'view.end'";
 /** 64-bit counts may arrive as numbers or (older servers) strings. */
 type Num = number | string;
 
-export async function readFeatures(store: AnalyticsStore, nowMs: number, days: number, user?: string): Promise<Features> {
+/** Videos' lengths in seconds, from the catalog (the encoder's probe). */
+export type Durations = ReadonlyMap<string, number>;
+
+export async function readFeatures(store: AnalyticsStore, nowMs: number, days: number, user?: string, durations: Durations = new Map()): Promise<Features> {
   if (user !== undefined && !ID.test(user)) throw new Error("bad user id");
   const from = nowMs - days * 86_400_000;
   const where = `ts >= toDateTime(${Math.floor(from / 1000)}) AND server_ms >= ${from} AND user_id != '' AND stream_id != ''${user ? ` AND user_id = '${user}'` : ""}`;
   const [pairs, sessions, popularity] = await Promise.all([
-    store.rows<{ user_id: string; stream_id: string; watched: Num; views: Num; inter: Num; last: Num; hid: Num; completion: Num }>(
+    store.rows<{ user_id: string; stream_id: string; watched: Num; views: Num; inter: Num; last: Num; hid: Num; furthest: Num }>(
       `SELECT user_id, stream_id, sumIf(watched_ms, type IN ('heartbeat', 'view.end')) AS watched, uniqExactIf(view_id, view_id != '') AS views,
          countIf(type IN ('chat', 'reaction', 'vote')) AS inter, max(server_ms) AS last, countIf(type = 'hide') AS hid,
-         if(maxIf(duration_ms, type IN ('heartbeat', 'view.end')) = 0, 0, least(1, maxIf(position_ms, type IN ('heartbeat', 'view.end')) / maxIf(duration_ms, type IN ('heartbeat', 'view.end')))) AS completion
+         maxIf(position_ms, type IN ('heartbeat', 'view.end')) AS furthest
        FROM events WHERE ${where} GROUP BY user_id, stream_id`,
     ),
     store.rows<{ user_id: string; avg_ms: Num }>(
@@ -54,7 +61,12 @@ export async function readFeatures(store: AnalyticsStore, nowMs: number, days: n
     user ? Promise.resolve([]) : store.rows<{ stream_id: string; viewers: Num }>(`SELECT stream_id, uniqExactIf(user_id, type IN (${VIEWING})) AS viewers FROM events WHERE ${where} GROUP BY stream_id HAVING viewers > 0`),
   ]);
   return {
-    pairs: pairs.map((p) => ({ user: p.user_id, stream: p.stream_id, watchedMs: Number(p.watched), views: Number(p.views), interactions: Number(p.inter), lastMs: Number(p.last), completion: Number(p.completion), hidden: Number(p.hid) > 0 })),
+    pairs: pairs.map((p) => {
+      const furthestMs = Number(p.furthest);
+      const lengthSec = durations.get(p.stream_id);
+      const completion = lengthSec === undefined || lengthSec <= 0 ? 0 : Math.min(1, furthestMs / (lengthSec * 1000));
+      return { user: p.user_id, stream: p.stream_id, watchedMs: Number(p.watched), views: Number(p.views), interactions: Number(p.inter), lastMs: Number(p.last), furthestMs, completion, hidden: Number(p.hid) > 0 };
+    }),
     sessionMs: new Map(sessions.map((s) => [s.user_id, Number(s.avg_ms)])),
     popularity: new Map(popularity.map((p) => [p.stream_id, Number(p.viewers)])),
   };

@@ -59,6 +59,9 @@ export interface Stream {
   /** A private stream's granted users: ids (the rule) and names (for its owner's studio). */
   grants?: string[];
   grantNames?: string[];
+  /** A video's length as its encoder probed it (set when it becomes ready): cards show it, and
+   *  recommendations measure completion against it rather than what a player reports. */
+  durationSec?: number;
 }
 
 const C = "streams";
@@ -269,13 +272,14 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
       },
       setStatus: {
         access: "internal",
-        params: { id, status: { type: "enum", values: STREAM_STATUSES } },
-        async handler(ctx: Ctx<{ id: string; status: StreamStatus }>) {
+        params: { id, status: { type: "enum", values: STREAM_STATUSES }, durationSec: { type: "number", positive: true, finite: true, optional: true } },
+        async handler(ctx: Ctx<{ id: string; status: StreamStatus; durationSec?: number }>) {
           const e = await load(ctx.params.id);
           if (!NEXT[e.value.status].includes(ctx.params.status)) {
             throw new AppError("CONFLICT", `Cannot go from ${e.value.status} to ${ctx.params.status}`);
           }
-          const s: Stream = { ...e.value, status: ctx.params.status, updatedAt: Date.now() };
+          const d = ctx.params.durationSec;
+          const s: Stream = { ...e.value, status: ctx.params.status, updatedAt: Date.now(), ...(d === undefined ? {} : { durationSec: Math.round(d * 1000) / 1000 }) };
           await store.put(C, s.id, s, { expect: e.revision });
           await ctx.emit("streams.status", { id: s.id, status: s.status });
           return s;
