@@ -118,7 +118,9 @@ async function trainingEpoch(argv: string[], tf: Awaited<ReturnType<typeof loadT
   const batch = DEFAULT_MODEL.batch;
   const sample = new Map([...hist.entries()].slice(0, Math.min(hist.size, batches * batch)));
   let ms = 0;
-  const trained = await train(tf, items, sample, { ...DEFAULT_MODEL, epochs: 1 }, (p) => (ms = p.ms));
+  // One pass over the sample: as many steps as it has batches, timed together (one held-out evaluation at the end).
+  const steps = Math.ceil(sample.size / batch);
+  const trained = await train(tf, items, sample, { ...DEFAULT_MODEL, maxSteps: steps, minSteps: steps, evalEvery: steps }, (p) => (ms = p.ms));
   const fullBatches = Math.ceil(hist.size / batch);
   const perBatch = ms / Math.ceil(sample.size / batch);
   const scaled = sample.size < hist.size;

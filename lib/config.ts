@@ -178,7 +178,7 @@ export const CONFIG = {
     firstTrainMs: int(0, 3_600_000, 5_000, "First training this long after start."),
     windowDays: int(1, 3650, 30, "Events of the last this many days make the features."),
     dim: int(4, 512, 48, "Embedding size of the two-tower model."),
-    epochs: int(1, 1000, 12, "Training epochs of the two-tower model."),
+    maxSteps: int(20, 1_000_000, 5000, "A cap on the two-tower model's optimiser steps; training stops earlier, once the loss on held-out users stops improving."),
     cacheMs: int(0, 86_400_000, 60_000, "A user's list is cached this long, unless their new events invalidate it."),
     keepVersions: int(1, 100, 3, "Model versions kept in DATA_DIR/models."),
     trainer: bool(true, "This node trains (one trainer per cluster); others only score the versions it publishes (NATS object store + recommenders.model event)."),

@@ -23,7 +23,7 @@ describe("recommendations, distributed: one trainer, one scorer", () => {
     trainer = await PlatformNode.start({
       services: "gateway,sessions,streams,rooms,analytics,recommenders",
       natsUrl: nats.url,
-      env: { ADMIN_USER: ADMIN.username, ADMIN_PASSWORD: ADMIN.password, ESH_RECS_FIRST_TRAIN_MS: "3600000", ESH_RECS_EPOCHS: "5", ESH_RECS_DIM: "8", ...LIMITS },
+      env: { ADMIN_USER: ADMIN.username, ADMIN_PASSWORD: ADMIN.password, ESH_RECS_FIRST_TRAIN_MS: "3600000", ESH_RECS_MAX_STEPS: "100", ESH_RECS_DIM: "8", ...LIMITS },
     });
     // The scorer has its own gateway: a gateway calls its local recommenders first.
     scorer = await PlatformNode.start({ services: "gateway,recommenders", natsUrl: nats.url, env: { ESH_RECS_TRAINER: "false", ...LIMITS } });

@@ -39,7 +39,7 @@ describe("recommender engine (chdb + TF.js worker)", () => {
     dir = mkdtempSync(path.join(os.tmpdir(), "esh-recs-"));
     store = new ChdbStore(path.join(dir, "analytics"));
     await store.migrate();
-    cfg = { ...DEFAULTS, dataDir: dir, recs: { ...DEFAULTS.recs, epochs: 30, dim: 8, cacheMs: 60_000 } };
+    cfg = { ...DEFAULTS, dataDir: dir, recs: { ...DEFAULTS.recs, maxSteps: 300, dim: 8, cacheMs: 60_000 } };
     // 40 music fans watch 5 of a0..a9 (and a-live), 40 gamers 5 of b0..b9.
     const lines: Buffer[] = [];
     for (let u = 0; u < 80; u++) {

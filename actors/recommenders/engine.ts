@@ -111,7 +111,7 @@ export class RecEngine {
       }
     });
     if (interactions.length < 10 || items.length < 2) return this.#log.info(`recommenders: ${interactions.length} interactions: too few to train; popularity serves`);
-    const options = { ...DEFAULT_MODEL, dim: this.#cfg.recs.dim, epochs: this.#cfg.recs.epochs };
+    const options = { ...DEFAULT_MODEL, dim: this.#cfg.recs.dim, maxSteps: this.#cfg.recs.maxSteps };
     const done = await trainInWorker(items.length, interactions, options);
     const version = Math.max(this.#current?.version ?? 0, (await this.#models.shared?.latestVersion()) ?? 0) + 1;
     const v: Version = { version, trainedAt: Date.now(), backend: done.backend, trainMs: done.ms, items, weights: done.weights, ...(done.index ? { index: done.index } : {}) };

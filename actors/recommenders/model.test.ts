@@ -12,9 +12,9 @@ describe("recommendation model (TF.js)", () => {
     const data = generate({ users: 2000, items: 500, perUser: 25, seed: 3 });
     const { train: rows, test } = holdOut(data, 1);
     const hist = histories(rows);
-    const losses: number[] = [];
-    const model = await train(tf, 500, hist, { ...DEFAULT_MODEL, epochs: 8 }, (p) => losses.push(p.loss));
-    assert.ok((losses.at(-1) ?? Infinity) < (losses[0] ?? 0), `loss falls: ${losses.map((l) => l.toFixed(2)).join(" ")}`);
+    const held: number[] = [];
+    const model = await train(tf, 500, hist, { ...DEFAULT_MODEL, maxSteps: 400 }, (p) => held.push(p.heldOut));
+    assert.ok(Math.min(...held) < (held[0] ?? 0), `the held-out loss falls: ${held.map((l) => l.toFixed(2)).join(" ")}`);
     const seen = (u: number) => hist.get(u) ?? new Map<number, number>();
     const counts = new Float64Array(500);
     for (const r of rows) counts[r.item] = (counts[r.item] ?? 0) + 1;
@@ -23,6 +23,16 @@ describe("recommendation model (TF.js)", () => {
     const pop = evaluate(test, (u) => popular.filter((i) => !seen(u).has(i)).slice(0, 10), 10, 500);
     assert.ok(ours.recall > 1.25 * pop.recall, `recall@10 model ${ours.recall.toFixed(3)} vs popularity ${pop.recall.toFixed(3)}`);
     assert.ok(ours.coverage > pop.coverage);
+  });
+
+  it("a small audience trains to convergence, not for a fixed number of epochs (150 users used to get 12 steps)", async () => {
+    const { tf } = await loadTf();
+    const data = generate({ users: 150, items: 90, perUser: 40, categories: 6, seed: 5 });
+    const hist = histories(holdOut(data, 1).train);
+    const steps: number[] = [];
+    await train(tf, 90, hist, { ...DEFAULT_MODEL, dim: 16, patience: 4 }, (p) => steps.push(p.step));
+    assert.ok((steps.at(-1) ?? 0) >= DEFAULT_MODEL.minSteps, `trained ${String(steps.at(-1))} steps`);
+    assert.ok((steps.at(-1) ?? 0) < DEFAULT_MODEL.maxSteps, "and stopped on the held-out loss, before the cap");
   });
 
   it("never recommends excluded items, and folds new items in from their category", () => {

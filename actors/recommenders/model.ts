@@ -16,7 +16,14 @@ import type { Interaction, Item } from "./dataset.js";
 
 export interface ModelOptions {
   dim: number;
-  epochs: number;
+  /** A cap on optimiser steps (one batch each); training normally stops earlier, when the
+   *  held-out loss stops improving. */
+  maxSteps: number;
+  /** Steps always taken, whatever the held-out loss does. */
+  minSteps: number;
+  /** Evaluations of the held-out loss (one every `evalEvery` steps) without a new best before stopping. */
+  patience: number;
+  evalEvery: number;
   batch: number;
   learningRate: number;
   /** Fraction of each history hidden from the input while training. */
@@ -24,7 +31,7 @@ export interface ModelOptions {
   seed: number;
 }
 
-export const DEFAULT_MODEL: ModelOptions = { dim: 48, epochs: 12, batch: 256, learningRate: 0.005, dropout: 0.5, seed: 7 };
+export const DEFAULT_MODEL: ModelOptions = { dim: 48, maxSteps: 5000, minSteps: 100, patience: 8, evalEvery: 20, batch: 256, learningRate: 0.005, dropout: 0.5, seed: 7 };
 
 export interface Weights {
   items: number;
@@ -49,46 +56,98 @@ export function histories(interactions: readonly Interaction[]): Map<number, His
 }
 
 export interface TrainProgress {
-  epoch: number;
+  step: number;
+  /** Mean training loss over the steps since the last evaluation. */
   loss: number;
+  /** Loss on the held-out users (their hidden half from their visible half). */
+  heldOut: number;
+  /** Milliseconds since the last evaluation. */
   ms: number;
 }
 
-export async function train(tf: Tf, items: number, users: Map<number, History>, o: ModelOptions = DEFAULT_MODEL, onEpoch?: (p: TrainProgress) => void): Promise<Weights> {
+/** The held-out users: one in ten, when there are at least 20 (else every user, which then only
+ *  tells when the training loss stops falling). Each history is split in two fixed halves. */
+function heldOutSlice(list: History[]): { train: History[]; input: History[]; target: History[] } {
+  const out = list.length >= 20 ? list.filter((_, i) => i % 10 === 9).slice(0, 512) : list.slice(0, 512);
+  const train = list.length >= 20 ? list.filter((_, i) => i % 10 !== 9) : list;
+  const input: History[] = [];
+  const target: History[] = [];
+  for (const h of out) {
+    const entries = [...h.entries()];
+    input.push(new Map(entries.filter((_, i) => i % 2 === 0)));
+    target.push(new Map(entries.filter((_, i) => i % 2 === 1)));
+  }
+  return { train, input, target };
+}
+
+/**
+ * Trains by optimiser steps until the held-out loss has not improved for `patience` evaluations
+ * (at least `minSteps`, at most `maxSteps`), and returns the weights of the best evaluation: a
+ * small audience gets as many steps as it needs (150 users are one batch: counted in epochs they
+ * got 12 steps), a large one stops when more steps stop helping.
+ */
+export async function train(tf: Tf, items: number, users: Map<number, History>, o: ModelOptions = DEFAULT_MODEL, onProgress?: (p: TrainProgress) => void): Promise<Weights> {
   const init = (rows: number) => tf.randomNormal([rows, o.dim], 0, 0.05, "float32", o.seed);
   const w = tf.variable(init(items));
   const v = tf.variable(init(items));
   const b = tf.variable(tf.zeros([items]));
   const opt = tf.train.adam(o.learningRate);
-  const list = [...users.values()].filter((h) => h.size >= 2);
+  const { train: list, input, target } = heldOutSlice([...users.values()].filter((h) => h.size >= 2));
+  const rows = Math.max(1, input.length); // no user with two items: one empty row, and no steps
+  const evalX = tf.tensor2d(dense(input, items, true), [rows, items]);
+  const evalY = tf.tensor2d(dense(target, items, false), [rows, items]);
+  const lossOf = (x: ReturnType<Tf["tensor2d"]>, y: ReturnType<Tf["tensor2d"]>, n: number) => tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(tf.matMul(tf.matMul(x, w), v, false, true).add(b))))).div(n);
   let seed = o.seed;
   const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    const started = performance.now();
-    shuffle(list, rand);
-    let total = 0;
-    for (let s = 0; s < list.length; s += o.batch) {
-      const chunk = list.slice(s, s + o.batch);
-      const { input, target } = denseBatch(chunk, items, o.dropout, rand);
-      const x = tf.tensor2d(input, [chunk.length, items]);
-      const y = tf.tensor2d(target, [chunk.length, items]);
-      const loss = opt.minimize(() => {
-        const logits = tf.matMul(tf.matMul(x, w), v, false, true).add(b);
-        return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)))).div(chunk.length);
-      }, true, [w, v, b]);
-      total += ((await loss?.data())?.[0] ?? 0) * chunk.length;
-      loss?.dispose();
-      x.dispose();
-      y.dispose();
+  let best: { loss: number; w: Float32Array; v: Float32Array; b: Float32Array } | undefined;
+  let sinceBest = 0;
+  let windowLoss = 0;
+  let windowSteps = 0;
+  let started = performance.now();
+  let cursor = list.length;
+  for (let step = 1; step <= o.maxSteps && list.length > 0; step++) {
+    if (cursor >= list.length) {
+      shuffle(list, rand);
+      cursor = 0;
     }
-    onEpoch?.({ epoch, loss: total / list.length, ms: performance.now() - started });
+    const chunk = list.slice(cursor, cursor + o.batch);
+    cursor += o.batch;
+    const { input: xi, target: yi } = denseBatch(chunk, items, o.dropout, rand);
+    const x = tf.tensor2d(xi, [chunk.length, items]);
+    const y = tf.tensor2d(yi, [chunk.length, items]);
+    const loss = opt.minimize(() => lossOf(x, y, chunk.length).asScalar(), true, [w, v, b]);
+    windowLoss += (await loss?.data())?.[0] ?? 0;
+    windowSteps++;
+    loss?.dispose();
+    x.dispose();
+    y.dispose();
+    if (step % o.evalEvery !== 0 && step !== o.maxSteps) continue;
+    const held = tf.tidy(() => lossOf(evalX, evalY, rows));
+    const heldOut = (await held.data())[0] ?? Infinity;
+    held.dispose();
+    onProgress?.({ step, loss: windowLoss / windowSteps, heldOut, ms: performance.now() - started });
+    [windowLoss, windowSteps, started] = [0, 0, performance.now()];
+    if (!best || heldOut < best.loss - 1e-4) {
+      best = { loss: heldOut, w: (await w.data()) as Float32Array, v: (await v.data()) as Float32Array, b: (await b.data()) as Float32Array };
+      sinceBest = 0;
+    } else if (++sinceBest >= o.patience && step >= o.minSteps) break;
   }
-  const weights: Weights = { items, dim: o.dim, w: (await w.data()) as Float32Array, v: (await v.data()) as Float32Array, bias: (await b.data()) as Float32Array };
-  w.dispose();
-  v.dispose();
-  b.dispose();
+  const weights: Weights = best ? { items, dim: o.dim, w: best.w, v: best.v, bias: best.b } : { items, dim: o.dim, w: (await w.data()) as Float32Array, v: (await v.data()) as Float32Array, bias: (await b.data()) as Float32Array };
+  for (const t of [w, v, b, evalX, evalY]) t.dispose();
   opt.dispose();
   return weights;
+}
+
+/** A dense users x items matrix of histories: L2-normalised rows (inputs) or rows summing to 1 (targets). */
+function dense(hs: History[], items: number, l2: boolean): Float32Array {
+  const out = new Float32Array(Math.max(1, hs.length) * items);
+  hs.forEach((h, r) => {
+    let n = 0;
+    for (const [, x] of h) n += l2 ? x * x : x;
+    const k = n > 0 ? (l2 ? 1 / Math.sqrt(n) : 1 / n) : 0;
+    for (const [item, x] of h) out[r * items + item] = x * k;
+  });
+  return out;
 }
 
 /** Inputs (history with `dropout` of it hidden, L2-normalised) and targets (history, sums to 1). */
