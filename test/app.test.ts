@@ -96,6 +96,32 @@ describe("web app", () => {
     });
   }
 
+  it("'Not interested' on a home card takes it out of every row, and it stays out after a reload", async () => {
+    // A viewer with an account (a guest is a new user after a reload): logged in by its refresh token.
+    await api(node.url, "POST", "/api/auth/register", { username: "picky", password: "picky password 1" });
+    const login = await api(node.url, "POST", "/api/auth/login", { username: "picky", password: "picky password 1" });
+    const page = await open(VIEWPORTS[2] ?? VIEWPORTS[0]!);
+    await page.evaluate(`localStorage.setItem("esh.refresh", ${JSON.stringify(String(login.body.refreshToken))})`);
+    await page.reload();
+    const trending = page.locator('section.row[aria-label="Trending"]');
+    await trending.locator(".card").first().waitFor();
+    const title = (await trending.locator(".card-title").first().textContent()) ?? "";
+    assert.ok(titles.includes(title), title);
+    await trending.getByRole("button", { name: `Not interested in ${title}` }).click();
+    const inRows = () => page.locator("section.row .card-title", { hasText: title }).count();
+    assert.equal(await inRows(), 0, "gone from every row at once");
+    // The hide event is stored and the recommenders read it for this user: after a reload it is still gone.
+    let after = -1;
+    for (let i = 0; i < 20 && after !== 0; i++) {
+      await page.reload();
+      await page.locator('section.row[aria-label="Trending"] .card').first().waitFor();
+      after = await inRows();
+      if (after !== 0) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(after, 0, `${title} came back after a reload`);
+    await page.context().close();
+  });
+
   it("TV: arrow keys alone reach a video, Enter opens it, and reach a reaction on the watch page", async () => {
     const page = await open(VIEWPORTS[3] ?? VIEWPORTS[0]!);
     assert.equal(await page.evaluate<boolean>("document.documentElement.classList.contains('tv')"), true);

@@ -4,7 +4,8 @@
  * (spatial navigation); Enter activates it (native for links and buttons). On a focused video,
  * left and right seek (the player's keys); up and down leave it.
  */
-const FOCUSABLE = "a[href], button:not([disabled]), input, select, video[controls], [tabindex='0']";
+// [data-tv-skip]: controls beside a card (its "Not interested" button) that arrows pass over.
+const FOCUSABLE = "a[href]:not([data-tv-skip]), button:not([disabled]):not([data-tv-skip]), input, select, video[controls], [tabindex='0']";
 
 export function tvMode(): boolean {
   const q = new URLSearchParams(location.search).get("tv");

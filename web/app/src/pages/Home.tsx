@@ -1,6 +1,7 @@
 /**
  * Home: search, categories, live now, and the recommendation rows (GET /api/recommendations:
- * personal rows for users with history, trending and popular-per-category for the rest).
+ * personal rows for users with history, trending and popular-per-category for the rest), each
+ * card with a "Not interested" button.
  */
 import { errorText } from "../api";
 import { useEffect, useMemo, useState } from "preact/hooks";
@@ -15,7 +16,7 @@ interface Data {
   error?: string;
 }
 
-function useHomeData(): Data | undefined {
+function useHomeData(): [Data | undefined, (id: string) => void] {
   const [data, setData] = useState<Data>();
   useEffect(() => {
     let live = true;
@@ -31,11 +32,19 @@ function useHomeData(): Data | undefined {
       live = false;
     };
   }, [session.user?.id]);
-  return data;
+  // "Not interested": a `hide` event (the recommenders never show the item to this user again);
+  // the card leaves every row at once, and comes back only if the event could not be sent.
+  const hide = (id: string) => {
+    const before = data;
+    setData((d) => d && { ...d, rows: d.rows.map((r) => ({ ...r, items: r.items.filter((i) => i.id !== id) })) });
+    const event = { id: `hide-${id}-${String(Date.now())}`.slice(0, 64), type: "hide", ts: Date.now(), stream: id };
+    session.authed("POST", "/api/events", { events: [event] }).catch((err: unknown) => setData(before && { ...before, error: `Could not hide it: ${errorText(err)}` }));
+  };
+  return [data, hide];
 }
 
 export function Home({ query, category }: { query: string; category: string }) {
-  const data = useHomeData();
+  const [data, hide] = useHomeData();
   const [typed, setTyped] = useState(query);
   const categories = useMemo(() => [...new Set((data?.catalog ?? []).map((s) => s.category ?? "general"))].sort(), [data]);
   if (!data) return <p class="status" role="status">Loading…</p>;
@@ -65,7 +74,7 @@ export function Home({ query, category }: { query: string; category: string }) {
         <>
           <Row title="Live now" items={data.catalog.filter((s) => s.status === "live")} />
           {data.rows.map((r) => (
-            <Row key={r.title} title={r.title} items={r.items} />
+            <Row key={r.title} title={r.title} items={r.items} onHide={(i) => hide(i.id)} />
           ))}
         </>
       )}
