@@ -173,6 +173,32 @@ describe("web app journeys", () => {
     await viewer.waitForSelector(".live-state:text-is('the stream has ended')", { timeout: 15_000 });
   });
 
+  it("the studio renames and deletes in the app's own dialogs (never the browser's prompt or confirm)", async () => {
+    const token = (await api(node.url, "POST", "/api/auth/login", { username: "maker", password: "maker password 1" })).body.accessToken as string;
+    await api(node.url, "POST", "/api/streams", { title: "Rename me", kind: "live" }, token);
+    const studio = await newPage("desktop");
+    const native: string[] = [];
+    studio.on("dialog", (d) => {
+      native.push(d.message());
+      void d.dismiss();
+    });
+    await login(studio, "maker", "maker password 1");
+    await studio.click("nav.main-nav a[href='/app/studio']");
+    await studio.click("button[aria-label='Rename Rename me']");
+    const rename = studio.getByRole("dialog", { name: "Rename “Rename me”" });
+    await rename.getByLabel("New title").fill("Renamed show");
+    await rename.getByRole("button", { name: "Rename" }).click();
+    await studio.waitForSelector("a:text-is('Renamed show')");
+    // Cancel leaves it; Delete in the dialog deletes it.
+    await studio.click("button[aria-label='Delete Renamed show']");
+    await studio.getByRole("dialog", { name: "Delete “Renamed show”?" }).getByRole("button", { name: "Cancel" }).click();
+    assert.ok(await studio.isVisible("a:text-is('Renamed show')"));
+    await studio.click("button[aria-label='Delete Renamed show']");
+    await studio.getByRole("dialog", { name: "Delete “Renamed show”?" }).getByRole("button", { name: "Delete" }).click();
+    await studio.waitForSelector("a:text-is('Renamed show')", { state: "detached" });
+    assert.deepEqual(native, [], "no native dialog was opened");
+  });
+
   it("an admin sees the dashboard move as people chat, and changes a user's role", async () => {
     const admin = await newPage("desktop");
     await login(admin, "boss", "boss password 1");

@@ -6,6 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { IngestSettings, IngestStatus } from "../../../../protocol/ingest";
 import { errorText } from "../api";
+import { ConfirmDialog } from "../components/Dialog";
 import { session } from "../session";
 
 function Copyable({ label, value, secret = false, shown = true }: { label: string; value: string; secret?: boolean; shown?: boolean }) {
@@ -52,8 +53,9 @@ export function Encoder({ streamId }: { streamId: string }) {
   useEffect(() => {
     session.authed<IngestSettings>("GET", `/api/streams/${streamId}/key`).then(setSettings, (e: unknown) => setError(errorText(e)));
   }, [streamId]);
+  const [asking, setAsking] = useState(false);
   const rotate = () => {
-    if (!confirm("A new stream key: encoders using the old one are cut off now. Continue?")) return;
+    setAsking(false);
     session.authed<IngestSettings>("POST", `/api/streams/${streamId}/key`).then((s) => (setSettings(s), setShown(true)), (e: unknown) => setError(errorText(e)));
   };
   const rtmpServer = settings?.rtmp?.server.replace("{host}", location.hostname);
@@ -69,8 +71,9 @@ export function Encoder({ streamId }: { streamId: string }) {
           {settings.srt ? <Copyable label="SRT URL (carries the key)" value={settings.srt.replace("{host}", location.hostname)} secret shown={shown} /> : null}
           <div class="actions">
             <button type="button" onClick={() => setShown(!shown)} aria-pressed={shown}>{shown ? "Hide key" : "Show key"}</button>
-            <button type="button" class="danger" onClick={rotate}>Rotate key</button>
+            <button type="button" class="danger" onClick={() => setAsking(true)}>Rotate key</button>
           </div>
+          {asking ? <ConfirmDialog title="Rotate the stream key?" message="A new stream key: encoders using the old one are cut off now." confirmLabel="Rotate key" danger onConfirm={rotate} onCancel={() => setAsking(false)} /> : null}
           <Copyable label="WHIP URL (the stream key is the bearer token)" value={`${location.origin}${settings.whip.url}`} />
           <ol class="status obs-steps">
             <li>OBS → Settings → Stream: Service “Custom…”.</li>

@@ -2,6 +2,7 @@
  * The creator studio: my streams (create, rename, delete, open), going live with the room beside
  * it (audience, polls, chat with moderation), and uploads with progress. Creators and admins.
  */
+import { ConfirmDialog, PromptDialog } from "../components/Dialog";
 import { errorText } from "../api";
 import { useEffect, useState } from "preact/hooks";
 import { Chat } from "../components/Chat";
@@ -73,21 +74,25 @@ function Access({ s, onChanged, onError }: { s: Stream; onChanged: () => void; o
 
 function StreamRow({ s, selected, onOpen, onChanged }: { s: Stream; selected: boolean; onOpen: () => void; onChanged: () => void }) {
   const [error, setError] = useState("");
-  const rename = () => {
-    const title = prompt("New title", s.title)?.trim();
-    if (title) session.authed("PATCH", `/api/streams/${s.id}`, { title }).then(onChanged, (e: unknown) => setError(errorText(e)));
+  const [asking, setAsking] = useState<"rename" | "delete">();
+  const rename = (title: string) => {
+    setAsking(undefined);
+    session.authed("PATCH", `/api/streams/${s.id}`, { title }).then(onChanged, (e: unknown) => setError(errorText(e)));
   };
   const remove = () => {
-    if (confirm(`Delete “${s.title}”?`)) session.authed("DELETE", `/api/streams/${s.id}`).then(onChanged, (e: unknown) => setError(errorText(e)));
+    setAsking(undefined);
+    session.authed("DELETE", `/api/streams/${s.id}`).then(onChanged, (e: unknown) => setError(errorText(e)));
   };
   return (
     <li class={selected ? "selected" : ""}>
       <a href={href(`/watch/${s.id}`)}>{s.title}</a> <span class={`pill ${s.status}`}>{s.kind} · {s.status}</span>
       <span class="actions">
         {s.kind === "live" && s.status !== "ended" ? <button type="button" onClick={onOpen} aria-pressed={selected}>Open studio</button> : null}
-        <button type="button" onClick={rename} aria-label={`Rename ${s.title}`}>Rename</button>
-        <button type="button" class="danger" onClick={remove} aria-label={`Delete ${s.title}`}>Delete</button>
+        <button type="button" onClick={() => setAsking("rename")} aria-label={`Rename ${s.title}`}>Rename</button>
+        <button type="button" class="danger" onClick={() => setAsking("delete")} aria-label={`Delete ${s.title}`}>Delete</button>
       </span>
+      {asking === "rename" ? <PromptDialog title={`Rename “${s.title}”`} label="New title" initial={s.title} submitLabel="Rename" onSubmit={rename} onCancel={() => setAsking(undefined)} /> : null}
+      {asking === "delete" ? <ConfirmDialog title={`Delete “${s.title}”?`} message="Its video, recordings and chat are deleted for good." confirmLabel="Delete" danger onConfirm={remove} onCancel={() => setAsking(undefined)} /> : null}
       <Access s={s} onChanged={onChanged} onError={setError} />
       {error ? <span role="alert" class="status error">{error}</span> : null}
     </li>
