@@ -98,6 +98,17 @@ describe("recommender engine (chdb + TF.js worker)", () => {
     assert.ok(!cold.rows.flatMap((x) => x.items).some((i) => i.id === "a-processing"));
   });
 
+  it("a user who has only hidden something has no history: no personal rows seeded by the hidden item, and it is gone everywhere", async () => {
+    const engine = new RecEngine(cfg, store, { local: new FileModelStore(path.join(dir, "models"), 3) }, log);
+    await engine.loadLatest();
+    const stamp = { userId: "newcomer", sessionId: "n-s", node: "t", serverMs: Date.now(), device: deviceFrom("Chrome/130") };
+    await store.insert("events", clientBatch([{ id: "n-hide-1", type: "hide", ts: Date.now(), stream: "a3" }], stamp).batch.lines);
+    engine.touch("newcomer");
+    const r = await engine.recommend("newcomer", catalog, 50);
+    assert.equal(r.personal, false, r.rows.map((x) => x.title).join(", "));
+    assert.ok(!r.rows.some((x) => x.title.includes("Music 3") || x.items.some((i) => i.id === "a3")));
+  });
+
   it("an event accepted before a retrain but stored after its read still changes the next list (a reported race)", async () => {
     const engine = new RecEngine(cfg, store, { local: new FileModelStore(path.join(dir, "models"), 3) }, log);
     await engine.train(catalog);

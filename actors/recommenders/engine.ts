@@ -58,6 +58,8 @@ export class RecEngine {
   /** Users with new events, and when: their lists are recomputed from the store for a few
    *  seconds after (events take up to the ingest lag to land). */
   readonly #dirty = new Map<string, number>();
+  /** Every user's last touch, kept for the ingest lag whoever reads it (a retrain re-marks these). */
+  readonly #touchedAt = new Map<string, number>();
   #training: Promise<void> | undefined;
 
   constructor(cfg: AppConfig, store: AnalyticsStore, models: { local: ModelStore; shared?: ModelStore | undefined }, log: { info(m: string): void; warn(m: string): void }) {
@@ -74,8 +76,13 @@ export class RecEngine {
 
   /** The user has new events: their next list is computed afresh, with those events. */
   touch(userId: string): void {
+    const now = Date.now();
     this.#cache.delete(userId);
-    this.#dirty.set(userId, Date.now());
+    this.#dirty.set(userId, now);
+    this.#touchedAt.set(userId, now);
+    // Bounded on every node (a scorer-only node never retrains): old marks are dropped as new come.
+    if (this.#touchedAt.size > 10_000) for (const [u, t] of this.#touchedAt) if (now - t > INGEST_LAG_MS) this.#touchedAt.delete(u);
+    if (this.#dirty.size > 10_000) for (const [u, t] of this.#dirty) if (now - t > 60_000) this.#dirty.delete(u);
   }
 
   /** A full retrain from the analytics store (one at a time). */
@@ -87,14 +94,19 @@ export class RecEngine {
   async #train(catalog: CatalogEntry[]): Promise<void> {
     const now = Date.now();
     const f = await readFeatures(this.#store, now, this.#cfg.recs.windowDays, undefined, durationsOf(catalog));
-    // Users touched within the ingest lag of this read may have events it did not see yet:
-    // they stay marked, so their next list is read afresh (clearing them all lost those events
-    // until the next retrain).
+    // Users touched within the ingest lag of this read (or while it ran) may have events it did
+    // not see: they are marked again, so their next list is read afresh, even if a list served
+    // meanwhile had cleared their mark (clearing them all lost those events until the next retrain).
     for (const [user, at] of this.#dirty) if (at < now - INGEST_LAG_MS) this.#dirty.delete(user);
+    for (const [user, at] of this.#touchedAt) {
+      if (at < now - INGEST_LAG_MS) this.#touchedAt.delete(user);
+      else this.#dirty.set(user, at);
+    }
     this.#popularity = f.popularity;
     this.#histories = new Map();
     this.#hidden = hiddenOf(f.pairs);
     for (const p of f.pairs) {
+      if (p.hidden) continue; // a hidden stream is not history (never a "Because you watched" seed)
       let h = this.#histories.get(p.user);
       if (!h) this.#histories.set(p.user, (h = new Map<string, number>()));
       h.set(p.stream, confidence(p, f.sessionMs.get(p.user) ?? 0, now));
@@ -110,7 +122,8 @@ export class RecEngine {
         if (item !== undefined) interactions.push({ user: ui, item, weight, ts: 0 });
       }
     });
-    if (interactions.length < 10 || items.length < 2) return this.#log.info(`recommenders: ${interactions.length} interactions: too few to train; popularity serves`);
+    // The model learns to complete histories: with no user of two items there is nothing to learn (it would serve random weights).
+    if (interactions.length < 10 || items.length < 2 || ![...this.#histories.values()].some((h) => h.size >= 2)) return this.#log.info(`recommenders: ${interactions.length} interactions: too few to train; popularity serves`);
     const options = { ...DEFAULT_MODEL, dim: this.#cfg.recs.dim, maxSteps: this.#cfg.recs.maxSteps };
     const done = await trainInWorker(items.length, interactions, options);
     const version = Math.max(this.#current?.version ?? 0, (await this.#models.shared?.latestVersion()) ?? 0) + 1;
@@ -132,8 +145,10 @@ export class RecEngine {
     const touched = this.#dirty.get(userId);
     if (hit && Date.now() - hit.at < this.#cfg.recs.cacheMs && touched === undefined) return { rows: limitRows(hit.rows, limit), personal: hit.personal, version: this.#current?.version ?? 0 };
     if (touched !== undefined) {
+      const reading = Date.now();
       await this.#refreshUser(userId, catalog);
-      if (Date.now() - touched > INGEST_LAG_MS) this.#dirty.delete(userId);
+      // Cleared only when this read began after the ingest lag of the last touch (and no newer touch came).
+      if (reading - touched > INGEST_LAG_MS && this.#dirty.get(userId) === touched) this.#dirty.delete(userId);
     }
     const byId = new Map(catalog.map((s) => [s.id, s]));
     const history = this.#histories.get(userId) ?? new Map<string, number>();
@@ -209,7 +224,7 @@ export class RecEngine {
     const f = await readFeatures(this.#store, now, this.#cfg.recs.windowDays, userId, durationsOf(catalog)).catch(() => undefined);
     if (!f) return;
     const h = new Map<string, number>();
-    for (const p of f.pairs) h.set(p.stream, confidence(p, f.sessionMs.get(userId) ?? 0, now));
+    for (const p of f.pairs) if (!p.hidden) h.set(p.stream, confidence(p, f.sessionMs.get(userId) ?? 0, now));
     this.#histories.set(userId, h);
     this.#hidden.set(userId, hiddenOf(f.pairs).get(userId) ?? new Set());
   }

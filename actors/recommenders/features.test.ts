@@ -45,6 +45,8 @@ describe("recommender features from a small event set (chdb)", () => {
       batch("carol", "c1", NOW - 100_000, [{ type: "hide", stream: "s1" }, { type: "reaction", stream: "s1", value: 1 }]),
       // dave's player claims s1 is 60 s long and that he reached its end; the catalog says 600 s
       batch("dave", "d1", NOW - 90_000, [{ type: "view.start", stream: "s1", view: "dv1" }, { type: "view.end", stream: "s1", view: "dv1", watched: 60_000, position: 60_000, duration: 60_000 }]),
+      // erin watched 30 s of s1 and her player reports a playhead at its very end
+      batch("erin", "e1", NOW - 80_000, [{ type: "view.start", stream: "s1", view: "ev1" }, { type: "heartbeat", stream: "s1", view: "ev1", watched: 30_000, position: 600_000, duration: 600_000 }]),
     ]);
     await store.insert("events", lines);
   });
@@ -57,7 +59,7 @@ describe("recommender features from a small event set (chdb)", () => {
   it("sums watch time, completion, views and interactions per user and stream, sessions and popularity", async () => {
     const f = await readFeatures(store, NOW + 1000, 30, undefined, new Map([["s1", 600]]));
     const pair = (u: string, s: string) => f.pairs.find((p) => p.user === u && p.stream === s);
-    assert.deepEqual({ ...pair("alice", "s1"), lastMs: 0 }, { user: "alice", stream: "s1", watchedMs: 90_000, views: 2, interactions: 2, lastMs: 0, furthestMs: 150_000, completion: 0.25, hidden: false });
+    assert.deepEqual({ ...pair("alice", "s1"), lastMs: 0 }, { user: "alice", stream: "s1", watchedMs: 90_000, views: 2, interactions: 2, lastMs: 0, furthestMs: 150_000, completion: 0.15, hidden: false });
     assert.equal(pair("alice", "s1")?.lastMs, NOW - 300_000);
     assert.deepEqual({ ...pair("alice", "s2"), lastMs: 0 }, { user: "alice", stream: "s2", watchedMs: 5_000, views: 1, interactions: 0, lastMs: 0, furthestMs: 0, completion: 0, hidden: true });
     assert.deepEqual({ ...pair("bob", "s2"), lastMs: 0 }, { user: "bob", stream: "s2", watchedMs: 120_000, views: 1, interactions: 1, lastMs: 0, furthestMs: 0, completion: 0, hidden: false });
@@ -66,14 +68,15 @@ describe("recommender features from a small event set (chdb)", () => {
     // Completion is measured against the catalog's length, not the length a player reports (a
     // reported hole: a client could make any video count as watched to the end).
     assert.equal(pair("dave", "s1")?.completion, 0.1);
+    assert.equal(pair("erin", "s1")?.completion, 0.05, "a playhead at the end after 30 s watched is 30 s of 600");
     const noLength = await readFeatures(store, NOW + 1000, 30, "alice");
     assert.equal(noLength.pairs.find((p) => p.stream === "s1")?.completion, 0, "no length in the catalog: no completion, whatever the player says");
-    assert.equal(f.pairs.filter((p) => !p.user.startsWith("hider")).length, 5);
+    assert.equal(f.pairs.filter((p) => !p.user.startsWith("hider")).length, 6);
     assert.equal(f.sessionMs.get("alice"), 300_000);
     assert.equal(f.sessionMs.get("bob"), 1_200_000);
     // Popularity counts viewers only: 40 hides of s3 and carol's hide and reaction on s1 add nothing
     // (a reported hole: 40 hides lifted an item with 2 real viewers from rank 90 to 6).
-    assert.deepEqual(Object.fromEntries(f.popularity), { s1: 2, s2: 2 });
+    assert.deepEqual(Object.fromEntries(f.popularity), { s1: 3, s2: 2 });
     const one = await readFeatures(store, NOW + 1000, 30, "bob");
     assert.deepEqual(one.pairs.map((p) => p.stream), ["s2"]);
   });

@@ -19,8 +19,8 @@ export interface Pair {
   lastMs: number;
   /** Furthest playhead over the user's views, ms (as the player reported it). */
   furthestMs: number;
-  /** Furthest playhead / the video's length from the catalog (0..1; 0 for live and where the
-   *  catalog has no length: a length a player reports is not trusted). */
+  /** min(furthest playhead, watch time) / the video's length from the catalog (0..1; 0 for live
+   *  and where the catalog has no length: a length a player reports is not trusted). */
   completion: number;
   /** The user said "not interested" (a `hide` event): never recommended to them. */
   hidden: boolean;
@@ -64,7 +64,10 @@ export async function readFeatures(store: AnalyticsStore, nowMs: number, days: n
     pairs: pairs.map((p) => {
       const furthestMs = Number(p.furthest);
       const lengthSec = durations.get(p.stream_id);
-      const completion = lengthSec === undefined || lengthSec <= 0 ? 0 : Math.min(1, furthestMs / (lengthSec * 1000));
+      // The playhead counts only as far as the time actually watched: a player that reports a
+      // position at the end (a seek, or a lie) has not watched the video to the end.
+      const reached = Math.min(furthestMs, Number(p.watched));
+      const completion = lengthSec === undefined || lengthSec <= 0 ? 0 : Math.min(1, reached / (lengthSec * 1000));
       return { user: p.user_id, stream: p.stream_id, watchedMs: Number(p.watched), views: Number(p.views), interactions: Number(p.inter), lastMs: Number(p.last), furthestMs, completion, hidden: Number(p.hid) > 0 };
     }),
     sessionMs: new Map(sessions.map((s) => [s.user_id, Number(s.avg_ms)])),

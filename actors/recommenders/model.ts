@@ -65,11 +65,14 @@ export interface TrainProgress {
   ms: number;
 }
 
-/** The held-out users: one in ten, when there are at least 20 (else every user, which then only
- *  tells when the training loss stops falling). Each history is split in two fixed halves. */
+/** The held-out users: one in ten (at most 512), when there are at least 20 (else every user,
+ *  which then only tells when the training loss stops falling). Each history is split in two
+ *  fixed halves. */
 function heldOutSlice(list: History[]): { train: History[]; input: History[]; target: History[] } {
-  const out = list.length >= 20 ? list.filter((_, i) => i % 10 === 9).slice(0, 512) : list.slice(0, 512);
-  const train = list.length >= 20 ? list.filter((_, i) => i % 10 !== 9) : list;
+  // Held out: every tenth user, at most 512 (the others all train).
+  const held = (i: number) => list.length >= 20 && i % 10 === 9 && i < 5120;
+  const out = list.length >= 20 ? list.filter((_, i) => held(i)) : list.slice(0, 512);
+  const train = list.filter((_, i) => !held(i));
   const input: History[] = [];
   const target: History[] = [];
   for (const h of out) {

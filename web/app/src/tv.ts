@@ -54,8 +54,10 @@ export function enableSpatialNavigation(root: HTMLElement): () => void {
     const sideways = e.key === "ArrowLeft" || e.key === "ArrowRight";
     if (active instanceof HTMLInputElement && sideways && active.value !== "") return; // caret keys in a filled field
     if (active instanceof HTMLVideoElement && sideways) return; // seeking
-    const all = [...root.querySelectorAll(FOCUSABLE)];
-    const from = active && active !== root && root.contains(active) ? active : undefined;
+    // An open modal dialog is the whole screen: arrows move only within it (the page behind is inert).
+    const scope = document.querySelector("dialog[open]") ?? root;
+    const all = [...scope.querySelectorAll(FOCUSABLE)];
+    const from = active && active !== root && scope.contains(active) ? active : undefined;
     const inRow = from?.closest(".row-items") != null;
     const next = from ? (nextInDirection(from, e.key as Dir, all) ?? (sideways && !inRow ? nextInDirection(from, e.key, all, false) : undefined)) : all[0];
     if (!next && active instanceof HTMLSelectElement && !sideways) e.preventDefault(); // up/down never change a closed select's value

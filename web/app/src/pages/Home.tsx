@@ -35,10 +35,21 @@ function useHomeData(): [Data | undefined, (id: string) => void] {
   // "Not interested": a `hide` event (the recommenders never show the item to this user again);
   // the card leaves every row at once, and comes back only if the event could not be sent.
   const hide = (id: string) => {
-    const before = data;
+    const where = new Map((data?.rows ?? []).map((r) => [r.title, { at: r.items.findIndex((i) => i.id === id), item: r.items.find((i) => i.id === id) }]));
     setData((d) => d && { ...d, rows: d.rows.map((r) => ({ ...r, items: r.items.filter((i) => i.id !== id) })) });
-    const event = { id: `hide-${id}-${String(Date.now())}`.slice(0, 64), type: "hide", ts: Date.now(), stream: id };
-    session.authed("POST", "/api/events", { events: [event] }).catch((err: unknown) => setData(before && { ...before, error: `Could not hide it: ${errorText(err)}` }));
+    const event = { id: `hide-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`, type: "hide", ts: Date.now(), stream: id };
+    session.authed("POST", "/api/events", { events: [event] }).catch((err: unknown) =>
+      // Not sent: only this card comes back, where it was (other hides stand).
+      setData((d) => d && {
+        ...d,
+        error: `Could not hide it: ${errorText(err)}`,
+        rows: d.rows.map((r) => {
+          const w = where.get(r.title);
+          if (!w?.item || w.at < 0 || r.items.some((i) => i.id === id)) return r;
+          return { ...r, items: [...r.items.slice(0, w.at), w.item, ...r.items.slice(w.at)] };
+        }),
+      }),
+    );
   };
   return [data, hide];
 }
