@@ -23,6 +23,7 @@ import { canWatch, isListed, manages, VISIBILITIES, type Visibility } from "./vi
 import { ID_SCHEMA, USERNAME_SCHEMA } from "../../protocol/ids.js";
 import { ingestActions } from "./ingest-actions.js";
 import { IngestKeys } from "./ingest-keys.js";
+import { ladderSeconds } from "./durations.js";
 
 export const STREAM_KINDS = ["live", "vod"] as const;
 export const STREAM_STATUSES = ["created", "live", "ended", "processing", "ready", "failed"] as const;
@@ -173,9 +174,26 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
     for (const sid of unvouched.keys()) if (!seen.has(sid)) unvouched.delete(sid);
   }
 
+  /** Ready videos without a length: read it from the stored ladder (a conflict means another node did). */
+  async function backfillDurations(broker: ServiceBroker): Promise<void> {
+    let done = 0;
+    for (const e of await store.list<Stream>(C)) {
+      const s = e.value;
+      if (s.kind !== "vod" || s.status !== "ready" || s.durationSec !== undefined) continue;
+      const seconds = await ladderSeconds(blobs, s.id).catch(() => undefined);
+      if (seconds === undefined) continue;
+      await store.put(C, s.id, { ...s, durationSec: seconds }, { expect: e.revision }).then(() => done++, (err: unknown) => {
+        if (!hasCode(err, "CONFLICT")) throw err;
+      });
+    }
+    if (done > 0) broker.logger.info(`streams: read ${String(done)} video length(s) back from their ladders`);
+  }
+
   return {
     name: "streams",
     started(this: Service) {
+      // Videos encoded before the catalog kept their length get it from their ladder, once.
+      setTimeout(() => void backfillDurations(this.broker).catch((err: unknown) => this.logger.warn(`streams: reading videos' lengths back failed: ${String(err)}`)), 2000).unref();
       let running = false;
       reconciler = setInterval(() => {
         if (running) return;
