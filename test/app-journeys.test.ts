@@ -7,7 +7,9 @@
  *     deletes the guest's message;
  *   - an admin sees the dashboard move as people chat, and changes a user's role;
  *   - with 5-second access tokens, a user's typed chat survives several expiries and a reload,
- *     and is sent once.
+ *     and is sent once;
+ *   - a chat message the server holds back (rate limited) survives a reload in the outbox, and is
+ *     sent once after the wait.
  * Screenshots of the watch, studio and admin screens at phone, tablet, desktop and TV sizes are
  * checked for layout and kept in test/artifacts/.
  */
@@ -228,6 +230,35 @@ describe("web app journeys", () => {
     const token = (await api(node.url, "POST", "/api/auth/login", { username: "boss", password: "boss password 1" })).body.accessToken as string;
     const users = (await api(node.url, "GET", "/api/admin/users", undefined, token)).body as unknown as { username: string; role: string }[];
     assert.equal(users.find((u) => u.username === "fan")?.role, "creator");
+  });
+});
+
+describe("the chat outbox in the web app", () => {
+  it("a message the server holds back (rate limited) survives a reload in the outbox and is sent once, after the wait", async () => {
+    const slow = await PlatformNode.start({ env: { ESH_ROOMS_CHAT_RATE_PER_SEC: "0.2", ESH_ROOMS_CHAT_BURST: "1", ESH_GATEWAY_AUTH_BURST_PER_IP: "200" } });
+    try {
+      await api(slow.url, "POST", "/api/auth/register", { username: "talker", password: "talker password 1", role: "creator" });
+      const token = (await api(slow.url, "POST", "/api/auth/login", { username: "talker", password: "talker password 1" })).body.accessToken as string;
+      const streamId = ((await api(slow.url, "POST", "/api/streams", { title: "Slow room", kind: "live" }, token)).body as { id: string }).id;
+      const page = await newPage("desktop", slow.url);
+      await login(page, "talker", "talker password 1");
+      await page.goto(`${slow.url}/app/watch/${streamId}`);
+      await chat(page, "first");
+      await page.fill("#chat-input", "second, held back");
+      await page.press("#chat-input", "Enter");
+      await page.waitForSelector('.messages li.pending .text:text-is("second, held back")');
+      await page.reload();
+      await page.waitForSelector('.messages li.pending .text:text-is("second, held back")'); // still queued after the reload
+      await page.waitForSelector('.messages li[data-seq] .text:text-is("second, held back")', { timeout: 20_000 }); // sent once the wait is over
+      const guest = (await api(slow.url, "POST", "/api/auth/guest")).body.accessToken as string;
+      const ws = await WsClient.connect(slow.wsUrl, { token: guest });
+      const joined = (await ws.request("room.join", { room: streamId })).d as { events: { kind: string; text?: string }[] };
+      ws.close();
+      assert.deepEqual(joined.events.filter((e) => e.kind === "chat").map((e) => e.text), ["first", "second, held back"], "stored once");
+      await page.context().close();
+    } finally {
+      await slow.stop();
+    }
   });
 });
 

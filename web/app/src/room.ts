@@ -25,6 +25,19 @@ export interface Outgoing {
  *  goes back to its author rather than blocking every message after it. */
 const retryable = (code: string): boolean => code === "OFFLINE" || (code !== "INTERNAL" && isRetryable(code));
 const MAX_MESSAGES = 300;
+/** The unacknowledged messages of a room, kept in sessionStorage: a reload re-sends them (same
+ *  `cid`: the server stores each once), as it keeps the composer's draft. */
+const outboxKey = (room: string) => `esh.outbox.${room}`;
+
+function loadOutbox(room: string): Outgoing[] {
+  try {
+    const v = JSON.parse(sessionStorage.getItem(outboxKey(room)) ?? "[]") as unknown;
+    if (!Array.isArray(v)) return [];
+    return v.filter((m): m is Outgoing => typeof m === "object" && m !== null && typeof (m as Outgoing).cid === "string" && typeof (m as Outgoing).text === "string").slice(0, 50).map((m) => ({ cid: m.cid, text: m.text }));
+  } catch {
+    return [];
+  }
+}
 
 export class RoomModel {
   readonly id: string;
@@ -40,6 +53,7 @@ export class RoomModel {
   #lastSeq = 0;
   #buffer: RoomItem[][] = [];
   #flushing = false;
+  #retrying = false;
   #closed = false;
   readonly #refused: Outgoing[] = [];
   readonly #listeners = new Set<() => void>();
@@ -47,6 +61,7 @@ export class RoomModel {
 
   constructor(id: string) {
     this.id = id;
+    this.outbox = loadOutbox(id);
     this.#off.push(socket.onPush((f) => this.#onPush(f)));
     this.#off.push(socket.onState((online) => (online ? void this.#join() : this.#offline())));
     socket.start();
@@ -67,6 +82,7 @@ export class RoomModel {
   /** Queues a chat message; it is sent now and re-sent after reconnects until acknowledged. */
   chat(text: string): void {
     this.outbox.push({ cid: uid(), text });
+    this.#saveOutbox();
     this.#changed();
     void this.#flush();
   }
@@ -125,11 +141,25 @@ export class RoomModel {
         try {
           await socket.request("room.chat", { room: this.id, text: m.text, cid: m.cid });
           this.outbox.shift();
+          this.#saveOutbox();
         } catch (err) {
           const code = err instanceof SocketError ? err.code : "";
-          if (retryable(code)) break;
+          if (retryable(code)) {
+            // Offline: resumed on rejoin. Otherwise (rate limited, a timeout) tried again after the
+            // wait the server asked for, or 2 s: the outbox never stalls while the socket is up.
+            if (code !== "OFFLINE" && !this.#retrying) {
+              this.#retrying = true;
+              const wait = err instanceof SocketError && typeof err.data?.retryAfterSec === "number" ? err.data.retryAfterSec * 1000 : 2000;
+              setTimeout(() => {
+                this.#retrying = false;
+                if (!this.#closed) void this.#flush();
+              }, Math.min(60_000, Math.max(250, wait)));
+            }
+            break;
+          }
           m.error = errorText(err);
           this.outbox.shift();
+          this.#saveOutbox();
           this.#refused.push(m);
         }
         this.#changed();
@@ -178,6 +208,12 @@ export class RoomModel {
 
   #setPoll(p: Poll): void {
     this.polls = new Map(this.polls).set(p.id, p);
+  }
+
+  #saveOutbox(): void {
+    const key = outboxKey(this.id);
+    if (this.outbox.length) sessionStorage.setItem(key, JSON.stringify(this.outbox.map((m) => ({ cid: m.cid, text: m.text }))));
+    else sessionStorage.removeItem(key);
   }
 
   #changed(): void {

@@ -12,6 +12,8 @@ export class SocketError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** The error's data, when the server gave some (`retryAfterSec` of a RATE_LIMITED, say). */
+    readonly data?: { retryAfterSec?: number },
   ) {
     super(message);
     this.name = "SocketError";
@@ -157,8 +159,8 @@ export class AppSocket {
     }
     if (f.t === "hello") return this.#scheduleRenew((f.d as { exp: number }).exp);
     if (f.id !== undefined && this.#pending.has(f.id)) {
-      const err = f.t === "error" ? (f.d as { code: string; message: string }) : undefined;
-      return this.#settle(f.id, f.d, err ? new SocketError(err.code, err.message) : undefined);
+      const err = f.t === "error" ? (f.d as { code: string; message: string; data?: { retryAfterSec?: number } }) : undefined;
+      return this.#settle(f.id, f.d, err ? new SocketError(err.code, err.message, err.data) : undefined);
     }
     for (const l of this.#push) l({ t: f.t, d: f.d });
   }

@@ -1,7 +1,7 @@
 /**
  * The chat panel: messages (with delete/mute/ban for moderators), the outbox of messages not yet
- * acknowledged, and a composer whose draft is kept in sessionStorage per room: an expired
- * session, a reconnect or even a reload never loses what the user typed.
+ * acknowledged, and a composer whose draft is kept in sessionStorage per room, as the outbox is
+ * (room.ts): an expired session, a reconnect or even a reload never loses what the user typed.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { RoomModel } from "../room";
