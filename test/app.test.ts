@@ -122,6 +122,27 @@ describe("web app", () => {
     await page.context().close();
   });
 
+  it("after a navigation, focus is on the new screen's heading (screen readers announce it; a remote starts there)", async () => {
+    const page = await open(VIEWPORTS[2] ?? VIEWPORTS[0]!);
+    const card = page.locator(".card").first();
+    const title = (await card.locator(".card-title").textContent()) ?? "";
+    await card.click();
+    await page.waitForURL(/\/app\/watch\//);
+    // Polled with evaluate (the page's CSP refuses the string functions waitForFunction would run).
+    const heading = async () => {
+      for (let i = 0; i < 50; i++) {
+        const h = await page.evaluate<string>(`document.activeElement?.tagName === "H1" ? document.activeElement.textContent : ""`);
+        if (h) return h;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return "";
+    };
+    assert.equal(await heading(), title);
+    await page.goBack();
+    assert.equal(await heading(), "Home");
+    await page.context().close();
+  });
+
   it("TV: arrow keys alone reach a video, Enter opens it, and reach a reaction on the watch page", async () => {
     const page = await open(VIEWPORTS[3] ?? VIEWPORTS[0]!);
     assert.equal(await page.evaluate<boolean>("document.documentElement.classList.contains('tv')"), true);

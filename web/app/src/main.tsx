@@ -6,7 +6,7 @@
  */
 import { errorText } from "./api";
 import { render } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { lazy } from "./lazy";
 import { Home } from "./pages/Home";
 import { Watch } from "./pages/Watch";
@@ -66,9 +66,38 @@ function Screen({ path, query }: { path: string; query: URLSearchParams }) {
   return <p class="status">No such page.</p>;
 }
 
+/**
+ * After a navigation (not the first load), focus moves to the new screen's heading, so a screen
+ * reader announces the screen and a TV remote starts from its top. A heading that arrives with
+ * the screen's data (a video's title) is waited for, briefly.
+ */
+function useFocusHeadingOnNavigation(path: string): void {
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    let tries = 0;
+    const was = document.activeElement;
+    const timer = setInterval(() => {
+      const h = document.querySelector<HTMLElement>("main h1");
+      if (!h && ++tries < 30) return;
+      clearInterval(timer);
+      // Never taken back from the user: only while focus is where the navigation left it.
+      const now = document.activeElement;
+      if (!h || (now !== was && now !== document.body && now !== null && document.contains(now))) return;
+      h.tabIndex = -1;
+      h.focus();
+    }, 100);
+    return () => clearInterval(timer);
+  }, [path]);
+}
+
 function App() {
   useSession();
   const { path, query } = useRoute();
+  useFocusHeadingOnNavigation(path);
   const role = session.user?.role;
   return (
     <>

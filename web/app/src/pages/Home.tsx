@@ -65,6 +65,7 @@ export function Home({ query, category }: { query: string; category: string }) {
   const go = (nq: string, nc: string) => navigate(`/${nq || nc ? `?${new URLSearchParams({ ...(nq ? { q: nq } : {}), ...(nc ? { category: nc } : {}) }).toString()}` : ""}`);
   return (
     <div class="home">
+      <h1 class="visually-hidden">Home</h1>
       <form class="search" role="search" onSubmit={(e) => (e.preventDefault(), go(typed, category))}>
         <label for="q" class="visually-hidden">Search videos and live streams</label>
         <input id="q" type="search" placeholder="Search" value={typed} onInput={(e) => setTyped(e.currentTarget.value)} />
