@@ -2,7 +2,7 @@
  * The VOD ladder: one ffmpeg process (through fluent-ffmpeg, kept behind this module) decodes
  * the source once, splits it and encodes every rendition — 240p/480p/720p, and 1080p when the
  * source has it, never upscaled — as AES-128 encrypted HLS with 2 s GOP-aligned segments, a
- * master playlist, then a poster and a thumbnail sprite.
+ * master playlist, then a poster (and from it a card-sized image) and a thumbnail sprite.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -137,8 +137,14 @@ export function ladderFilter(rungs: readonly Rendition[], durationSec: number, o
   return parts;
 }
 
-/** A poster: one frame a little way in (a fast seek: cheap). The sprite comes out of the ladder run. */
+/** Card images are this wide (the app's cards: a few KB instead of the poster's full size). */
+export const CARD_WIDTH = 320;
+
+/** A poster: one frame a little way in (a fast seek: cheap), and from it the card image. The
+ *  sprite comes out of the ladder run. */
 async function images(job: LadderJob): Promise<void> {
   const at = Math.min(5, job.info.durationSec / 3);
-  await run(ffmpeg(job.input).seekInput(at).outputOptions(["-frames:v", "1", "-vf", "scale=-2:'min(720,ih)'", "-q:v", "3"]).output(path.join(job.outDir, "poster.jpg")), job.signal);
+  const poster = path.join(job.outDir, "poster.jpg");
+  await run(ffmpeg(job.input).seekInput(at).outputOptions(["-frames:v", "1", "-vf", "scale=-2:'min(720,ih)'", "-q:v", "3"]).output(poster), job.signal);
+  await run(ffmpeg(poster).outputOptions(["-frames:v", "1", "-vf", `scale=${String(CARD_WIDTH)}:-2`, "-q:v", "4"]).output(path.join(job.outDir, "card.jpg")), job.signal);
 }

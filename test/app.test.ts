@@ -122,6 +122,26 @@ describe("web app", () => {
     await page.context().close();
   });
 
+  it("a video's card shows a card-sized image made by the encoder and the video's length", async () => {
+    const page = await open(VIEWPORTS[2] ?? VIEWPORTS[0]!);
+    const card = page.locator('section.row[aria-label="Trending"] .card').first();
+    await card.waitFor();
+    type Thumb = { width: number; src: string; duration: string };
+    let thumb: Thumb = { width: 0, src: "", duration: "" };
+    for (let i = 0; i < 50 && thumb.width === 0; i++) {
+      thumb = await page.evaluate<Thumb>(`(() => { const c = document.querySelector('section.row[aria-label="Trending"] .card'); const img = c.querySelector(".thumb img"); return { width: img && img.complete ? img.naturalWidth : 0, src: img ? img.getAttribute("src") : "", duration: c.querySelector(".thumb .duration")?.textContent ?? "" }; })()`);
+      if (thumb.width === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(thumb.src, /^\/vod\/[^/]+\/card\.jpg$/);
+    assert.equal(thumb.width, 320, "sized for the card, not the full poster");
+    assert.equal(thumb.duration, "0:02", "the clips are 2 s long");
+    const res = await fetch(`${node.url}${thumb.src}`);
+    assert.equal(res.headers.get("content-type"), "image/jpeg");
+    assert.match(res.headers.get("cache-control") ?? "", /immutable/);
+    assert.ok((await res.arrayBuffer()).byteLength < 40_000, "a few KB");
+    await page.context().close();
+  });
+
   it("after a navigation, focus is on the new screen's heading (screen readers announce it; a remote starts there)", async () => {
     const page = await open(VIEWPORTS[2] ?? VIEWPORTS[0]!);
     const card = page.locator(".card").first();

@@ -25,6 +25,8 @@ export interface StreamCard {
   status: string;
   category?: string;
   ownerName?: string;
+  /** A video's length (seconds), when the catalog has it. */
+  durationSec?: number;
 }
 
 export interface RecRow {

@@ -1,7 +1,7 @@
 import type { StreamCard } from "../api";
 import { Card } from "./Card";
 
-type Item = Pick<StreamCard, "id" | "title" | "kind" | "category">;
+type Item = Pick<StreamCard, "id" | "title" | "kind" | "category" | "durationSec">;
 
 export function Row({ title, items, onHide }: { title: string; items: Item[]; onHide?: (item: Item) => void }) {
   if (items.length === 0) return null;

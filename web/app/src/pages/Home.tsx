@@ -62,6 +62,9 @@ export function Home({ query, category }: { query: string; category: string }) {
   const q = query.trim().toLowerCase();
   const matches = data.catalog.filter((s) => (!q || s.title.toLowerCase().includes(q)) && (!category || (s.category ?? "general") === category));
   const filtering = q !== "" || category !== "";
+  // Recommendation items carry no length: the catalog's, where it has one.
+  const lengths = new Map(data.catalog.flatMap((s) => (s.durationSec ? [[s.id, s.durationSec] as const] : [])));
+  const lengthOf = (id: string) => (lengths.has(id) ? { durationSec: lengths.get(id) } : {});
   const go = (nq: string, nc: string) => navigate(`/${nq || nc ? `?${new URLSearchParams({ ...(nq ? { q: nq } : {}), ...(nc ? { category: nc } : {}) }).toString()}` : ""}`);
   return (
     <div class="home">
@@ -86,7 +89,7 @@ export function Home({ query, category }: { query: string; category: string }) {
         <>
           <Row title="Live now" items={data.catalog.filter((s) => s.status === "live")} />
           {data.rows.map((r) => (
-            <Row key={r.title} title={r.title} items={r.items} onHide={(i) => hide(i.id)} />
+            <Row key={r.title} title={r.title} items={r.items.map((i) => ({ ...i, ...lengthOf(i.id) }))} onHide={(i) => hide(i.id)} />
           ))}
         </>
       )}
