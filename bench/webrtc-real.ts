@@ -9,7 +9,7 @@ import path from "node:path";
 import type { types } from "mediasoup";
 import { parseOffer, playerCapabilities, whepAnswer } from "../media/sdp.js";
 import type { ReceiverCommand, ReceiverMessage } from "./webrtc-receiver.js";
-import { pace, percentile, type RtpSender, type RtpSink } from "./webrtc-rtp.js";
+import { pace, percentile, workerCpuMs, type RtpSender, type RtpSink } from "./webrtc-rtp.js";
 
 export interface RealStep {
   viewers: number;
@@ -80,11 +80,6 @@ export interface RealContext {
   log(line: string): void;
 }
 
-async function cpuMs(worker: types.Worker): Promise<number> {
-  const u = await worker.getResourceUsage();
-  return u.ru_utime + u.ru_stime;
-}
-
 /** One step: `viewers` real WebRTC viewers in `processes` processes, measured, then torn down. */
 export async function realStep(c: RealContext, viewers: number, processes: number): Promise<RealStep> {
   const recv = new Receivers(Math.min(processes, viewers));
@@ -122,10 +117,10 @@ export async function realStep(c: RealContext, viewers: number, processes: numbe
     let measuredFrom = 0;
     const atMeasure = async () => {
       measuredFrom = performance.now();
-      cpu0 = await cpuMs(c.worker);
+      cpu0 = await workerCpuMs(c.worker);
     };
     const wall = await pace(c.sender, [{ port: c.producerPort }, { port: c.direct.port }], c.pps, warm, c.pps * c.seconds, atMeasure, (s) => c.log(`[webrtc real] ${viewers} viewers: ${s}/${c.seconds + 1} s`));
-    const workerCpu = ((await cpuMs(c.worker)) - cpu0) / wall;
+    const workerCpu = ((await workerCpuMs(c.worker)) - cpu0) / wall;
     await new Promise((r) => setTimeout(r, 500)); // drain, and a receiver report or two
     const viewersWall = performance.now() - measuredFrom;
     const reports = await Promise.all(recv.procs.map((_, i) => recv.ask<Extract<ReceiverMessage, { type: "report" }>>(i, { cmd: "report" }, "report")));

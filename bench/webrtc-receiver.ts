@@ -4,6 +4,7 @@
  * video track from a mediasoup WebRtcTransport. Counts, per connection, the packets of the
  * measured window and times them (the sender's clock is CLOCK_MONOTONIC, shared by processes).
  */
+import { Receipts } from "./fanout-protocol.js";
 import { RTCPeerConnection, RTCRtpCodecParameters, useNACK, usePLI, type RtpPacket } from "werift";
 
 export const REAL_VP8_PT = 96;
@@ -18,10 +19,8 @@ export type ReceiverMessage =
   | { type: "error"; message: string };
 
 const pcs: RTCPeerConnection[] = [];
-let received: number[] = [];
 /** Per connection, which packets of the window arrived (a duplicate is not a second delivery). */
-let seen: Uint8Array[] = [];
-let duplicates = 0;
+let receipts: Receipts[] = [];
 let latencies: number[] = [];
 let window = { from: Infinity, to: -Infinity };
 let cpu0 = process.cpuUsage();
@@ -33,15 +32,7 @@ function onRtp(i: number, rtp: RtpPacket): void {
   if (p.length < VP8 + 12) return;
   const counter = p.readUInt32BE(VP8 + 8);
   if (counter < window.from || counter >= window.to) return;
-  const bits = seen[i];
-  const k = counter - window.from;
-  if (!bits) return;
-  if ((bits[k >> 3] ?? 0) & (1 << (k & 7))) {
-    duplicates++;
-    return;
-  }
-  bits[k >> 3] = (bits[k >> 3] ?? 0) | (1 << (k & 7));
-  received[i] = (received[i] ?? 0) + 1;
+  if (!receipts[i]?.add(0, counter - window.from)) return;
   latencies.push(now() - p.readDoubleBE(VP8));
 }
 
@@ -84,15 +75,13 @@ process.on("message", (m: ReceiverCommand) => {
     else if (m.cmd === "answers") send({ type: "connected", ms: await answers(m.sdps) });
     else if (m.cmd === "window") {
       window = { from: m.from, to: m.to };
-      received = pcs.map(() => 0);
-      seen = pcs.map(() => new Uint8Array(((m.to - m.from) >> 3) + 1));
-      duplicates = 0;
+      receipts = pcs.map(() => new Receipts());
       latencies = [];
       cpu0 = process.cpuUsage();
       send({ type: "window" });
     } else if (m.cmd === "report") {
       const c = process.cpuUsage(cpu0);
-      send({ type: "report", received, duplicates, latencies, cpuMs: (c.user + c.system) / 1000 });
+      send({ type: "report", received: receipts.map((r) => r.unique), duplicates: receipts.reduce((n, r) => n + r.dups, 0), latencies, cpuMs: (c.user + c.system) / 1000 });
     } else {
       await Promise.all(pcs.map((pc) => pc.close()));
       process.exit(0);

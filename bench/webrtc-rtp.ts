@@ -4,6 +4,7 @@
  * sinks that time their arrival. Sender and sinks share one clock (this process).
  */
 import dgram from "node:dgram";
+import type { types } from "mediasoup";
 
 export const PAYLOAD_TYPE = 101;
 export const PRODUCER_SSRC = 0x1234_5678;
@@ -109,4 +110,10 @@ export async function pace(sender: RtpSender, targets: { port: number }[], pps: 
     if (i % pps === 0) onSecond(Math.round(i / pps));
   }
   return performance.now() - t0;
+}
+
+/** A mediasoup worker's CPU time so far (user + system), ms. */
+export async function workerCpuMs(worker: types.Worker): Promise<number> {
+  const u = await worker.getResourceUsage();
+  return u.ru_utime + u.ru_stime;
 }

@@ -25,7 +25,7 @@ import { glassToGlass, type GlassResult } from "./webrtc-glass.js";
 import { lineChart, table, writeBenchResults } from "./chart.js";
 import { REAL_VP8_PT } from "./webrtc-receiver.js";
 import { realStep, type RealContext, type RealStep } from "./webrtc-real.js";
-import { pace, percentile, PAYLOAD_TYPE, PRODUCER_SSRC, RtpSender, RtpSink } from "./webrtc-rtp.js";
+import { pace, percentile, PAYLOAD_TYPE, PRODUCER_SSRC, RtpSender, RtpSink, workerCpuMs } from "./webrtc-rtp.js";
 
 interface Options {
   consumers: number[];
@@ -126,11 +126,6 @@ async function consumerPackets(c: types.Consumer): Promise<number> {
   return (await c.getStats()).find((s) => s.type === "outbound-rtp")?.packetCount ?? 0;
 }
 
-async function cpuMs(worker: types.Worker): Promise<number> {
-  const u = await worker.getResourceUsage();
-  return u.ru_utime + u.ru_stime;
-}
-
 async function step(o: Options, worker: types.Worker, producer: types.Producer, consumers: types.Consumer[], sinks: RtpSink[], direct: RtpSink, sender: RtpSender, port: number): Promise<WebrtcStep> {
   const n = consumers.length;
   const warm = o.pps; // one second of warm-up
@@ -140,8 +135,8 @@ async function step(o: Options, worker: types.Worker, producer: types.Producer, 
   for (const s of [...sinks, direct]) s.reset(window);
   const before = await Promise.all([producerPackets(producer), ...consumers.map(consumerPackets)]);
   let cpu0 = 0;
-  const wall = await pace(sender, [{ port }, { port: direct.port }], o.pps, warm, total - warm, async () => void (cpu0 = await cpuMs(worker)), (sec) => progress(`[webrtc] ${n} consumers: ${sec}/${o.seconds + 1} s`));
-  const cpu = ((await cpuMs(worker)) - cpu0) / wall;
+  const wall = await pace(sender, [{ port }, { port: direct.port }], o.pps, warm, total - warm, async () => void (cpu0 = await workerCpuMs(worker)), (sec) => progress(`[webrtc] ${n} consumers: ${sec}/${o.seconds + 1} s`));
+  const cpu = ((await workerCpuMs(worker)) - cpu0) / wall;
   await sleep(300); // drain
   const after = await Promise.all([producerPackets(producer), ...consumers.map(consumerPackets)]);
   const producerGot = after[0] - before[0];
