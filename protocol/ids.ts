@@ -15,3 +15,7 @@ export function isId(s: string): boolean {
 
 /** Usernames: 3-32 id characters. */
 export const USERNAME_SCHEMA = { type: "string", min: 3, max: 32, pattern: ID_PATTERN } as const;
+
+/** A stream's category ("music", "gaming"...) and language (a BCP 47 primary tag; "" = unknown). */
+export const STREAM_CATEGORY_PATTERN = /^[a-z0-9-]+$/;
+export const STREAM_LANGUAGE_PATTERN = /^([a-z]{2,3})?$/;

@@ -6,6 +6,7 @@
  *   playbackKey [guest] (the AES-128 key of a ready VOD asset: the platform's license check)
  *   place [guest] (which media node serves a live stream: its origin, kept while that node is up,
  *     for the broadcaster; for viewers the origin while it has room, else a relay node)
+ *   search [public] (ranked, paged, typo-tolerant catalog search with filters: catalog-search.ts)
  *   ingestKey / rotateIngestKey / revokeIngestKey [creator, owner], checkIngestKey [internal]:
  *     stream keys for encoders (ingest-actions.ts)
  * Every stream has a room (same id) for its audience, created and removed with it.
@@ -20,10 +21,12 @@ import { assertOwnerOrAdmin } from "../ownership.js";
 import type { MediaLoad } from "../media/media-node.js";
 import type { AppConfig } from "../../lib/config.js";
 import { canWatch, isListed, manages, VISIBILITIES, type Visibility } from "./visibility.js";
-import { ID_SCHEMA, USERNAME_SCHEMA } from "../../protocol/ids.js";
+import { ID_SCHEMA, STREAM_CATEGORY_PATTERN, STREAM_LANGUAGE_PATTERN, USERNAME_SCHEMA } from "../../protocol/ids.js";
 import { ingestActions } from "./ingest-actions.js";
 import { IngestKeys } from "./ingest-keys.js";
 import { ladderSeconds } from "./durations.js";
+import { CatalogSearch } from "./catalog-search.js";
+import { SEARCH_PARAMS, type SearchParams } from "../../protocol/search.js";
 
 export const STREAM_KINDS = ["live", "vod"] as const;
 export const STREAM_STATUSES = ["created", "live", "ended", "processing", "ready", "failed"] as const;
@@ -70,8 +73,8 @@ type Ctx<P> = Context<P, CallMeta>;
 const id = ID_SCHEMA;
 const title = { type: "string", min: 1, max: 200, trim: true };
 const description = { type: "string", max: 5000, optional: true };
-const category = { type: "string", min: 1, max: 32, pattern: /^[a-z0-9-]+$/, optional: true };
-const language = { type: "string", max: 8, pattern: /^([a-z]{2,3})?$/, optional: true };
+const category = { type: "string", min: 1, max: 32, pattern: STREAM_CATEGORY_PATTERN, optional: true };
+const language = { type: "string", max: 8, pattern: STREAM_LANGUAGE_PATTERN, optional: true };
 const visibility = { type: "enum", values: VISIBILITIES, optional: true };
 const grants = { type: "array", max: 100, items: USERNAME_SCHEMA, optional: true };
 
@@ -109,6 +112,20 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
   /** Live streams no fresh media report vouches for, and since when. */
   const unvouched = new Map<string, number>();
   let reconciler: NodeJS.Timeout | undefined;
+  let rebuilder: NodeJS.Timeout | undefined;
+  const search = new CatalogSearch<Stream>();
+
+  /** A catalog write: this node's search index at once, the other streams actors' over an event. */
+  async function indexed(ctx: Ctx<unknown>, s: Stream | { id: string; removed: true }): Promise<void> {
+    if ("removed" in s) search.drop(s.id);
+    else search.apply(s);
+    await ctx.broadcast("streams.indexed", "removed" in s ? s : { stream: s }, { groups: ["streams"] });
+  }
+
+  /** The index from the store (at start, and now and then: an event lost in transit heals). */
+  async function rebuild(): Promise<void> {
+    search.rebuild((await store.list<Stream>(C)).map((e) => e.value));
+  }
 
   /** The stream's origin media node: kept while it is up, else chosen (and recorded). */
   /** The stream's origin media node: kept while it is up, else `prefer` (the node an encoder
@@ -182,7 +199,8 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
       if (s.kind !== "vod" || s.status !== "ready" || s.durationSec !== undefined) continue;
       const seconds = await ladderSeconds(blobs, s.id).catch(() => undefined);
       if (seconds === undefined) continue;
-      await store.put(C, s.id, { ...s, durationSec: seconds }, { expect: e.revision }).then(() => done++, (err: unknown) => {
+      const next: Stream = { ...s, durationSec: seconds };
+      await store.put(C, s.id, next, { expect: e.revision }).then(() => (done++, search.apply(next)), (err: unknown) => {
         if (!hasCode(err, "CONFLICT")) throw err;
       });
     }
@@ -191,7 +209,10 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
 
   return {
     name: "streams",
-    started(this: Service) {
+    async started(this: Service) {
+      await rebuild();
+      rebuilder = setInterval(() => void rebuild().catch((err: unknown) => this.logger.warn(`streams: search index rebuild failed: ${String(err)}`)), REBUILD_MS);
+      rebuilder.unref();
       // Videos encoded before the catalog kept their length get it from their ladder, once.
       setTimeout(() => void backfillDurations(this.broker).catch((err: unknown) => this.logger.warn(`streams: reading videos' lengths back failed: ${String(err)}`)), 2000).unref();
       let running = false;
@@ -204,8 +225,17 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
     },
     stopped() {
       clearInterval(reconciler);
+      clearInterval(rebuilder);
     },
     events: {
+      /** Another streams actor wrote the catalog: this node's search index follows. */
+      "streams.indexed": {
+        handler(this: Service, ctx: Context<{ stream?: Stream; id?: string; removed?: boolean }>) {
+          if (ctx.nodeID === this.broker.nodeID) return; // applied when written
+          if (ctx.params.stream) search.apply(ctx.params.stream);
+          else if (ctx.params.removed === true && ctx.params.id !== undefined) search.drop(ctx.params.id);
+        },
+      },
       "media.load": { handler: (ctx: Context<MediaLoad>) => void loads.set(ctx.nodeID ?? "", { ...ctx.params, at: Date.now() }) },
     },
     actions: {
@@ -250,6 +280,15 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
           return s;
         },
       },
+      search: {
+        access: "public",
+        params: SEARCH_PARAMS,
+        handler(ctx: Ctx<SearchParams>) {
+          const { q, kind, category, language, offset, limit } = ctx.params;
+          const page = search.search({ q, kind, category, language, offset, limit });
+          return { ...page, items: page.items.map((s) => forCaller(s, ctx.meta.caller)) };
+        },
+      },
       get: { access: "public", params: { id }, handler: async (ctx: Ctx<{ id: string }>) => forCaller(await visible(ctx.params.id, ctx.meta.caller), ctx.meta.caller) },
       /** Every listed (public) stream, for the recommenders: unlisted and private ones are never recommended. */
       catalog: { access: "internal", handler: async () => (await store.list<Stream>(C)).map((e) => e.value).filter((s) => isListed(s)) },
@@ -280,6 +319,7 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
           const granted = p.grants === undefined ? {} : await resolveGrants(ctx, p.grants);
           const s: Stream = { ...e.value, title: p.title ?? e.value.title, description: p.description ?? e.value.description, category: p.category ?? e.value.category ?? "general", language: p.language ?? e.value.language ?? "", visibility: p.visibility ?? e.value.visibility ?? "public", ...granted, updatedAt: Date.now() };
           await store.put(C, s.id, s, { expect: e.revision });
+          await indexed(ctx, s);
           // Who may watch changed: the room follows, gateways and edges forget what they knew.
           if (s.visibility !== (e.value.visibility ?? "public") || p.grants !== undefined) {
             await ctx.call("rooms.setAccess", { id: s.id, visibility: s.visibility ?? "public", grants: s.grants ?? [] });
@@ -299,6 +339,7 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
           const d = ctx.params.durationSec;
           const s: Stream = { ...e.value, status: ctx.params.status, updatedAt: Date.now(), ...(d === undefined ? {} : { durationSec: Math.round(d * 1000) / 1000 }) };
           await store.put(C, s.id, s, { expect: e.revision });
+          await indexed(ctx, s);
           await ctx.emit("streams.status", { id: s.id, status: s.status });
           return s;
         },
@@ -334,6 +375,7 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
           const e = await load(ctx.params.id);
           assertOwnerOrAdmin(ctx.meta.caller, e.value.ownerId);
           await store.delete(C, e.key, { expect: e.revision });
+          await indexed(ctx, { id: e.key, removed: true });
           await ctx.call("rooms.remove", { id: e.key });
           await keys.remove(e.key);
           await ctx.broadcast("streams.ingestKeyChanged", { id: e.key }, { groups: ["media"] }); // an ingest on it ends
@@ -376,6 +418,9 @@ function mediaNodes(broker: ServiceBroker): string[] {
   const list = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as { name: string; nodeID: string }[];
   return [...new Set(list.filter((s) => s.name === "media").map((s) => s.nodeID))].sort();
 }
+
+/** How often each streams actor rebuilds its search index from the store. */
+const REBUILD_MS = 5 * 60_000;
 
 /** A removed stream's objects are deleted at once and again after this long (its ingest and
  *  live packaging stop within it). */

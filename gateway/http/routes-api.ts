@@ -26,6 +26,7 @@ export function apiRoutes(call: ActorCall): Route[] {
     { method: "GET", path: "/api/auth/me", auth: "required", summary: "Who the token belongs to", handler: action(call, "sessions.me", () => ({})) },
     { method: "GET", path: "/api/streams", auth: "optional", summary: "List streams (?status=&ownerId=&limit=)", handler: action(call, "streams.list", query) },
     { method: "POST", path: "/api/streams", auth: "required", body: true, summary: "Create a stream (creator)", handler: action(call, "streams.create", body, 201) },
+    { method: "GET", path: "/api/search", auth: "optional", summary: "Search the catalog (?q=&kind=live|vod&category=&language=&offset=&limit=): ranked, typo-tolerant, paged", handler: action(call, "streams.search", query) },
     { method: "GET", path: "/api/streams/:id", auth: "optional", summary: "One stream", handler: action(call, "streams.get", (c) => ({ id: c.params.id })) },
     { method: "PATCH", path: "/api/streams/:id", auth: "required", body: true, summary: "Change title/description (owner or admin)", handler: action(call, "streams.update", withId) },
     { method: "DELETE", path: "/api/streams/:id", auth: "required", summary: "Delete a stream and its room (owner or admin)", handler: action(call, "streams.remove", (c) => ({ id: c.params.id })) },
