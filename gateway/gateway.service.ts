@@ -7,6 +7,7 @@ import type { RoomOut } from "../protocol/rooms.js";
 import { Gateway } from "./gateway.js";
 import type { Alert } from "../analytics/alerts.js";
 import type { MediaOut } from "../protocol/media.js";
+import type { Notification } from "../protocol/notifications.js";
 import type { EncodeProgress } from "../actors/encoders/encoders.service.js";
 
 /** `onStarted` hands the Gateway to main.ts, which drains it before stopping the broker. */
@@ -23,6 +24,7 @@ export function gatewayService(cfg: AppConfig, blobs: BlobStore, onStarted?: (gw
       "edges.load": { handler: (ctx: Context<{ url: string; load: number }>) => gw.onEdgeLoad(ctx.params) },
       "encoders.progress": { handler: (ctx: Context<EncodeProgress>) => gw.realtime.onEncodeProgress(ctx.params) },
       "analytics.alert": { handler: (ctx: Context<Alert>) => gw.realtime.onAlert(ctx.params) },
+      "notify.users": { handler: (ctx: Context<{ userIds: string[]; notification: Notification }>) => gw.realtime.onNotify(ctx.params.userIds, ctx.params.notification) },
       "media.out": { handler: (ctx: Context<MediaOut>) => gw.realtime.onMediaOut(ctx.params, ctx.nodeID ?? "") },
       // A sessions actor appeared (start-up order, a node joined): load keys now, not on the next timer.
       "$services.changed": { handler: () => gw.onServicesChanged() },

@@ -8,6 +8,7 @@
 import type { TemplatedApp } from "@trufflesuite/uws-js-unofficial";
 import type { LoggerInstance, ServiceBroker } from "moleculer";
 import type { Alert } from "../analytics/alerts.js";
+import type { Notification } from "../protocol/notifications.js";
 import type { EncodeProgress } from "../actors/encoders/encoders.service.js";
 import type { AppConfig } from "../lib/config.js";
 import type { Principal } from "../lib/identity.js";
@@ -98,6 +99,11 @@ export class Realtime {
   /** encoders.progress: pushed to the owner's connections on this node. */
   onEncodeProgress(p: EncodeProgress): void {
     this.hub.toUser(p.ownerId, { t: "encode.progress", d: { streamId: p.streamId, status: p.status, percent: p.percent, ...(p.error ? { error: p.error } : {}) } });
+  }
+
+  /** notify.users: a notification for these users' connections on this node (`notify`). */
+  onNotify(userIds: readonly string[], n: Notification): void {
+    this.hub.toUsers(new Set(userIds), { t: "notify", d: n });
   }
 
   /** analytics.alert: pushed to admin connections on this node. */

@@ -27,3 +27,11 @@ export const SEARCH_PARAMS = {
   offset: { type: "number", integer: true, min: 0, max: SEARCH_MAX_OFFSET, optional: true, convert: true },
   limit: { type: "number", integer: true, min: 1, max: SEARCH_MAX_LIMIT, optional: true, convert: true },
 } as const;
+
+/** The answer, over the caller's view of a stream `S`. */
+export interface SearchAnswer<S> {
+  total: number;
+  offset: number;
+  items: S[];
+  facets: { category: Record<string, number> };
+}

@@ -201,13 +201,20 @@ describe("web app", () => {
     await page.context().close();
   });
 
-  it("search narrows the catalog to matching titles; a creator logs in and sees the studio links", async () => {
+  it("search asks the server: typos and prefixes find the title, a category chip narrows; a creator logs in and sees the studio links", async () => {
     const page = await open(VIEWPORTS[2] ?? VIEWPORTS[0]!);
-    await page.fill("#q", "chess");
+    const asked: string[] = [];
+    page.on("request", (r) => r.url().includes("/api/search?") && asked.push(new URL(r.url()).search));
+    await page.fill("#q", "ches finls"); // a prefix and a typo
     await page.press("#q", "Enter");
-    await page.waitForSelector("section[aria-label^='Results']");
+    await page.waitForSelector("section[aria-label='1 result for “ches finls”']");
     const found = await page.evaluate<string[]>(`[...document.querySelectorAll(".card .card-title")].map((e) => e.textContent)`);
     assert.deepEqual(found, ["Chess finals"]);
+    assert.ok(asked.some((q) => new URLSearchParams(q).get("q") === "ches finls"), `the server was asked: ${asked.join(" ")}`);
+    await page.fill("#q", "zzzz nothing");
+    await page.press("#q", "Enter");
+    await page.waitForSelector("text=Nothing matches.");
+    await page.screenshot({ path: path.join(ARTIFACTS, "app-search-desktop.png") });
     await page.click("button.account");
     await page.fill("input[name=username]", "maker");
     await page.fill("input[name=password]", "maker password 1");

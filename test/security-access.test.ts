@@ -42,6 +42,9 @@ after(async () => {
 
 describe("a private asset", () => {
   before(async () => {
+    // Public first: search finds it (so not finding it below means something).
+    const found = (await api(node.url, "GET", "/api/search?q=diary", undefined, guest)).body as unknown as { items: { id: string }[] };
+    assert.deepEqual(found.items.map((s) => s.id), [asset]);
     const r = await api(node.url, "PATCH", `/api/streams/${asset}`, { visibility: "private", grants: ["friend"] }, users.owner.token);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual(r.body.grantNames, ["friend"]);
@@ -55,6 +58,8 @@ describe("a private asset", () => {
       assert.equal((await get(`/vod/${asset}/master.m3u8`, bearer(token))).status, 403);
       const listed = (await api(node.url, "GET", "/api/streams?limit=200", undefined, token)).body as unknown as { id: string }[];
       assert.ok(!listed.some((s) => s.id === asset));
+      const found = (await api(node.url, "GET", "/api/search?limit=50", undefined, token)).body as unknown as { items: { id: string }[] };
+      assert.ok(Array.isArray(found.items) && !found.items.some((s) => s.id === asset), "search does not find it");
     }
     assert.equal((await get(`/vod/${asset}/master.m3u8`)).status, 401);
     assert.equal((await api(node.url, "GET", `/api/streams/${asset}`)).status, 404);
@@ -90,6 +95,8 @@ describe("a private asset", () => {
     assert.equal((await get(`/vod/${asset}/master.m3u8`)).status, 200);
     const listed = (await api(node.url, "GET", "/api/streams?limit=200", undefined, guest)).body as unknown as { id: string }[];
     assert.ok(!listed.some((s) => s.id === asset));
+    const found = (await api(node.url, "GET", "/api/search?limit=50", undefined, guest)).body as unknown as { items: { id: string }[] };
+    assert.ok(!found.items.some((s) => s.id === asset), "an unlisted video is not searchable");
     const mine = (await api(node.url, "GET", `/api/streams?ownerId=${users.owner.id}&limit=200`, undefined, users.owner.token)).body as unknown as { id: string }[];
     assert.ok(mine.some((s) => s.id === asset), "its owner's studio lists it");
   });

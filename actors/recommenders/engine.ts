@@ -7,11 +7,13 @@
 import { Worker } from "node:worker_threads";
 import type { AnalyticsStore } from "../../analytics/store.js";
 import type { AppConfig } from "../../lib/config.js";
-import { confidence, readFeatures, type Pair } from "./features.js";
+import { confidence, readFeatures, readResume, type Pair } from "./features.js";
 import { DEFAULT_MODEL, foldInItems, topK, userVector, type History, type Weights } from "./model.js";
 import type { Interaction, Item } from "./dataset.js";
 import { annTopK, type ItemIndex } from "./ann.js";
 import type { ModelStore, Version } from "./model-store.js";
+import { blend, contentScore, profile } from "./content.js";
+import { continueWatching, forYouWhy, fromFollowed, names, resumeAt, type FollowedCreator } from "./rows.js";
 
 export interface CatalogEntry {
   id: string;
@@ -21,8 +23,10 @@ export interface CatalogEntry {
   category?: string;
   language?: string;
   ownerId: string;
+  ownerName?: string;
   /** A video's probed length (absent for live streams and videos encoded before it was kept). */
   durationSec?: number;
+  createdAt?: number;
 }
 
 export interface Rec {
@@ -30,12 +34,19 @@ export interface Rec {
   title: string;
   kind: string;
   category: string;
+  /** The creator's name and the video's length, for the card. */
+  ownerName?: string;
+  durationSec?: number;
+  /** Continue watching: where the user left off, seconds. */
+  resumeSec?: number;
   score: number;
 }
 
 export interface Row {
   title: string;
-  reason: "personal" | "live" | "similar" | "popular";
+  reason: "continue" | "following" | "personal" | "live" | "similar" | "popular";
+  /** Why these items, in words ("Because you watched X", "From creators you follow: Y"). */
+  why: string;
   items: Rec[];
 }
 
@@ -53,8 +64,9 @@ export class RecEngine {
   #current: (Version & { position: Map<string, number> }) | undefined;
   #histories = new Map<string, Map<string, number>>(); // user -> stream -> confidence
   #hidden = new Map<string, Set<string>>(); // user -> streams they said "not interested" to
+  #progress = new Map<string, Pair[]>(); // user -> their pairs with a playhead (Continue watching)
   #popularity = new Map<string, number>();
-  readonly #cache = new Map<string, { at: number; rows: Row[]; personal: boolean }>();
+  readonly #cache = new Map<string, { at: number; rows: Row[]; personal: boolean; followKey: string }>();
   /** Users with new events, and when: their lists are recomputed from the store for a few
    *  seconds after (events take up to the ingest lag to land). */
   readonly #dirty = new Map<string, number>();
@@ -105,6 +117,7 @@ export class RecEngine {
     this.#popularity = f.popularity;
     this.#histories = new Map();
     this.#hidden = hiddenOf(f.pairs);
+    this.#progress = progressOf(f.pairs);
     for (const p of f.pairs) {
       if (p.hidden) continue; // a hidden stream is not history (never a "Because you watched" seed)
       let h = this.#histories.get(p.user);
@@ -140,10 +153,11 @@ export class RecEngine {
   }
 
   /** The rows for a user: personal when there is a model and a history, else popular ones. */
-  async recommend(userId: string, catalog: CatalogEntry[], limit: number): Promise<{ rows: Row[]; personal: boolean; version: number }> {
+  async recommend(userId: string, catalog: CatalogEntry[], limit: number, follows: readonly FollowedCreator[] = []): Promise<{ rows: Row[]; personal: boolean; version: number }> {
     const hit = this.#cache.get(userId);
     const touched = this.#dirty.get(userId);
-    if (hit && Date.now() - hit.at < this.#cfg.recs.cacheMs && touched === undefined) return { rows: limitRows(hit.rows, limit), personal: hit.personal, version: this.#current?.version ?? 0 };
+    const followKey = follows.map((f) => f.creatorId).join(",");
+    if (hit && Date.now() - hit.at < this.#cfg.recs.cacheMs && touched === undefined && hit.followKey === followKey) return { rows: limitRows(hit.rows, limit), personal: hit.personal, version: this.#current?.version ?? 0 };
     if (touched !== undefined) {
       const reading = Date.now();
       await this.#refreshUser(userId, catalog);
@@ -160,6 +174,10 @@ export class RecEngine {
       return s !== undefined && playable(s) && !history.has(id) && !hidden.has(id);
     };
     const rows: Row[] = [];
+    const resume = continueWatching(this.#progress.get(userId) ?? [], byId, hidden);
+    if (resume.length) rows.push({ title: "Continue watching", reason: "continue", why: "Pick up where you left off", items: resume.map((r) => ({ ...card(r.entry, 0), resumeSec: Math.round(r.resumeMs / 1000) })) });
+    const followed = fromFollowed(follows, catalog, hidden);
+    if (followed.length) rows.push({ title: "Following", reason: "following", why: `New from creators you follow: ${names(follows.map((f) => f.creatorName))}`, items: followed.slice(0, 100).map((s) => card(s, 0)) });
     const model = this.#current;
     let personal = false;
     if (model && history.size > 0) {
@@ -171,19 +189,33 @@ export class RecEngine {
         if (i !== undefined) h.set(i, w);
       }
       const u = userVector(weights, h);
-      const scored = best(model, weights, u, 100, (i) => !ok(ids[i] ?? "")).map((r) => ({ id: ids[r.item] ?? "", score: r.score }));
-      rows.push({ title: "For you", reason: "personal", items: scored.map((r) => rec(byId, r.id, r.score)) });
+      // The model's top 200, re-ranked with what the items are (content.ts): the user's
+      // categories, creators, languages, live/VOD, and whom they follow.
+      const features = (s: CatalogEntry) => ({ category: s.category ?? "general", creator: s.ownerId, language: s.language ?? "", live: s.kind === "live" });
+      const taste = profile([...history].flatMap(([id, w]) => {
+        const s = byId.get(id);
+        return s ? [[features(s), w] as const] : [];
+      }), new Set(follows.map((f) => f.creatorId)));
+      const candidates = best(model, weights, u, 200, (i) => !ok(ids[i] ?? "")).map((r) => ({ id: ids[r.item] ?? "", score: r.score }));
+      const scored = blend(candidates, (c) => {
+        const s = byId.get(c.id);
+        return s ? contentScore(taste, features(s)) : 0;
+      }).slice(0, 100);
+      const strongest = [...history.entries()].sort((a, b) => b[1] - a[1]).map(([id]) => id);
+      const followedNames = follows.filter((f) => scored.some((r) => byId.get(r.id)?.ownerId === f.creatorId)).map((f) => f.creatorName);
+      rows.push({ title: "For you", reason: "personal", why: forYouWhy(strongest.slice(0, 3).map((id) => byId.get(id)?.title ?? id), followedNames), items: scored.map((r) => rec(byId, r.id, r.score)) });
       const live = scored.filter((r) => byId.get(r.id)?.kind === "live");
-      if (live.length) rows.push({ title: "Live now for you", reason: "live", items: live.map((r) => rec(byId, r.id, r.score)) });
-      const last = [...history.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+      if (live.length) rows.push({ title: "Live now for you", reason: "live", why: "Live now, picked from what you watch", items: live.map((r) => rec(byId, r.id, r.score)) });
+      const last = strongest[0];
       const li = last === undefined ? undefined : index.get(last);
       if (last !== undefined && li !== undefined) {
         const similar = topK(weights, weights.v.slice(li * weights.dim, (li + 1) * weights.dim), 50, (i) => i === li || !ok(ids[i] ?? ""));
-        rows.push({ title: `Because you watched ${byId.get(last)?.title ?? last}`, reason: "similar", items: similar.map((r) => rec(byId, ids[r.item] ?? "", r.score)) });
+        const title = byId.get(last)?.title ?? last;
+        rows.push({ title: `Because you watched ${title}`, reason: "similar", why: `Watched by people who watched ${title}`, items: similar.map((r) => rec(byId, ids[r.item] ?? "", r.score)) });
       }
     }
     rows.push(...this.#popularRows(catalog, ok));
-    this.#cache.set(userId, { at: Date.now(), rows, personal });
+    this.#cache.set(userId, { at: Date.now(), rows, personal, followKey });
     return { rows: limitRows(rows, limit), personal, version: model?.version ?? 0 };
   }
 
@@ -206,14 +238,15 @@ export class RecEngine {
   #popularRows(catalog: CatalogEntry[], ok: (id: string) => boolean): Row[] {
     const pop = (s: CatalogEntry) => this.#popularity.get(s.id) ?? 0;
     const candidates = catalog.filter((s) => ok(s.id)).sort((a, b) => pop(b) - pop(a) || b.id.localeCompare(a.id));
-    const rows: Row[] = [{ title: "Trending", reason: "popular", items: candidates.slice(0, 100).map((s) => ({ id: s.id, title: s.title, kind: s.kind, category: s.category ?? "general", score: pop(s) })) }];
+    const days = this.#cfg.recs.windowDays;
+    const rows: Row[] = [{ title: "Trending", reason: "popular", why: `Most viewers in the last ${String(days)} days`, items: candidates.slice(0, 100).map((s) => card(s, pop(s))) }];
     const cats = new Map<string, CatalogEntry[]>();
     for (const s of candidates) {
       const c = s.category ?? "general";
       cats.set(c, [...(cats.get(c) ?? []), s]);
     }
     for (const [c, list] of [...cats].sort((a, b) => b[1].length - a[1].length).slice(0, 5)) {
-      rows.push({ title: `Popular in ${c}`, reason: "popular", items: list.slice(0, 100).map((s) => ({ id: s.id, title: s.title, kind: s.kind, category: c, score: pop(s) })) });
+      rows.push({ title: `Popular in ${c}`, reason: "popular", why: `Most viewers in ${c} in the last ${String(days)} days`, items: list.slice(0, 100).map((s) => card(s, pop(s))) });
     }
     return rows;
   }
@@ -227,6 +260,13 @@ export class RecEngine {
     for (const p of f.pairs) if (!p.hidden) h.set(p.stream, confidence(p, f.sessionMs.get(userId) ?? 0, now));
     this.#histories.set(userId, h);
     this.#hidden.set(userId, hiddenOf(f.pairs).get(userId) ?? new Set());
+    this.#progress.set(userId, progressOf(f.pairs).get(userId) ?? []);
+  }
+
+  /** Where a user left off in a video (ms), or undefined: never started, or finished. */
+  async resume(userId: string, streamId: string, durationSec: number | undefined): Promise<number | undefined> {
+    const r = await readResume(this.#store, Date.now(), this.#cfg.recs.windowDays, userId, streamId);
+    return r === undefined ? undefined : resumeAt(r.positionMs, durationSec);
   }
 
   /** The newest version in the shared store (distributed) or on disk, if newer than ours. */
@@ -238,6 +278,12 @@ export class RecEngine {
     }
     return this.#current?.version ?? 0;
   }
+}
+
+function progressOf(pairs: Pair[]): Map<string, Pair[]> {
+  const out = new Map<string, Pair[]>();
+  for (const p of pairs) if (p.lastPositionMs > 0) out.set(p.user, [...(out.get(p.user) ?? []), p]);
+  return out;
 }
 
 function hiddenOf(pairs: Pair[]): Map<string, Set<string>> {
@@ -265,7 +311,12 @@ function best(model: Version, w: Weights, u: Float32Array, k: number, exclude: (
 
 function rec(byId: Map<string, CatalogEntry>, id: string, score: number): Rec {
   const s = byId.get(id);
-  return { id, title: s?.title ?? id, kind: s?.kind ?? "vod", category: s?.category ?? "general", score: Math.round(score * 1000) / 1000 };
+  return s ? card(s, score) : { id, title: id, kind: "vod", category: "general", score: Math.round(score * 1000) / 1000 };
+}
+
+/** A catalog entry as a row's item (what a card shows). */
+function card(s: CatalogEntry, score: number): Rec {
+  return { id: s.id, title: s.title, kind: s.kind, category: s.category ?? "general", ...(s.ownerName === undefined ? {} : { ownerName: s.ownerName }), ...(s.durationSec === undefined ? {} : { durationSec: s.durationSec }), score: Math.round(score * 1000) / 1000 };
 }
 
 function limitRows(rows: Row[], limit: number): Row[] {

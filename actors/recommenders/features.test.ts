@@ -5,7 +5,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { clientBatch, deviceFrom } from "../../analytics/events.js";
 import { ChdbStore } from "../../analytics/store-chdb.js";
-import { confidence, readFeatures } from "./features.js";
+import { confidence, readFeatures, readResume } from "./features.js";
 
 const NOW = Date.now();
 let dir: string;
@@ -46,6 +46,10 @@ describe("recommender features from a small event set (chdb)", () => {
       // dave's player claims s1 is 60 s long and that he reached its end; the catalog says 600 s
       batch("dave", "d1", NOW - 90_000, [{ type: "view.start", stream: "s1", view: "dv1" }, { type: "view.end", stream: "s1", view: "dv1", watched: 60_000, position: 60_000, duration: 60_000 }]),
       // erin watched 30 s of s1 and her player reports a playhead at its very end
+      // frank watched s4 to 5:00, then went back to 0:20 and left (a chat after says nothing of the playhead)
+      batch("frank", "f1", NOW - 70_000, [{ type: "view.start", stream: "s4", view: "fv1" }, { type: "heartbeat", stream: "s4", view: "fv1", watched: 300_000, position: 300_000 }]),
+      batch("frank", "f1", NOW - 60_000, [{ type: "seek", stream: "s4", view: "fv1", position: 20_000 }, { type: "pause", stream: "s4", view: "fv1", position: 21_000, ts: NOW - 59_999 }]),
+      batch("frank", "f1", NOW - 50_000, [{ type: "chat", stream: "s4" }]),
       batch("erin", "e1", NOW - 80_000, [{ type: "view.start", stream: "s1", view: "ev1" }, { type: "heartbeat", stream: "s1", view: "ev1", watched: 30_000, position: 600_000, duration: 600_000 }]),
     ]);
     await store.insert("events", lines);
@@ -56,13 +60,20 @@ describe("recommender features from a small event set (chdb)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("knows where a user left off: the playhead of their latest report, not the furthest", async () => {
+    assert.deepEqual(await readResume(store, NOW + 1000, 30, "frank", "s4"), { positionMs: 21_000, at: NOW - 60_000 });
+    assert.equal(await readResume(store, NOW + 1000, 30, "frank", "s1"), undefined);
+    assert.equal((await readFeatures(store, NOW + 1000, 30, "frank")).pairs.find((p) => p.stream === "s4")?.lastPositionMs, 21_000);
+    await assert.rejects(readResume(store, NOW, 30, "frank' OR 1=1 --", "s4"), /bad id/);
+  });
+
   it("sums watch time, completion, views and interactions per user and stream, sessions and popularity", async () => {
     const f = await readFeatures(store, NOW + 1000, 30, undefined, new Map([["s1", 600]]));
     const pair = (u: string, s: string) => f.pairs.find((p) => p.user === u && p.stream === s);
-    assert.deepEqual({ ...pair("alice", "s1"), lastMs: 0 }, { user: "alice", stream: "s1", watchedMs: 90_000, views: 2, interactions: 2, lastMs: 0, furthestMs: 150_000, completion: 0.15, hidden: false });
+    assert.deepEqual({ ...pair("alice", "s1"), lastMs: 0 }, { user: "alice", stream: "s1", watchedMs: 90_000, views: 2, interactions: 2, lastMs: 0, furthestMs: 150_000, lastPositionMs: 150_000, completion: 0.15, hidden: false });
     assert.equal(pair("alice", "s1")?.lastMs, NOW - 300_000);
-    assert.deepEqual({ ...pair("alice", "s2"), lastMs: 0 }, { user: "alice", stream: "s2", watchedMs: 5_000, views: 1, interactions: 0, lastMs: 0, furthestMs: 0, completion: 0, hidden: true });
-    assert.deepEqual({ ...pair("bob", "s2"), lastMs: 0 }, { user: "bob", stream: "s2", watchedMs: 120_000, views: 1, interactions: 1, lastMs: 0, furthestMs: 0, completion: 0, hidden: false });
+    assert.deepEqual({ ...pair("alice", "s2"), lastMs: 0 }, { user: "alice", stream: "s2", watchedMs: 5_000, views: 1, interactions: 0, lastMs: 0, furthestMs: 0, lastPositionMs: 0, completion: 0, hidden: true });
+    assert.deepEqual({ ...pair("bob", "s2"), lastMs: 0 }, { user: "bob", stream: "s2", watchedMs: 120_000, views: 1, interactions: 1, lastMs: 0, furthestMs: 0, lastPositionMs: 0, completion: 0, hidden: false });
     assert.equal(pair("bob", "s3"), undefined, "events older than the window are left out");
     assert.equal(pair("carol", "s1")?.hidden, true);
     // Completion is measured against the catalog's length, not the length a player reports (a
@@ -71,18 +82,18 @@ describe("recommender features from a small event set (chdb)", () => {
     assert.equal(pair("erin", "s1")?.completion, 0.05, "a playhead at the end after 30 s watched is 30 s of 600");
     const noLength = await readFeatures(store, NOW + 1000, 30, "alice");
     assert.equal(noLength.pairs.find((p) => p.stream === "s1")?.completion, 0, "no length in the catalog: no completion, whatever the player says");
-    assert.equal(f.pairs.filter((p) => !p.user.startsWith("hider")).length, 6);
+    assert.equal(f.pairs.filter((p) => !p.user.startsWith("hider")).length, 7);
     assert.equal(f.sessionMs.get("alice"), 300_000);
     assert.equal(f.sessionMs.get("bob"), 1_200_000);
     // Popularity counts viewers only: 40 hides of s3 and carol's hide and reaction on s1 add nothing
     // (a reported hole: 40 hides lifted an item with 2 real viewers from rank 90 to 6).
-    assert.deepEqual(Object.fromEntries(f.popularity), { s1: 3, s2: 2 });
+    assert.deepEqual(Object.fromEntries(f.popularity), { s1: 3, s2: 2, s4: 1 });
     const one = await readFeatures(store, NOW + 1000, 30, "bob");
     assert.deepEqual(one.pairs.map((p) => p.stream), ["s2"]);
   });
 
   it("confidence grows with watch time and interaction, and fades with age", () => {
-    const base = { user: "u", stream: "s", watchedMs: 600_000, views: 1, interactions: 0, lastMs: NOW, furthestMs: 0, completion: 0, hidden: false };
+    const base = { user: "u", stream: "s", watchedMs: 600_000, views: 1, interactions: 0, lastMs: NOW, furthestMs: 0, lastPositionMs: 0, completion: 0, hidden: false };
     const c = confidence(base, 1_800_000, NOW);
     assert.ok(confidence({ ...base, completion: 1 }, 1_800_000, NOW) > c, "watched to the end counts more");
     assert.ok(confidence({ ...base, watchedMs: 1_200_000 }, 1_800_000, NOW) > c);

@@ -19,6 +19,8 @@ export interface Pair {
   lastMs: number;
   /** Furthest playhead over the user's views, ms (as the player reported it). */
   furthestMs: number;
+  /** The playhead at the user's latest report of it (heartbeat, pause, seek, end), ms: where they left off. */
+  lastPositionMs: number;
   /** min(furthest playhead, watch time) / the video's length from the catalog (0..1; 0 for live
    *  and where the catalog has no length: a length a player reports is not trusted). */
   completion: number;
@@ -38,6 +40,8 @@ const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** The events that make a user a viewer of a stream (popularity counts these users only: a
  *  "not interested", a chat or a reaction without watching does not lift a stream). */
 const VIEWING = "'view.start', 'heartbeat', 'view.end'";
+/** The events that report where the playhead is. */
+export const PLAYHEAD = "'heartbeat', 'view.end', 'pause', 'seek'";
 /** 64-bit counts may arrive as numbers or (older servers) strings. */
 type Num = number | string;
 
@@ -49,10 +53,10 @@ export async function readFeatures(store: AnalyticsStore, nowMs: number, days: n
   const from = nowMs - days * 86_400_000;
   const where = `ts >= toDateTime(${Math.floor(from / 1000)}) AND server_ms >= ${from} AND user_id != '' AND stream_id != ''${user ? ` AND user_id = '${user}'` : ""}`;
   const [pairs, sessions, popularity] = await Promise.all([
-    store.rows<{ user_id: string; stream_id: string; watched: Num; views: Num; inter: Num; last: Num; hid: Num; furthest: Num }>(
+    store.rows<{ user_id: string; stream_id: string; watched: Num; views: Num; inter: Num; last: Num; hid: Num; furthest: Num; lastpos: Num }>(
       `SELECT user_id, stream_id, sumIf(watched_ms, type IN ('heartbeat', 'view.end')) AS watched, uniqExactIf(view_id, view_id != '') AS views,
          countIf(type IN ('chat', 'reaction', 'vote')) AS inter, max(server_ms) AS last, countIf(type = 'hide') AS hid,
-         maxIf(position_ms, type IN ('heartbeat', 'view.end')) AS furthest
+         maxIf(position_ms, type IN ('heartbeat', 'view.end')) AS furthest, argMaxIf(position_ms, (server_ms, client_ms), type IN (${PLAYHEAD})) AS lastpos
        FROM events WHERE ${where} GROUP BY user_id, stream_id`,
     ),
     store.rows<{ user_id: string; avg_ms: Num }>(
@@ -68,7 +72,7 @@ export async function readFeatures(store: AnalyticsStore, nowMs: number, days: n
       // position at the end (a seek, or a lie) has not watched the video to the end.
       const reached = Math.min(furthestMs, Number(p.watched));
       const completion = lengthSec === undefined || lengthSec <= 0 ? 0 : Math.min(1, reached / (lengthSec * 1000));
-      return { user: p.user_id, stream: p.stream_id, watchedMs: Number(p.watched), views: Number(p.views), interactions: Number(p.inter), lastMs: Number(p.last), furthestMs, completion, hidden: Number(p.hid) > 0 };
+      return { user: p.user_id, stream: p.stream_id, watchedMs: Number(p.watched), views: Number(p.views), interactions: Number(p.inter), lastMs: Number(p.last), furthestMs, lastPositionMs: Number(p.lastpos), completion, hidden: Number(p.hid) > 0 };
     }),
     sessionMs: new Map(sessions.map((s) => [s.user_id, Number(s.avg_ms)])),
     popularity: new Map(popularity.map((p) => [p.stream_id, Number(p.viewers)])),
@@ -87,4 +91,15 @@ export function confidence(p: Pair, sessionMs: number, nowMs: number): number {
   const perMinute = p.interactions / Math.max(1, minutes);
   const recency = Math.pow(0.5, Math.max(0, nowMs - p.lastMs) / (14 * 86_400_000));
   return (Math.log1p(minutes) * (1 + share) * (1 + p.completion) * (1 + 0.5 * Math.min(perMinute, 4)) + p.views + 0.5 * Math.min(p.interactions, 10)) * recency;
+}
+
+/** Where a user left off in a video: the playhead of their latest report of it, ms (undefined: never). */
+export async function readResume(store: AnalyticsStore, nowMs: number, days: number, user: string, stream: string): Promise<{ positionMs: number; at: number } | undefined> {
+  if (!ID.test(user) || !ID.test(stream)) throw new Error("bad id");
+  const from = nowMs - days * 86_400_000;
+  const [r] = await store.rows<{ pos: Num; at: Num; n: Num }>(
+    `SELECT argMax(position_ms, (server_ms, client_ms)) AS pos, max(server_ms) AS at, count() AS n FROM events
+     WHERE ts >= toDateTime(${Math.floor(from / 1000)}) AND server_ms >= ${from} AND user_id = '${user}' AND stream_id = '${stream}' AND type IN (${PLAYHEAD})`,
+  );
+  return r === undefined || Number(r.n) === 0 ? undefined : { positionMs: Number(r.pos), at: Number(r.at) };
 }

@@ -1,7 +1,9 @@
 /**
  * recommenders actor: personal rows from watch history, interaction and session length.
- *   recommend [guest]   {limit?: 1..100, user? (admin: someone else's)} -> rows: for you, live now for you, because you
- *                       watched X, trending, popular per category (cold start: the last two)
+ *   recommend [guest]   {limit?: 1..100, user? (admin: someone else's)} -> rows, each with its `why`: continue
+ *                       watching, following, for you, live now for you, because you watched X, trending,
+ *                       popular per category (cold start: the last two, and the first two once there is history)
+ *   resume [guest]      {id} -> {positionSec|null}: where the caller left off in a video (their own events)
  *   status [admin]      the model version being served
  *   retrain [admin]     train now (also on a schedule)
  * Listens to `recommenders.touch {userId}` (gateways send it when a user's events arrive) to
@@ -9,13 +11,14 @@
  * One trainer (recs.trainer) per cluster: it publishes each version to the NATS object store
  * and announces it (`recommenders.model`); every other recommenders node fetches and serves it.
  */
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError } from "../../lib/errors.js";
 import type { CallMeta } from "../../lib/identity.js";
 import { openAnalyticsStore, type AnalyticsStore } from "../../analytics/store.js";
 import path from "node:path";
 import { RecEngine, type CatalogEntry } from "./engine.js";
+import type { FollowedCreator } from "./rows.js";
 import { FileModelStore, ObjectModelStore, type ModelStore } from "./model-store.js";
 import { ID_SCHEMA } from "../../protocol/ids.js";
 
@@ -39,7 +42,7 @@ export function recommendersService(cfg: AppConfig): ServiceSchema {
           // Admins may look at someone else's list (support, debugging).
           user: { ...ID_SCHEMA, optional: true },
         },
-        async handler(ctx: Context<{ limit?: number; user?: string }, CallMeta>) {
+        async handler(this: Service, ctx: Context<{ limit?: number; user?: string }, CallMeta>) {
           const caller = ctx.meta.caller;
           if (caller?.kind !== "user") throw new AppError("UNAUTHENTICATED", "A token is required");
           let userId = caller.principal.userId;
@@ -50,7 +53,25 @@ export function recommendersService(cfg: AppConfig): ServiceSchema {
             userId = ctx.params.user;
           }
           const catalog = await ctx.call<CatalogEntry[]>("streams.catalog");
-          return ready().recommend(userId, catalog, ctx.params.limit ?? 20);
+          // Whom they follow (the Following row, and a signal for the rest); a guest follows nobody.
+          const follows = caller.principal.guest ? [] : await ctx.call<FollowedCreator[], { userId: string }>("sessions.followedIds", { userId }).catch((err: unknown) => {
+            this.logger.warn(`recommenders: follows of ${userId} unavailable: ${String(err)}`);
+            return [];
+          });
+          return ready().recommend(userId, catalog, ctx.params.limit ?? 20, follows);
+        },
+      },
+      resume: {
+        access: "guest",
+        params: { id: ID_SCHEMA },
+        async handler(ctx: Context<{ id: string }, CallMeta>) {
+          const caller = ctx.meta.caller;
+          if (caller?.kind !== "user") throw new AppError("UNAUTHENTICATED", "A token is required");
+          // Only a video this caller may see (a private one is NOT_FOUND to the rest).
+          const s = await ctx.call<CatalogEntry, { id: string }>("streams.get", { id: ctx.params.id });
+          if (s.kind !== "vod") return { positionSec: null };
+          const at = await ready().resume(caller.principal.userId, s.id, s.durationSec);
+          return { positionSec: at === undefined ? null : Math.round(at / 100) / 10 };
         },
       },
       status: {

@@ -5,6 +5,8 @@
  *   register [public]  login [public]  guest [public]  refresh [public]  logout [public]
  *   me [guest]  listUsers [admin]  setRole [admin]  revokeUser [admin]  rotateKeys [admin]
  *   jwks [internal]  revocations [internal]  resolveUsers [internal]
+ *   follow, unfollow, muteFollow, following [viewer]  followers [public]  followedIds [internal]
+ *     (follow-actions.ts; a followed creator going live is pushed to followers: notify.users)
  * Events emitted (broadcast, every node): sessions.revoked {list: Revocation[]}, sessions.userRevoked {userId},
  * sessions.keys.changed {}.
  */
@@ -16,6 +18,9 @@ import type { Store } from "../../store/index.js";
 import { hexId, SecurityLog } from "../../lib/logging.js";
 import { SessionsLogic, type TokenPair } from "./sessions-logic.js";
 import { USERNAME_SCHEMA } from "../../protocol/ids.js";
+import { Follows } from "./follows.js";
+import { Accounts } from "./accounts.js";
+import { followActions, followEvents } from "./follow-actions.js";
 
 /** Logins and registrations go to the security log: who, from where, and the outcome. */
 async function audited(sec: SecurityLog, ctx: Ctx<{ username: string }>, what: "login" | "register", run: () => Promise<TokenPair>): Promise<TokenPair> {
@@ -41,9 +46,12 @@ type Ctx<P> = Context<P, CallMeta>;
 export function sessionsService(cfg: AppConfig, store: Store): ServiceSchema {
   let logic: SessionsLogic;
   let sec: SecurityLog;
+  const follows = new Follows(store);
+  const accounts = new Accounts(store);
   return {
     name: "sessions",
     actions: {
+      ...followActions(() => follows, () => accounts),
       register: {
         access: "public",
         params: { username, password, displayName: { type: "string", min: 1, max: 64, optional: true }, role: { type: "enum", values: ["viewer", "creator"], optional: true } },
@@ -108,6 +116,7 @@ export function sessionsService(cfg: AppConfig, store: Store): ServiceSchema {
       },
     },
     events: {
+      ...followEvents(() => follows),
       "sessions.keys.changed": { handler: () => logic.keyring.forget() },
     },
     async started() {

@@ -6,6 +6,7 @@
  */
 import { isListed, type Watchable } from "./visibility.js";
 import { SearchIndex, type SearchQuery } from "./search-index.js";
+import type { SearchAnswer } from "../../protocol/search.js";
 
 /** What search reads of a stream (streams.service.ts Stream). */
 export interface Stream extends Watchable {
@@ -21,12 +22,6 @@ export interface Stream extends Watchable {
   updatedAt: number;
 }
 
-export interface SearchAnswer<S extends Stream> {
-  total: number;
-  offset: number;
-  items: S[];
-  facets: { category: Record<string, number> };
-}
 
 /** What search finds: listed and watchable now. */
 export function searchable(s: Stream): boolean {

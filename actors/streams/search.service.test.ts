@@ -17,7 +17,7 @@ import { SqliteStore } from "../../store/store-sqlite.js";
 import { DirBlobs } from "../../blobs/blobs-dir.js";
 import { roomsService } from "../rooms/rooms.service.js";
 import { streamsService, type Stream } from "./streams.service.js";
-import type { SearchAnswer } from "./catalog-search.js";
+import type { SearchAnswer } from "../../protocol/search.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "esh-search-"));
 const store = new SqliteStore(path.join(dir, "s.sqlite"));

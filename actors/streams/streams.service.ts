@@ -26,6 +26,7 @@ import { ingestActions } from "./ingest-actions.js";
 import { IngestKeys } from "./ingest-keys.js";
 import { ladderSeconds } from "./durations.js";
 import { CatalogSearch } from "./catalog-search.js";
+import type { StreamStatusEvent } from "../../protocol/notifications.js";
 import { SEARCH_PARAMS, type SearchParams } from "../../protocol/search.js";
 
 export const STREAM_KINDS = ["live", "vod"] as const;
@@ -340,7 +341,8 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
           const s: Stream = { ...e.value, status: ctx.params.status, updatedAt: Date.now(), ...(d === undefined ? {} : { durationSec: Math.round(d * 1000) / 1000 }) };
           await store.put(C, s.id, s, { expect: e.revision });
           await indexed(ctx, s);
-          await ctx.emit("streams.status", { id: s.id, status: s.status });
+          const event: StreamStatusEvent = { id: s.id, status: s.status, kind: s.kind, ownerId: s.ownerId, ownerName: s.ownerName, title: s.title, listed: isListed(s) };
+          await ctx.emit("streams.status", event);
           return s;
         },
       },

@@ -6,6 +6,7 @@
  *   GET  /api/analytics/dashboard   ?minutes=&stream=  per-minute QoE, engagement, health (admin)
  *   GET  /api/analytics/status      store, backlog, ingest lag, firing alerts (admin)
  *   GET  /api/recommendations       ?limit=  the caller's rows (recommenders actor)
+ *   GET  /api/resume/:id                     where the caller left off in a video
  */
 import { AppError } from "../../lib/errors.js";
 import type { Principal } from "../../lib/identity.js";
@@ -51,9 +52,10 @@ export function analyticsRoutes(deps: AnalyticsDeps): Route[] {
       method: "GET",
       path: "/api/recommendations",
       auth: "required",
-      summary: "Personal rows (for you, live now, because you watched X) and popular ones (?limit=1..100)",
+      summary: "The caller's home rows, each with why: continue watching, following, for you, live now, because you watched X, trending, popular per category (?limit=1..100)",
       handler: async (c) => ({ body: await deps.call("recommenders.recommend", query(c), must(c.principal)) }),
     },
+    { method: "GET", path: "/api/resume/:id", auth: "required", summary: "Where the caller left off in a video ({positionSec}: null when not started or finished)", handler: async (c) => ({ body: await deps.call("recommenders.resume", { id: c.params.id }, must(c.principal)) }) },
     { method: "GET", path: "/api/recommendations/model", auth: "required", summary: "The model version being served (admin)", handler: async (c) => ({ body: await deps.call("recommenders.status", {}, must(c.principal)) }) },
     { method: "POST", path: "/api/recommendations/retrain", auth: "required", summary: "Retrain the recommendation model now (admin)", handler: async (c) => ({ body: await deps.call("recommenders.retrain", {}, must(c.principal)) }) },
     { method: "GET", path: "/api/analytics/status", auth: "required", summary: "Analytics store, backlog, ingest figures, firing alerts (admin)", handler: async (c) => ({ body: await deps.call("analytics.status", {}, must(c.principal)) }) },

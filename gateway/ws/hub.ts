@@ -108,10 +108,16 @@ export class WsHub {
 
   /** Sends a frame to every connection of this user on this node (encoded once per format). */
   toUser(userId: string, frame: ServerFrame): void {
+    this.toUsers(new Set([userId]), frame);
+  }
+
+  /** Sends a frame to every connection of these users on this node (encoded once per format). */
+  toUsers(userIds: ReadonlySet<string>, frame: ServerFrame): void {
+    if (userIds.size === 0) return;
     const encoded = new Map<WireFormat, Buffer | string>();
     for (const ws of this.#conns) {
       const data = ws.getUserData();
-      if (data.principal.userId !== userId) continue;
+      if (!userIds.has(data.principal.userId)) continue;
       let bytes = encoded.get(data.format);
       if (bytes === undefined) encoded.set(data.format, (bytes = encodeFrame(frame, data.format)));
       ws.send(bytes, data.format === "msgpack");

@@ -32,7 +32,7 @@ export interface StreamCard {
 export interface RecRow {
   title: string;
   reason: string;
-  items: { id: string; title: string; kind: "live" | "vod"; category: string }[];
+  items: Pick<StreamCard, "id" | "title" | "kind" | "category" | "ownerName" | "durationSec">[];
 }
 
 export async function request<T>(method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<T> {

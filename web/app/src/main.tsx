@@ -10,6 +10,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { lazy } from "./lazy";
 import { Home } from "./pages/Home";
 import { Watch } from "./pages/Watch";
+import { Notifications } from "./components/Notifications";
 import { href, interceptLinks, useRoute } from "./router";
 import { session } from "./session";
 import { enableSpatialNavigation, tvMode } from "./tv";
@@ -113,6 +114,7 @@ function App() {
       <main id="main">
         <Screen path={path} query={query} />
       </main>
+      <Notifications />
     </>
   );
 }

@@ -1,7 +1,7 @@
 import type { StreamCard } from "../api";
 import { href as appHref } from "../router";
 
-type CardItem = Pick<StreamCard, "id" | "title" | "kind" | "category" | "durationSec">;
+type CardItem = Pick<StreamCard, "id" | "title" | "kind" | "category" | "durationSec" | "ownerName">;
 
 /** 75 -> "1:15", 3725 -> "1:02:05". */
 export function clock(sec: number): string {
@@ -27,7 +27,7 @@ export function Card({ item, onHide }: { item: CardItem; onHide?: (item: CardIte
         {item.kind === "vod" && item.durationSec ? <span class="duration">{clock(item.durationSec)}</span> : null}
       </span>
       <span class="card-title">{item.title}</span>
-      <span class="card-meta">{item.category ?? "general"}</span>
+      <span class="card-meta">{item.ownerName ? `${item.ownerName} · ` : ""}{item.category ?? "general"}</span>
     </a>
   );
   if (!onHide) return link;

@@ -6,6 +6,7 @@ import { errorText } from "../api";
 import { useEffect, useState } from "preact/hooks";
 import type { StreamCard } from "../api";
 import { Chat } from "../components/Chat";
+import { FollowButton } from "../components/Follow";
 import { NewPoll, Polls, PresenceLine, Reactions } from "../components/Interact";
 import { lazy } from "../lazy";
 import { session } from "../session";
@@ -66,6 +67,7 @@ export function Watch({ id, mode, bufferSec }: { id: string; mode: string; buffe
       <div class="stage">
         <Player stream={stream} mode={mode} bufferSec={bufferSec} />
         <h1>{stream.title}</h1>
+        {stream.ownerName ? <FollowButton creatorId={stream.ownerId} creatorName={stream.ownerName} /> : null}
         {room ? <PresenceLine room={room} /> : null}
         {stream.description ? <p class="status">{stream.description}</p> : null}
       </div>
