@@ -6,6 +6,7 @@
  *   playbackKey [guest] (the AES-128 key of a ready VOD asset: the platform's license check)
  *   place [guest] (which media node serves a live stream: its origin, kept while that node is up,
  *     for the broadcaster; for viewers the origin while it has room, else a relay node)
+ *   setCaptions / removeCaptions [creator, owner]: WebVTT captions of a ready video (caption-actions.ts)
  *   search [public] (ranked, paged, typo-tolerant catalog search with filters: catalog-search.ts)
  *   ingestKey / rotateIngestKey / revokeIngestKey [creator, owner], checkIngestKey [internal]:
  *     stream keys for encoders (ingest-actions.ts)
@@ -26,6 +27,8 @@ import { ingestActions } from "./ingest-actions.js";
 import { IngestKeys } from "./ingest-keys.js";
 import { ladderSeconds } from "./durations.js";
 import { CatalogSearch } from "./catalog-search.js";
+import { captionActions } from "./caption-actions.js";
+import type { Caption } from "./captions.js";
 import type { StreamStatusEvent } from "../../protocol/notifications.js";
 import { SEARCH_PARAMS, type SearchParams } from "../../protocol/search.js";
 
@@ -67,6 +70,8 @@ export interface Stream {
   /** A video's length as its encoder probed it (set when it becomes ready): cards show it, and
    *  recommendations measure completion against it rather than what a player reports. */
   durationSec?: number;
+  /** A video's caption languages (captions.ts), in its HLS master's SUBTITLES group. */
+  captions?: Caption[];
 }
 
 const C = "streams";
@@ -241,6 +246,7 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
     },
     actions: {
       ...ingestActions(keys, load, id),
+      ...captionActions<Stream>(store, blobs, load, id, (ctx, s) => indexed(ctx, s)),
       create: {
         access: "creator",
         params: { title, description, kind: { type: "enum", values: STREAM_KINDS }, category, language, visibility, grants },

@@ -16,9 +16,11 @@ const TYPES: Record<string, { type: string; cache: string }> = {
   ".m4s": { type: "video/iso.segment", cache: "public, max-age=31536000, immutable" },
   ".mp4": { type: "video/mp4", cache: "public, max-age=31536000, immutable" },
   ".jpg": { type: "image/jpeg", cache: "public, max-age=31536000, immutable" },
+  // Captions can be replaced: a few minutes, like playlists.
+  ".vtt": { type: "text/vtt; charset=utf-8", cache: "public, max-age=300" },
 };
 /** A file name: an id, a dot, and one of the served extensions. */
-const NAME = /^([^.]+)\.(m3u8|ts|m4s|mp4|jpg)$/;
+const NAME = /^([^.]+)\.(m3u8|ts|m4s|mp4|jpg|vtt)$/;
 const isName = (name: string): boolean => isId(NAME.exec(name)?.[1] ?? "");
 
 export interface FileAnswer {
@@ -54,7 +56,7 @@ export class VodFiles {
     const name = v.rest.at(-1) ?? "";
     const spec = TYPES[path.extname(name)];
     if (!spec) return undefined;
-    const playlist = name.endsWith(".m3u8");
+    const playlist = name.endsWith(".m3u8") || name.endsWith(".vtt"); // mutable: not cached for good
     const blob = await this.#reader.get(v.path.slice(1), !playlist);
     if (!blob) return undefined;
     const size = blob.body.length;

@@ -32,7 +32,9 @@ export interface StreamCard {
 export interface RecRow {
   title: string;
   reason: string;
-  items: Pick<StreamCard, "id" | "title" | "kind" | "category" | "ownerName" | "durationSec">[];
+  /** Why these items ("Because you watched X"). */
+  why: string;
+  items: (Pick<StreamCard, "id" | "title" | "kind" | "category" | "ownerName" | "durationSec"> & { resumeSec?: number })[];
 }
 
 export async function request<T>(method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<T> {

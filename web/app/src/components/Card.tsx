@@ -1,7 +1,7 @@
 import type { StreamCard } from "../api";
 import { href as appHref } from "../router";
 
-type CardItem = Pick<StreamCard, "id" | "title" | "kind" | "category" | "durationSec" | "ownerName">;
+type CardItem = Pick<StreamCard, "id" | "title" | "kind" | "category" | "durationSec" | "ownerName"> & { resumeSec?: number };
 
 /** 75 -> "1:15", 3725 -> "1:02:05". */
 export function clock(sec: number): string {
@@ -16,7 +16,7 @@ export function clock(sec: number): string {
 export function Card({ item, onHide }: { item: CardItem; onHide?: (item: CardItem) => void }) {
   const href = appHref(`/watch/${encodeURIComponent(item.id)}`);
   const link = (
-    <a class="card" href={href} aria-label={`${item.kind === "live" ? "Live: " : "Watch: "}${item.title}`}>
+    <a class="card" href={href} aria-label={`${item.kind === "live" ? "Live: " : item.resumeSec ? `Resume at ${clock(item.resumeSec)}: ` : "Watch: "}${item.title}`}>
       <span class="thumb" aria-hidden="true">
         {item.kind === "vod" ? (
           // The card-sized image the encoder made (a few KB, cached for good); none for a private
@@ -25,6 +25,7 @@ export function Card({ item, onHide }: { item: CardItem; onHide?: (item: CardIte
         ) : null}
         {item.kind === "live" ? <span class="badge">LIVE</span> : null}
         {item.kind === "vod" && item.durationSec ? <span class="duration">{clock(item.durationSec)}</span> : null}
+        {item.resumeSec && item.durationSec ? <span class="progress" style={{ width: `${String(Math.min(100, (100 * item.resumeSec) / item.durationSec))}%` }} /> : null}
       </span>
       <span class="card-title">{item.title}</span>
       <span class="card-meta">{item.ownerName ? `${item.ownerName} · ` : ""}{item.category ?? "general"}</span>

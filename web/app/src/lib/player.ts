@@ -3,7 +3,9 @@
  * Fast start (the lowest level first, then ABR climbs), a quality menu (levels, setLevel),
  * AES-128 keys fetched with the viewer's token, and recovery from network and media errors.
  */
-import Hls from "hls.js";
+// The light build: AES-128 keys, ABR and error recovery are in it; subtitles and alternate audio
+// are not (captions are the video element's own <track>s: HlsPlayer.tsx), EME and CMCD neither.
+import Hls from "hls.js/light";
 
 export interface Level {
   index: number;
@@ -29,6 +31,8 @@ export interface PlayerOptions {
   onChange?: (what: string) => void;
   /** Seconds buffered ahead (low-memory devices such as TVs, and tests, ask for less). */
   maxBufferSec?: number;
+  /** Where to start, seconds (resume); the start otherwise. */
+  startSec?: number;
 }
 
 /** Keys always need the token; a private stream's playlists and segments too (same origin only). */
@@ -38,16 +42,18 @@ function needsToken(url: string): boolean {
   return p.startsWith("/api/keys/") || p.startsWith("/api/livekeys/") || (u.origin === location.origin && (p.startsWith("/vod/") || p.startsWith("/live/")));
 }
 
-function nativePlayer(video: HTMLVideoElement, src: string): Player {
+function nativePlayer(video: HTMLVideoElement, src: string, startSec: number | undefined): Player {
   // Safari/iOS play HLS natively; keys then need a signed URL instead of a header.
   video.src = src;
+  if (startSec) video.addEventListener("loadedmetadata", () => (video.currentTime = startSec), { once: true });
   return { levels: [], level: -1, loadLevel: -1, auto: true, setLevel: () => undefined, destroy: () => video.removeAttribute("src") };
 }
 
-export function createPlayer(video: HTMLVideoElement, { src, token, onChange = () => undefined, maxBufferSec = 20 }: PlayerOptions): Player {
-  if (!Hls.isSupported()) return nativePlayer(video, src);
+export function createPlayer(video: HTMLVideoElement, { src, token, onChange = () => undefined, maxBufferSec = 20, startSec }: PlayerOptions): Player {
+  if (!Hls.isSupported()) return nativePlayer(video, src, startSec);
   let retries = 0;
   const hls = new Hls({
+    ...(startSec ? { startPosition: startSec } : {}),
     startLevel: 0, // fast start: the smallest rendition first, ABR climbs from there
     capLevelToPlayerSize: false,
     maxBufferLength: maxBufferSec,

@@ -131,7 +131,7 @@ export function Home({ query, category }: { query: string; category: string }) {
         <>
           <Row title="Live now" items={data.live} />
           {data.rows.map((r) => (
-            <Row key={r.title} title={r.title} items={r.items} onHide={(i) => hide(i.id)} />
+            <Row key={r.title} title={r.title} why={r.why} items={r.items} onHide={(i) => hide(i.id)} />
           ))}
         </>
       )}

@@ -7,6 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { StreamCard } from "../api";
 import { Chat } from "../components/Chat";
 import { FollowButton } from "../components/Follow";
+import { clock } from "../components/Card";
 import { NewPoll, Polls, PresenceLine, Reactions } from "../components/Interact";
 import { lazy } from "../lazy";
 import { session } from "../session";
@@ -27,13 +28,45 @@ export interface Stream extends StreamCard {
   visibility?: "public" | "unlisted" | "private";
   /** A private stream's granted usernames (shown to its owner). */
   grantNames?: string[];
+  /** A video's caption languages. */
+  captions?: { lang: string; label: string }[];
+}
+
+/** Where this viewer left off in a video (GET /api/resume/:id): seconds, null for the start;
+ *  undefined while asked (the player waits: a start position cannot be changed once loading). */
+function useResume(stream: Stream | undefined): [number | null | undefined, () => void] {
+  const [at, setAt] = useState<number | null>();
+  const vod = stream?.kind === "vod" && stream.status === "ready";
+  useEffect(() => {
+    if (!stream) return;
+    if (!vod) return setAt(null);
+    let live = true;
+    session.authed<{ positionSec: number | null }>("GET", `/api/resume/${encodeURIComponent(stream.id)}`).then((r) => live && setAt(r.positionSec), () => live && setAt(null));
+    return () => {
+      live = false;
+    };
+  }, [stream?.id, vod]);
+  return [at, () => setAt(null)];
 }
 
 function Player({ stream, mode, bufferSec }: { stream: Stream; mode: string; bufferSec: number | undefined }) {
+  const [resume, startOver] = useResume(stream);
   if (stream.kind === "live" && stream.status !== "live") return <p class="player-placeholder status">{stream.status === "ended" ? "This stream has ended." : "Not live yet: this page starts playing when it does."}</p>;
   if (stream.kind === "vod" && stream.status !== "ready") return <p class="player-placeholder status">{`${stream.status}…`}</p>;
   if (stream.kind === "live" && mode !== "hls") return <LivePlayer streamId={stream.id} />;
-  return <HlsPlayer streamId={stream.id} live={stream.kind === "live"} bufferSec={bufferSec} />;
+  if (stream.kind === "live") return <HlsPlayer streamId={stream.id} live bufferSec={bufferSec} />;
+  if (resume === undefined) return <p class="player-placeholder status" role="status">Loading…</p>;
+  return (
+    <>
+      <HlsPlayer streamId={stream.id} live={false} bufferSec={bufferSec} startSec={resume ?? undefined} captions={stream.captions} />
+      {resume ? (
+        <p class="resume status">
+          Resumed at {clock(resume)}{" "}
+          <button type="button" onClick={startOver}>Start over</button>
+        </p>
+      ) : null}
+    </>
+  );
 }
 
 /** `mode`: "hls" plays a live stream over HLS; `bufferSec`: seconds buffered ahead (?buffer=). */

@@ -1,6 +1,7 @@
 /**
- * The creator studio: my streams (create, rename, delete, open), going live with the room beside
- * it (audience, polls, chat with moderation), and uploads with progress. Creators and admins.
+ * The creator studio: my follower count, my streams (create, rename, delete, open, captions of a
+ * video), going live with the room beside it (audience, polls, chat with moderation), and uploads
+ * with progress. Creators and admins.
  */
 import { ConfirmDialog, PromptDialog } from "../components/Dialog";
 import { errorText } from "../api";
@@ -14,6 +15,7 @@ import { session } from "../session";
 import { useRoom } from "../useRoom";
 import { GoLive } from "./GoLive";
 import { Upload } from "./Upload";
+import { CaptionsEditor, FollowerCount } from "./Captions";
 
 function NewStream({ onCreated }: { onCreated: (s: Stream) => void }) {
   const [error, setError] = useState("");
@@ -94,6 +96,7 @@ function StreamRow({ s, selected, onOpen, onChanged }: { s: Stream; selected: bo
       {asking === "rename" ? <PromptDialog title={`Rename “${s.title}”`} label="New title" initial={s.title} submitLabel="Rename" onSubmit={rename} onCancel={() => setAsking(undefined)} /> : null}
       {asking === "delete" ? <ConfirmDialog title={`Delete “${s.title}”?`} message="Its video, recordings and chat are deleted for good." confirmLabel="Delete" danger onConfirm={remove} onCancel={() => setAsking(undefined)} /> : null}
       <Access s={s} onChanged={onChanged} onError={setError} />
+      {s.kind === "vod" && s.status === "ready" ? <CaptionsEditor s={s} onChanged={onChanged} /> : null}
       {error ? <span role="alert" class="status error">{error}</span> : null}
     </li>
   );
@@ -125,6 +128,7 @@ export default function Studio() {
   return (
     <div class="studio">
       <h1>Studio</h1>
+      <FollowerCount creatorId={me.id} />
       {error ? <p role="alert" class="status error">{error}</p> : null}
       <div class="studio-grid">
         <section class="panel" aria-label="Your streams">
