@@ -25,7 +25,7 @@ export const HLS_LADDER: readonly Rendition[] = [
 ];
 
 export const SEGMENT_SEC = 2;
-export const SPRITE = { columns: 5, rows: 5, width: 160 };
+import { SPRITE } from "../protocol/media.js";
 
 /** The renditions for a source: every rung up to its height (never upscale), at least one. */
 export function renditionsFor(info: MediaInfo): Rendition[] {

@@ -9,6 +9,7 @@
  * the media actor (`media.liveKey`). A key frame is asked for while ffmpeg starts. Closing it
  * closes the consumers and kills ffmpeg.
  */
+import { LIVE_CARD, LIVE_CARD_EVERY_SEC } from "../protocol/media.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import dgram from "node:dgram";
@@ -103,7 +104,8 @@ export class LiveHls {
       ...(hasAudio ? ["-map", "0:a:0", `-c:a:${i}`, "aac", `-b:a:${i}`, `${r.audioKbps}k`, `-ac:a:${i}`, "2"] : []),
     ]);
     // The live ladder: the VOD cascade without the sprite, on a steady 30 fps.
-    const filter = ["[0:v]fps=30[src]", ...ladderFilter(rungs, 1, { sprite: false, input: "[src]" })].join(";");
+    // Plus the home page's card: a 320 px frame now and every LIVE_CARD_EVERY_SEC (card.jpg, rewritten in place).
+    const filter = [`[0:v]fps=30,split=2[src][cardsrc]`, `[cardsrc]fps=1/${String(LIVE_CARD_EVERY_SEC)},scale=320:-2[card]`, ...ladderFilter(rungs, 1, { sprite: false, input: "[src]" })].join(";");
     const args = [
       "-v", "error", "-protocol_whitelist", "file,udp,rtp", "-fflags", "+genpts", "-analyzeduration", "2000000", "-i", sdpFile,
       "-filter_complex", filter,
@@ -114,6 +116,7 @@ export class LiveHls {
       "-hls_segment_filename", path.join(outDir, "%v", "seg_%05d.ts"), "-master_pl_name", "master.m3u8",
       "-var_stream_map", rungs.map((r, i) => (hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(" "),
       path.join(outDir, "%v", "index.m3u8"),
+      "-map", "[card]", "-f", "image2", "-update", "1", "-q:v", "5", path.join(outDir, LIVE_CARD),
       ...(recording ? ["-map", "0:v:0", ...(hasAudio ? ["-map", "0:a:0"] : []), "-c", "copy", "-f", "matroska", recording] : []),
     ];
     const ffmpeg = spawn("ffmpeg", args, { stdio: ["pipe", "ignore", "pipe"] });

@@ -19,6 +19,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { BlobStore } from "../blobs/index.js";
+import { LIVE_CARD } from "../protocol/media.js";
 
 export const TICK_MS = 200;
 /** Segments kept in the store beyond a playlist's window. */
@@ -55,6 +56,7 @@ export class LiveMirror {
   readonly #renditions = new Map<string, Rendition>();
   readonly #timer: NodeJS.Timeout;
   #masterWritten = false;
+  #cardMtime = 0;
   #running: Promise<void> | undefined;
   #closed = false;
   /** The store refused the last write: said once per outage. */
@@ -94,7 +96,7 @@ export class LiveMirror {
 
   #cleanLater(playlists: boolean): void {
     const keys = [...this.#renditions].flatMap(([name, r]) => [...r.written.map((seg) => this.key(name, `${this.#o.session}_${seg}`)), ...(playlists ? [this.key(name, "index.m3u8")] : [])]);
-    if (playlists) keys.push(`live/${this.#o.streamId}/master.m3u8`);
+    if (playlists) keys.push(`live/${this.#o.streamId}/master.m3u8`, `live/${this.#o.streamId}/${LIVE_CARD}`);
     setTimeout(() => {
       void (async () => {
         for (const k of keys) await this.#o.blobs.delete(k).catch(() => undefined);
@@ -114,6 +116,7 @@ export class LiveMirror {
   async #round(): Promise<void> {
     this.#capture();
     for (const [name, r] of this.#renditions) await this.#flush(name, r);
+    await this.#card();
     if (this.#away) this.#o.log("info", `live HLS of ${this.#o.streamId}: the blob store is back; caught up`);
     this.#away = false;
     if (!this.#masterWritten && this.#renditions.size > 0 && [...this.#renditions.values()].every((r) => r.playlistWritten)) {
@@ -123,6 +126,21 @@ export class LiveMirror {
         this.#masterWritten = true;
       }
     }
+  }
+
+  /** The live card image, when ffmpeg renewed it (home page cards show it). */
+  async #card(): Promise<void> {
+    let mtime: number;
+    try {
+      mtime = statSync(path.join(this.#o.dir, LIVE_CARD)).mtimeMs;
+    } catch {
+      return; // not yet
+    }
+    if (mtime === this.#cardMtime) return;
+    const body = readIfThere(path.join(this.#o.dir, LIVE_CARD));
+    if (!body || body.length === 0) return; // being rewritten: next round
+    await this.#o.blobs.put(`live/${this.#o.streamId}/${LIVE_CARD}`, body);
+    this.#cardMtime = mtime;
   }
 
   /** Reads new playlists, and the new segments they name, from ffmpeg's directory. */

@@ -53,3 +53,11 @@ export interface MediaOut {
   streamId: string;
   notice: StreamNotice;
 }
+
+/** A live stream's card image (GET /live/<id>/card.jpg): a 320 px frame renewed every LIVE_CARD_EVERY_SEC. */
+export const LIVE_CARD = "card.jpg";
+export const LIVE_CARD_EVERY_SEC = 30;
+
+/** A video's thumbnail sprite (GET /vod/<id>/sprite.jpg): columns x rows tiles, `width` px wide,
+ *  evenly spaced over the video (tile i at i/(columns*rows) of its length). */
+export const SPRITE = { columns: 5, rows: 5, width: 160 } as const;

@@ -7,16 +7,22 @@
  * features, content.ts) — against popularity, the category-history rule (the most-watched unwatched items of the
  * categories the user has watched) and random. The model must beat both popularity and the
  * rule. `--small` runs the size of the planted-taste experiment from the API (150 viewers, 90
- * items in 6 categories) instead.
+ * items in 6 categories) instead; `--movielens` a public dataset (MovieLens ratings, from an npm
+ * package: scripts/movielens.ts), where items have no categories, so model vs popularity.
  */
 import { generate, holdOut, rng, type Dataset } from "../actors/recommenders/dataset.js";
 import { evaluate, type Metrics } from "../actors/recommenders/metrics.js";
 import { DEFAULT_MODEL, histories, topK, train, userVector, type History } from "../actors/recommenders/model.js";
 import { loadTf } from "../actors/recommenders/tf.js";
 import { blend, contentScore, profile } from "../actors/recommenders/content.js";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadMovielens } from "./movielens.js";
 
 const args = process.argv.slice(2);
 const small = args.includes("--small");
+/** The public MovieLens ratings (scripts/movielens.ts) instead of generated data. */
+const movielens = args.includes("--movielens");
 const opt = (name: string, d: number) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : d;
@@ -36,9 +42,10 @@ async function main(): Promise<void> {
     ? { users: opt("users", 150), items: opt("items", 90), perUser: opt("per-user", 40), categories: opt("categories", 6), seed: opt("seed", 1), k: opt("k", 10) }
     : { users: opt("users", 6000), items: opt("items", 2000), perUser: opt("per-user", 30), categories: opt("categories", 12), seed: opt("seed", 1), k: opt("k", 10) };
   const { tf, backend } = await loadTf((m) => console.log(m));
-  const data = generate({ users: o.users, items: o.items, perUser: o.perUser, categories: o.categories, seed: o.seed });
+  const data = movielens ? loadMovielens(path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."), (m) => console.log(m)) : generate({ users: o.users, items: o.items, perUser: o.perUser, categories: o.categories, seed: o.seed });
+  if (movielens) Object.assign(o, { users: data.users, items: data.items.length });
   const { train: rows, test } = holdOut(data, 1);
-  console.log(`dataset: ${o.users} users, ${o.items} items in ${o.categories} categories, ${data.interactions.length} interactions (seed ${o.seed}); held out: the last interaction of ${test.size} users`);
+  console.log(movielens ? `dataset: MovieLens ratings (public; scripts/movielens.ts), ${o.users} users, ${o.items} movies, ${data.interactions.length} ratings as implicit interactions; held out: each user's last rating (by time)` : `dataset: ${o.users} users, ${o.items} items in ${o.categories} categories, ${data.interactions.length} interactions (seed ${o.seed}); held out: the last interaction of ${test.size} users`);
   const hist = histories(rows);
   const mo = { ...DEFAULT_MODEL, maxSteps: opt("max-steps", DEFAULT_MODEL.maxSteps), dim: opt("dim", DEFAULT_MODEL.dim), learningRate: opt("lr", DEFAULT_MODEL.learningRate), dropout: opt("dropout", DEFAULT_MODEL.dropout) };
   let steps = 0;
@@ -65,7 +72,7 @@ async function main(): Promise<void> {
     ["model + content features (what the engine serves)", evaluate(test, served, o.k, o.items)],
     ["model alone (two-tower, TF.js " + backend + ")", evaluate(test, (u) => topK(model, userVector(model, seen(u)), o.k, (i) => seen(u).has(i)).map((r) => r.item), o.k, o.items)],
     ["popularity", evaluate(test, (u) => byPopularity.filter((i) => !seen(u).has(i)).slice(0, o.k), o.k, o.items)],
-    ["category-history rule", evaluate(test, categoryRule(data, popularity, seen, o.k), o.k, o.items)],
+    [movielens ? "category-history rule (= popularity: these items have no categories)" : "category-history rule", evaluate(test, categoryRule(data, popularity, seen, o.k), o.k, o.items)],
     ["random", evaluate(test, (u) => {
       const out = new Set<number>();
       while (out.size < o.k) {

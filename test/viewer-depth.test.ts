@@ -143,6 +143,43 @@ describe("follows and live notifications", () => {
   });
 });
 
+describe("cards", () => {
+  it("a live card shows a fresh frame of the show (a 320 px image renewed every 30 s), its viewer count and creator; a video card scrubs its sprite on hover", async () => {
+    const show = ((await api(node.url, "GET", "/api/search?kind=live")).body as { items: { id: string }[] }).items[0]?.id ?? "";
+    const frame = await waitFor("the live card image", async () => {
+      const r = await fetch(`${node.url}/live/${show}/card.jpg`);
+      return r.status === 200 ? r : undefined;
+    }, 60_000, 500);
+    assert.equal(frame.headers.get("content-type"), "image/jpeg");
+    assert.equal(frame.headers.get("cache-control"), "public, max-age=10");
+    const jpeg = Buffer.from(await frame.arrayBuffer());
+    assert.ok(jpeg.length > 500 && jpeg.length < 60_000, `${String(jpeg.length)} bytes`);
+    // A WebRTC viewer of the show: the catalog counts them.
+    const viewer = await page("desktop", `/app/watch/${show}`);
+    await waitFor("the viewer counted", async () => {
+      const s = (await api(node.url, "GET", `/api/streams/${show}`)).body as { viewers?: number };
+      return (s.viewers ?? 0) >= 1 ? true : undefined;
+    }, 30_000, 500);
+    const home = await page("desktop", "/app/");
+    const card = `section[aria-label='Live now'] a.card[aria-label^='Live: Cat live at night, by cat, ']`;
+    await home.waitForSelector(card);
+    assert.match((await home.getAttribute(card, "aria-label")) ?? "", /, [1-9]\d* watching$/);
+    await waitFor("the live frame drawn", async () => ((await home.evaluate<number>(`(document.querySelector("section[aria-label='Live now'] .thumb img") || {}).naturalWidth || 0`)) === 320 ? true : undefined), 20_000, 250);
+    await home.screenshot({ path: path.join(ARTIFACTS, "viewer-cards-desktop.png") });
+    // The video's card: hovering scrubs the sprite (and the corner shows the time under the pointer).
+    const vodCard = `a.card[aria-label^='Watch: Sixty seconds of cat']`;
+    await home.waitForSelector(vodCard);
+    const box = await (await home.$(vodCard))?.boundingBox();
+    assert.ok(box);
+    await home.mouse.move(box.x + box.width * 0.9, box.y + 20);
+    await home.waitForSelector(`${vodCard} .scrub`);
+    assert.match((await home.getAttribute(`${vodCard} .scrub`, "style")) ?? "", /sprite\.jpg/);
+    assert.match((await home.textContent(`${vodCard} .duration`)) ?? "", /^0:5\d$/);
+    await home.context().close();
+    await viewer.context().close();
+  });
+});
+
 describe("resume and continue watching", () => {
   it("a video resumes where the viewer left it, home offers it under Continue watching, and it drops off once finished", async () => {
     const p = await page("desktop", `/app/watch/${video}`, "vic");

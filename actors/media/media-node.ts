@@ -25,6 +25,8 @@ export interface MediaLoad {
   viewers: number;
   capacity: number;
   live: string[];
+  /** Viewers per stream on this node (origin or relay): the catalog sums them for the cards. */
+  audience?: Record<string, number>;
 }
 
 export class MediaNode {
@@ -273,14 +275,16 @@ export class MediaNode {
   #reportLoad(): void {
     let viewers = 0;
     const live: string[] = [];
+    const audience: Record<string, number> = {};
     for (const s of this.#streams.values()) {
       viewers += s.viewers;
+      audience[s.id] = (audience[s.id] ?? 0) + s.viewers;
       if (s.origin === undefined && (s.broadcasterPresent() || this.#grace.has(s.id))) live.push(s.id);
     }
-    const sig = `${viewers}|${live.join(",")}`;
+    const sig = `${viewers}|${live.join(",")}|${JSON.stringify(audience)}`;
     if (sig === this.#lastLoad && ++this.#loadTicks % 4 !== 0) return; // on change, else every 2 s
     this.#lastLoad = sig;
-    const load: MediaLoad = { viewers, capacity: this.#capacity, live };
+    const load: MediaLoad = { viewers, capacity: this.#capacity, live, audience };
     this.#broker.broadcast("media.load", load, { groups: ["streams"] }).catch(() => undefined);
   }
 

@@ -72,6 +72,8 @@ export interface Stream {
   durationSec?: number;
   /** A video's caption languages (captions.ts), in its HLS master's SUBTITLES group. */
   captions?: Caption[];
+  /** A live show's viewers now (answers only: never stored). */
+  viewers?: number;
 }
 
 const C = "streams";
@@ -112,6 +114,16 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
     const users = await ctx.call<{ id: string; username: string }[], { usernames: string[] }>("sessions.resolveUsers", { usernames: [...new Set(names)] });
     return { grants: users.map((u) => u.id), grantNames: users.map((u) => u.username) };
   }
+
+  /** A live stream's viewers now: the sum over fresh media reports (its origin and relays). */
+  function audience(sid: string): number {
+    const now = Date.now();
+    let n = 0;
+    for (const l of loads.values()) if (now - l.at <= REPORT_FRESH_MS) n += l.audience?.[sid] ?? 0;
+    return n;
+  }
+  /** A stream as a caller sees it, with its live audience. */
+  const shown = (s: Stream, caller: Caller | undefined): Stream => ({ ...forCaller(s, caller), ...(s.kind === "live" && s.status === "live" ? { viewers: audience(s.id) } : {}) });
 
   /** Load reports from media nodes (event media.load), for viewer placement. */
   const loads = new Map<string, MediaLoad & { at: number }>();
@@ -293,10 +305,10 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
         handler(ctx: Ctx<SearchParams>) {
           const { q, kind, category, language, offset, limit } = ctx.params;
           const page = search.search({ q, kind, category, language, offset, limit });
-          return { ...page, items: page.items.map((s) => forCaller(s, ctx.meta.caller)) };
+          return { ...page, items: page.items.map((s) => shown(s, ctx.meta.caller)) };
         },
       },
-      get: { access: "public", params: { id }, handler: async (ctx: Ctx<{ id: string }>) => forCaller(await visible(ctx.params.id, ctx.meta.caller), ctx.meta.caller) },
+      get: { access: "public", params: { id }, handler: async (ctx: Ctx<{ id: string }>) => shown(await visible(ctx.params.id, ctx.meta.caller), ctx.meta.caller) },
       /** Every listed (public) stream, for the recommenders: unlisted and private ones are never recommended. */
       catalog: { access: "internal", handler: async () => (await store.list<Stream>(C)).map((e) => e.value).filter((s) => isListed(s)) },
       list: {

@@ -56,12 +56,14 @@ export class VodFiles {
     const name = v.rest.at(-1) ?? "";
     const spec = TYPES[path.extname(name)];
     if (!spec) return undefined;
-    const playlist = name.endsWith(".m3u8") || name.endsWith(".vtt"); // mutable: not cached for good
+    // Mutable, not cached for good: playlists, captions, and a live stream's card (renewed every 30 s).
+    const liveCard = this.#prefix === "live" && name.endsWith(".jpg");
+    const playlist = name.endsWith(".m3u8") || name.endsWith(".vtt") || liveCard;
     const blob = await this.#reader.get(v.path.slice(1), !playlist);
     if (!blob) return undefined;
     const size = blob.body.length;
     const etag = blob.info.etag;
-    const cache = this.#prefix === "live" && playlist ? "public, max-age=1" : spec.cache;
+    const cache = liveCard ? "public, max-age=10" : this.#prefix === "live" && playlist ? "public, max-age=1" : spec.cache;
     const headers = { "content-type": spec.type, "cache-control": cache, etag, "accept-ranges": "bytes" };
     if (ifNoneMatch && ifNoneMatch.split(",").some((t) => t.trim() === etag)) return { status: 304, body: Buffer.alloc(0), headers };
     const r = parseRange(range, size);

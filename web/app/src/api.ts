@@ -27,6 +27,8 @@ export interface StreamCard {
   ownerName?: string;
   /** A video's length (seconds), when the catalog has it. */
   durationSec?: number;
+  /** A live show's viewers now. */
+  viewers?: number;
 }
 
 export interface RecRow {

@@ -1,7 +1,7 @@
 import type { StreamCard } from "../api";
 import { Card } from "./Card";
 
-type Item = Pick<StreamCard, "id" | "title" | "kind" | "category" | "durationSec" | "ownerName"> & { resumeSec?: number };
+type Item = Pick<StreamCard, "id" | "title" | "kind" | "category" | "durationSec" | "ownerName" | "viewers"> & { resumeSec?: number };
 
 /** A titled row of cards, with why it holds them; `wrap` lays them out as a grid (search results)
  *  instead of one scrolling line. */
