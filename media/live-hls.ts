@@ -116,7 +116,7 @@ export class LiveHls {
       "-hls_segment_filename", path.join(outDir, "%v", "seg_%05d.ts"), "-master_pl_name", "master.m3u8",
       "-var_stream_map", rungs.map((r, i) => (hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(" "),
       path.join(outDir, "%v", "index.m3u8"),
-      "-map", "[card]", "-f", "image2", "-update", "1", "-q:v", "5", path.join(outDir, LIVE_CARD),
+      "-map", "[card]", "-f", "image2", "-update", "1", "-atomic_writing", "1", "-q:v", "5", path.join(outDir, LIVE_CARD),
       ...(recording ? ["-map", "0:v:0", ...(hasAudio ? ["-map", "0:a:0"] : []), "-c", "copy", "-f", "matroska", recording] : []),
     ];
     const ffmpeg = spawn("ffmpeg", args, { stdio: ["pipe", "ignore", "pipe"] });

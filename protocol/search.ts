@@ -34,4 +34,7 @@ export interface SearchAnswer<S> {
   offset: number;
   items: S[];
   facets: { category: Record<string, number> };
+  /** The query was too broad to count exactly (a short prefix over a big catalog): `total` and
+   *  the facets count what was examined, the best matches are still first. */
+  approximate?: true;
 }

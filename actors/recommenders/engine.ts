@@ -282,7 +282,12 @@ export class RecEngine {
 
 function progressOf(pairs: Pair[]): Map<string, Pair[]> {
   const out = new Map<string, Pair[]>();
-  for (const p of pairs) if (p.lastPositionMs > 0) out.set(p.user, [...(out.get(p.user) ?? []), p]);
+  for (const p of pairs) {
+    if (p.lastPositionMs <= 0) continue;
+    const list = out.get(p.user);
+    if (list) list.push(p);
+    else out.set(p.user, [p]);
+  }
   return out;
 }
 

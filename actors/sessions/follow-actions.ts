@@ -7,7 +7,8 @@
  *   followers [public] {creatorId}    how many follow a creator; `following`/`muted` for the caller
  *   followedIds [internal] {userId}   whom a user follows (the recommenders' Following row)
  * and the "went live" notification: on `streams.status` live of a public show, the creator's
- * followers who did not mute them are told over every gateway (`notify.users`).
+ * followers who did not mute them are told over every gateway (`notify.users`), at most once per
+ * TELL_EVERY_MS per creator.
  */
 import type { Context, ServiceActionsSchema, ServiceEvents } from "moleculer";
 import { AppError } from "../../lib/errors.js";
@@ -18,6 +19,9 @@ import type { Accounts } from "./accounts.js";
 import type { Follows } from "./follows.js";
 
 type Ctx<P> = Context<P, CallMeta>;
+/** A creator's followers are told they went live at most once per this long. */
+export const TELL_EVERY_MS = 10 * 60_000;
+const NOTIFY_SLICE = 5000;
 const creatorId = ID_SCHEMA;
 
 function me(ctx: Ctx<unknown>): string {
@@ -55,7 +59,7 @@ export function followActions(follows: () => Follows, accounts: () => Accounts):
       access: "public",
       params: { creatorId },
       async handler(ctx: Ctx<{ creatorId: string }>) {
-        const { count } = await follows().followers(ctx.params.creatorId);
+        const count = await follows().count(ctx.params.creatorId);
         const c = ctx.meta.caller;
         const mine = c?.kind === "user" && !c.principal.guest ? await follows().get(c.principal.userId, ctx.params.creatorId) : undefined;
         return { creatorId: ctx.params.creatorId, count, following: mine !== undefined, muted: mine?.muted ?? false };
@@ -76,10 +80,12 @@ export function followEvents(follows: () => Follows): ServiceEvents {
       async handler(ctx: Context<StreamStatusEvent>) {
         const s = ctx.params;
         if (s.status !== "live" || s.kind !== "live" || s.listed !== true || s.ownerId === undefined) return;
-        const { notify } = await follows().followers(s.ownerId);
-        if (notify.length === 0) return;
-        const n: LiveNotification = { kind: "live", streamId: s.id, title: s.title ?? "", creatorId: s.ownerId, creatorName: s.ownerName ?? "", at: Date.now() };
-        await ctx.broadcast("notify.users", { userIds: notify, notification: n }, { groups: ["gateway"] });
+        const now = Date.now();
+        if (!(await follows().mayTell(s.ownerId, now, TELL_EVERY_MS))) return;
+        const notify = await follows().toNotify(s.ownerId);
+        const n: LiveNotification = { kind: "live", streamId: s.id, title: s.title ?? "", creatorId: s.ownerId, creatorName: s.ownerName ?? "", at: now };
+        // In slices: a creator with a million followers is many small events, not one huge one.
+        for (let i = 0; i < notify.length; i += NOTIFY_SLICE) await ctx.broadcast("notify.users", { userIds: notify.slice(i, i + NOTIFY_SLICE), notification: n }, { groups: ["gateway"] });
       },
     },
   };

@@ -8,7 +8,7 @@
  * follower entry without its follow (a notification to someone who just unfollowed), never the
  * reverse (a follow that notifies nobody).
  */
-import { AppError } from "../../lib/errors.js";
+import { AppError, hasCode } from "../../lib/errors.js";
 import type { Store } from "../../store/index.js";
 
 export interface Follow {
@@ -25,6 +25,10 @@ interface Follower {
 
 const FOLLOWS = "follows";
 const FOLLOWERS = "followers";
+/** Per creator: how many follow them (kept with each follow and unfollow, so a count is one read). */
+const COUNTS = "follower_counts";
+/** Per creator: when their followers were last told they went live. */
+const TOLD = "live_told";
 /** A viewer follows at most this many creators (a list a person can read). */
 export const MAX_FOLLOWS = 1000;
 
@@ -42,13 +46,63 @@ export class Follows {
     if ((await this.list(followerId)).length >= MAX_FOLLOWS) throw new AppError("CONFLICT", `You follow ${String(MAX_FOLLOWS)} creators already: unfollow some first`);
     const f: Follow = { creatorId: creator.id, creatorName: creator.name, muted: false, at: Date.now() };
     await this.#store.put(FOLLOWERS, `${creator.id}.${followerId}`, { muted: false, at: f.at } satisfies Follower);
-    await this.#store.put(FOLLOWS, `${followerId}.${creator.id}`, f);
+    try {
+      await this.#store.put(FOLLOWS, `${followerId}.${creator.id}`, f, { expect: 0 });
+    } catch (err) {
+      if (!hasCode(err, "CONFLICT")) throw err;
+      // Followed concurrently: counted once, and its mirror keeps that follow's mute.
+      const won = (await this.get(followerId, creator.id)) ?? f;
+      await this.#store.put(FOLLOWERS, `${creator.id}.${followerId}`, { muted: won.muted, at: won.at } satisfies Follower);
+      return won;
+    }
+    await this.#count(creator.id, +1);
     return f;
   }
 
   async unfollow(followerId: string, creatorId: string): Promise<void> {
-    await this.#store.delete(FOLLOWS, `${followerId}.${creatorId}`);
+    const held = await this.#store.get<Follow>(FOLLOWS, `${followerId}.${creatorId}`);
+    if (!held) return;
+    try {
+      await this.#store.delete(FOLLOWS, `${followerId}.${creatorId}`, { expect: held.revision });
+    } catch (err) {
+      if (hasCode(err, "CONFLICT")) return; // unfollowed (or muted) concurrently: that call decides
+      throw err;
+    }
     await this.#store.delete(FOLLOWERS, `${creatorId}.${followerId}`);
+    await this.#count(creatorId, -1);
+  }
+
+  /** How many follow a creator: one read. */
+  async count(creatorId: string): Promise<number> {
+    return (await this.#store.get<{ n: number }>(COUNTS, creatorId))?.value.n ?? 0;
+  }
+
+  /** Adds to a creator's count (compare-and-set, retried on a concurrent change). */
+  async #count(creatorId: string, by: number): Promise<void> {
+    for (let i = 0; i < 20; i++) {
+      const e = await this.#store.get<{ n: number }>(COUNTS, creatorId);
+      try {
+        await this.#store.put(COUNTS, creatorId, { n: Math.max(0, (e?.value.n ?? 0) + by) }, { expect: e?.revision ?? 0 });
+        return;
+      } catch (err) {
+        if (!hasCode(err, "CONFLICT")) throw err;
+      }
+    }
+    throw new AppError("UNAVAILABLE", "The follower count is busy: try again");
+  }
+
+  /** Whether to tell a creator's followers they went live now: at most once per `everyMs` (a
+   *  creator who starts many shows in a row does not flood anyone); one node wins a race. */
+  async mayTell(creatorId: string, now: number, everyMs: number): Promise<boolean> {
+    const e = await this.#store.get<{ at: number }>(TOLD, creatorId);
+    if (e && now - e.value.at < everyMs) return false;
+    try {
+      await this.#store.put(TOLD, creatorId, { at: now }, { expect: e?.revision ?? 0 });
+      return true;
+    } catch (err) {
+      if (hasCode(err, "CONFLICT")) return false;
+      throw err;
+    }
   }
 
   /** Mutes (or unmutes) one creator's notifications; NOT_FOUND when not following them. */
@@ -56,8 +110,11 @@ export class Follows {
     const held = await this.#store.get<Follow>(FOLLOWS, `${followerId}.${creatorId}`);
     if (!held) throw new AppError("NOT_FOUND", "You do not follow this creator");
     const f: Follow = { ...held.value, muted };
+    // The follow first, only if it is still there (an unfollow meanwhile wins), then its mirror.
+    await this.#store.put(FOLLOWS, `${followerId}.${creatorId}`, f, { expect: held.revision }).catch((err: unknown) => {
+      throw hasCode(err, "CONFLICT") ? new AppError("CONFLICT", "The follow changed meanwhile: try again") : err;
+    });
     await this.#store.put(FOLLOWERS, `${creatorId}.${followerId}`, { muted, at: f.at } satisfies Follower);
-    await this.#store.put(FOLLOWS, `${followerId}.${creatorId}`, f);
     return f;
   }
 
@@ -69,9 +126,9 @@ export class Follows {
     return (await this.#store.get<Follow>(FOLLOWS, `${followerId}.${creatorId}`))?.value;
   }
 
-  /** A creator's followers: how many, and the ids to notify (not muted). */
-  async followers(creatorId: string): Promise<{ count: number; notify: string[] }> {
+  /** The followers to tell a creator went live (not muted). */
+  async toNotify(creatorId: string): Promise<string[]> {
     const all = await this.#store.list<Follower>(FOLLOWERS, `${creatorId}.`);
-    return { count: all.length, notify: all.filter((e) => !e.value.muted).map((e) => e.key.slice(creatorId.length + 1)) };
+    return all.filter((e) => !e.value.muted).map((e) => e.key.slice(creatorId.length + 1));
   }
 }

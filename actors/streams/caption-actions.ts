@@ -27,7 +27,7 @@ interface Captioned {
   updatedAt: number;
 }
 
-export function captionActions<S extends Captioned>(store: Store, blobs: BlobStore, load: (id: string) => Promise<Entry<S>>, id: object, written: (ctx: Ctx<unknown>, s: S) => Promise<void>): ServiceActionsSchema {
+export function captionActions<S extends Captioned>(store: Store, blobs: BlobStore, load: (id: string) => Promise<Entry<S>>, id: object, written: (ctx: Ctx<unknown>, s: S, rev: number) => Promise<void>): ServiceActionsSchema {
   const lang = { type: "string", min: 2, max: 12, pattern: CAPTION_LANG };
 
   async function owned(ctx: Ctx<{ id: string }>): Promise<Entry<S>> {
@@ -37,15 +37,24 @@ export function captionActions<S extends Captioned>(store: Store, blobs: BlobSto
     return e;
   }
 
-  /** Writes the master with these captions, then the record (a conflict: someone else changed it). */
+  /** Commits the record with these captions (a conflict: someone else changed it first, nothing
+   *  is published), then writes the master from what the store holds, again if a later commit
+   *  changed the captions meanwhile: the master ends as the last committed record says. */
   async function publish(ctx: Ctx<unknown>, e: Entry<S>, captions: Caption[]): Promise<S> {
-    const key = `vod/${e.value.id}/master.m3u8`;
-    const master = await blobs.get(key);
-    if (!master) throw new AppError("NOT_FOUND", "The video has no master playlist");
-    await blobs.put(key, Buffer.from(masterWithCaptions(master.body.toString("utf8"), captions)));
     const s: S = { ...e.value, captions, updatedAt: Date.now() };
-    await store.put("streams", s.id, s, { expect: e.revision });
-    await written(ctx, s);
+    const rev = await store.put("streams", s.id, s, { expect: e.revision });
+    await written(ctx, s, rev);
+    const key = `vod/${s.id}/master.m3u8`;
+    let wrote = "";
+    for (let round = 0; round < 5; round++) {
+      const now = await load(s.id);
+      const want = JSON.stringify(now.value.captions ?? []);
+      if (want === wrote) break;
+      const master = await blobs.get(key);
+      if (!master) throw new AppError("NOT_FOUND", "The video has no master playlist");
+      await blobs.put(key, Buffer.from(masterWithCaptions(master.body.toString("utf8"), now.value.captions ?? [])));
+      wrote = want;
+    }
     await ctx.broadcast("streams.changed", { id: s.id }, { groups: ["gateway"] });
     return s;
   }

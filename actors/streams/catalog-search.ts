@@ -31,36 +31,47 @@ export function searchable(s: Stream): boolean {
 export class CatalogSearch<S extends Stream> {
   readonly #index = new SearchIndex();
   readonly #streams = new Map<string, S>();
+  /** The newest store revision applied per stream (Infinity once deleted: ids are never reused),
+   *  and when: a late or replayed older write never brings back what a newer one took out. */
+  readonly #rev = new Map<string, { rev: number; at: number }>();
 
   get size(): number {
     return this.#streams.size;
   }
 
-  /** A stream as just written (or heard of): indexed, replaced or dropped. */
-  apply(s: S): void {
+  /** A stream as written at store revision `rev` (or heard of): indexed, replaced or dropped. */
+  apply(s: S, rev: number): void {
+    if (rev <= (this.#rev.get(s.id)?.rev ?? 0)) return; // that write or a newer one is applied
+    this.#rev.set(s.id, { rev, at: Date.now() });
     const held = this.#streams.get(s.id);
-    if (held && held.updatedAt > s.updatedAt) return; // an older write arriving late
-    if (!searchable(s)) return this.drop(s.id);
+    if (!searchable(s)) {
+      this.#streams.delete(s.id);
+      this.#index.remove(s.id);
+      return;
+    }
     this.#streams.set(s.id, s);
     if (held && sameText(held, s)) return; // a status or length change: same words
-    this.#index.upsert({ id: s.id, title: s.title, description: s.description, ownerName: s.ownerName, category: s.category ?? "general", language: s.language ?? "", kind: s.kind, createdAt: s.createdAt, updatedAt: s.updatedAt });
+    this.#index.upsert({ id: s.id, title: s.title, description: s.description, ownerName: s.ownerName, category: s.category ?? "general", language: s.language ?? "", kind: s.kind, createdAt: s.createdAt, updatedAt: rev });
   }
 
+  /** The stream was deleted. */
   drop(id: string): void {
+    this.#rev.set(id, { rev: Infinity, at: Date.now() });
     this.#streams.delete(id);
     this.#index.remove(id);
   }
 
-  /** The whole catalog, as read from the store: what is not in it any more goes. */
-  rebuild(all: S[]): void {
-    for (const s of all) this.apply(s);
-    this.#index.retain(new Set(all.filter(searchable).map((s) => s.id)));
-    for (const id of [...this.#streams.keys()]) if (!this.#index.has(id)) this.#streams.delete(id);
+  /** The whole catalog as read from the store by a read that began at `readAt`: what is not in
+   *  it was deleted, unless it was applied after the read began (created meanwhile). */
+  rebuild(all: { value: S; revision: number }[], readAt: number): void {
+    for (const e of all) this.apply(e.value, e.revision);
+    const present = new Set(all.map((e) => e.value.id));
+    for (const [id, r] of this.#rev) if (!present.has(id) && r.at < readAt && r.rev !== Infinity) this.drop(id);
   }
 
   search(q: SearchQuery): SearchAnswer<S> {
     const page = this.#index.search(q);
-    return { total: page.total, offset: page.offset, items: page.ids.flatMap((id) => this.#streams.get(id) ?? []), facets: page.facets };
+    return { total: page.total, offset: page.offset, items: page.ids.flatMap((id) => this.#streams.get(id) ?? []), facets: page.facets, ...(page.approximate ? { approximate: true } : {}) };
   }
 }
 

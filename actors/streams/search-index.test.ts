@@ -86,6 +86,26 @@ describe("catalog search index", () => {
     const alpha = ix.search({ q: "alpha3", limit: 200 }).ids;
     assert.deepEqual(alpha.slice(0, 29).map((id) => Number(id.slice(1)) % 7), Array(29).fill(3));
     assert.ok(alpha.slice(29).every((id) => Number(id.slice(1)) % 7 !== 3));
-    assert.ok(ix.search({ q: "a" }).total > 0);
+    assert.equal(ix.search({ q: "a" }).total, 0, "one letter matches that word only, not every word it starts");
+    assert.equal(ix.search({ q: "v" }).total, 0);
+  });
+
+  it("says when a query was too broad to count exactly, and still ranks the exact word first", () => {
+    const ix = new SearchIndex();
+    for (let i = 0; i < 400; i++) ix.upsert(doc(`w${String(i)}`, { title: `wo${String(i).padStart(3, "0")}x` }));
+    ix.upsert(doc("exact", { title: "wo" }));
+    const broad = ix.search({ q: "wo" });
+    assert.equal(broad.approximate, true);
+    assert.equal(broad.ids[0], "exact");
+    assert.equal(ix.search({ q: "wo123x" }).approximate, undefined);
+  });
+
+  it("matches words outside the basic plane whole, exactly and as prefixes", () => {
+    const ix = new SearchIndex();
+    ix.upsert(doc("astral", { title: "𠀋𠀋𠀋 and 😀party" }));
+    assert.deepEqual(ix.search({ q: "𠀋𠀋𠀋" }).ids, ["astral"]);
+    assert.deepEqual(ix.search({ q: "𠀋𠀋" }).ids, ["astral"]);
+    assert.deepEqual(words("x".repeat(40)).map((w) => w.length), [32]);
+    assert.deepEqual(words("𠀋".repeat(40)).map((w) => Array.from(w).length), [32]);
   });
 });

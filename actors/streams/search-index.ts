@@ -41,6 +41,8 @@ export interface SearchPage {
   offset: number;
   ids: string[];
   facets: { category: Record<string, number> };
+  /** Too broad to count exactly: expansions or postings were capped (the best still come first). */
+  approximate?: true;
 }
 
 const FIELD = { title: 1, owner: 2, tag: 4, description: 8 } as const;
@@ -53,15 +55,17 @@ const WEIGHT: [number, number][] = [
 const DESCRIPTION_WORDS = 64;
 const MAX_WORD = 32;
 const MAX_QUERY_WORDS = 8;
-/** Index words one query word may expand to (shortest first): bounds a one-letter query. */
+/** Index words one query word may expand to (shortest first): bounds a short prefix. */
 const MAX_EXPANSIONS = 256;
+/** Postings one query may read: bounds the work of the broadest query (a guest may ask it). */
+const MAX_POSTINGS = 400_000;
 
 /** Lower case, accents folded, letters and digits only. */
 export function words(text: string, max = Infinity): string[] {
   const out: string[] = [];
   for (const w of text.normalize("NFKD").replace(/\p{M}+/gu, "").toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
     if (w === "") continue;
-    out.push(w.slice(0, MAX_WORD));
+    out.push(w.length > MAX_WORD ? Array.from(w).slice(0, MAX_WORD).join("") : w); // whole characters
     if (out.length >= max) break;
   }
   return out;
@@ -122,6 +126,7 @@ interface Matches {
   nums: Int32Array;
   scores?: Float64Array;
   count: number;
+  approximate?: boolean;
 }
 
 export class SearchIndex {
@@ -188,8 +193,8 @@ export class SearchIndex {
     const kind = query.kind === undefined ? -1 : query.kind === "live" ? 1 : 0;
     const lang = query.language === undefined ? -1 : (this.#codes.get(`l:${query.language}`) ?? -2);
     const cat = query.category === undefined ? -1 : (this.#codes.get(`c:${query.category}`) ?? -2);
-    const qWords = words(query.q ?? "").slice(0, MAX_QUERY_WORDS);
-    const { nums, scores, count } = qWords.length === 0 ? this.#all(kind, lang) : this.#match(qWords, kind, lang);
+    const qWords = [...new Set(words(query.q ?? ""))].slice(0, MAX_QUERY_WORDS);
+    const { nums, scores, count, approximate } = qWords.length === 0 ? this.#all(kind, lang) : this.#match(qWords, kind, lang);
     const counts = new Int32Array(this.#codes.size);
     const best = new TopK(offset + limit, (a, b) => this.#before(a, b));
     let total = 0;
@@ -203,7 +208,7 @@ export class SearchIndex {
     }
     const facets: Record<string, number> = {};
     for (const [key, code] of this.#codes) if (key.startsWith("c:") && (counts[code] as number) > 0) facets[key.slice(2)] = counts[code] as number;
-    return { total, offset, ids: best.sorted().slice(offset).map(([num]) => (this.#docs[num] as SearchDoc).id), facets: { category: facets } };
+    return { total, offset, ids: best.sorted().slice(offset).map(([num]) => (this.#docs[num] as SearchDoc).id), facets: { category: facets }, ...(approximate ? { approximate: true as const } : {}) };
   }
 
   /** Does hit a rank before hit b? */
@@ -231,8 +236,11 @@ export class SearchIndex {
     const c = this.#col;
     const n = Math.max(1, this.#numOf.size);
     // Each query word's candidates, the one with the fewest postings first (it bounds the rest).
-    const plans = qWords.map((w) => this.#expand(w)).map((cands) => ({ cands, postings: cands.reduce((s, [word]) => s + (this.#postings.get(word)?.length ?? 0), 0) }));
+    const expanded = qWords.map((w) => this.#expand(w));
+    let approximate = expanded.some((e) => e.capped);
+    const plans = expanded.map(({ found: cands }) => ({ cands, postings: cands.reduce((s, [word]) => s + (this.#postings.get(word)?.length ?? 0), 0) }));
     plans.sort((a, b) => a.postings - b.postings);
+    let budget = MAX_POSTINGS;
     const query = this.#nextToken();
     let survivors = c.lists[0];
     let found = 0;
@@ -242,7 +250,13 @@ export class SearchIndex {
       let t = 0;
       for (const [word, quality] of (plans[j] as { cands: [string, number][] }).cands) {
         const idf = Math.log(1 + n / (this.#df.get(word) ?? 1));
-        for (const p of this.#postings.get(word) ?? []) {
+        const list = this.#postings.get(word) ?? [];
+        if (list.length > budget) {
+          approximate = true; // the best candidates (exact, then shortest) were read first
+          break;
+        }
+        budget -= list.length;
+        for (const p of list) {
           const num = Math.floor(p / 16);
           if (j === 0 ? c.alive[num] !== 1 || (kind >= 0 && c.live[num] !== kind) || (lang !== -1 && c.lang[num] !== lang) : c.queryStamp[num] !== query || c.matched[num] !== j) continue;
           const s = quality * idf * fieldWeight(p % 16);
@@ -275,7 +289,7 @@ export class SearchIndex {
       nums[count] = num;
       scores[count++] = c.total[num] as number;
     }
-    return { nums, scores, count };
+    return { nums, scores, count, approximate };
   }
 
   #nextToken(): number {
@@ -306,7 +320,8 @@ export class SearchIndex {
 
   /** Index words for one query word, each with a quality: 1 exact, 0.8 prefix, 0.6 typo,
    *  0.5 prefix with a typo. */
-  #expand(q: string): [string, number][] {
+  #expand(word: string): { found: [string, number][]; capped: boolean } {
+    const q = Array.from(word); // whole characters, as the trie holds them
     const max = q.length >= 8 ? 2 : q.length >= 4 ? 1 : 0;
     const found = new Map<string, number>();
     const add = (word: string, quality: number) => {
@@ -339,17 +354,23 @@ export class SearchIndex {
         stack.push([child, nextRow, row, ch]);
       }
     }
-    // Words below a node whose path matched the query: prefix matches, shortest first.
+    // Words below a node whose path matched the query: prefix matches, shortest first (a
+    // one-letter word matches itself only: "a" is not a prefix of half the catalog).
     prefixNodes.sort((a, b) => a[1] - b[1]);
-    for (const [node, dist] of prefixNodes) {
+    let capped = false;
+    for (const [node, dist] of q.length < 2 ? [] : prefixNodes) {
       const queue: TrieNode[] = [node];
-      for (let i = 0; i < queue.length && found.size < MAX_EXPANSIONS; i++) {
+      for (let i = 0; i < queue.length; i++) {
+        if (found.size >= MAX_EXPANSIONS) {
+          capped = true;
+          break;
+        }
         const cur = queue[i] as TrieNode;
         if (cur.word !== undefined) add(cur.word, dist === 0 ? (cur === node ? 1 : 0.8) : 0.5);
         for (const child of cur.next.values()) queue.push(child);
       }
     }
-    return [...found];
+    return { found: [...found], capped };
   }
 
   #addWord(word: string): void {

@@ -133,16 +133,18 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
   let rebuilder: NodeJS.Timeout | undefined;
   const search = new CatalogSearch<Stream>();
 
-  /** A catalog write: this node's search index at once, the other streams actors' over an event. */
-  async function indexed(ctx: Ctx<unknown>, s: Stream | { id: string; removed: true }): Promise<void> {
+  /** A catalog write (at store revision `rev`): this node's search index at once, the other
+   *  streams actors' over an event. */
+  async function indexed(ctx: Ctx<unknown>, s: Stream | { id: string; removed: true }, rev = 0): Promise<void> {
     if ("removed" in s) search.drop(s.id);
-    else search.apply(s);
-    await ctx.broadcast("streams.indexed", "removed" in s ? s : { stream: s }, { groups: ["streams"] });
+    else search.apply(s, rev);
+    await ctx.broadcast("streams.indexed", "removed" in s ? s : { stream: s, rev }, { groups: ["streams"] });
   }
 
   /** The index from the store (at start, and now and then: an event lost in transit heals). */
   async function rebuild(): Promise<void> {
-    search.rebuild((await store.list<Stream>(C)).map((e) => e.value));
+    const readAt = Date.now();
+    search.rebuild(await store.list<Stream>(C), readAt);
   }
 
   /** The stream's origin media node: kept while it is up, else chosen (and recorded). */
@@ -218,7 +220,7 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
       const seconds = await ladderSeconds(blobs, s.id).catch(() => undefined);
       if (seconds === undefined) continue;
       const next: Stream = { ...s, durationSec: seconds };
-      await store.put(C, s.id, next, { expect: e.revision }).then(() => (done++, search.apply(next)), (err: unknown) => {
+      await store.put(C, s.id, next, { expect: e.revision }).then((rev) => (done++, search.apply(next, rev)), (err: unknown) => {
         if (!hasCode(err, "CONFLICT")) throw err;
       });
     }
@@ -248,9 +250,9 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
     events: {
       /** Another streams actor wrote the catalog: this node's search index follows. */
       "streams.indexed": {
-        handler(this: Service, ctx: Context<{ stream?: Stream; id?: string; removed?: boolean }>) {
+        handler(this: Service, ctx: Context<{ stream?: Stream; rev?: number; id?: string; removed?: boolean }>) {
           if (ctx.nodeID === this.broker.nodeID) return; // applied when written
-          if (ctx.params.stream) search.apply(ctx.params.stream);
+          if (ctx.params.stream && ctx.params.rev !== undefined) search.apply(ctx.params.stream, ctx.params.rev);
           else if (ctx.params.removed === true && ctx.params.id !== undefined) search.drop(ctx.params.id);
         },
       },
@@ -258,7 +260,7 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
     },
     actions: {
       ...ingestActions(keys, load, id),
-      ...captionActions<Stream>(store, blobs, load, id, (ctx, s) => indexed(ctx, s)),
+      ...captionActions<Stream>(store, blobs, load, id, (ctx, s, rev) => indexed(ctx, s, rev)),
       create: {
         access: "creator",
         params: { title, description, kind: { type: "enum", values: STREAM_KINDS }, category, language, visibility, grants },
@@ -337,8 +339,7 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
           const p = ctx.params;
           const granted = p.grants === undefined ? {} : await resolveGrants(ctx, p.grants);
           const s: Stream = { ...e.value, title: p.title ?? e.value.title, description: p.description ?? e.value.description, category: p.category ?? e.value.category ?? "general", language: p.language ?? e.value.language ?? "", visibility: p.visibility ?? e.value.visibility ?? "public", ...granted, updatedAt: Date.now() };
-          await store.put(C, s.id, s, { expect: e.revision });
-          await indexed(ctx, s);
+          await indexed(ctx, s, await store.put(C, s.id, s, { expect: e.revision }));
           // Who may watch changed: the room follows, gateways and edges forget what they knew.
           if (s.visibility !== (e.value.visibility ?? "public") || p.grants !== undefined) {
             await ctx.call("rooms.setAccess", { id: s.id, visibility: s.visibility ?? "public", grants: s.grants ?? [] });
@@ -357,8 +358,7 @@ export function streamsService(store: Store, cfg: AppConfig, blobs: BlobStore): 
           }
           const d = ctx.params.durationSec;
           const s: Stream = { ...e.value, status: ctx.params.status, updatedAt: Date.now(), ...(d === undefined ? {} : { durationSec: Math.round(d * 1000) / 1000 }) };
-          await store.put(C, s.id, s, { expect: e.revision });
-          await indexed(ctx, s);
+          await indexed(ctx, s, await store.put(C, s.id, s, { expect: e.revision }));
           const event: StreamStatusEvent = { id: s.id, status: s.status, kind: s.kind, ownerId: s.ownerId, ownerName: s.ownerName, title: s.title, listed: isListed(s) };
           await ctx.emit("streams.status", event);
           return s;
