@@ -55,7 +55,7 @@ export class Follows {
       await this.#store.put(FOLLOWERS, `${creator.id}.${followerId}`, { muted: won.muted, at: won.at } satisfies Follower);
       return won;
     }
-    await this.#count(creator.id, +1);
+    await this.#count(creator.id, 1);
     return f;
   }
 
