@@ -9,6 +9,7 @@
  *   submit, streamRemoved [internal]  get [creator, owner]  cancel [creator, owner]  list [admin]
  *   uploadCreate [creator]  upload, uploadReserve, uploadAdvance, uploadRelease [creator, owner]  (uploads.ts)
  */
+import { backfillCards } from "./card-backfill.js";
 import { deleteStreamObjects, type BlobStore } from "../../blobs/index.js";
 import { Sources } from "./sources.js";
 import { randomBytes } from "node:crypto";
@@ -297,6 +298,8 @@ export function encodersService(cfg: AppConfig, store: Store, blobs: BlobStore):
       }, 5000);
       metricsTimer.unref();
       this.logger.info(`encoders: up to ${concurrency} jobs at once on this node`);
+      // Videos encoded before card images get theirs, once, in the background.
+      setTimeout(() => void backfillCards(store, blobs, (m) => this.logger.info(m)).catch((err: unknown) => this.logger.warn(`encoders: card images for older videos failed: ${String(err)}`)), 5000).unref();
     },
     async stopped() {
       clearInterval(timer);
