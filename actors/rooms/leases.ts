@@ -1,7 +1,8 @@
 /**
  * Room ownership: exactly one rooms node owns a room at a time, by a lease in the store
  * (JetStream KV when distributed: CAS on the lease's revision). The owner renews its leases;
- * when it dies they expire and the next node asked for the room takes it over.
+ * when it dies (its beats stop: liveness.ts, about a second) or its leases expire, whichever is
+ * first, the next node asked for the room takes it over.
  * Writes to the room log are fenced independently (create-only keys per seq, room-log.ts), so
  * even a stale owner that has not noticed its loss cannot fork a room's sequence.
  */
@@ -24,10 +25,14 @@ export class Leases {
   /** Rooms this node owns, with the lease revision it holds. */
   readonly #held = new Map<string, number>();
 
-  constructor(store: Store, nodeId: string, ttlMs: number) {
+  readonly #isDead: (nodeId: string) => boolean;
+
+  /** `isDead`: node liveness (liveness.ts): a dead owner's lease may be taken before it expires. */
+  constructor(store: Store, nodeId: string, ttlMs: number, isDead: (nodeId: string) => boolean = () => false) {
     this.#store = store;
     this.#me = nodeId;
     this.#ttlMs = ttlMs;
+    this.#isDead = isDead;
   }
 
   holds(room: string): boolean {
@@ -39,7 +44,7 @@ export class Leases {
     if (this.#held.has(room)) return { mine: true };
     for (let attempt = 0; attempt < 3; attempt++) {
       const e = await this.#store.get<Lease>(C, room);
-      if (e && e.value.owner !== this.#me && e.value.until > Date.now()) return { mine: false, owner: e.value.owner };
+      if (e && e.value.owner !== this.#me && e.value.until > Date.now() && !this.#isDead(e.value.owner)) return { mine: false, owner: e.value.owner };
       const lease: Lease = { owner: this.#me, until: Date.now() + this.#ttlMs };
       try {
         const rev = await this.#store.put(C, room, lease, { expect: e?.revision ?? 0 });

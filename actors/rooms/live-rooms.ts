@@ -9,6 +9,7 @@ import { AppError, hasCode } from "../../lib/errors.js";
 import type { CallMeta } from "../../lib/identity.js";
 import { mustGet, type Store } from "../../store/index.js";
 import { Leases } from "./leases.js";
+import { DEAD_AFTER_MS, Liveness } from "./liveness.js";
 import { RoomLog } from "./room-log.js";
 import type { RoomOut } from "../../protocol/rooms.js";
 import { Room } from "./room.js";
@@ -20,8 +21,18 @@ type Ctx<P> = Context<P, RoomCallMeta>;
 const C = "rooms";
 
 /** The owner-side registry of live rooms on this node. */
+/** A call forwarded to a room's owner gives up after this long (the owner may have just died)
+ *  and asks again who owns the room; a caller waits at most SWITCH_WAIT_MS for an owner. */
+const FORWARD_TIMEOUT_MS = 1500;
+const SWITCH_WAIT_MS = 8000;
+/** Errors after which a forwarded call certainly did not run on the owner... */
+const NOT_RUN = new Set(["ServiceNotAvailableError", "ServiceNotFoundError", "RequestSkippedError", "BrokerDisconnectedError"]);
+/** ...and after which it may have (a slow owner): asked again only when asking twice is harmless. */
+const MAYBE_RUN = new Set(["RequestTimeoutError"]);
+
 export class LiveRooms {
   readonly leases: Leases;
+  readonly liveness: Liveness;
   readonly #rooms = new Map<string, Promise<Room>>();
   readonly #store: Store;
   readonly #log: RoomLog;
@@ -34,21 +45,50 @@ export class LiveRooms {
     this.#store = store;
     this.#broker = broker;
     this.#log = new RoomLog(store, cfg.logKeep);
-    this.leases = new Leases(store, broker.nodeID, cfg.leaseTtlMs);
+    this.liveness = new Liveness(store, broker.nodeID);
+    this.leases = new Leases(store, broker.nodeID, cfg.leaseTtlMs, (n) => this.liveness.dead(n));
     this.#timer = setInterval(() => void this.#renew(), Math.max(250, cfg.leaseTtlMs / 3));
     this.#timer.unref();
   }
 
-  /** Runs `fn` on the owner of the room: here, or forwarded to the node that owns it. */
-  async onOwner<T>(ctx: Ctx<{ id: string }>, fn: (room: Room) => Promise<T> | T): Promise<T> {
+  /** Runs `fn` on the owner of the room: here, or forwarded to the node that owns it. While the
+   *  room changes hands (its owner died: liveness.ts notices in about a second) the call waits
+   *  for the new owner, up to SWITCH_WAIT_MS, instead of failing. A call the owner may have run
+   *  before it went quiet is asked again only if `idempotent` (a chat with its cid, a vote, a
+   *  join); otherwise the caller hears UNAVAILABLE and decides. */
+  async onOwner<T>(ctx: Ctx<{ id: string }>, fn: (room: Room) => Promise<T> | T, opts: { idempotent?: boolean } = {}): Promise<T> {
     const roomId = ctx.params.id;
     // Unknown room ids get NOT_FOUND before any lease is written for them.
     if (!this.leases.holds(roomId)) await mustGet<RoomMeta>(this.#store, C, roomId, "room");
-    const own = await this.leases.acquire(roomId);
-    if (!own.mine) {
-      if (ctx.meta.forwarded || !own.owner) throw new AppError("UNAVAILABLE", "The room is moving between nodes: retry");
-      return ctx.call<T, unknown>(String(ctx.action?.name), ctx.params, { nodeID: own.owner, meta: { forwarded: true } });
+    const deadline = performance.now() + SWITCH_WAIT_MS;
+    // Read once: Moleculer merges a called context's meta back into the caller's, so after a
+    // forward this context's meta says `forwarded` too.
+    const forwarded = ctx.meta.forwarded === true;
+    for (let attempt = 0; ; attempt++) {
+      const own = await this.leases.acquire(roomId);
+      if (own.mine) return this.#run(roomId, fn);
+      if (forwarded) throw new AppError("UNAVAILABLE", "The room is moving between nodes: retry");
+      if (own.owner) {
+        try {
+          // (`forwarded` is false here: a forwarded call never forwards again.)
+          return await ctx.call<T, unknown>(ctx.action?.name ?? "", ctx.params, { nodeID: own.owner, timeout: FORWARD_TIMEOUT_MS, retries: 0, meta: { forwarded: true } }).finally(() => {
+            delete ctx.meta.forwarded; // not ours to pass back to our caller
+          });
+        } catch (err) {
+          const name = (err as { name?: string }).name ?? "";
+          const moving = hasCode(err, "UNAVAILABLE") && /moving|moved/.test((err as Error).message);
+          const again = NOT_RUN.has(name) || moving || (MAYBE_RUN.has(name) && opts.idempotent !== false);
+          if (!again) throw MAYBE_RUN.has(name) ? new AppError("UNAVAILABLE", "The room's owner did not answer: retry") : err;
+        }
+      }
+      if (performance.now() > deadline) throw new AppError("UNAVAILABLE", "The room is moving between nodes: retry");
+      // The owner did not answer (or nobody holds the room): look again shortly; its beats show
+      // it dead within DEAD_AFTER_MS, and then this node may take the room.
+      await new Promise((r) => setTimeout(r, Math.min(DEAD_AFTER_MS / 4, 50 * 2 ** attempt)));
     }
+  }
+
+  async #run<T>(roomId: string, fn: (room: Room) => Promise<T> | T): Promise<T> {
     const room = await this.#load(roomId);
     room.touch();
     try {
@@ -73,9 +113,15 @@ export class LiveRooms {
     await this.leases.release(roomId);
   }
 
+  /** Starts beating (liveness.ts) before the node takes any room. */
+  async start(): Promise<void> {
+    await this.liveness.start();
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     for (const roomId of [...this.#rooms.keys()]) await this.drop(roomId);
+    await this.liveness.stop();
   }
 
   #load(roomId: string): Promise<Room> {

@@ -60,11 +60,11 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
   };
   const load = (rid: string) => mustGet<RoomMeta>(store, C, rid, "room");
   /** Moderation: the room's owner (the stream's creator) or an admin. */
-  const moderate = <P extends { id: string }, T>(fn: (room: Room, ctx: Ctx<P>) => Promise<T> | T) => (ctx: Ctx<P>) =>
+  const moderate = <P extends { id: string }, T>(fn: (room: Room, ctx: Ctx<P>) => Promise<T> | T, idempotent = true) => (ctx: Ctx<P>) =>
     live.onOwner(ctx, (room) => {
       assertOwnerOrAdmin(ctx.meta.caller, room.ownerId);
       return fn(room, ctx);
-    });
+    }, { idempotent });
   return {
     name: "rooms",
     actions: {
@@ -145,7 +145,7 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
         params: { id, text: F.text, cid: F.cid },
         async handler(ctx: Ctx<{ id: string; text: string; cid?: string }>) {
           await mayWatch(ctx, ctx.params.id);
-          return live.onOwner(ctx, async (room) => ({ seq: (await room.chat(principalRef(ctx), ctx.params.text, ctx.params.cid)).seq }));
+          return live.onOwner(ctx, async (room) => ({ seq: (await room.chat(principalRef(ctx), ctx.params.text, ctx.params.cid)).seq }), { idempotent: ctx.params.cid !== undefined });
         },
       },
       vote: {
@@ -159,7 +159,7 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
       pollCreate: {
         access: "creator",
         params: { id, question: F.question, options: F.options },
-        handler: moderate<{ id: string; question: string; options: string[] }, unknown>((room, ctx) => room.pollCreate(ctx.params.question, ctx.params.options)),
+        handler: moderate<{ id: string; question: string; options: string[] }, unknown>((room, ctx) => room.pollCreate(ctx.params.question, ctx.params.options), false),
       },
       pollClose: {
         access: "creator",
@@ -184,7 +184,7 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
       react: {
         access: "internal",
         params: { id, counts: { type: "record", key: { type: "enum", values: [...REACTIONS] }, value: { type: "number", integer: true, min: 1, max: 100000 } } },
-        handler: (ctx: Ctx<{ id: string; counts: Record<string, number> }>) => live.onOwner(ctx, (room) => room.react(ctx.params.counts)),
+        handler: (ctx: Ctx<{ id: string; counts: Record<string, number> }>) => live.onOwner(ctx, (room) => room.react(ctx.params.counts), { idempotent: false }),
       },
       presence: {
         access: "internal",
@@ -211,8 +211,9 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
         },
       },
     },
-    started() {
+    async started() {
       live = new LiveRooms(cfg.rooms, store, this.broker);
+      await live.start();
     },
     async stopped() {
       await live.stop();
