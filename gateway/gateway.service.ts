@@ -1,5 +1,6 @@
 /** The gateway as an actor: starts the uWS edge with the broker, drains it on stop. */
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
+import { reapNode } from "../lib/node-reaper.js";
 import type { AppConfig } from "../lib/config.js";
 import type { BlobStore } from "../blobs/index.js";
 import type { Revocation } from "../lib/revocations.js";
@@ -26,6 +27,10 @@ export function gatewayService(cfg: AppConfig, blobs: BlobStore, onStarted?: (gw
       "analytics.alert": { handler: (ctx: Context<Alert>) => gw.realtime.onAlert(ctx.params) },
       "notify.users": { handler: (ctx: Context<{ userIds: string[]; notification: Notification }>) => gw.realtime.onNotify(ctx.params.userIds, ctx.params.notification) },
       "media.out": { handler: (ctx: Context<MediaOut>) => gw.realtime.onMediaOut(ctx.params, ctx.nodeID ?? "") },
+      // A rooms node found a node dead (actors/rooms/liveness.ts): out of this registry now.
+      "rooms.nodeDead": { handler(this: Service, ctx: Context<{ nodeID: string }>) {
+        reapNode(this.broker, ctx.params.nodeID);
+      } },
       // A sessions actor appeared (start-up order, a node joined): load keys now, not on the next timer.
       "$services.changed": { handler: () => gw.onServicesChanged() },
     },

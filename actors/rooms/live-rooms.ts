@@ -23,12 +23,12 @@ const C = "rooms";
 /** The owner-side registry of live rooms on this node. */
 /** A call forwarded to a room's owner gives up after this long (the owner may have just died)
  *  and asks again who owns the room; a caller waits at most SWITCH_WAIT_MS for an owner. */
-const FORWARD_TIMEOUT_MS = 1500;
+const FORWARD_TIMEOUT_MS = 2000;
 const SWITCH_WAIT_MS = 8000;
 /** Errors after which a forwarded call certainly did not run on the owner... */
 const NOT_RUN = new Set(["ServiceNotAvailableError", "ServiceNotFoundError", "RequestSkippedError", "BrokerDisconnectedError"]);
 /** ...and after which it may have (a slow owner): asked again only when asking twice is harmless. */
-const MAYBE_RUN = new Set(["RequestTimeoutError"]);
+const MAYBE_RUN = new Set(["RequestTimeoutError", "RequestRejectedError"]);
 
 export class LiveRooms {
   readonly leases: Leases;
@@ -45,7 +45,10 @@ export class LiveRooms {
     this.#store = store;
     this.#broker = broker;
     this.#log = new RoomLog(store, cfg.logKeep);
-    this.liveness = new Liveness(store, broker.nodeID);
+    this.liveness = new Liveness(store, broker.nodeID, (dead) => {
+      broker.logger.warn(`rooms: node ${dead} stopped beating: its rooms may be taken`);
+      broker.broadcast("rooms.nodeDead", { nodeID: dead }).catch(() => undefined);
+    });
     this.leases = new Leases(store, broker.nodeID, cfg.leaseTtlMs, (n) => this.liveness.dead(n));
     this.#timer = setInterval(() => void this.#renew(), Math.max(250, cfg.leaseTtlMs / 3));
     this.#timer.unref();

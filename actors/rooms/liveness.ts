@@ -12,12 +12,17 @@
  * through the same store the room log is fenced in. A node declared dead that comes back finds its
  * leases taken (renewal: CONFLICT) and its next room-log write refused (create-only seq keys): it
  * drops the room, so two owners never number the same room.
+ *
+ * A node found dead is also reported (`onDead`): the rooms actor tells every node
+ * (`rooms.nodeDead`), and each takes it out of its Moleculer registry at once (node-reaper.ts), so
+ * calls stop going to it and calls waiting on it fail now instead of at their timeout. A node
+ * wrongly found dead is back on its next Moleculer heartbeat.
  */
 import type { Store } from "../../store/index.js";
 
 const C = "room_nodes";
-export const BEAT_MS = 250;
-export const DEAD_AFTER_MS = 1000;
+export const BEAT_MS = 150;
+export const DEAD_AFTER_MS = 700;
 
 interface Seen {
   revision: number;
@@ -37,9 +42,15 @@ export class Liveness {
   #lastRead = 0;
   #running = false;
 
-  constructor(store: Store, nodeId: string) {
+  /** Nodes already reported dead (reported once; forgotten when they beat again). */
+  readonly #reported = new Set<string>();
+  readonly #onDead: (nodeId: string) => void;
+
+  /** `onDead`: told once when a node that was beating is found dead. */
+  constructor(store: Store, nodeId: string, onDead: (nodeId: string) => void = () => undefined) {
     this.#store = store;
     this.#me = nodeId;
+    this.#onDead = onDead;
   }
 
   async start(): Promise<void> {
@@ -75,9 +86,17 @@ export class Liveness {
         const s = this.#seen.get(e.key);
         if (!s || s.revision !== e.revision) this.#seen.set(e.key, { revision: e.revision, changedAt: now });
       }
-      for (const id of [...this.#seen.keys()]) if (!present.has(id)) this.#seen.delete(id);
+      const gone = [...this.#seen.keys()].filter((id) => !present.has(id));
+      for (const id of gone) this.#seen.delete(id);
       if (this.#watchingSince === 0) this.#watchingSince = now;
       this.#lastRead = now;
+      for (const [id, s] of this.#seen) {
+        if (now - s.changedAt < DEAD_AFTER_MS) this.#reported.delete(id);
+        else if (id !== this.#me && !this.#reported.has(id)) {
+          this.#reported.add(id);
+          this.#onDead(id);
+        }
+      }
     } catch {
       // The store is away: nobody is judged on stale knowledge (dead() answers false until a read
       // succeeds again; then a node that beat meanwhile shows a new revision).

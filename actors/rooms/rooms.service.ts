@@ -10,12 +10,13 @@
  *   react / presence [internal: gateways send their pre-aggregated sums; presence answers the seq]
  *   events [internal: a gateway fetches events it missed (lost broadcasts), gateway/room-sequencer.ts]
  */
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../../lib/config.js";
 import { AppError, hasCode } from "../../lib/errors.js";
 import { mustGet, type Store } from "../../store/index.js";
 import { assertOwnerOrAdmin, callerUserId } from "../ownership.js";
 import { LiveRooms, type RoomCallMeta } from "./live-rooms.js";
+import { reapNode } from "../../lib/node-reaper.js";
 import { REACTIONS, ROOM_FIELDS, type UserRef } from "../../protocol/rooms.js";
 import type { Room } from "./room.js";
 import { canWatch, VISIBILITIES, type Visibility, type Watchable } from "../streams/visibility.js";
@@ -210,6 +211,10 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
           (await live.loaded(ctx.params.id)?.catch(() => undefined))?.settingsChanged(ctx.params);
         },
       },
+      /** A rooms node found a node dead (liveness.ts): out of this registry now (node-reaper.ts). */
+      "rooms.nodeDead": { handler(this: Service, ctx: Context<{ nodeID: string }>) {
+        reapNode(this.broker, ctx.params.nodeID);
+      } },
     },
     async started() {
       live = new LiveRooms(cfg.rooms, store, this.broker);

@@ -19,6 +19,8 @@ const chatsIn = (frames: Frame[]): Item[] =>
 
 export class Chatter {
   readonly acked = new Map<string, number>();
+  /** When each acknowledgement arrived (ms since the epoch), in order: availability figures. */
+  readonly ackedAt: number[] = [];
   /** Messages answered with a non-retryable error (must stay empty). */
   readonly refused: string[] = [];
   readonly seen = new Set<number>();
@@ -102,6 +104,7 @@ export class Chatter {
       if (r.t === "ok") {
         const seq = (r.d as { seq: number }).seq;
         this.acked.set(cid, seq);
+        this.ackedAt.push(Date.now());
         return seq;
       }
       const code = (r.d as { code: string }).code;

@@ -15,6 +15,10 @@ import { isRetryable } from "../../protocol/errors.js";
 
 export interface Report {
   scenario: string;
+  /** Including availability, where a fault was injected (`faultAt`): `longestGapMs` (the
+   *  longest time without any acknowledged chat, over all members, from the fault on),
+   *  `backP50Ms` / `backP99Ms` / `backMaxMs` (per member, the fault to their first acknowledged
+   *  chat after it: how long until service was back for them). */
   figures: Record<string, number | string>;
   /** Invariants: name -> count that must be 0 (lost, duplicated, failed ...). */
   zero: Record<string, number>;
@@ -37,6 +41,16 @@ export const CHAOS_ENV = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Availability from the members' acknowledgement times, from the fault (`faultAt`) on. */
+function availability(chatters: Chatter[], faultAt: number | string | undefined): Record<string, number> {
+  if (typeof faultAt !== "number") return {};
+  const all = chatters.flatMap((c) => c.ackedAt).filter((t) => t >= faultAt).sort((a, b) => a - b);
+  let longest = (all[0] ?? faultAt) - faultAt;
+  for (let i = 1; i < all.length; i++) longest = Math.max(longest, (all[i] ?? 0) - (all[i - 1] ?? 0));
+  const back = chatters.map((c) => (c.ackedAt.find((t) => t >= faultAt) ?? Number.POSITIVE_INFINITY) - faultAt);
+  return { longestGapMs: longest, backP50Ms: pct(back, 50), backP99Ms: pct(back, 99), backMaxMs: pct(back, 100) };
+}
 const live = (c: Cluster) => c.gateways.filter((g) => g.node.running).map((g) => g.node);
 const ws = (c: Cluster) => () => live(c).map((n) => n.wsUrl);
 const http = (c: Cluster) => () => live(c).map((n) => n.url);
@@ -90,7 +104,7 @@ export class Chaos {
       await talking;
     }
     try {
-      return { scenario: title, ...(await this.#checkRoom(room, chatters, figures)) };
+      return { scenario: title, ...(await this.#checkRoom(room, chatters, { ...figures, ...availability(chatters, figures.faultAt) })) };
     } finally {
       for (const c of chatters) c.close(); // a failed check must not leave sockets reconnecting (the process would never exit)
     }
@@ -145,7 +159,7 @@ export class Chaos {
       await this.#c.kill("gw-1");
       await sleep(3000);
       await this.#c.restart("gw-1");
-      return { killed: "gw-1 (SIGKILL)", backInMs: Date.now() - t0 };
+      return { killed: "gw-1 (SIGKILL)", faultAt: t0, backInMs: Date.now() - t0 };
     });
   }
 
@@ -161,7 +175,7 @@ export class Chaos {
       }, 30_000, 100);
       const movedMs = Date.now() - t0;
       await this.#c.restart(owner);
-      return { killed: `${owner} (owner, SIGKILL)`, newOwner: moved, ownershipMovedMs: movedMs };
+      return { killed: `${owner} (owner, SIGKILL)`, faultAt: t0, newOwner: moved, ownershipMovedMs: movedMs };
     });
   }
 
