@@ -112,9 +112,11 @@ export class MediaEdge {
 
   #toClientsOf(out: MediaOut, fromNode: string): void {
     const frames = new Map<WireFormat, Buffer | string>();
+    const only = out.peers === undefined ? undefined : new Set(out.peers);
     for (const ws of this.#members.get(out.streamId) ?? []) {
       const conn = ws.getUserData();
       if (conn.closed || conn.media.get(out.streamId) !== fromNode) continue;
+      if (only && !only.has(this.peerId(conn))) continue; // another worker's viewers: they play on
       let f = frames.get(conn.format);
       if (f === undefined) frames.set(conn.format, (f = encodeFrame(out.notice, conn.format)));
       ws.send(f, conn.format === "msgpack");

@@ -121,4 +121,40 @@ describe("LiveStream (real mediasoup worker)", () => {
     assert.deepEqual(answer.media.map((m) => `${m.type}:${String(m.direction)}:${m.rtp[0]?.codec ?? ""}`), ["video:sendonly:H264", "audio:inactive:opus"]);
     s.close("ended");
   });
+
+  it("a worker dying under some viewers drops only them (told to join again); the stream and the other viewers go on", async () => {
+    const two = await WorkerPool.create({ ...cfg, maxConsumersPerRouter: 2 }, 2, quiet);
+    try {
+      const lost: string[][] = [];
+      const closed: CloseReason[] = [];
+      const s = await LiveStream.open("spread", two, { ...cfg, maxConsumersPerRouter: 2 }, { onNotice: () => undefined, onClosed: (r) => closed.push(r), onPeersLost: (ids) => lost.push(ids) });
+      const t = await s.join("cast", who("owner"), "broadcaster");
+      await s.produce("cast", t.id, "video", VP8, "camera");
+      const v1 = await s.join("v1", who("viewer-1"), "viewer");
+      await s.consume("v1", v1.id, s.rtpCapabilities); // one consumer each (video): two fill the origin router
+      const v2 = await s.join("v2", who("viewer-2"), "viewer");
+      await s.consume("v2", v2.id, s.rtpCapabilities);
+      const v3 = await s.join("v3", who("viewer-3"), "viewer");
+      await s.consume("v3", v3.id, s.rtpCapabilities);
+      const hosts = s.hosts();
+      assert.equal(hosts.length, 2, `viewers spread over a second worker: ${JSON.stringify(hosts)}`);
+      const [origin, spare] = [hosts[0]?.slot ?? -1, hosts[1]?.slot ?? -1];
+      assert.notEqual(origin, spare);
+      const onSpare = ["v1", "v2", "v3"].filter((id) => s.peer(id)?.host.slot.index === spare);
+      assert.ok(onSpare.length >= 1);
+      process.kill(two.slots[spare]?.worker.pid ?? 0, "SIGKILL");
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(closed, [], "the stream is still open");
+      assert.deepEqual(lost.flat().sort(), onSpare.sort(), "only the dead worker's viewers were dropped and told");
+      for (const id of ["v1", "v2", "v3"]) assert.equal(s.peer(id) !== undefined, !onSpare.includes(id));
+      assert.ok(s.producers.size > 0 && !s.closed);
+      // They join again: placed on a router that is up.
+      const again = await s.join(onSpare[0] ?? "", who("viewer-again"), "viewer");
+      const infos = await s.consume(onSpare[0] ?? "", again.id, s.rtpCapabilities);
+      assert.ok(infos.length > 0);
+      s.close("ended");
+    } finally {
+      two.close();
+    }
+  });
 });

@@ -7,8 +7,10 @@
  *
  * Close cascade: close() -> routers closed -> transports, producers, consumers closed by
  * mediasoup; the stream tells its clients once (`onNotice`) and its owner once (`onClosed`).
- * A worker dying closes its routers; if the origin goes, the whole stream closes with reason
- * "worker-died" and clients are told to reconnect.
+ * A worker dying closes its routers: if the origin goes, the whole stream closes with reason
+ * "worker-died" and clients are told to reconnect (the broadcaster republishes); if a viewers'
+ * router goes, only its viewers are dropped and told (`onPeersLost`): they join again and are
+ * placed on a router that is up, while everyone else keeps playing.
  */
 import type { types } from "mediasoup";
 import type { CloseReason, StreamNotice } from "../protocol/media.js";
@@ -31,6 +33,8 @@ export interface LiveStreamHooks {
   onPiped?(relayNode: string, p: PipedProducer): void;
   /** A peer was dropped by the stream itself (ICE/DTLS lost, never connected); it has left. */
   onPeerLost?(peerId: string, role: PeerRole, why: string): void;
+  /** Viewers dropped because the worker of their router died: they should join again. */
+  onPeersLost?(peerIds: string[], reason: CloseReason): void;
 }
 
 /** Relay side: asks the origin node for a pipe to our end; answers its end and the producers. */
@@ -56,7 +60,7 @@ export class LiveStream {
     this.#cfg = cfg;
     this.#hooks = hooks;
     this.#pipesOut = new OriginPipes(cfg, id);
-    this.#routers = new StreamRouters(id, pool, cfg.maxConsumersPerRouter, () => this.close("worker-died"));
+    this.#routers = new StreamRouters(id, pool, cfg.maxConsumersPerRouter, (lost, origin) => (origin ? this.close("worker-died") : this.#viewersLost(lost)));
   }
 
   static async open(id: string, pool: WorkerPool, cfg: AppConfig["media"], hooks: LiveStreamHooks): Promise<LiveStream> {
@@ -167,6 +171,15 @@ export class LiveStream {
     t.on("dtlsstatechange", (state) => {
       if (state === "failed" || state === "closed") this.#lose(peer, `DTLS ${state}`);
     });
+  }
+
+  /** A viewers' router died with its worker: its peers leave (their transports are gone) and are
+   *  told to join again; the stream and every other viewer go on. */
+  #viewersLost(lost: Hosted): void {
+    if (this.#closed) return;
+    const gone = [...this.#peers.values()].filter((p) => p.host === lost).map((p) => p.id);
+    for (const id of gone) this.leave(id);
+    if (gone.length > 0) this.#hooks.onPeersLost?.(gone, "worker-died");
   }
 
   /** Drops a peer the stream found gone, once, and tells the owner. */

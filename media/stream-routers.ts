@@ -17,12 +17,13 @@ export class StreamRouters {
   readonly #streamId: string;
   readonly #pool: WorkerPool;
   readonly #maxConsumers: number;
-  /** Called when a router closed because its worker died (not by us). */
-  readonly #onWorkerDied: () => void;
+  /** Called when a router closed because its worker died (not by us): the origin (everything on
+   *  it is gone), or a viewers' router (only its viewers are), which is no longer used. */
+  readonly #onWorkerDied: (lost: Hosted, origin: boolean) => void;
   readonly #hosts: Hosted[] = [];
   #closed = false;
 
-  constructor(streamId: string, pool: WorkerPool, maxConsumersPerRouter: number, onWorkerDied: () => void) {
+  constructor(streamId: string, pool: WorkerPool, maxConsumersPerRouter: number, onWorkerDied: (lost: Hosted, origin: boolean) => void) {
     this.#streamId = streamId;
     this.#pool = pool;
     this.#maxConsumers = maxConsumersPerRouter;
@@ -89,7 +90,11 @@ export class StreamRouters {
     slot.routers++;
     this.#hosts.push(h);
     router.observer.once("close", () => {
-      if (!this.#closed && router.closed && slot.worker.closed) this.#onWorkerDied();
+      if (this.#closed || !router.closed || !slot.worker.closed) return;
+      const origin = this.#hosts[0] === h;
+      const i = this.#hosts.indexOf(h);
+      if (!origin && i > 0) this.#hosts.splice(i, 1); // new viewers go to the routers left, or a new one
+      this.#onWorkerDied(h, origin);
     });
     return h;
   }

@@ -52,6 +52,8 @@ export type StreamNotice =
 export interface MediaOut {
   streamId: string;
   notice: StreamNotice;
+  /** Only for these peers (a `media.closed` for the viewers of a router whose worker died). */
+  peers?: string[];
 }
 
 /** A live stream's card image (GET /live/<id>/card.jpg): a 320 px frame renewed every LIVE_CARD_EVERY_SEC. */

@@ -239,7 +239,7 @@ describe("captions", () => {
     const fill = async (file: string) => {
       await studio.fill(`${form} input[name=lang]`, "en");
       await studio.fill(`${form} input[name=label]`, "English");
-      await studio.setInputFiles(`${form} input[name=file]`, file);
+      await studio.setInputFiles(`${form} input[name=vtt]`, file);
       await studio.click(`${form} button[type=submit]`);
     };
     await fill(bad);

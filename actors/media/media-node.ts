@@ -255,6 +255,10 @@ export class MediaNode {
       onPiped: (relayNode: string, p: PipedProducer) => {
         this.#broker.call("media.pipeIn", { streamId, producers: [p] }, { nodeID: relayNode }).catch((err: unknown) => this.#broker.logger.warn(`media: piping ${p.id} to ${relayNode} failed: ${String(err)}`));
       },
+      onPeersLost: (peerIds: string[], reason: CloseReason) => {
+        this.#broker.logger.warn(`media: ${String(peerIds.length)} viewer(s) of stream ${streamId} lost their router (${reason}): told to join again`);
+        this.#publish({ streamId, notice: { t: "media.closed", d: { streamId, reason, reconnect: true } }, peers: peerIds });
+      },
       onPeerLost: (peerId: string, role: string, why: string) => {
         this.#broker.logger.info(`media: ${role} ${peerId} of stream ${streamId} is gone (${why})`);
         if (role === "broadcaster") this.left(streamId);

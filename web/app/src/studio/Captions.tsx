@@ -37,14 +37,14 @@ export function CaptionsEditor({ s, onChanged }: { s: Stream; onChanged: () => v
           e.preventDefault();
           const form = e.currentTarget;
           const f = new FormData(form);
-          const file = f.get("file");
+          const file = f.get("vtt");
           if (!(file instanceof File) || file.size === 0) return setError("Choose a WebVTT (.vtt) file");
           run(file.text().then((vtt) => session.authed("PUT", url(field(f, "lang").trim()), { label: field(f, "label").trim(), vtt })).then(() => form.reset()));
         }}
       >
         <input name="lang" aria-label="Language code" placeholder="en" required pattern="[a-z]{2,3}(-[A-Za-z0-9]{2,8})?" maxLength={12} size={5} />
         <input name="label" aria-label="Language name" placeholder="English" required maxLength={64} />
-        <input name="file" type="file" accept=".vtt,text/vtt" aria-label="WebVTT file" required />
+        <input name="vtt" type="file" accept=".vtt,text/vtt" aria-label="WebVTT file" required />
         <button type="submit" disabled={busy}>Add captions</button>
       </form>
       {error ? <p role="alert" class="status error">{error}</p> : null}
