@@ -108,6 +108,7 @@ describe("follows and live notifications", () => {
 
     // vic: the app open on the home page (desktop) and a second session over a raw WebSocket; mo: a socket.
     const home = await page("desktop", "/app/", "vic");
+    await home.waitForSelector(".notifications[data-connected=true]", { state: "attached" }); // the app's socket is open
     const vicWs = await WsClient.connect(`${node.url.replace("http", "ws")}/ws`, { token: users.vic?.token ?? "", json: true });
     const moWs = await WsClient.connect(`${node.url.replace("http", "ws")}/ws`, { token: users.moe?.token ?? "", json: true });
     sockets.push(vicWs, moWs);

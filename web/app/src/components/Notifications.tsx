@@ -14,7 +14,9 @@ const GONE_AFTER_MS = 60_000;
 
 export function Notifications() {
   const [items, setItems] = useState<Notification[]>([]);
+  const [online, setOnline] = useState(socket.online);
   const loggedIn = session.loggedIn;
+  useEffect(() => socket.onState(setOnline), []);
   useEffect(() => {
     if (!loggedIn) return;
     socket.start();
@@ -27,7 +29,8 @@ export function Notifications() {
   }, [loggedIn]);
   const dismiss = (n: Notification) => setItems((list) => list.filter((x) => x !== n));
   return (
-    <div class="notifications" role="status" aria-live="polite">
+    // data-connected: whether notifications can arrive now (the socket is open).
+    <div class="notifications" role="status" aria-live="polite" data-connected={String(loggedIn && online)}>
       {items.map((n) => (
         <div class="notification" key={`${n.streamId}-${String(n.at)}`}>
           <a href={href(`/watch/${encodeURIComponent(n.streamId)}`)} onClick={() => dismiss(n)}>
