@@ -107,7 +107,7 @@ export const CONFIG = {
     chatBurst: int(1, 1000, 5, "Burst of chat messages per user above chatRatePerSec."),
     reactionWindowMs: int(20, 5000, 200, "Reactions are summed per window before they fan out."),
     presenceDebounceMs: int(50, 60_000, 500, "Presence (viewer count) updates go out at most this often."),
-    leaseTtlMs: int(1000, 600_000, 10_000, "Room ownership lease; a dead owner's rooms move after at most this long."),
+    leaseTtlMs: int(1000, 600_000, 10_000, "Room ownership lease: the backstop when nodes' beats cannot be read (a dead owner's rooms move when its beats stop, in about a second)."),
     idleUnloadMs: int(1000, 86_400_000, 60_000, "A room with nobody in it and no activity for this long is unloaded and its lease freed."),
     fanoutBatchMs: int(0, 20, 10, "While a room is busy, gateways send it at most one frame per this many ms (leading edge: a quiet room sends at once); 0 = no batching: each broadcast from the room's owner is sent as it arrives."),
   },
