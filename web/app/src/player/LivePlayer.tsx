@@ -29,7 +29,9 @@ function useLiveMedia(streamId: string, video: { current: HTMLVideoElement | nul
       const m = new LiveMedia((t, d) => socket.request(t, d), streamId, {
         onState: (s) => {
           setState(s === "ended" ? "the stream has ended" : s);
-          if (s === "reconnect") timer = setTimeout(() => start(0), 500 + Math.random() * 500);
+          // The server said join again (a worker died, the node stops): at once, jittered over
+          // 300 ms so a worker's viewers do not all arrive together.
+          if (s === "reconnect") timer = setTimeout(() => start(0), 50 + Math.random() * 300);
         },
       });
       current = m;
