@@ -14,7 +14,7 @@ export class WsClient {
   readonly ws: WebSocket;
   readonly frames: Frame[] = [];
   closeCode: number | undefined;
-  #waiters: { pred: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
+  #waiters: { pred: (f: Frame) => boolean; resolve: (f: Frame) => void; reject: (e: Error) => void }[] = [];
   #nextId = 1;
   readonly #json: boolean;
 
@@ -26,7 +26,14 @@ export class WsClient {
       this.frames.push(f);
       this.#waiters = this.#waiters.filter((w) => (w.pred(f) ? (w.resolve(f), false) : true));
     });
-    ws.on("close", (code) => (this.closeCode = code));
+    ws.on("close", (code) => {
+      this.closeCode = code;
+      // What was awaited will not come on this socket: say so now, as the app's socket does (a
+      // client reconnects at once instead of waiting out its timeout).
+      const waiting = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiting) w.reject(new Error(`socket closed (${String(code)}) before the frame came`));
+    });
   }
 
   static connect(url: string, opts: { token?: string; header?: boolean; json?: boolean } = {}): Promise<WsClient> {
@@ -66,9 +73,10 @@ export class WsClient {
   next(pred: (f: Frame) => boolean, timeoutMs = 15_000): Promise<Frame> {
     const seen = this.frames.find(pred);
     if (seen) return Promise.resolve(seen);
+    if (this.closeCode !== undefined) return Promise.reject(new Error(`socket closed (${String(this.closeCode)})`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no matching frame in ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`)), timeoutMs);
-      this.#waiters.push({ pred, resolve: (f) => (clearTimeout(timer), resolve(f)) });
+      this.#waiters.push({ pred, resolve: (f) => (clearTimeout(timer), resolve(f)), reject: (e) => (clearTimeout(timer), reject(e)) });
     });
   }
 
