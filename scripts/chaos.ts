@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { Chaos, CHAOS_ENV, formatReport, type Report } from "../tools/harness/chaos.js";
 import { Cluster } from "../tools/harness/cluster.js";
 
-const SCENARIOS = ["kill-gateway", "kill-owner", "kill-nats", "clickhouse-outage", "kill-encoder", "blob-store-outage", "rolling-restart"] as const;
+const SCENARIOS = ["kill-gateway", "kill-owner", "freeze-owner", "kill-nats", "clickhouse-outage", "kill-encoder", "blob-store-outage", "rolling-restart"] as const;
 const { values } = parseArgs({ options: { only: { type: "string" }, dir: { type: "string" }, fast: { type: "boolean", default: false } } });
 const only = values.only ? values.only.split(",") : [...SCENARIOS];
 const unknown = only.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
@@ -30,6 +30,7 @@ try {
   const run: Record<(typeof SCENARIOS)[number], () => Promise<Report | undefined>> = {
     "kill-gateway": () => chaos.killGateway(),
     "kill-owner": () => chaos.killRoomOwner(),
+    "freeze-owner": () => chaos.freezeRoomOwner(),
     "kill-nats": () => chaos.killNats(),
     "clickhouse-outage": () => chaos.clickhouseOutage(),
     "kill-encoder": () => chaos.killEncoder(),

@@ -179,6 +179,26 @@ export class Chaos {
     });
   }
 
+  /** 2b. SIGSTOP the room's owner for 5 s (a partition: it stops answering but keeps its NATS
+   *  connection), then SIGCONT: the room moves, and the woken node never numbers it again (one
+   *  event per seq, nothing acknowledged lost or doubled). */
+  freezeRoomOwner(): Promise<Report> {
+    return this.#chatThrough("freeze-owner", 12, async (room) => {
+      const owner = await this.#owner(room);
+      const proc = this.#c.node(owner).node.proc;
+      const t0 = Date.now();
+      proc.kill("SIGSTOP");
+      const moving = waitFor("the room's lease to move", async () => {
+        const o = await this.#owner(room);
+        return o && o !== owner ? { o, ms: Date.now() - t0 } : undefined;
+      }, 30_000, 100);
+      const { o: moved, ms: movedMs } = await moving.finally(() => setTimeout(() => proc.kill("SIGCONT"), Math.max(0, 5000 - (Date.now() - t0))));
+      await sleep(Math.max(0, 5000 - (Date.now() - t0)));
+      await sleep(2000); // the woken node renews (finds its lease taken) and may try to write
+      return { frozen: `${owner} (owner, SIGSTOP 5 s, then SIGCONT)`, faultAt: t0, newOwner: moved, ownershipMovedMs: movedMs };
+    });
+  }
+
   /** How many of these seqs the room's durable log (JetStream KV) holds: tells a lost write
    *  from an owner that loaded an incomplete history. */
   async #inLog(room: string, seqs: number[]): Promise<string> {
