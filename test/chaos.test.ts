@@ -46,6 +46,12 @@ describe("chaos: losing a node loses nothing", { timeout: 15 * 60_000 }, () => {
     assert.notEqual(r.figures.newOwner, String(r.figures.killed).split(" ")[0]);
   });
 
+  it("SIGSTOP the room's owner (it stops answering, its NATS connection stays): the room moves; woken, it never numbers the room again", async (t) => {
+    const r = await chaos.freezeRoomOwner();
+    check(t, r); // one event per acknowledged chat, every member got every seq: no second owner numbered it
+    assert.notEqual(r.figures.newOwner, String(r.figures.frozen).split(" ")[0]);
+  });
+
   it("kill one NATS server of three: chat and analytics events lose nothing", async (t) => {
     const r = await chaos.killNats();
     check(t, r);
