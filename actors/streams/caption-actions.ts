@@ -11,7 +11,7 @@ import { AppError } from "../../lib/errors.js";
 import type { CallMeta } from "../../lib/identity.js";
 import type { Entry, Store } from "../../store/index.js";
 import { assertOwnerOrAdmin } from "../ownership.js";
-import { CAPTION_LANG, checkVtt, masterWithCaptions, MAX_CAPTION_BYTES, MAX_CAPTIONS, subtitlesPlaylist, type Caption } from "./captions.js";
+import { CAPTION_LANG, checkVtt, LADDER_FIRST_PTS, masterWithCaptions, MAX_CAPTION_BYTES, MAX_CAPTIONS, subtitlesPlaylist, withTimestampMap, type Caption } from "./captions.js";
 import { ladderSeconds } from "./durations.js";
 
 type Ctx<P> = Context<P, CallMeta>;
@@ -70,7 +70,8 @@ export function captionActions<S extends Captioned>(store: Store, blobs: BlobSto
         if (others.length >= MAX_CAPTIONS) throw new AppError("CONFLICT", `At most ${String(MAX_CAPTIONS)} caption languages`);
         const seconds = e.value.durationSec ?? (await ladderSeconds(blobs, e.value.id)) ?? 1;
         const dir = `vod/${e.value.id}/subs`;
-        await blobs.put(`${dir}/${ctx.params.lang}.vtt`, Buffer.from(ctx.params.vtt.replace(/^\uFEFF/, "")));
+        // Tied to the video's first timestamp, so HLS players place the cues on its timeline.
+        await blobs.put(`${dir}/${ctx.params.lang}.vtt`, Buffer.from(withTimestampMap(ctx.params.vtt, LADDER_FIRST_PTS)));
         await blobs.put(`${dir}/${ctx.params.lang}.m3u8`, Buffer.from(subtitlesPlaylist(ctx.params.lang, seconds)));
         const s = await publish(ctx, e, [...others, { lang: ctx.params.lang, label: ctx.params.label }].sort((a, b) => a.label.localeCompare(b.label)));
         ctx.broker.logger.info(`streams: captions ${ctx.params.lang} (${String(cues)} cues) on ${s.id}`);
@@ -90,3 +91,4 @@ export function captionActions<S extends Captioned>(store: Store, blobs: BlobSto
     },
   };
 }
+

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { checkVtt, masterWithCaptions, subtitlesPlaylist } from "./captions.js";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { checkVtt, LADDER_FIRST_PTS, masterWithCaptions, subtitlesPlaylist, withTimestampMap } from "./captions.js";
 
 const MASTER = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-STREAM-INF:BANDWIDTH=400000,RESOLUTION=426x240\n240p/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=1400000,RESOLUTION=1280x720\n720p/index.m3u8\n";
 
@@ -31,5 +35,24 @@ describe("captions", () => {
 
   it("serves each language as a one-file subtitles playlist as long as the video", () => {
     assert.equal(subtitlesPlaylist("en", 12.5), "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:13\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:12.500,\nen.vtt\n#EXT-X-ENDLIST\n");
+  });
+
+  it("ties the captions' 00:00 to the video's first MPEG-TS timestamp, replacing a map the file had (the Chromium journey shows browsers still read the cues)", () => {
+    const mapped = withTimestampMap("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nHi\n", 126000);
+    assert.equal(mapped, "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:126000,LOCAL:00:00:00.000\n\n00:00:01.000 --> 00:00:02.000\nHi\n");
+    const again = withTimestampMap("\uFEFFWEBVTT - title\r\nX-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00:00.000\r\n\r\n00:01.000 --> 00:02.000\r\nHi\r\n", 126000);
+    assert.equal(again.match(/X-TIMESTAMP-MAP/g)?.length, 1);
+    assert.match(again, /^WEBVTT - title\nX-TIMESTAMP-MAP=MPEGTS:126000,/);
+  });
+
+  it("ffmpeg's HLS segments (the ladder's muxer) start where the map says (real ffmpeg)", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "esh-pts-"));
+    try {
+      execFileSync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x90:rate=30", "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-f", "hls", "-hls_time", "2", "-hls_segment_type", "mpegts", "-hls_segment_filename", path.join(dir, "seg_%05d.ts"), path.join(dir, "index.m3u8")]);
+      const start = Number(execFileSync("ffprobe", ["-v", "error", "-show_entries", "format=start_time", "-of", "csv=p=0", path.join(dir, "seg_00000.ts")]).toString());
+      assert.equal(Math.round(start * 90_000), LADDER_FIRST_PTS);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

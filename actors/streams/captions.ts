@@ -60,3 +60,18 @@ export function masterWithCaptions(master: string, captions: readonly Caption[])
   }
   return out.join("\n");
 }
+
+/** Where the ladder's MPEG-TS segments start (90 kHz): ffmpeg's HLS muxer begins at 1.4 s
+ *  (captions.test.ts checks it with the same muxer; the real segments are encrypted). */
+export const LADDER_FIRST_PTS = 126_000;
+
+/** The VTT with an X-TIMESTAMP-MAP header tying its 00:00 to the video's first MPEG-TS
+ *  timestamp (90 kHz): HLS players then place cues on the video's timeline (ffmpeg's segments
+ *  start at 1.4 s, not 0). A map the file had is replaced; browsers' <track> ignore the header. */
+export function withTimestampMap(vtt: string, mpegts: number): string {
+  const text = vtt.replace(/^\uFEFF/, "");
+  const lines = text.split(/\r?\n/);
+  const header = lines[0] ?? "WEBVTT";
+  const rest = lines.slice(1).filter((l, i) => !(i < 10 && l.startsWith("X-TIMESTAMP-MAP=")));
+  return [header, `X-TIMESTAMP-MAP=MPEGTS:${String(Math.max(0, Math.round(mpegts)))},LOCAL:00:00:00.000`, ...rest].join("\n");
+}
