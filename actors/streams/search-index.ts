@@ -14,6 +14,8 @@
  * compacted away once they are a third of the index): a write costs its own words, not the index.
  */
 
+import type { SearchParams } from "../../protocol/search.js";
+
 export interface SearchDoc {
   id: string;
   title: string;
@@ -27,14 +29,8 @@ export interface SearchDoc {
   updatedAt: number;
 }
 
-export interface SearchQuery {
-  q?: string;
-  kind?: "live" | "vod";
-  category?: string;
-  language?: string;
-  offset?: number;
-  limit?: number;
-}
+/** A query: the wire's parameters (protocol/search.ts), validated by the actor. */
+export type SearchQuery = SearchParams;
 
 export interface SearchPage {
   total: number;
