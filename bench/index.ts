@@ -11,6 +11,7 @@
  *   broadcast  glass-to-glass from an RTMP encoder vs the browser studio; RTMP ingests per core
  *   storage    media objects in a local directory vs the NATS object store: segments/s, a 1 GiB
  *              upload with resumes, live HLS latency
+ *   storm  a gateway killed under its clients: time until all are back in the room on the other, joins/s
  *   notify "a creator you follow went live": pushed over the WebSocket vs polling, followers x latency
  *   search catalog search over 100k streams: the streams actor's index vs scanning the catalog
  *   conns  connections one gateway process holds up to the descriptor limit, bytes per connection (vs raw uWS)
@@ -27,9 +28,10 @@ import { storageBench } from "./storage.js";
 import { connsBench } from "./conns.js";
 import { searchBench } from "./search.js";
 import { notifyBench } from "./notify.js";
+import { stormBench } from "./storm.js";
 import { machineLine, runMachine } from "./machine.js";
 
-const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench, transcode: transcodeBench, hls: hlsBench, ingest: ingestBench, recs: recsBench, broadcast: broadcastBench, storage: storageBench, conns: connsBench, search: searchBench, notify: notifyBench };
+const SUITES: Record<string, (argv: string[]) => Promise<void>> = { rpc: rpcBench, fanout: fanoutBench, webrtc: webrtcBench, transcode: transcodeBench, hls: hlsBench, ingest: ingestBench, recs: recsBench, broadcast: broadcastBench, storage: storageBench, conns: connsBench, search: searchBench, notify: notifyBench, storm: stormBench };
 
 const [suite, ...rest] = process.argv.slice(2);
 const run = suite ? SUITES[suite] : undefined;
