@@ -16,6 +16,16 @@ export interface LightWsOptions {
   path: string;
   localAddress: string;
   onMessage(data: Buffer, isBinary: boolean): void;
+  /** The connection ended after the upgrade (the server closed it or went away). */
+  onClose?(): void;
+}
+
+/** An upgrade the server answered with something else than 101: its status, and the wait it
+ *  asked for (the body's `retryAfterMs`, else Retry-After in seconds), when it gave one. */
+export class UpgradeRefused extends Error {
+  constructor(readonly status: number, readonly retryAfterMs: number | undefined, head: string) {
+    super(`upgrade refused: ${head.split("\r\n")[0] ?? ""}`);
+  }
 }
 
 export class LightWs {
@@ -65,6 +75,7 @@ export class LightWs {
       sock.once("close", () => {
         clearTimeout(timer);
         if (!ready) reject(new Error(`connection to ${opts.host}:${String(opts.port)} closed before the upgrade`));
+        else opts.onClose?.();
       });
     });
   }
@@ -104,7 +115,7 @@ export class LightWs {
       const end = this.#buf.indexOf("\r\n\r\n");
       if (end < 0) return false;
       const head = this.#buf.subarray(0, end).toString();
-      if (!head.startsWith("HTTP/1.1 101")) throw new Error(`upgrade refused: ${head.split("\r\n")[0] ?? ""}`);
+      if (!head.startsWith("HTTP/1.1 101")) throw refusal(head, this.#buf.subarray(end + 4).toString());
       this.#buf = this.#buf.subarray(end + 4);
       this.#open = true;
       // Frames that came with the handshake wait a turn: the caller must hold the socket first.
@@ -155,4 +166,11 @@ export class LightWs {
     const head = Buffer.from([0x80 | opcode, 0x80 | payload.length, 0, 0, 0, 0]);
     this.#sock.write(Buffer.concat([head, payload]));
   }
+}
+
+function refusal(head: string, body: string): UpgradeRefused {
+  const status = Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1] ?? 0);
+  const inBody = /"retryAfterMs":(\d+)/.exec(body)?.[1];
+  const header = /\r\nretry-after: *(\d+)/i.exec(head)?.[1];
+  return new UpgradeRefused(status, inBody ? Number(inBody) : header ? Number(header) * 1000 : undefined, head);
 }

@@ -1,4 +1,4 @@
-/** Process figures from /proc, and the fan-out client processes (bench/fanout-worker.ts) behind bounded waits. */
+/** Process figures from /proc, and bench client processes (bench/fanout-worker.ts, storm-worker.ts) behind bounded waits. */
 import { fork, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -33,16 +33,18 @@ export function procStats(pid: number): ProcFigures {
   return { cpuSec: (utime + stime) / 100, sysSec: stime / 100, rssMB: Number(rss?.[1] ?? 0) / 1024 };
 }
 
-/** The client processes. Every wait on them is bounded and a worker that dies fails the run. */
-export class Workers {
+/** The client processes (running `script`, bench/fanout-worker.ts by default, which speaks
+ *  fanout-protocol.ts). Every wait on them is bounded and a worker that dies fails the run. */
+export class Workers<C = WorkerCommand, M extends { type: string } = WorkerMessage> {
   readonly procs: ChildProcess[];
 
-  constructor(n: number) {
-    this.procs = Array.from({ length: n }, () => fork(path.join("bench", "fanout-worker.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] }));
+  constructor(n: number, script = "fanout-worker.ts") {
+    this.procs = Array.from({ length: n }, () => fork(path.join("bench", script), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] }));
   }
 
-  /** Sends each worker its command and collects one answer of `type` from each within `timeoutMs`. */
-  all<T extends WorkerMessage>(cmds: WorkerCommand[], type: T["type"], timeoutMs: number, onProgress?: (m: WorkerMessage, i: number) => void): Promise<T[]> {
+  /** Sends each worker its command and collects one answer of `type` from each within `timeoutMs`
+   *  (an `{type: "error", message}` from a worker fails the wait). */
+  all<T extends M>(cmds: C[], type: T["type"], timeoutMs: number, onProgress?: (m: M, i: number) => void): Promise<T[]> {
     return Promise.all(
       this.procs.map(
         (p, i) =>
@@ -50,13 +52,13 @@ export class Workers {
             const done = () => (clearTimeout(timer), p.off("message", on), p.off("exit", onExit));
             const timer = setTimeout(() => (done(), reject(new Error(`client process ${i} gave no "${type}" in ${timeoutMs} ms`))), timeoutMs);
             const onExit = (code: number | null) => (done(), reject(new Error(`client process ${i} exited (${String(code)}) before "${type}"`)));
-            const on = (m: WorkerMessage) => {
+            const on = (m: M) => {
               if (m.type === type) {
                 done();
                 resolve(m as T);
               } else if (m.type === "error") {
                 done();
-                reject(new Error(`client process ${i}: ${m.message}`));
+                reject(new Error(`client process ${i}: ${String((m as { message?: unknown }).message)}`));
               } else onProgress?.(m, i);
             };
             p.on("message", on);

@@ -14,7 +14,10 @@ import type { AppConfig } from "../lib/config.js";
 import type { Principal } from "../lib/identity.js";
 import type { MediaOut } from "../protocol/media.js";
 import type { RoomOut } from "../protocol/rooms.js";
+import type { JoinBatchAnswer } from "../protocol/rooms.js";
+import { Admission } from "./admission.js";
 import { AnalyticsEdge } from "./analytics-edge.js";
+import { JoinBatcher } from "./join-batcher.js";
 import { MediaEdge } from "./media-edge.js";
 import { RoomsEdge } from "./rooms-edge.js";
 import type { MessageEnv } from "./ws/message-def.js";
@@ -38,11 +41,16 @@ export class Realtime {
   readonly media: MediaEdge;
   readonly events: AnalyticsEdge;
   readonly hub: WsHub;
+  readonly joins: JoinBatcher;
+  readonly admission: Admission;
 
   constructor(d: RealtimeDeps) {
     const { cfg, broker, log } = d;
     const internal = (action: string, params: Record<string, unknown>, nodeID?: string) => broker.call(action, params, nodeID === undefined ? {} : { nodeID });
+    this.joins = new JoinBatcher({ maxBatch: cfg.gateway.joinBatch, call: (room, members) => broker.call<JoinBatchAnswer, object>("rooms.join", { id: room, members }) });
+    this.admission = new Admission({ joinQueueMs: cfg.gateway.joinQueueMs, shedLagMs: cfg.gateway.shedLagMs, joins: this.joins });
     this.rooms = new RoomsEdge({
+      joins: this.joins,
       nodeId: broker.nodeID,
       batchMs: cfg.rooms.fanoutBatchMs,
       reactionFlushMs: Math.max(20, Math.floor(cfg.rooms.reactionWindowMs / 2)),
@@ -55,7 +63,7 @@ export class Realtime {
     });
     this.media = new MediaEdge({ nodeId: broker.nodeID, call: d.asUser, callInternal: internal, onError: (what, err) => log.debug(`media ${what} failed: ${String(err)}`) });
     this.events = new AnalyticsEdge(cfg, broker, () => this.hub.size);
-    const env: MessageEnv = { rooms: this.rooms, media: this.media, events: this.events, nodeId: broker.nodeID, call: d.asUser, verify: d.verify, verifySync: d.verifySync, mayWatch: d.mayWatch };
+    const env: MessageEnv = { admission: this.admission, rooms: this.rooms, media: this.media, events: this.events, nodeId: broker.nodeID, call: d.asUser, verify: d.verify, verifySync: d.verifySync, mayWatch: d.mayWatch };
     this.hub = new WsHub(cfg.gateway, env, {
       onReject: (code, who) => {
         broker.metrics.increment("esh.gateway.rejects.total", { code });
@@ -75,12 +83,14 @@ export class Realtime {
   /** Once listening: the analytics edge's flush timer. */
   start(): void {
     this.events.start();
+    this.admission.start();
   }
 
   /** Stops batching and tells every socket to reconnect elsewhere; returns how many there were. */
   drain(): number {
     this.rooms.stop();
     this.events.stop();
+    this.admission.stop();
     const n = this.hub.size;
     this.hub.drain();
     return n;

@@ -11,12 +11,14 @@ import WebSocket from "ws";
 import type { RoomItem } from "../protocol/rooms.js";
 import { waitFor } from "../tools/harness/ports.js";
 import type { Connection } from "./ws/connection.js";
+import { JoinBatcher } from "./join-batcher.js";
 import { RoomsEdge } from "./rooms-edge.js";
 import { loadUws } from "./uws.js";
 
 const { uws } = loadUws(false);
 const noActor = () => Promise.reject(new Error("no rooms actor in this test"));
-const edges = { unbatched: new RoomsEdge({ nodeId: "t0", batchMs: 0, reactionFlushMs: 1000, callInternal: noActor, onError: () => undefined }), batched: new RoomsEdge({ nodeId: "t10", batchMs: 10, reactionFlushMs: 1000, callInternal: noActor, onError: () => undefined }) };
+const joins = new JoinBatcher({ maxBatch: 500, call: noActor });
+const edges = { unbatched: new RoomsEdge({ nodeId: "t0", batchMs: 0, reactionFlushMs: 1000, joins, callInternal: noActor, onError: () => undefined }), batched: new RoomsEdge({ nodeId: "t10", batchMs: 10, reactionFlushMs: 1000, joins, callInternal: noActor, onError: () => undefined }) };
 const listens: us_listen_socket[] = [];
 const open: WebSocket[] = [];
 const urls: Record<keyof typeof edges, string> = { unbatched: "", batched: "" };

@@ -8,7 +8,9 @@
  * reports its audience per room (presence), so the owner's work does not grow with either.
  */
 import type { TemplatedApp, WebSocket } from "@trufflesuite/uws-js-unofficial";
-import type { RoomEvent, RoomItem, RoomOut, UserRef } from "../protocol/rooms.js";
+import type { Principal } from "../lib/identity.js";
+import type { JoinAnswer, RoomEvent, RoomItem, RoomOut, UserRef } from "../protocol/rooms.js";
+import type { JoinBatcher } from "./join-batcher.js";
 import { RoomSequencer } from "./room-sequencer.js";
 import { encodeFrame, type WireFormat } from "./ws/codec.js";
 import type { Connection } from "./ws/connection.js";
@@ -19,6 +21,8 @@ export interface RoomsEdgeDeps {
   nodeId: string;
   batchMs: number;
   reactionFlushMs: number;
+  /** This node's joins, batched per room (join-batcher.ts). */
+  joins: JoinBatcher;
   /** Calls the rooms actor (internal calls: this node speaks for its viewers). */
   callInternal(action: string, params: Record<string, unknown>): Promise<unknown>;
   onError(what: string, err: unknown): void;
@@ -104,9 +108,19 @@ export class RoomsEdge {
     counts.set(emoji, (counts.get(emoji) ?? 0) + 1);
   }
 
-  /** A member's join answer: where this node's forwarding of the room starts (gap checks). */
-  joined(room: string, seq: number): void {
-    if (this.#members.has(room)) this.#sequencer.joined(room, seq);
+  /** Joins `ws` to the room: subscribed first (nothing published meanwhile is missed), then the
+   *  owner's answer (batched with this node's other joins of the room), which also says where
+   *  this node's forwarding of the room starts (gap checks). */
+  async join(ws: Ws, room: string, principal: Principal, since: number | undefined): Promise<JoinAnswer> {
+    this.subscribe(ws, room);
+    try {
+      const ans = await this.#deps.joins.join(room, { principal, since });
+      this.joined(room, ans.seq);
+      return ans;
+    } catch (err) {
+      if (!ws.getUserData().closed) this.unsubscribe(ws, room);
+      throw err;
+    }
   }
 
   /** The owner's broadcast for one room: checked for gaps, then queued for the next frame. */
@@ -131,6 +145,11 @@ export class RoomsEdge {
     const wait = this.#lastFlush + this.#deps.batchMs - performance.now();
     if (wait <= 0) setImmediate(() => this.#flush());
     else setTimeout(() => this.#flush(), wait);
+  }
+
+  /** Where this node's forwarding of the room starts (a member's join answer's seq). */
+  joined(room: string, seq: number): void {
+    if (this.#members.has(room)) this.#sequencer.joined(room, seq);
   }
 
   memberCount(room: string): number {

@@ -41,3 +41,12 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 export function isRetryable(code: string): boolean {
   return isErrorCode(code) && ERROR_CODES[code].retryable;
 }
+
+/** How long a refused request's error asks the client to wait, in ms: its `retryAfterMs`, else
+ *  `retryAfterSec`; `fallbackMs` when it names no wait. */
+export function retryDelayMs(data: Record<string, unknown> | undefined, fallbackMs: number): number {
+  const ms = data?.retryAfterMs;
+  if (typeof ms === "number" && ms >= 0) return ms;
+  const sec = data?.retryAfterSec;
+  return typeof sec === "number" && sec >= 0 ? sec * 1000 : fallbackMs;
+}

@@ -64,6 +64,32 @@ export interface JoinAnswer {
   chatEnabled: boolean;
 }
 
+/** At most this many joins in one batch (a gateway sends more as several). */
+export const JOIN_BATCH_MAX = 500;
+
+/** The room's side of a join answer: the same for everyone in a batch. */
+export type JoinBase = Omit<JoinAnswer, "events" | "reset">;
+
+/** Where one joiner's events start in a batch's `history`, or why it may not join. */
+export type JoinSlot = { from: number; reset?: "behind" | "ahead" } | { error: { code: string; message: string } };
+
+/**
+ * The owner's answer to a gateway's batched join (rooms.join with `members`): the room once,
+ * then one slot per member in the order asked. A gateway gathers the joins of a room that
+ * arrive while its previous batch is on its way (gateway/join-batcher.ts), so a reconnect storm
+ * costs the owner one call per batch, not one per client.
+ */
+export interface JoinBatchAnswer {
+  base: JoinBase;
+  history: RoomEvent[];
+  members: JoinSlot[];
+}
+
+/** One member's JoinAnswer out of a batch answer (an error slot is the caller's to throw). */
+export function joinAnswerOf(b: JoinBatchAnswer, slot: { from: number; reset?: "behind" | "ahead" }): JoinAnswer {
+  return { ...b.base, events: slot.from === 0 ? b.history : b.history.slice(slot.from), ...(slot.reset ? { reset: slot.reset } : {}) };
+}
+
 /** The fields clients send to rooms, one schema each (fastest-validator shapes). */
 export const ROOM_FIELDS = {
   since: { type: "number", integer: true, min: 0, optional: true },

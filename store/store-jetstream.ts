@@ -78,10 +78,18 @@ export class JetStreamStore implements Store {
   /** Every NATS failure (a server gone, a stream leader being elected, a timeout) becomes a
    *  typed, retryable UNAVAILABLE; a failed compare-and-swap becomes CONFLICT. */
   async #guard<T>(collection: string, key: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw err instanceof AppError ? err : mapError(err, collection, key);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        // "No responders": nobody took the request (a stream's interest still spreading across
+        // the cluster, a leader being elected), so it certainly did not run: asked again shortly.
+        if (isNoResponders(err) && attempt < NO_RESPONDERS_RETRIES) {
+          await new Promise((r) => setTimeout(r, 25 * 2 ** Math.min(attempt, 4)));
+          continue;
+        }
+        throw err instanceof AppError ? err : mapError(err, collection, key);
+      }
     }
   }
 
@@ -133,10 +141,24 @@ export class JetStreamStore implements Store {
     if (!this.#nc.isClosed()) await this.#nc.drain();
   }
 
+  async #led(name: string, kv: KV): Promise<KV> {
+    if (this.#opts.replicas <= 1) return kv;
+    const probe = this.#nc.jetstream({ timeout: PROBE_TIMEOUT_MS });
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    for (;;) {
+      const info = await kv.status().then((s) => s.streamInfo, () => undefined);
+      // A leader, and this connection's server already routes the bucket's requests.
+      const ready = Boolean(info?.cluster?.leader) && (await probe.views.kv(name, { bindOnly: true }).then((b) => b.get("-probe")).then(() => true, () => false));
+      if (ready || Date.now() >= deadline) return kv;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   #bucket(collection: string): Promise<KV> {
     let kv = this.#buckets.get(collection);
     if (!kv) {
-      kv = this.#nc.jetstream().views.kv(`${this.#opts.namespace}_${collection}`, { history: 1, replicas: this.#opts.replicas });
+      const name = `${this.#opts.namespace}_${collection}`;
+      kv = this.#nc.jetstream().views.kv(name, { history: 1, replicas: this.#opts.replicas }).then((b) => this.#led(name, b));
       // A failed open (NATS down at that moment) must not be cached for ever.
       kv.catch(() => this.#buckets.delete(collection));
       this.#buckets.set(collection, kv);
@@ -145,10 +167,20 @@ export class JetStreamStore implements Store {
   }
 }
 
+/** A replicated bucket just created has no stream leader for a moment: its first reads and
+ *  writes would get 503 or wait out the 5 s request timeout (a cold room's first joins did).
+ *  Opening it waits until the stream has a leader and answers a read through this connection
+ *  (at most LEADER_WAIT_MS). */
+const LEADER_WAIT_MS = 5000;
+const PROBE_TIMEOUT_MS = 300;
+
 function toEntry<T>(e: KvEntry | null): Entry<T> | undefined {
   if (!e || e.operation !== "PUT") return undefined;
   return { key: e.key, value: JSON.parse(new TextDecoder().decode(e.value)) as T, revision: e.revision };
 }
+
+const NO_RESPONDERS_RETRIES = 8;
+const isNoResponders = (err: unknown): boolean => (err as { code?: unknown }).code === "503";
 
 function mapError(err: unknown, collection: string, key: string): Error {
   const msg = err instanceof Error ? err.message : String(err);

@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { SqliteStore } from "../../store/store-sqlite.js";
 import { Room, type RoomDeps } from "./room.js";
 import { RoomLog } from "./room-log.js";
-import type { RoomItem } from "../../protocol/rooms.js";
+import { joinAnswerOf, type JoinAnswer, type RoomItem } from "../../protocol/rooms.js";
 import type { RoomMeta } from "./room-meta.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "esh-room-"));
@@ -24,6 +24,14 @@ async function open(id: string, published: RoomItem[][] = []): Promise<Room> {
   const r = await Room.load(id, deps);
   rooms.push(r);
   return r;
+}
+
+/** One member's join, as a gateway's batch of one gives it (an error slot throws). */
+function join(r: Room, userId: string, since: number | undefined): JoinAnswer {
+  const b = r.join([{ userId, since }]);
+  const slot = b.members[0];
+  if (!slot || "error" in slot) throw new Error(slot?.error.message ?? "no slot");
+  return joinAnswerOf(b, slot);
 }
 
 async function newRoom(id: string, extra: Partial<RoomMeta> = {}): Promise<void> {
@@ -59,18 +67,24 @@ describe("Room", () => {
   it("answers a join with what was missed since a seq, or a reset when it cannot", async () => {
     const r = await open("r2");
     for (let i = 1; i <= 8; i++) await r.chat(ann, `n${i}`);
-    assert.deepEqual(r.join("x", 6).events.map((e) => e.seq), [7, 8]);
-    assert.equal(r.join("x", 8).events.length, 0);
-    assert.equal(r.join("x", 99).reset, "ahead");
-    assert.equal(r.join("x", 1).reset, "behind", "older than the 5 events kept");
-    assert.deepEqual(r.join("x", undefined).events.map((e) => e.seq), [4, 5, 6, 7, 8]);
+    assert.deepEqual(join(r, "x", 6).events.map((e) => e.seq), [7, 8]);
+    assert.equal(join(r, "x", 8).events.length, 0);
+    assert.equal(join(r, "x", 99).reset, "ahead");
+    assert.equal(join(r, "x", 1).reset, "behind", "older than the 5 events kept");
+    assert.equal(join(r, "x", 3).reset, undefined, "the event just before the oldest kept: nothing missed");
+    assert.deepEqual(join(r, "x", 3).events.map((e) => e.seq), [4, 5, 6, 7, 8]);
+    assert.deepEqual(join(r, "x", undefined).events.map((e) => e.seq), [4, 5, 6, 7, 8]);
+    // A batch: the room once, each member's own slot, in order.
+    const b = r.join([{ userId: "a", since: 7 }, { userId: "b" }, { userId: "c", since: 99 }]);
+    assert.equal(b.base.seq, 8);
+    assert.deepEqual(b.members, [{ from: 4 }, { from: 0 }, { from: 0, reset: "ahead" }]);
   });
 
   it("stores a re-sent chat (same cid) once, even when both copies race", async () => {
     const r = await open("r3");
     const [first, second] = await Promise.all([r.chat(ann, "once", "c-1"), r.chat(ann, "once", "c-1")]);
     assert.equal(first.seq, second.seq);
-    assert.equal(r.join("x", undefined).events.filter((e) => e.kind === "chat").length, 1);
+    assert.equal(join(r, "x", undefined).events.filter((e) => e.kind === "chat").length, 1);
     const other = await r.chat({ id: "bob", name: "Bob" }, "mine", "c-1"); // cids are per sender
     assert.notEqual(other.seq, first.seq);
   });
@@ -79,7 +93,8 @@ describe("Room", () => {
     await newRoom("m1");
     const r = await open("m1");
     await r.ban("troll");
-    assert.throws(() => r.join("troll", undefined), /banned/);
+    assert.throws(() => join(r, "troll", undefined), /banned/);
+    assert.deepEqual(r.join([{ userId: "troll" }, { userId: "fan" }]).members.map((m) => "error" in m), [true, false], "one banned member does not refuse the batch");
     await assert.rejects(r.chat({ id: "troll", name: "T" }, "hi"), /banned/);
     await r.mute("loud", 60);
     await assert.rejects(r.chat({ id: "loud", name: "L" }, "hi"), (err: { data?: { mutedUntil?: number } }) => (err.data?.mutedUntil ?? 0) > Date.now());

@@ -9,7 +9,7 @@ import { RateLimiter } from "../../lib/rate-limit.js";
 import { mustGet, type Store } from "../../store/index.js";
 import { Polls } from "./polls.js";
 import type { RoomLog } from "./room-log.js";
-import { REACTIONS, type Ephemeral, type JoinAnswer, type NewRoomEvent, type PollPublic, type Reaction, type RoomEvent, type RoomItem, type UserRef } from "../../protocol/rooms.js";
+import { REACTIONS, type Ephemeral, type JoinBatchAnswer, type JoinSlot, type NewRoomEvent, type PollPublic, type Reaction, type RoomEvent, type RoomItem, type UserRef } from "../../protocol/rooms.js";
 import type { RoomMeta } from "./room-meta.js";
 
 export interface RoomSettings {
@@ -89,14 +89,20 @@ export class Room {
     this.#lastActivity = Date.now();
   }
 
-  join(userId: string, since: number | undefined): JoinAnswer {
-    if (this.#meta.bans?.includes(userId)) throw new AppError("FORBIDDEN", "You are banned from this room");
+  /** Joins, one slot per member (`since`: the last seq it saw; none = a fresh join): where its
+   *  events start in `history`, or why it may not join. The room's state is given once. */
+  join(members: readonly { userId: string; since?: number | undefined }[]): JoinBatchAnswer {
     const base = { seq: this.#seq, polls: this.#polls.all(), presence: this.#presenceTotal(), slowModeSec: this.#meta.slowModeSec, chatEnabled: this.#meta.chatEnabled };
-    if (since === undefined) return { ...base, events: [...this.#history] };
-    if (since > this.#seq) return { ...base, events: [...this.#history], reset: "ahead" };
-    const oldest = this.#history[0]?.seq ?? this.#seq + 1;
-    if (since < oldest - 1) return { ...base, events: [...this.#history], reset: "behind" };
-    return { ...base, events: this.#history.filter((e) => e.seq > since) };
+    const history = [...this.#history];
+    const oldest = history[0]?.seq ?? this.#seq + 1;
+    const slot = (m: { userId: string; since?: number | undefined }): JoinSlot => {
+      if (this.#meta.bans?.includes(m.userId)) return { error: { code: "FORBIDDEN", message: "You are banned from this room" } };
+      if (m.since === undefined) return { from: 0 };
+      if (m.since > this.#seq) return { from: 0, reset: "ahead" };
+      if (m.since < oldest - 1) return { from: 0, reset: "behind" };
+      return { from: firstAfter(history, m.since) };
+    };
+    return { base, history, members: members.map(slot) };
   }
 
   /**
@@ -250,4 +256,16 @@ export class Room {
     this.#presenceSent = key;
     this.#deps.publish(this.id, [{ kind: "presence", ...p }]);
   }
+}
+
+/** The index of the first event with a seq above `seq` in a history ordered by seq. */
+function firstAfter(history: readonly RoomEvent[], seq: number): number {
+  let lo = 0;
+  let hi = history.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((history[mid]?.seq ?? Infinity) > seq) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }

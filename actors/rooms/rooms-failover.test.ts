@@ -12,7 +12,7 @@ import { after, describe, it } from "node:test";
 import { ServiceBroker, type Context } from "moleculer";
 import { DEFAULTS, type AppConfig } from "../../lib/config.js";
 import type { CallMeta, Principal } from "../../lib/identity.js";
-import type { JoinAnswer, RoomOut } from "../../protocol/rooms.js";
+import { joinAnswerOf, type JoinAnswer, type JoinBatchAnswer, type RoomOut } from "../../protocol/rooms.js";
 import { waitFor } from "../../tools/harness/ports.js";
 import { SqliteStore } from "../../store/store-sqlite.js";
 import type { Store } from "../../store/index.js";
@@ -82,7 +82,13 @@ async function node(nodeID: string, s: Store = store): Promise<ServiceBroker> {
 const leaseOwner = async (room: string) => ((await store.get<{ owner: string }>("room_leases", room))?.value.owner);
 // With a cid, as the app and the chaos clients send: safe to ask a new owner again.
 const chat = (b: ServiceBroker, room: string, text: string) => b.call<{ seq: number }, object>("rooms.chat", { id: room, text, cid: `c-${text}` }, { meta: { ...meta } });
-const join = (b: ServiceBroker, room: string, since?: number) => b.call<JoinAnswer, object>("rooms.join", since === undefined ? { id: room } : { id: room, since }, { meta: { ...meta } });
+// As a gateway joins for its members: a batch (of one here).
+const join = async (b: ServiceBroker, room: string, since?: number): Promise<JoinAnswer> => {
+  const ans = await b.call<JoinBatchAnswer, object>("rooms.join", { id: room, members: [{ principal: ann, ...(since === undefined ? {} : { since }) }] });
+  const slot = ans.members[0];
+  if (!slot || "error" in slot) throw new Error(slot?.error.message ?? "no slot");
+  return joinAnswerOf(ans, slot);
+};
 
 after(async () => {
   for (const b of brokers) await b.stop().catch(() => undefined);

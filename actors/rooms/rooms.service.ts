@@ -5,7 +5,7 @@
  * owner; the owner broadcasts sequenced events and aggregates as `rooms.out` to the gateways.
  *
  *   create [internal]  remove [internal]  get [public]  update [creator, owner]
- *   join [guest]  chat [guest]  vote [viewer]
+ *   join [internal: a gateway's batch of joins]  chat [guest]  vote [viewer]
  *   pollCreate / pollClose / deleteMessage / mute / ban [creator, room owner or admin]
  *   react / presence [internal: gateways send their pre-aggregated sums; presence answers the seq]
  *   events [internal: a gateway fetches events it missed (lost broadcasts), gateway/room-sequencer.ts]
@@ -17,7 +17,8 @@ import { mustGet, type Store } from "../../store/index.js";
 import { assertOwnerOrAdmin, callerUserId } from "../ownership.js";
 import { LiveRooms, type RoomCallMeta } from "./live-rooms.js";
 import { reapNode } from "../../lib/node-reaper.js";
-import { REACTIONS, ROOM_FIELDS, type UserRef } from "../../protocol/rooms.js";
+import { JOIN_BATCH_MAX, REACTIONS, ROOM_FIELDS, type JoinBatchAnswer, type JoinSlot, type UserRef } from "../../protocol/rooms.js";
+import { ROLES, type Principal } from "../../lib/identity.js";
 import type { Room } from "./room.js";
 import { canWatch, VISIBILITIES, type Visibility, type Watchable } from "../streams/visibility.js";
 import type { RoomMeta } from "./room-meta.js";
@@ -27,6 +28,10 @@ const C = "rooms";
 type Ctx<P> = Context<P, RoomCallMeta>;
 const id = ID_SCHEMA;
 const F = ROOM_FIELDS;
+const principalSchema = {
+  type: "object",
+  props: { userId: id, name: { type: "string", max: 64 }, role: { type: "enum", values: [...ROLES] }, guest: "boolean", sid: { type: "string", max: 128 }, exp: "number" },
+};
 const userRef = { type: "object", props: { id: { type: "string", max: 64 }, name: { type: "string", max: 64 } } };
 
 const principalRef = (ctx: Ctx<unknown>): UserRef => {
@@ -43,9 +48,19 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
   const access = new Map<string, { s: Watchable; at: number }>();
   /** The room's owner, visibility and grants, from its own record (cached briefly: joins and
    *  chats are many; while the store is unreachable, what it said last still holds). */
-  const roomAccess = async (rid: string): Promise<Watchable> => {
+  const reading = new Map<string, Promise<Watchable>>();
+  const roomAccess = (rid: string): Promise<Watchable> => {
     const hit = access.get(rid);
-    if (hit && Date.now() - hit.at < ACCESS_TTL_MS) return hit.s;
+    if (hit && Date.now() - hit.at < ACCESS_TTL_MS) return Promise.resolve(hit.s);
+    // One store read per room at a time: a reconnect storm's joins share it.
+    let r = reading.get(rid);
+    if (!r) {
+      r = readAccess(rid, hit).finally(() => reading.delete(rid));
+      reading.set(rid, r);
+    }
+    return r;
+  };
+  const readAccess = async (rid: string, hit: { s: Watchable } | undefined): Promise<Watchable> => {
     const meta = await load(rid).then((e) => e.value, (err: unknown) => {
       if (hit && !hasCode(err, "NOT_FOUND")) return hit.s;
       throw err;
@@ -133,12 +148,20 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
           return { removed: ctx.params.id };
         },
       },
+      /** A gateway's joins of one room, gathered while its previous batch was on its way
+       *  (gateway/join-batcher.ts): the room once, a slot per member (a refused member gets
+       *  its error in its slot; the others still join). */
       join: {
-        access: "guest",
-        params: { id, since: F.since },
-        async handler(ctx: Ctx<{ id: string; since?: number }>) {
-          await mayWatch(ctx, ctx.params.id);
-          return live.onOwner(ctx, (room) => room.join(callerUserId(ctx.meta.caller), ctx.params.since));
+        access: "internal",
+        params: { id, members: { type: "array", min: 1, max: JOIN_BATCH_MAX, items: { type: "object", props: { principal: principalSchema, since: F.since } } } },
+        async handler(ctx: Ctx<{ id: string; members: { principal: Principal; since?: number }[] }>) {
+          const members = ctx.params.members;
+          const s = await roomAccess(ctx.params.id);
+          const may = members.map((m) => canWatch(s, { kind: "user", principal: m.principal }));
+          if (!may.includes(true)) throw new AppError("NOT_FOUND", "No such room");
+          const refused: JoinSlot = { error: { code: "NOT_FOUND", message: "No such room" } };
+          const b = await live.onOwner(ctx, (room) => room.join(members.map((m) => ({ userId: m.principal.userId, since: m.since }))));
+          return { ...b, members: b.members.map((slot, i) => (may[i] ? slot : refused)) } satisfies JoinBatchAnswer;
         },
       },
       chat: {

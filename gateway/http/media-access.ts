@@ -29,6 +29,7 @@ const MAX_ENTRIES = 10_000;
 export class MediaAccess {
   readonly #deps: MediaAccessDeps;
   readonly #cache = new Map<string, { s: StreamView | undefined; at: number }>();
+  readonly #asking = new Map<string, Promise<StreamView | undefined>>();
 
   constructor(deps: MediaAccessDeps) {
     this.#deps = deps;
@@ -71,12 +72,20 @@ export class MediaAccess {
     this.#cache.delete(id);
   }
 
-  async #stream(id: string): Promise<StreamView | undefined> {
+  /** The catalog's view of a stream, kept TTL_MS; one lookup per stream at a time (a reconnect
+   *  storm's thousands of joins, or a segment's thousands of viewers, share it). */
+  #stream(id: string): Promise<StreamView | undefined> {
     const hit = this.#cache.get(id);
-    if (hit && Date.now() - hit.at < TTL_MS) return hit.s;
-    const s = await this.#deps.lookup(id);
-    if (this.#cache.size >= MAX_ENTRIES) this.#cache.clear();
-    this.#cache.set(id, { s, at: Date.now() });
-    return s;
+    if (hit && Date.now() - hit.at < TTL_MS) return Promise.resolve(hit.s);
+    let asking = this.#asking.get(id);
+    if (!asking) {
+      asking = this.#deps.lookup(id).then((s) => {
+        if (this.#cache.size >= MAX_ENTRIES) this.#cache.clear();
+        this.#cache.set(id, { s, at: Date.now() });
+        return s;
+      }).finally(() => this.#asking.delete(id));
+      this.#asking.set(id, asking);
+    }
+    return asking;
   }
 }

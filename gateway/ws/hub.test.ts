@@ -16,6 +16,8 @@ import { waitFor } from "../../tools/harness/ports.js";
 import { loadUws } from "../uws.js";
 import { MediaEdge } from "../media-edge.js";
 import { RoomsEdge } from "../rooms-edge.js";
+import { Admission, NOMINAL_JOINS_PER_SEC } from "../admission.js";
+import { JoinBatcher } from "../join-batcher.js";
 import { WsHub } from "./hub.js";
 import type { MessageEnv } from "./message-def.js";
 
@@ -33,10 +35,13 @@ const verifySync = (token: string): Principal => {
 };
 // Only ping, whoami and auth run here; the rooms and media edges are real but see no actor.
 const noActor = () => Promise.reject(new AppError("UNAVAILABLE", "no actors in this test"));
-const rooms = new RoomsEdge({ nodeId: "hub-test", batchMs: 10, reactionFlushMs: 20, callInternal: noActor, onError: () => undefined });
+const rooms = new RoomsEdge({ nodeId: "hub-test", batchMs: 10, reactionFlushMs: 20, joins: new JoinBatcher({ maxBatch: 500, call: noActor }), callInternal: noActor, onError: () => undefined });
+/** What admission sees of this node's joins: set by the shedding test. */
+const joinLoad = { pending: 0, rate: 0 };
+const admission = new Admission({ joinQueueMs: 100, shedLagMs: 100, joins: joinLoad, random: () => 0.5 });
 const media = new MediaEdge({ nodeId: "hub-test", call: noActor, callInternal: noActor, onError: () => undefined });
 const env: MessageEnv = {
-  nodeId: "hub-test", rooms, media,
+  nodeId: "hub-test", rooms, media, admission,
   events: undefined as unknown as MessageEnv["events"], // no analytics messages are sent here
   verifySync, verify: (t: string) => Promise.resolve(verifySync(t)), call: noActor, mayWatch: () => Promise.resolve(),
 };
@@ -59,10 +64,12 @@ before(async () => {
   app.ws("/ws", hub.behavior());
   listen = await new Promise<us_listen_socket>((resolve, reject) => app.listen("127.0.0.1", 0, (s) => (s ? resolve(s) : reject(new Error("cannot listen")))));
   url = `ws://127.0.0.1:${String(uws.us_socket_local_port(listen))}/ws`;
+  admission.start();
 });
 
 after(() => {
   rooms.stop();
+  admission.stop();
   for (const c of clients) c.ws.terminate();
   if (listen) uws.us_listen_socket_close(listen);
 });
@@ -125,6 +132,39 @@ describe("WsHub", () => {
     assert.equal((refused.d as { code: string }).code, "FORBIDDEN");
     c.close();
     await closed(c);
+  });
+
+  it("sheds joins when the joins ahead would take too long: UNAVAILABLE with retryAfterMs, the socket kept", async () => {
+    const c = await connect("token-bob-one", true);
+    // 1,000 joins pending at the nominal 2,000/s is 500 ms of queue: past this hub's 100 ms.
+    joinLoad.pending = 1000;
+    const refused = await c.request("room.join", { room: "r-shed" });
+    joinLoad.pending = 0;
+    assert.equal(refused.t, "error");
+    const body = refused.d as { code: string; message: string; data: { retryAfterMs: number; retryAfterSec: number } };
+    assert.equal(body.code, "UNAVAILABLE");
+    assert.equal(body.data.retryAfterMs, Math.round((1000 * 1000) / NOMINAL_JOINS_PER_SEC), "the queue's time to clear (jitter fixed at its middle here)");
+    assert.equal(body.data.retryAfterSec, 1);
+    assert.match(body.message, /1000 joins ahead/);
+    assert.equal((await c.request("ping", {})).t, "ok", "the socket stays open: the client asks again later");
+    c.close();
+    await closed(c);
+  });
+
+  it("refuses upgrades with 503 and Retry-After while the event loop lags, and takes them again after", async () => {
+    const pending = connect("token-bob-one").catch((e: unknown) => e);
+    const until = performance.now() + 400;
+    while (performance.now() < until); // the event loop blocked 400 ms, as under a storm
+    const err = (await pending) as { status?: number; body?: string; headers?: Record<string, string> };
+    assert.equal(err.status, 503);
+    const body = JSON.parse(err.body ?? "{}") as { error: { code: string; data: { retryAfterMs: number } } };
+    assert.equal(body.error.code, "UNAVAILABLE");
+    assert.ok(body.error.data.retryAfterMs >= 200, "asks for at least the lag's worth of waiting");
+    assert.equal(err.headers?.["retry-after"], String(Math.ceil(body.error.data.retryAfterMs / 1000)), "Retry-After for HTTP clients too");
+    assert.ok(admission.refusedUpgrades >= 1);
+    const again = await waitFor("the hub takes sockets again", () => connect("token-bob-one").then((c) => c, () => undefined), 5000, 100);
+    again.close();
+    await closed(again);
   });
 
   it("closes the sockets of revoked sessions (4501), and every socket on drain (4000)", async () => {

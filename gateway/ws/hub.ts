@@ -171,7 +171,8 @@ export class WsHub {
       this.#events.onReject(body.code, { ip, what: "upgrade" });
       const status = body.code === "UNAVAILABLE" ? "503 Service Unavailable" : body.code === "RATE_LIMITED" ? "429 Too Many Requests" : "401 Unauthorized";
       res.writeStatus(status).writeHeader("content-type", "application/json");
-      if (body.code === "RATE_LIMITED") res.writeHeader("retry-after", "5");
+      const after = body.data?.retryAfterSec;
+      if (typeof after === "number") res.writeHeader("retry-after", String(after));
       res.end(JSON.stringify({ error: body }));
     };
     // Upgrade inside this handler whenever the token can be checked without I/O. uWS's cork()
@@ -179,6 +180,7 @@ export class WsHub {
     // at once (uNetworking/uWebSockets#1929): fresh sockets dropped with 1006, joins unanswered.
     let principal: Principal | undefined;
     try {
+      this.#env.admission.admitUpgrade();
       principal = this.#draining ? undefined : token ? this.#env.verifySync(token) : undefined;
     } catch (err) {
       return refuse(err);

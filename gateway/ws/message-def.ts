@@ -4,6 +4,7 @@
  * (messages.ts, media-messages.ts, event-messages.ts) can use it without an import cycle.
  */
 import type { Principal } from "../../lib/identity.js";
+import type { Admission } from "../admission.js";
 import type { AnalyticsEdge } from "../analytics-edge.js";
 import type { MediaEdge } from "../media-edge.js";
 import type { RoomsEdge } from "../rooms-edge.js";
@@ -20,6 +21,8 @@ export interface MessageEnv {
   /** verify() without I/O; undefined when it needs some (an unknown key id). */
   verifySync(token: string): Principal | undefined;
   nodeId: string;
+  /** Load shedding: joins and upgrades refused with a retry-after when this node is overrun. */
+  admission: Admission;
   rooms: RoomsEdge;
   media: MediaEdge;
   events: AnalyticsEdge;

@@ -46,18 +46,11 @@ export const MESSAGES = {
     const ws = conn.socket;
     if (!ws) throw new AppError("INTERNAL", "Connection not ready");
     if (!conn.rooms.has(d.room) && conn.rooms.size >= MAX_ROOMS_PER_CONNECTION) throw new AppError("BAD_REQUEST", `At most ${MAX_ROOMS_PER_CONNECTION} rooms per connection`);
+    env.admission.admitJoin(); // overrun: UNAVAILABLE with retryAfterMs, before any work
     // Before the socket hears anything of the room: a private stream's chat is its content.
     await env.mayWatch(d.room, conn.principal);
     if (!isOpen(conn)) throw new AppError("CONFLICT", "Connection closed while joining");
-    env.rooms.subscribe(ws, d.room);
-    try {
-      const ans = await env.call("rooms.join", d.since === undefined ? { id: d.room } : { id: d.room, since: d.since }, conn.principal);
-      env.rooms.joined(d.room, (ans as { seq: number }).seq);
-      return ans;
-    } catch (err) {
-      if (isOpen(conn)) env.rooms.unsubscribe(ws, d.room);
-      throw err;
-    }
+    return env.rooms.join(ws, d.room, conn.principal, d.since);
   }),
 
   "room.leave": def<{ room: string }>({ room: id }, (d, conn, env) => {

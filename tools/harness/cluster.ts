@@ -43,8 +43,17 @@ export function planFor(n: number): { id: string; services: string }[] {
   });
 }
 
+/** One node of a plan: its id, its roles, and settings of its own (over the cluster's). */
+export interface PlannedNode {
+  id: string;
+  services: string;
+  env?: Record<string, string>;
+}
+
 export interface ClusterOptions {
   nodes: number;
+  /** The nodes, when not planFor(nodes) (a bench's own layout). */
+  plan?: PlannedNode[];
   /** Where everything lives; default a fresh temp dir (removed by dispose). */
   dir?: string;
   /** Start a ClickHouse server when available (default true). */
@@ -62,6 +71,8 @@ export interface ClusterNode {
   dataDir: string;
   /** A media node's RTMP ingest port (0 elsewhere). */
   rtmpPort: number;
+  /** Its own settings (PlannedNode.env), kept across restarts. */
+  env: Record<string, string>;
 }
 
 const FAST = {
@@ -109,11 +120,11 @@ export class Cluster {
     }) : undefined;
     const c = new Cluster(opts, dir, opts.dir === undefined, nats, blobStore, ch);
     // One after another (tsx start-up is CPU-bound), sessions first: gateways are ready once they have its keys.
-    const plan = planFor(opts.nodes);
+    const plan: PlannedNode[] = opts.plan ?? planFor(opts.nodes);
     const order = [...plan.filter((p) => p.services.includes("sessions")), ...plan.filter((p) => !p.services.includes("sessions"))];
     try {
       for (const p of order) {
-        await c.#startNode(p.id, p.services);
+        await c.#startNode(p.id, p.services, p.env);
         say(`node ${p.id} (${p.services}) up`);
       }
       c.nodes.sort((a, b) => plan.findIndex((p) => p.id === a.id) - plan.findIndex((p) => p.id === b.id));
@@ -127,7 +138,7 @@ export class Cluster {
     return c;
   }
 
-  async #startNode(id: string, services: string): Promise<ClusterNode> {
+  async #startNode(id: string, services: string, own: Record<string, string> = {}): Promise<ClusterNode> {
     const dataDir = path.join(this.dir, `data-${id}`);
     mkdirSync(dataDir, { recursive: true });
     const opsPort = services.split(",").includes("gateway") ? 0 : await freePort();
@@ -149,9 +160,10 @@ export class Cluster {
       ...(this.clickhouse ? { CLICKHOUSE_URL: this.clickhouse.url } : {}),
       ...(this.#opts.fast ? FAST : {}),
       ...this.#opts.env,
+      ...own,
     };
     const node = await PlatformNode.start({ services, natsUrl: this.nats.urls, dataDir, env });
-    const cn = { id, services, node, opsPort, dataDir, rtmpPort };
+    const cn: ClusterNode = { id, services, node, opsPort, dataDir, rtmpPort, env: own };
     const i = this.nodes.findIndex((n) => n.id === id);
     if (i >= 0) this.nodes[i] = cn;
     else this.nodes.push(cn);
@@ -185,7 +197,7 @@ export class Cluster {
   async restart(id: string): Promise<ClusterNode> {
     const n = this.node(id);
     if (n.node.running) await this.kill(id, "SIGTERM");
-    return this.#startNode(n.id, n.services);
+    return this.#startNode(n.id, n.services, n.env);
   }
 
   /** Rolling restart in plan order: SIGTERM (drain), wait for exit, start, wait until ready. */

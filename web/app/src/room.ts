@@ -6,7 +6,7 @@
  */
 import { errorText } from "./api";
 import { uid } from "./lib/uid";
-import { isRetryable } from "../../../protocol/errors";
+import { isRetryable, retryDelayMs } from "../../../protocol/errors";
 import type { JoinAnswer, PollPublic, RoomEvent, RoomItem } from "../../../protocol/rooms";
 import { socket, SocketError, type Push } from "./socket";
 
@@ -116,8 +116,10 @@ export class RoomModel {
     } catch (err) {
       const code = err instanceof SocketError ? err.code : "";
       this.error = code === "OFFLINE" ? "" : errorText(err);
-      // The room moving between nodes, a node restarting: joined again shortly (OFFLINE rejoins on reconnect).
-      if (code !== "OFFLINE" && retryable(code) && !this.#closed) setTimeout(() => void (this.#closed || this.joined || this.#join()), 1000 + Math.random() * 1000);
+      // The room moving between nodes, a node restarting, a gateway shedding load: joined again
+      // after the wait the server asked for (1-2 s when it named none; OFFLINE rejoins on reconnect).
+      const wait = retryDelayMs(err instanceof SocketError ? err.data : undefined, 1000 + Math.random() * 1000);
+      if (code !== "OFFLINE" && retryable(code) && !this.#closed) setTimeout(() => void (this.#closed || this.joined || this.#join()), wait);
     }
     this.#changed();
   }
@@ -149,7 +151,7 @@ export class RoomModel {
             // wait the server asked for, or 2 s: the outbox never stalls while the socket is up.
             if (code !== "OFFLINE" && !this.#retrying) {
               this.#retrying = true;
-              const wait = err instanceof SocketError && typeof err.data?.retryAfterSec === "number" ? err.data.retryAfterSec * 1000 : 2000;
+              const wait = retryDelayMs(err instanceof SocketError ? err.data : undefined, 2000);
               setTimeout(() => {
                 this.#retrying = false;
                 if (!this.#closed) void this.#flush();

@@ -12,8 +12,8 @@ export class SocketError extends Error {
   constructor(
     readonly code: string,
     message: string,
-    /** The error's data, when the server gave some (`retryAfterSec` of a RATE_LIMITED, say). */
-    readonly data?: { retryAfterSec?: number },
+    /** The error's data, when the server gave some (`retryAfterMs`/`retryAfterSec` of a refusal, say). */
+    readonly data?: Record<string, unknown>,
   ) {
     super(message);
     this.name = "SocketError";
@@ -159,7 +159,7 @@ export class AppSocket {
     }
     if (f.t === "hello") return this.#scheduleRenew((f.d as { exp: number }).exp);
     if (f.id !== undefined && this.#pending.has(f.id)) {
-      const err = f.t === "error" ? (f.d as { code: string; message: string; data?: { retryAfterSec?: number } }) : undefined;
+      const err = f.t === "error" ? (f.d as { code: string; message: string; data?: Record<string, unknown> }) : undefined;
       return this.#settle(f.id, f.d, err ? new SocketError(err.code, err.message, err.data) : undefined);
     }
     for (const l of this.#push) l({ t: f.t, d: f.d });

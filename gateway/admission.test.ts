@@ -1,0 +1,58 @@
+/**
+ * Load shedding's arithmetic: a join is refused only when the joins ahead would take longer
+ * than joinQueueMs to clear (at the measured rate, never assumed below the nominal one), the
+ * wait asked for is that time, bounded and jittered; the event loop's lag is measured for real.
+ * The hub's use of it (a refused join, a 503 upgrade) is tested in ws/hub.test.ts.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Admission, NOMINAL_JOINS_PER_SEC } from "./admission.js";
+
+const refusal = (a: Admission): { retryAfterMs: number; retryAfterSec: number } | undefined => {
+  try {
+    a.admitJoin();
+    return undefined;
+  } catch (err) {
+    assert.equal((err as { type?: string }).type, "UNAVAILABLE");
+    return (err as { data: { retryAfterMs: number; retryAfterSec: number } }).data;
+  }
+};
+
+describe("Admission", () => {
+  it("takes a cold gateway's storm up to joinQueueMs at the nominal rate, and refuses past it", () => {
+    const joins = { pending: 0, rate: 0 };
+    const a = new Admission({ joinQueueMs: 2000, shedLagMs: 1000, joins, random: () => 0.5 });
+    joins.pending = (2 * NOMINAL_JOINS_PER_SEC) - 1; // under 2 s of queue at the nominal rate
+    assert.equal(refusal(a), undefined);
+    joins.pending = 3 * NOMINAL_JOINS_PER_SEC;
+    assert.deepEqual(refusal(a), { retryAfterMs: 3000, retryAfterSec: 3 });
+    assert.equal(a.refusedJoins, 1);
+  });
+
+  it("uses the measured rate when it is faster, and bounds and jitters the wait", () => {
+    const joins = { pending: 9000, rate: 6000 };
+    const a = new Admission({ joinQueueMs: 1000, shedLagMs: 1000, joins, random: () => 0 });
+    assert.deepEqual(refusal(a), { retryAfterMs: 1125, retryAfterSec: 2 }, "1.5 s of queue at 6,000/s, jittered to 75%");
+    const b = new Admission({ joinQueueMs: 100, shedLagMs: 1000, joins: { pending: 1e9, rate: 0 }, random: () => 0.999 });
+    assert.ok((refusal(b)?.retryAfterMs ?? 0) <= 30_000 * 1.25, "never more than 30 s (plus jitter)");
+  });
+
+  it("measures the event loop's lag and refuses upgrades while it is past shedLagMs", async () => {
+    const a = new Admission({ joinQueueMs: 1000, shedLagMs: 100, joins: { pending: 0, rate: 0 } });
+    a.start();
+    try {
+      await new Promise((r) => setTimeout(r, 120));
+      assert.doesNotThrow(() => a.admitUpgrade());
+      const until = performance.now() + 300;
+      while (performance.now() < until); // blocked
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 60)); // the sampler's next tick sees it
+      assert.ok(a.lagMs >= 200, `lag measured: ${String(a.lagMs)}`);
+      assert.throws(() => a.admitUpgrade(), (err: { type?: string }) => err.type === "UNAVAILABLE");
+      await new Promise((r) => setTimeout(r, 400));
+      assert.doesNotThrow(() => a.admitUpgrade(), "taken again once the loop caught up");
+    } finally {
+      a.stop();
+    }
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * Load shedding at a gateway: what it refuses when overrun, and how long it asks to wait.
+ *   joins     a join that would wait more than `joinQueueMs` behind the joins already pending
+ *             (at the measured join rate, never assumed below NOMINAL_JOINS_PER_SEC) is refused
+ *             with UNAVAILABLE and `retryAfterMs` (+ `retryAfterSec`): about the time the queue
+ *             takes to clear, jittered so the refused do not come back together;
+ *   upgrades  while the event loop lags more than `shedLagMs`, a WebSocket upgrade answers 503
+ *             with Retry-After (the node cannot even read its sockets in time).
+ * A refused client keeps its place nowhere: it is simply asked to come back, which it does (the
+ * app and the bench honour retryAfterMs), and the gateway never queues more than it can clear.
+ */
+import { AppError } from "../lib/errors.js";
+
+export interface AdmissionDeps {
+  joinQueueMs: number;
+  shedLagMs: number;
+  /** Joins waiting or on their way, and joins answered per second (join-batcher.ts). */
+  joins: { readonly pending: number; readonly rate: number };
+  random?: () => number;
+}
+
+/** The join rate a gateway is assumed to manage before it has measured one (a cold gateway
+ *  taking a reconnect storm must not shed what it can clear). */
+export const NOMINAL_JOINS_PER_SEC = 2000;
+const LAG_SAMPLE_MS = 50;
+const LAG_WINDOW = 5;
+const MIN_RETRY_MS = 200;
+const MAX_RETRY_MS = 30_000;
+
+export class Admission {
+  readonly #deps: AdmissionDeps;
+  readonly #random: () => number;
+  #lagMs = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** Refusals so far (metrics, bench). */
+  refusedJoins = 0;
+  refusedUpgrades = 0;
+
+  constructor(deps: AdmissionDeps) {
+    this.#deps = deps;
+    this.#random = deps.random ?? Math.random;
+  }
+
+  /** Samples the event loop's lag (how late a timer fires); `lagMs` is the worst of the last
+   *  LAG_WINDOW samples (a quarter of a second). */
+  start(): void {
+    let expected = performance.now() + LAG_SAMPLE_MS;
+    const recent: number[] = [];
+    this.#timer = setInterval(() => {
+      const now = performance.now();
+      recent.push(Math.max(0, now - expected));
+      if (recent.length > LAG_WINDOW) recent.shift();
+      this.#lagMs = Math.max(...recent);
+      expected = now + LAG_SAMPLE_MS;
+    }, LAG_SAMPLE_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  get lagMs(): number {
+    return this.#lagMs;
+  }
+
+  /** How long the joins already pending take to clear, in ms. */
+  queueMs(): number {
+    const { pending, rate } = this.#deps.joins;
+    return (1000 * pending) / Math.max(rate, NOMINAL_JOINS_PER_SEC);
+  }
+
+  /** Throws UNAVAILABLE (with the wait to ask for) when one more join would wait too long. */
+  admitJoin(): void {
+    const wait = this.queueMs();
+    if (wait <= this.#deps.joinQueueMs) return;
+    this.refusedJoins++;
+    throw this.#busy(`This gateway has ${String(this.#deps.joins.pending)} joins ahead of yours`, wait);
+  }
+
+  /** Throws UNAVAILABLE when the event loop is too far behind to take a new socket. */
+  admitUpgrade(): void {
+    if (this.#lagMs <= this.#deps.shedLagMs) return;
+    this.refusedUpgrades++;
+    throw this.#busy(`This gateway is overloaded (event loop ${String(Math.round(this.#lagMs))} ms late)`, this.#lagMs * 2);
+  }
+
+  #busy(why: string, waitMs: number): AppError {
+    const ms = Math.round(Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, waitMs)) * (0.75 + 0.5 * this.#random()));
+    return new AppError("UNAVAILABLE", `${why}: retry in ${String(ms)} ms`, { retryAfterMs: ms, retryAfterSec: Math.ceil(ms / 1000) });
+  }
+}
