@@ -17,7 +17,7 @@ export type StormCommand =
 export type StormMessage =
   | { type: "entered"; n: number; startAt: number; lastAt: number; refused: [string, number][] }
   | { type: "armed"; lost: number }
-  | { type: "back"; at: number[]; gateway: number[]; outcomes: Record<Rejoin, number>; refused: [string, number][] }
+  | { type: "back"; at: number[]; gateway: number[]; lostAt: number[]; upgradedAt: number[]; outcomes: Record<Rejoin, number>; refused: [string, number][] }
   | { type: "left" }
   | { type: "progress"; n: number }
   | { type: "error"; message: string };
@@ -27,7 +27,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let clients: StormClient[] = [];
 let urls: URL[] = [];
 let refused = new Map<string, number>();
-let armed: { lost: number; survivors: number[]; rule: "app" | "naive"; waiting: number; at: number[]; gateway: number[]; outcomes: Record<Rejoin, number> } | undefined;
+let armed: { lost: number; survivors: number[]; rule: "app" | "naive"; waiting: number; at: number[]; gateway: number[]; lostAt: number[]; upgradedAt: number[]; outcomes: Record<Rejoin, number> } | undefined;
 
 const count = (why: string) => refused.set(why, (refused.get(why) ?? 0) + 1);
 
@@ -81,8 +81,10 @@ async function comeBack(c: StormClient, a: NonNullable<typeof armed>): Promise<v
       const outcome = await c.enter(urls[gw] as URL, gw, c.seq);
       a.at.push(Date.now());
       a.gateway.push(gw);
+      a.lostAt.push(c.lostAt);
+      a.upgradedAt.push(c.upgradedAt);
       a.outcomes[outcome]++;
-      if (--a.waiting === 0) send({ type: "back", at: a.at, gateway: a.gateway, outcomes: a.outcomes, refused: [...refused] });
+      if (--a.waiting === 0) send({ type: "back", at: a.at, gateway: a.gateway, lostAt: a.lostAt, upgradedAt: a.upgradedAt, outcomes: a.outcomes, refused: [...refused] });
       return;
     } catch (err) {
       if (!(err instanceof Refused)) throw err;
@@ -98,9 +100,9 @@ process.on("message", (msg: StormCommand) => {
     else if (msg.cmd === "arm") {
       refused = new Map();
       const waiting = clients.filter((c) => c.gateway === msg.lost).length;
-      armed = { ...msg, waiting, at: [], gateway: [], outcomes: { resumed: 0, reset: 0, gap: 0, fresh: 0 } };
+      armed = { ...msg, waiting, at: [], gateway: [], lostAt: [], upgradedAt: [], outcomes: { resumed: 0, reset: 0, gap: 0, fresh: 0 } };
       send({ type: "armed", lost: waiting });
-      if (waiting === 0) send({ type: "back", at: [], gateway: [], outcomes: armed.outcomes, refused: [] });
+      if (waiting === 0) send({ type: "back", at: [], gateway: [], lostAt: [], upgradedAt: [], outcomes: armed.outcomes, refused: [] });
     } else if (msg.cmd === "leave") {
       armed = undefined;
       for (const c of clients) c.close();

@@ -1,14 +1,14 @@
 /**
  * `npm run bench -- storm [--clients 20000] [--gateways 4] [--workers 2] [--rate-clients 6000]
- *   [--rules app,naive] [--json out.json]`
+ *   [--chat-rate 2] [--rules app,naive] [--profile DIR] [--json out.json]`
  * A gateway lost under its clients, on a cluster of `gateways` gateways + 2 actor nodes (sessions,
  * streams, rooms) over 3 NATS servers, default settings, all on this machine with the clients.
  *  1. Joins per second one gateway takes: `rate-clients` fresh clients (connect with a guest
  *     token + room.join) through gw-1 as fast as they are let in, and the same through a
  *     baseline gateway of the same cluster that sends each join as its own call
  *     (ESH_GATEWAY_JOIN_BATCH=1: how every gateway joined before batching).
- *  2. The storm: `clients` guests in one room, spread evenly over the gateways, while 5 chatters
- *     keep its seq moving; gw-1 is killed (SIGKILL) and each of its clients comes back through
+ *  2. The storm: `clients` guests in one room, spread evenly over the gateways, while chatters
+ *     keep its seq moving (`chat-rate` chats/s, default 2, each to every client); gw-1 is killed (SIGKILL) and each of its clients comes back through
  *     a surviving gateway picked at random (a load balancer's pick), rejoining with its last seq.
  *     Rules: `app` = the app's (protocol/close-codes.ts reconnectAfter; a refusal's wait
  *     honoured), `naive` = everyone at once, again and again.
@@ -20,7 +20,7 @@ import { Cluster, type PlannedNode } from "../tools/harness/cluster.js";
 import { api } from "../tools/harness/node.js";
 import { WsClient } from "../tools/harness/ws-client.js";
 import { barChart, table, writeBenchResults } from "./chart.js";
-import { Workers } from "./procs.js";
+import { machineJiffies, sumStats, Workers } from "./procs.js";
 import type { StormCommand, StormMessage } from "./storm-worker.js";
 import { percentile } from "./webrtc-rtp.js";
 
@@ -30,8 +30,12 @@ interface Options {
   gateways: number;
   workers: number;
   rateClients: number;
+  /** Chats/s in the room meanwhile (one chatter per chat/s: the default per-user rate is 1/s). */
+  chatRate: number;
   rules: Rule[];
   json?: string | undefined;
+  /** Write gw-1's and gw-base's CPU profiles (node --cpu-prof) here, at the end of the run. */
+  profile?: string | undefined;
 }
 type Entered = Extract<StormMessage, { type: "entered" }>;
 type Back = Extract<StormMessage, { type: "back" }>;
@@ -60,7 +64,8 @@ function options(argv: string[]): Options {
   const i = argv.indexOf("--rules");
   const rules = (i >= 0 ? String(argv[i + 1]).split(",") : ["app", "naive"]).filter((r): r is Rule => r === "app" || r === "naive");
   const j = argv.indexOf("--json");
-  const o = { clients: num("clients", 20_000), gateways: num("gateways", 4), workers: num("workers", 2), rateClients: num("rate-clients", 6000), rules, json: j >= 0 ? argv[j + 1] : undefined };
+  const p = argv.indexOf("--profile");
+  const o = { clients: num("clients", 20_000), gateways: num("gateways", 4), workers: num("workers", 2), rateClients: num("rate-clients", 6000), chatRate: num("chat-rate", 2), rules, json: j >= 0 ? argv[j + 1] : undefined, profile: p >= 0 ? argv[p + 1] : undefined };
   if (o.gateways < 2) throw new Error("--gateways must be at least 2 (one is killed)");
   return o;
 }
@@ -75,6 +80,30 @@ async function guestTokens(urls: string[], n: number): Promise<string[]> {
     if (i % 5000 === 0 && i > 0) say(`${String(i)} guest tokens`);
   }
   return tokens;
+}
+
+interface Rate {
+  perSec: number;
+  refused: Record<string, number>;
+  /** CPU the gateway spent per join, µs (user + kernel, from /proc): joins/s per core = 1e6 / it. */
+  gatewayUsPerJoin: number;
+  /** CPU of the whole cluster (gateways, actor nodes, NATS servers) per join, µs. */
+  clusterUsPerJoin: number;
+  /** CPU of the client processes per join, µs, and how busy the machine's cores were (%). */
+  clientUsPerJoin: number;
+  machineBusyPct: number;
+}
+
+/** Fresh joins through one gateway as fast as they are let in, with the CPU they cost. */
+async function rate(cluster: Cluster, workers: Workers<StormCommand, StormMessage>, id: string, tokens: string[], room: string): Promise<Rate> {
+  const gw = cluster.node(id).node.proc.pid ?? 0;
+  const all = [...cluster.nodes.map((n) => n.node.proc.pid ?? 0), ...cluster.nats.pids];
+  const clients = workers.procs.map((p) => p.pid ?? 0);
+  const [g0, c0, w0, m0] = [sumStats([gw]).cpuSec, sumStats(all).cpuSec, sumStats(clients).cpuSec, machineJiffies()];
+  const r = await enter(workers, tokens, () => 0, [cluster.node(id).node.wsUrl], room);
+  const [g1, c1, w1, m1] = [sumStats([gw]).cpuSec, sumStats(all).cpuSec, sumStats(clients).cpuSec, machineJiffies()];
+  const us = (a: number, b: number) => Math.round(((b - a) * 1e6) / tokens.length);
+  return { ...r, gatewayUsPerJoin: us(g0, g1), clusterUsPerJoin: us(c0, c1), clientUsPerJoin: us(w0, w1), machineBusyPct: Math.round((100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total)) };
 }
 
 /** Enters clients (connect + join) and answers the joins/s they were let in at. */
@@ -94,7 +123,7 @@ async function leave(workers: Workers<StormCommand, StormMessage>): Promise<void
   await workers.all(workers.procs.map(() => ({ cmd: "leave" })), "left", 60_000);
 }
 
-/** Five chatters keep the room's seq moving (1 chat/s each, the default per-user rate). */
+/** Chatters keep the room's seq moving (1 chat/s each, the default per-user rate). */
 async function chatters(url: string, room: string, tokens: string[]): Promise<() => Promise<number>> {
   const socks = await Promise.all(tokens.map((token) => WsClient.connect(url, { token, json: true })));
   for (const ws of socks) await ws.request("room.join", { room }, 30_000);
@@ -121,7 +150,7 @@ async function storm(cluster: Cluster, workers: Workers<StormCommand, StormMessa
   say(`${String(o.clients)} clients entering the room over ${String(gws.length)} gateways…`);
   const entered = await enter(workers, tokens, (i) => i % gws.length, urls, room);
   say(`entered at ${String(Math.round(entered.perSec))} joins/s over ${String(gws.length)} gateways; refused and asked again: ${JSON.stringify(entered.refused)}`);
-  const stopChat = await chatters(urls[1] ?? "", room, tokens.slice(0, 5));
+  const stopChat = await chatters(urls[1] ?? "", room, tokens.slice(0, o.chatRate));
   await sleep(2000);
   const survivors = gws.map((_, i) => i).slice(1);
   const armed = await workers.all<Extract<StormMessage, { type: "armed" }>>(workers.procs.map(() => ({ cmd: "arm", lost: 0, survivors, rule })), "armed", 30_000);
@@ -133,6 +162,11 @@ async function storm(cluster: Cluster, workers: Workers<StormCommand, StormMessa
   const got = await backs;
   const chats = await stopChat();
   const ms = got.flatMap((b) => b.at.map((t) => t - t0)).sort((a, b) => a - b);
+  const stage = (f: (b: Back, i: number) => number) => {
+    const v = got.flatMap((b) => b.at.map((_, i) => f(b, i))).sort((x, y) => x - y);
+    return `p50 ${String(percentile(v, 50))} / p99 ${String(percentile(v, 99))} ms`;
+  };
+  say(`stages: kill → socket closed ${stage((b, i) => (b.lostAt[i] ?? 0) - t0)}; closed → upgraded ${stage((b, i) => (b.upgradedAt[i] ?? 0) - (b.lostAt[i] ?? 0))}; upgraded → joined ${stage((b, i) => (b.at[i] ?? 0) - (b.upgradedAt[i] ?? 0))}`);
   const peak = peakRate(got.flatMap((b) => b.at.map((t, i) => [t, b.gateway[i] ?? -1] as const)));
   const refused: Record<string, number> = {};
   const outcomes: Record<string, number> = {};
@@ -168,6 +202,7 @@ export async function stormBench(argv: string[]): Promise<void> {
     { id: "actors-2", services: "sessions,streams,rooms" },
   ];
   const env = { ESH_GATEWAY_AUTH_BURST_PER_IP: "1000000", ESH_GATEWAY_AUTH_RATE_PER_IP: "1000000" };
+  if (o.profile) for (const p of plan.filter((n) => n.id === "gw-1" || n.id === BASELINE)) p.nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${o.profile}`];
   const cluster = await Cluster.start({ nodes: plan.length, plan, clickhouse: false, env }, say);
   const workers = new Workers<StormCommand, StormMessage>(o.workers, "storm-worker.ts");
   try {
@@ -178,11 +213,16 @@ export async function stormBench(argv: string[]): Promise<void> {
     say(`${String(o.clients)} guest tokens…`);
     const tokens = await guestTokens(cluster.gateways.map((g) => g.node.url), Math.max(o.clients, o.rateClients));
 
-    const rates: [string, { perSec: number; refused: Record<string, number> }][] = [];
+    // Warm-up, not reported: every gateway's JIT, the room loaded on its owner, the store's buckets open.
+    for (const id of ["gw-1", BASELINE]) {
+      await enter(workers, tokens.slice(0, Math.min(2000, o.rateClients)), () => 0, [cluster.node(id).node.wsUrl], room);
+      await leave(workers);
+    }
+    const rates: [string, Rate][] = [];
     for (const id of ["gw-1", BASELINE]) {
       say(`${String(o.rateClients)} fresh joins through ${id} alone…`);
-      const r = await enter(workers, tokens.slice(0, o.rateClients), () => 0, [cluster.node(id).node.wsUrl], room);
-      say(`${id}: ${String(Math.round(r.perSec))} joins/s; refused and asked again: ${JSON.stringify(r.refused)}`);
+      const r = await rate(cluster, workers, id, tokens.slice(0, o.rateClients), room);
+      say(`${id}: ${String(Math.round(r.perSec))} joins/s; gateway CPU ${String(r.gatewayUsPerJoin)} µs/join (${String(Math.round(1e6 / Math.max(1, r.gatewayUsPerJoin)))} joins/s per core), cluster ${String(r.clusterUsPerJoin)} µs/join, clients ${String(r.clientUsPerJoin)} µs/join, machine ${String(r.machineBusyPct)}% busy; refused and asked again: ${JSON.stringify(r.refused)}`);
       rates.push([id === BASELINE ? "baseline: each join its own call (ESH_GATEWAY_JOIN_BATCH=1)" : "ours: joins batched per room", r]);
       await leave(workers);
     }
@@ -195,13 +235,13 @@ export async function stormBench(argv: string[]): Promise<void> {
   }
 }
 
-function report(o: Options, rates: [string, { perSec: number; refused: Record<string, number> }][], runs: StormRun[]): void {
+function report(o: Options, rates: [string, Rate][], runs: StormRun[]): void {
   const refusals = (r: Record<string, number>) => Object.entries(r).map(([k, n]) => `${k} ×${String(n)}`).join(", ") || "0";
-  console.log(`\n| ${String(o.rateClients)} fresh joins through one gateway | joins/s | refused (asked to wait) |`);
-  console.log("|---|---|---|");
-  for (const [name, r] of rates) console.log(`| ${name} | ${String(Math.round(r.perSec))} | ${refusals(r.refused)} |`);
-  const [ours, base] = [rates[0]?.[1].perSec ?? 0, rates[1]?.[1].perSec ?? 1];
-  console.log(`ratio: ${(ours / base).toFixed(2)}× · target >= 2,000 joins/s per gateway: ${ours >= 2000 ? "MET" : "NOT MET"}`);
+  console.log(`\n| ${String(o.rateClients)} fresh joins through one gateway | joins/s (clients on the same 2 cores) | gateway CPU µs/join | joins/s per gateway core | cluster CPU µs/join | refused (asked to wait) |`);
+  console.log("|---|---|---|---|---|---|");
+  for (const [name, r] of rates) console.log(`| ${name} | ${String(Math.round(r.perSec))} | ${String(r.gatewayUsPerJoin)} | ${String(Math.round(1e6 / Math.max(1, r.gatewayUsPerJoin)))} | ${String(r.clusterUsPerJoin)} | ${refusals(r.refused)} |`);
+  const [ours, base] = [rates[0]?.[1], rates[1]?.[1]];
+  if (ours && base) console.log(`ratio: ${(ours.perSec / base.perSec).toFixed(2)}× the joins/s, ${(base.gatewayUsPerJoin / Math.max(1, ours.gatewayUsPerJoin)).toFixed(2)}× less gateway CPU and ${(base.clusterUsPerJoin / Math.max(1, ours.clusterUsPerJoin)).toFixed(2)}× less cluster CPU per join · target >= 2,000 joins/s per gateway: ${ours.perSec >= 2000 ? "MET" : "NOT MET"} (measured), ${1e6 / Math.max(1, ours.gatewayUsPerJoin) >= 2000 ? "MET" : "NOT MET"} (per gateway core)`);
   console.log(`\n| ${String(o.clients)} clients on ${String(o.gateways)} gateways, gw-1 killed | lost | back p50 ms | p99 ms | max ms | peak joins/s on a survivor | refusals | rejoins |`);
   console.log("|---|---|---|---|---|---|---|---|");
   for (const r of runs) console.log(`| ${r.rule === "app" ? "ours: the app's rule" : "baseline: everyone at once"} | ${String(r.lost)} | ${String(r.p50)} | ${String(r.p99)} | ${String(r.max)} | ${String(r.peakPerGateway)} | ${refusals(r.refused)} | ${JSON.stringify(r.outcomes)} |`);

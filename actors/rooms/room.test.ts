@@ -117,4 +117,23 @@ describe("Room", () => {
     assert.equal(sums.length, 1, "one item for the window, not 31");
     assert.deepEqual(sums[0]?.kind === "reactions" ? sums[0].counts : undefined, { "👍": 30, "🔥": 5 });
   });
+
+  it("sends a small room's presence every debounce, a big room's at most once per debounce per 1,000 members", async () => {
+    await newRoom("pr1");
+    const published: RoomItem[][] = [];
+    const r = await open("pr1", published);
+    const counts = () => published.flat().flatMap((i) => (i.kind === "presence" ? [i.count] : []));
+    r.presence("gw", 10, []);
+    await new Promise((res) => setTimeout(res, 80));
+    r.presence("gw", 11, []);
+    await new Promise((res) => setTimeout(res, 80));
+    assert.deepEqual(counts(), [10, 11], "a small room: each change within a debounce (50 ms here)");
+    r.presence("gw", 5000, []);
+    await new Promise((res) => setTimeout(res, 320));
+    r.presence("gw", 5001, []);
+    await new Promise((res) => setTimeout(res, 80));
+    assert.deepEqual(counts(), [10, 11, 5000], "5,000 members: the next change waits 5 × 50 ms");
+    await new Promise((res) => setTimeout(res, 250));
+    assert.deepEqual(counts(), [10, 11, 5000, 5001]);
+  });
 });

@@ -29,6 +29,7 @@ export interface RoomDeps {
 }
 
 const PRESENCE_STALE_MS = 10_000;
+const PRESENCE_BIG_MAX_MS = 10_000;
 
 export class Room {
   readonly id: string;
@@ -43,6 +44,7 @@ export class Room {
   readonly #dirtyPolls = new Set<string>();
   readonly #presence = new Map<string, { count: number; sample: UserRef[]; at: number }>();
   #presenceSent = "";
+  #presenceSentAt = 0;
   #lastActivity = Date.now();
   #chain: Promise<unknown> = Promise.resolve();
   readonly #timers: NodeJS.Timeout[] = [];
@@ -253,7 +255,14 @@ export class Room {
     const p = this.#presenceTotal();
     const key = `${p.count}|${p.sample.map((u) => u.id).join(",")}`;
     if (key === this.#presenceSent) return;
+    // A big room's count changes all the time and every change reaches everyone: at most once
+    // per presenceDebounceMs per 1,000 members, up to 10 s (a 20,000-member room: every 10 s,
+    // not 40,000 deliveries a second for a number; the join answer still carries it exactly).
+    const debounce = this.#deps.settings.presenceDebounceMs;
+    const every = Math.min(Math.max(PRESENCE_BIG_MAX_MS, debounce), debounce * Math.ceil(p.count / 1000));
+    if (every > debounce && Date.now() - this.#presenceSentAt < every) return;
     this.#presenceSent = key;
+    this.#presenceSentAt = Date.now();
     this.#deps.publish(this.id, [{ kind: "presence", ...p }]);
   }
 }

@@ -48,6 +48,8 @@ export interface PlannedNode {
   id: string;
   services: string;
   env?: Record<string, string>;
+  /** Flags for its node binary (a bench's --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export interface ClusterOptions {
@@ -124,7 +126,7 @@ export class Cluster {
     const order = [...plan.filter((p) => p.services.includes("sessions")), ...plan.filter((p) => !p.services.includes("sessions"))];
     try {
       for (const p of order) {
-        await c.#startNode(p.id, p.services, p.env);
+        await c.#startNode(p.id, p.services, p.env, p.nodeArgs);
         say(`node ${p.id} (${p.services}) up`);
       }
       c.nodes.sort((a, b) => plan.findIndex((p) => p.id === a.id) - plan.findIndex((p) => p.id === b.id));
@@ -138,7 +140,7 @@ export class Cluster {
     return c;
   }
 
-  async #startNode(id: string, services: string, own: Record<string, string> = {}): Promise<ClusterNode> {
+  async #startNode(id: string, services: string, own: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ClusterNode> {
     const dataDir = path.join(this.dir, `data-${id}`);
     mkdirSync(dataDir, { recursive: true });
     const opsPort = services.split(",").includes("gateway") ? 0 : await freePort();
@@ -162,7 +164,7 @@ export class Cluster {
       ...this.#opts.env,
       ...own,
     };
-    const node = await PlatformNode.start({ services, natsUrl: this.nats.urls, dataDir, env });
+    const node = await PlatformNode.start({ services, natsUrl: this.nats.urls, dataDir, env, nodeArgs });
     const cn: ClusterNode = { id, services, node, opsPort, dataDir, rtmpPort, env: own };
     const i = this.nodes.findIndex((n) => n.id === id);
     if (i >= 0) this.nodes[i] = cn;

@@ -22,6 +22,11 @@ export class NatsCluster {
   readonly #servers: Server[];
   readonly #dir: string;
 
+  /** The running servers' process ids (benches sum their CPU). */
+  get pids(): number[] {
+    return this.#servers.flatMap((s) => (s.proc?.pid === undefined || s.proc.exitCode !== null ? [] : [s.proc.pid]));
+  }
+
   private constructor(servers: Server[], dir: string) {
     this.#servers = servers;
     this.#dir = dir;
