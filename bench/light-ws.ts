@@ -14,7 +14,9 @@ export interface LightWsOptions {
   host: string;
   port: number;
   path: string;
-  localAddress: string;
+  /** The source address to bind; none: the kernel picks address and port at connect (cheap:
+   *  binding first makes every connect search the bound ports, slow with tens of thousands). */
+  localAddress?: string | undefined;
   onMessage(data: Buffer, isBinary: boolean): void;
   /** The connection ended after the upgrade (the server closed it or went away). */
   onClose?(): void;
@@ -61,7 +63,7 @@ export class LightWs {
         }
         return true;
       };
-      const sock = net.connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress, noDelay: true, onread: { buffer: READ_BUFFER, callback: onRead } });
+      const sock = net.connect({ host: opts.host, port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}), noDelay: true, onread: { buffer: READ_BUFFER, callback: onRead } });
       box.ws = new LightWs(sock, opts);
       sock.once("connect", () => {
         const key = randomBytes(16).toString("base64");

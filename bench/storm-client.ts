@@ -39,7 +39,7 @@ export class StormClient {
   #answer: ((f: Frame) => void) | undefined;
   #n = 0;
 
-  constructor(readonly token: string, readonly room: string, readonly localAddress: string, readonly onLost: (c: StormClient) => void) {}
+  constructor(readonly token: string, readonly room: string, readonly localAddress: string | undefined, readonly onLost: (c: StormClient) => void) {}
 
   get open(): boolean {
     return this.#ws !== undefined;

@@ -8,7 +8,8 @@ import { after, before, describe, it } from "node:test";
 import type { us_listen_socket, WebSocket as UwsSocket } from "@trufflesuite/uws-js-unofficial";
 import { unpack } from "msgpackr";
 import WebSocket from "ws";
-import type { RoomItem } from "../protocol/rooms.js";
+import type { Principal } from "../lib/identity.js";
+import type { JoinBatchAnswer, RoomItem } from "../protocol/rooms.js";
 import { waitFor } from "../tools/harness/ports.js";
 import type { Connection } from "./ws/connection.js";
 import { JoinBatcher } from "./join-batcher.js";
@@ -83,5 +84,27 @@ describe("rooms edge batching", () => {
       await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(m.frames.map((f) => f.map((i) => ("seq" in i ? i.seq : -1))), [[1, 2, 3]]);
     }
+  });
+
+  it("takes one join of a room per connection at a time (a repeated room.join cannot stack the join queue)", async () => {
+    let release: () => void = () => undefined;
+    const answer: JoinBatchAnswer = { base: { seq: 0, polls: [], presence: { count: 0, sample: [] }, slowModeSec: 0, chatEnabled: true }, history: [], members: [{ from: 0 }] };
+    const held = new JoinBatcher({ maxBatch: 500, call: () => new Promise((r) => (release = () => r(answer))) });
+    const edge = new RoomsEdge({ nodeId: "t-once", batchMs: 0, reactionFlushMs: 1000, joins: held, callInternal: noActor, onError: () => undefined });
+    const data = { id: 7, format: "msgpack", rooms: new Set<string>(), principal: { userId: "u", name: "u", role: "viewer", guest: true, sid: "s", exp: 2e9 }, closed: false };
+    // A socket as the edge uses it (its user data and topic subscriptions); no uWS app needed.
+    const ws = { getUserData: () => data, subscribe: () => true, unsubscribe: () => true } as unknown as UwsSocket<Connection>;
+    const first = edge.join(ws, "r9", data.principal as Principal, undefined);
+    await assert.rejects(edge.join(ws, "r9", data.principal as Principal, undefined), (err: { type?: string }) => err.type === "CONFLICT");
+    assert.equal(held.pending, 1, "the repeat never reached the queue");
+    await new Promise((r) => setImmediate(r));
+    release();
+    assert.equal((await first).seq, 0);
+    release = () => undefined;
+    const again = edge.join(ws, "r9", data.principal as Principal, 0);
+    await new Promise((r) => setImmediate(r));
+    release();
+    assert.equal((await again).seq, 0, "once answered, the connection may join again (a resync)");
+    edge.stop();
   });
 });

@@ -8,6 +8,7 @@
  * reports its audience per room (presence), so the owner's work does not grow with either.
  */
 import type { TemplatedApp, WebSocket } from "@trufflesuite/uws-js-unofficial";
+import { AppError } from "../lib/errors.js";
 import type { Principal } from "../lib/identity.js";
 import type { JoinAnswer, RoomEvent, RoomItem, RoomOut, UserRef } from "../protocol/rooms.js";
 import type { JoinBatcher } from "./join-batcher.js";
@@ -37,6 +38,7 @@ export class RoomsEdge {
   readonly #deps: RoomsEdgeDeps;
   #app: TemplatedApp | undefined;
   readonly #members = new Map<string, Set<Ws>>();
+  readonly #joining = new Set<string>();
   readonly #pending = new Map<string, RoomItem[]>();
   readonly #reactions = new Map<string, Map<string, number>>();
   readonly #presenceDirty = new Set<string>();
@@ -112,6 +114,11 @@ export class RoomsEdge {
    *  owner's answer (batched with this node's other joins of the room), which also says where
    *  this node's forwarding of the room starts (gap checks). */
   async join(ws: Ws, room: string, principal: Principal, since: number | undefined): Promise<JoinAnswer> {
+    // One join of a room per connection at a time: a client repeating room.join cannot stack
+    // the gateway's join queue (what admission sheds everyone else's joins on).
+    const key = `${String(ws.getUserData().id)}/${room}`;
+    if (this.#joining.has(key)) throw new AppError("CONFLICT", "A join of this room is already on its way");
+    this.#joining.add(key);
     this.subscribe(ws, room);
     try {
       const ans = await this.#deps.joins.join(room, { principal, since });
@@ -120,6 +127,8 @@ export class RoomsEdge {
     } catch (err) {
       if (!ws.getUserData().closed) this.unsubscribe(ws, room);
       throw err;
+    } finally {
+      this.#joining.delete(key);
     }
   }
 
