@@ -10,7 +10,7 @@ import { Refused, StormClient, type Rejoin } from "./storm-client.js";
 
 export type StormCommand =
   | { cmd: "enter"; clients: { token: string; gateway: number }[]; urls: string[]; room: string; addresses: string[]; concurrency: number }
-  | { cmd: "arm"; lost: number; survivors: number[]; rule: "app" | "naive" }
+  | { cmd: "arm"; lost: number; survivors: number[]; rule: "app" | "naive" | "overrun" }
   | { cmd: "leave" }
   | { cmd: "close" };
 
@@ -27,7 +27,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let clients: StormClient[] = [];
 let urls: URL[] = [];
 let refused = new Map<string, number>();
-let armed: { lost: number; survivors: number[]; rule: "app" | "naive"; waiting: number; at: number[]; gateway: number[]; lostAt: number[]; upgradedAt: number[]; outcomes: Record<Rejoin, number> } | undefined;
+let armed: { lost: number; survivors: number[]; rule: "app" | "naive" | "overrun"; waiting: number; at: number[]; gateway: number[]; lostAt: number[]; upgradedAt: number[]; outcomes: Record<Rejoin, number> } | undefined;
 
 const count = (why: string) => refused.set(why, (refused.get(why) ?? 0) + 1);
 
@@ -74,7 +74,8 @@ function onLost(c: StormClient): void {
 async function comeBack(c: StormClient, a: NonNullable<typeof armed>): Promise<void> {
   let asked = 0;
   for (let attempt = 0; ; attempt++) {
-    const wait = a.rule === "naive" ? 0 : asked > 0 ? asked : (reconnectAfter(1006, attempt, Math.random()) ?? 500);
+    // naive: never waits; overrun: at once, then as a refusal asks; app: the app's rule.
+    const wait = a.rule === "naive" ? 0 : asked > 0 ? asked : a.rule === "overrun" ? 0 : (reconnectAfter(1006, attempt, Math.random()) ?? 500);
     if (wait > 0) await sleep(wait);
     const gw = a.survivors[Math.floor(Math.random() * a.survivors.length)] ?? 0;
     try {

@@ -24,7 +24,7 @@ import { machineJiffies, sumStats, Workers } from "./procs.js";
 import type { StormCommand, StormMessage } from "./storm-worker.js";
 import { percentile } from "./webrtc-rtp.js";
 
-type Rule = "app" | "naive";
+type Rule = "app" | "naive" | "overrun";
 interface Options {
   clients: number;
   gateways: number;
@@ -32,6 +32,10 @@ interface Options {
   rateClients: number;
   /** Chats/s in the room meanwhile (one chatter per chat/s: the default per-user rate is 1/s). */
   chatRate: number;
+  /** Rounds of the fresh-join measurement (ours and the baseline each, alternating). */
+  repeats: number;
+  /** Also the overrun storm (all of a dead gateway's clients at once to one survivor). */
+  overrun: boolean;
   rules: Rule[];
   json?: string | undefined;
   /** Write gw-1's and gw-base's CPU profiles (node --cpu-prof) here, at the end of the run. */
@@ -55,6 +59,11 @@ interface StormRun {
 const say = (l: string) => console.log(`[storm] ${l}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const BASELINE = "gw-base";
+const RULE_NAMES: Record<Rule, string> = {
+  app: "ours: the app's rule (full jitter below 1 s), to any survivor",
+  naive: "everyone at once, to any survivor",
+  overrun: "everyone at once, all to gw-2 (overrun: shed with retry-after)",
+};
 
 function options(argv: string[]): Options {
   const num = (name: string, d: number) => {
@@ -62,10 +71,10 @@ function options(argv: string[]): Options {
     return i >= 0 ? Number(argv[i + 1]) : d;
   };
   const i = argv.indexOf("--rules");
-  const rules = (i >= 0 ? String(argv[i + 1]).split(",") : ["app", "naive"]).filter((r): r is Rule => r === "app" || r === "naive");
+  const rules = (i >= 0 ? String(argv[i + 1]).split(",") : ["app", "naive"]).filter((r): r is "app" | "naive" => r === "app" || r === "naive");
   const j = argv.indexOf("--json");
   const p = argv.indexOf("--profile");
-  const o = { clients: num("clients", 20_000), gateways: num("gateways", 4), workers: num("workers", 2), rateClients: num("rate-clients", 6000), chatRate: num("chat-rate", 2), rules, json: j >= 0 ? argv[j + 1] : undefined, profile: p >= 0 ? argv[p + 1] : undefined };
+  const o = { clients: num("clients", 20_000), gateways: num("gateways", 4), workers: num("workers", 2), rateClients: num("rate-clients", 6000), chatRate: num("chat-rate", 2), repeats: num("repeats", 3), overrun: !argv.includes("--no-overrun"), rules, json: j >= 0 ? argv[j + 1] : undefined, profile: p >= 0 ? argv[p + 1] : undefined };
   if (o.gateways < 2) throw new Error("--gateways must be at least 2 (one is killed)");
   return o;
 }
@@ -92,6 +101,21 @@ interface Rate {
   /** CPU of the client processes per join, µs, and how busy the machine's cores were (%). */
   clientUsPerJoin: number;
   machineBusyPct: number;
+}
+
+/** The median of each figure over the repeats, and the joins/s range. */
+interface RateSummary extends Rate {
+  runs: number;
+  minPerSec: number;
+  maxPerSec: number;
+}
+
+function summarize(rs: Rate[]): RateSummary {
+  const med = (f: (r: Rate) => number) => percentile(rs.map(f).sort((a, b) => a - b), 50);
+  const refused: Record<string, number> = {};
+  for (const r of rs) for (const [k, n] of Object.entries(r.refused)) refused[k] = (refused[k] ?? 0) + n;
+  const per = rs.map((r) => r.perSec);
+  return { perSec: med((r) => r.perSec), gatewayUsPerJoin: med((r) => r.gatewayUsPerJoin), clusterUsPerJoin: med((r) => r.clusterUsPerJoin), clientUsPerJoin: med((r) => r.clientUsPerJoin), machineBusyPct: med((r) => r.machineBusyPct), refused, runs: rs.length, minPerSec: Math.min(...per), maxPerSec: Math.max(...per) };
 }
 
 /** Fresh joins through one gateway as fast as they are let in, with the CPU they cost. */
@@ -155,7 +179,7 @@ async function storm(cluster: Cluster, workers: Workers<StormCommand, StormMessa
   say(`entered at ${String(Math.round(entered.perSec))} joins/s over ${String(gws.length)} gateways; refused and asked again: ${JSON.stringify(entered.refused)}`);
   const stopChat = await chatters(urls[1] ?? "", room, tokens.slice(0, o.chatRate));
   await sleep(2000);
-  const survivors = gws.map((_, i) => i).slice(1);
+  const survivors = rule === "overrun" ? [1] : gws.map((_, i) => i).slice(1);
   const armed = await workers.all<Extract<StormMessage, { type: "armed" }>>(workers.procs.map(() => ({ cmd: "arm", lost: 0, survivors, rule })), "armed", 30_000);
   const lost = armed.reduce((a, b) => a + b.lost, 0);
   const backs = workers.all<Back>([], "back", 120_000);
@@ -221,16 +245,22 @@ export async function stormBench(argv: string[]): Promise<void> {
       await enter(workers, tokens.slice(0, Math.min(2000, o.rateClients)), () => 0, [cluster.node(id).node.wsUrl], room);
       await leave(workers);
     }
-    const rates: [string, Rate][] = [];
-    for (const id of ["gw-1", BASELINE]) {
-      say(`${String(o.rateClients)} fresh joins through ${id} alone…`);
-      const r = await rate(cluster, workers, id, tokens.slice(0, o.rateClients), room);
-      say(`${id}: ${String(Math.round(r.perSec))} joins/s; gateway CPU ${String(r.gatewayUsPerJoin)} µs/join (${String(Math.round(1e6 / Math.max(1, r.gatewayUsPerJoin)))} joins/s per core), cluster ${String(r.clusterUsPerJoin)} µs/join, clients ${String(r.clientUsPerJoin)} µs/join, machine ${String(r.machineBusyPct)}% busy; refused and asked again: ${JSON.stringify(r.refused)}`);
-      rates.push([id === BASELINE ? "baseline: each join its own call (ESH_GATEWAY_JOIN_BATCH=1)" : "ours: joins batched per room", r]);
-      await leave(workers);
+    // Alternating (ours, baseline, baseline, ours, ...): neither always has the warmer cluster.
+    const samples = new Map<string, Rate[]>([["gw-1", []], [BASELINE, []]]);
+    for (let round = 0; round < o.repeats; round++) {
+      for (const id of round % 2 === 0 ? ["gw-1", BASELINE] : [BASELINE, "gw-1"]) {
+        const r = await rate(cluster, workers, id, tokens.slice(0, o.rateClients), room);
+        say(`round ${String(round + 1)}, ${id}: ${String(Math.round(r.perSec))} joins/s; gateway CPU ${String(r.gatewayUsPerJoin)} µs/join, cluster ${String(r.clusterUsPerJoin)} µs/join, clients ${String(r.clientUsPerJoin)} µs/join, machine ${String(r.machineBusyPct)}% busy; refused and asked again: ${JSON.stringify(r.refused)}`);
+        samples.get(id)?.push(r);
+        await leave(workers);
+      }
     }
+    const rates: [string, RateSummary][] = [["ours: joins batched per room", summarize(samples.get("gw-1") ?? [])], ["baseline: each join its own call (ESH_GATEWAY_JOIN_BATCH=1)", summarize(samples.get(BASELINE) ?? [])]];
     const runs: StormRun[] = [];
     for (const rule of o.rules) runs.push(await storm(cluster, workers, o, rule, tokens.slice(0, o.clients), room));
+    // Overrun: everyone at once, and all of them sent to one survivor (a load balancer pinned to
+    // it): more joins than it clears within joinQueueMs, so it sheds them with a retry-after.
+    if (o.overrun) runs.push(await storm(cluster, workers, o, "overrun", tokens.slice(0, o.clients), room));
     report(o, rates, runs);
   } finally {
     workers.close();
@@ -238,21 +268,21 @@ export async function stormBench(argv: string[]): Promise<void> {
   }
 }
 
-function report(o: Options, rates: [string, Rate][], runs: StormRun[]): void {
+function report(o: Options, rates: [string, RateSummary][], runs: StormRun[]): void {
   const refusals = (r: Record<string, number>) => Object.entries(r).map(([k, n]) => `${k} ×${String(n)}`).join(", ") || "0";
-  console.log(`\n| ${String(o.rateClients)} fresh joins through one gateway | joins/s (clients on the same 2 cores) | gateway CPU µs/join | joins/s per gateway core | cluster CPU µs/join | refused (asked to wait) |`);
+  console.log(`\n| ${String(o.rateClients)} fresh joins through one gateway, median of ${String(o.repeats)} (range) | joins/s (clients on the same 2 cores) | gateway CPU µs/join | joins/s per gateway core | cluster CPU µs/join | refused (asked to wait) |`);
   console.log("|---|---|---|---|---|---|");
-  for (const [name, r] of rates) console.log(`| ${name} | ${String(Math.round(r.perSec))} | ${String(r.gatewayUsPerJoin)} | ${String(Math.round(1e6 / Math.max(1, r.gatewayUsPerJoin)))} | ${String(r.clusterUsPerJoin)} | ${refusals(r.refused)} |`);
+  for (const [name, r] of rates) console.log(`| ${name} | ${String(Math.round(r.perSec))} (${String(Math.round(r.minPerSec))}–${String(Math.round(r.maxPerSec))}) | ${String(r.gatewayUsPerJoin)} | ${String(Math.round(1e6 / Math.max(1, r.gatewayUsPerJoin)))} | ${String(r.clusterUsPerJoin)} | ${refusals(r.refused)} |`);
   const [ours, base] = [rates[0]?.[1], rates[1]?.[1]];
   if (ours && base) console.log(`ratio: ${(ours.perSec / base.perSec).toFixed(2)}× the joins/s, ${(base.gatewayUsPerJoin / Math.max(1, ours.gatewayUsPerJoin)).toFixed(2)}× less gateway CPU and ${(base.clusterUsPerJoin / Math.max(1, ours.clusterUsPerJoin)).toFixed(2)}× less cluster CPU per join · target >= 2,000 joins/s per gateway: ${ours.perSec >= 2000 ? "MET" : "NOT MET"} (measured), ${1e6 / Math.max(1, ours.gatewayUsPerJoin) >= 2000 ? "MET" : "NOT MET"} (per gateway core)`);
   console.log(`\n| ${String(o.clients)} clients on ${String(o.gateways)} gateways, gw-1 killed | lost | back p50 ms | p99 ms | max ms | peak joins/s on a survivor | refusals | rejoins |`);
   console.log("|---|---|---|---|---|---|---|---|");
-  for (const r of runs) console.log(`| ${r.rule === "app" ? "ours: the app's rule" : "baseline: everyone at once"} | ${String(r.lost)} | ${String(r.p50)} | ${String(r.p99)} | ${String(r.max)} | ${String(r.peakPerGateway)} | ${refusals(r.refused)} | ${JSON.stringify(r.outcomes)} |`);
+  for (const r of runs) console.log(`| ${RULE_NAMES[r.rule]} | ${String(r.lost)} | ${String(r.p50)} | ${String(r.p99)} | ${String(r.max)} | ${String(r.peakPerGateway)} | ${refusals(r.refused)} | ${JSON.stringify(r.outcomes)} |`);
   const app = runs.find((r) => r.rule === "app");
   if (app) console.log(`target p99 <= 2,000 ms at 20,000 clients: ${app.p99 <= 2000 && o.clients >= 20_000 ? "MET" : "NOT MET"} (${String(app.p99)} ms at ${String(o.clients)} clients)`);
   writeBenchResults("storm", "A gateway killed under its clients: the reconnect storm", `${String(o.clients)} guests in one room over ${String(o.gateways)} gateways + 2 actor nodes, default settings, 2 cores shared with the clients`, [
     barChart("Fresh joins through one gateway", "joins/s", rates.map(([label, r], i) => ({ label, value: Math.round(r.perSec), baseline: i === 1 }))),
     barChart("Back in the room after the kill, p99", "ms", runs.map((r) => ({ label: r.rule, value: r.p99, baseline: r.rule === "naive" }))),
-    table(["rule", "lost", "back p50 ms", "p99 ms", "max ms", "peak joins/s on a survivor", "refusals", "rejoins"], runs.map((r) => [r.rule, r.lost, r.p50, r.p99, r.max, r.peakPerGateway, refusals(r.refused), JSON.stringify(r.outcomes)])),
+    table(["clients", "lost", "back p50 ms", "p99 ms", "max ms", "peak joins/s on a survivor", "refusals", "rejoins"], runs.map((r) => [RULE_NAMES[r.rule], r.lost, r.p50, r.p99, r.max, r.peakPerGateway, refusals(r.refused), JSON.stringify(r.outcomes)])),
   ], { options: o, rates: Object.fromEntries(rates), runs }, o.json);
 }

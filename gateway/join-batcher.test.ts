@@ -95,4 +95,32 @@ describe("JoinBatcher", () => {
     for (const p of failing) await assert.rejects(p, /owner gone/);
     assert.equal(b.pending, 0);
   });
+
+  it("an answer of another shape (an older rooms node, a bug) fails its joiners, never the gateway", async () => {
+    const b = new JoinBatcher({ maxBatch: 500, call: () => Promise.resolve({ seq: 3, events: [] } as unknown as JoinBatchAnswer) });
+    const joins = [b.join("r", { principal: who("a") }), b.join("r", { principal: who("b") })];
+    for (const p of joins) await assert.rejects(p, (err: { type?: string }) => err.type === "INTERNAL");
+    assert.equal(b.pending, 0);
+  });
+
+  it("drops joiners whose socket closed while they waited; counts the joins answered in the last second", async () => {
+    const o = owner();
+    const b = new JoinBatcher({ maxBatch: 500, inFlight: 1, call: o.call });
+    const first = b.join("r", { principal: who("a") });
+    await turn();
+    let closed = false;
+    const left = b.join("r", { principal: who("leaver"), gone: () => closed });
+    const stays = b.join("r", { principal: who("stays") });
+    closed = true;
+    o.calls[0]?.release();
+    await first;
+    await assert.rejects(left, (err: { type?: string }) => err.type === "CONFLICT");
+    await turn();
+    assert.deepEqual(o.calls[1]?.members.map((m) => m.principal.userId), ["stays"], "the closed one was not sent");
+    o.calls[1].release();
+    await stays;
+    assert.equal(b.rate, 2, "two joins answered within the last second");
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(b.rate, 0, "and none in the second after");
+  });
 });

@@ -16,6 +16,8 @@ import { joinAnswerOf, type JoinAnswer, type JoinBatchAnswer } from "../protocol
 export interface Joiner {
   principal: Principal;
   since?: number | undefined;
+  /** True once the joiner's socket closed: it is dropped instead of sent. */
+  gone?: () => boolean;
 }
 
 export interface JoinBatcherDeps {
@@ -38,16 +40,16 @@ interface RoomQueue {
   scheduled: boolean;
 }
 
-/** How fast `rate` follows a change (per answered batch, weighted by time). */
-const RATE_HALF_LIFE_MS = 500;
+/** `rate` counts the joins answered over this last window. */
+const RATE_WINDOW_MS = 1000;
 
 export class JoinBatcher {
   readonly #deps: JoinBatcherDeps;
   readonly #inFlight: number;
   readonly #rooms = new Map<string, RoomQueue>();
   #pending = 0;
-  #rate = 0;
-  #rateAt = performance.now();
+  /** Batches answered in the last RATE_WINDOW_MS: when, and how many joins. */
+  readonly #done: [number, number][] = [];
   /** Calls made and joins they carried (metrics, bench). */
   calls = 0;
   joins = 0;
@@ -62,10 +64,12 @@ export class JoinBatcher {
     return this.#pending;
   }
 
-  /** Joins answered per second, smoothed over about a second. */
+  /** Joins answered per second, over the last second (failed batches are not counted). */
   get rate(): number {
-    this.#decay(0);
-    return this.#rate;
+    this.#prune();
+    let n = 0;
+    for (const [, k] of this.#done) n += k;
+    return (n * 1000) / RATE_WINDOW_MS;
   }
 
   join(room: string, joiner: Joiner): Promise<JoinAnswer> {
@@ -86,40 +90,51 @@ export class JoinBatcher {
 
   #pump(room: string, q: RoomQueue): void {
     while (q.flying < this.#inFlight && q.waiting.length > 0) {
-      const batch = q.waiting.splice(0, Math.max(1, this.#deps.maxBatch));
+      const taken = q.waiting.splice(0, Math.max(1, this.#deps.maxBatch));
+      // Joiners whose socket closed while they waited are not sent (a storm's impatient clients).
+      const batch = taken.filter((w) => !w.gone?.());
+      for (const w of taken) if (w.gone?.()) w.reject(new AppError("CONFLICT", "The connection closed before its join was sent"));
+      this.#pending -= taken.length - batch.length;
+      if (batch.length === 0) continue;
       q.flying++;
       this.calls++;
       this.joins += batch.length;
-      this.#deps.call(room, batch.map(({ principal, since }) => ({ principal, since }))).then(
-        (b) => this.#answer(batch, b),
-        (err: unknown) => {
-          for (const w of batch) w.reject(err);
-        },
-      ).finally(() => {
+      void this.#send(room, batch).finally(() => {
         q.flying--;
         this.#pending -= batch.length;
-        this.#decay(batch.length);
         if (q.waiting.length > 0) this.#pump(room, q);
         else if (q.flying === 0 && !q.scheduled) this.#rooms.delete(room);
       });
     }
+    if (q.flying === 0 && q.waiting.length === 0 && !q.scheduled) this.#rooms.delete(room);
   }
 
-  #answer(batch: Waiting[], b: JoinBatchAnswer): void {
-    batch.forEach((w, i) => {
-      const slot = b.members[i];
-      if (!slot) return w.reject(new AppError("INTERNAL", "The room's owner answered fewer joins than asked"));
-      if ("error" in slot) return w.reject(isErrorCode(slot.error.code) ? new AppError(slot.error.code, slot.error.message) : new AppError("INTERNAL", slot.error.message));
-      w.resolve(joinAnswerOf(b, slot));
-    });
+  /** One call; every joiner of the batch is settled whatever comes back (never throws). */
+  async #send(room: string, batch: Waiting[]): Promise<void> {
+    try {
+      const b = await this.#deps.call(room, batch.map(({ principal, since }) => ({ principal, since })));
+      if (!Array.isArray(b.members) || b.members.length !== batch.length || !Array.isArray(b.history)) throw new AppError("INTERNAL", "The room's owner answered a join batch of another shape");
+      batch.forEach((w, i) => {
+        const slot = b.members[i];
+        if (!slot || "error" in slot) return w.reject(slot && isErrorCode(slot.error.code) ? new AppError(slot.error.code, slot.error.message) : new AppError("INTERNAL", "A join slot without an answer"));
+        w.resolve(joinAnswerOf(b, slot));
+      });
+      this.#answered(batch.length);
+    } catch (err) {
+      for (const w of batch) w.reject(err); // (a joiner already resolved above keeps its answer)
+    }
   }
 
-  /** Smoothed joins/s: `n` joins answered now, the rate decaying with time since the last. */
-  #decay(n: number): void {
-    const now = performance.now();
-    const dt = Math.max(1, now - this.#rateAt);
-    const keep = 0.5 ** (dt / RATE_HALF_LIFE_MS);
-    this.#rate = this.#rate * keep + (n * 1000 * (1 - keep)) / dt;
-    this.#rateAt = now;
+  /** Joins answered per second over the last RATE_WINDOW_MS. */
+  #answered(n: number): void {
+    this.#done.push([performance.now(), n]);
+    this.#prune();
+  }
+
+  #prune(): void {
+    const from = performance.now() - RATE_WINDOW_MS;
+    let drop = 0;
+    while (drop < this.#done.length && (this.#done[drop]?.[0] ?? 0) < from) drop++;
+    if (drop > 0) this.#done.splice(0, drop);
   }
 }

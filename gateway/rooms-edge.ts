@@ -121,7 +121,7 @@ export class RoomsEdge {
     this.#joining.add(key);
     this.subscribe(ws, room);
     try {
-      const ans = await this.#deps.joins.join(room, { principal, since });
+      const ans = await this.#deps.joins.join(room, { principal, since, gone: () => ws.getUserData().closed });
       this.joined(room, ans.seq);
       return ans;
     } catch (err) {

@@ -38,13 +38,15 @@ const APT_NEEDS = {
   ],
 };
 
-/** The web app (web/app, Vite): built into web/app/dist when missing or older than its sources. */
+/** The web app (web/app, Vite): built into web/app/dist when missing or older than its sources
+ *  (its own and protocol/, which it imports). */
 function ensureWebApp() {
   const appDir = path.join(root, "web", "app");
   if (!existsSync(appDir)) return;
   const newest = (p) => (statSync(p).isDirectory() ? Math.max(0, ...readdirSync(p).map((n) => newest(path.join(p, n)))) : statSync(p).mtimeMs);
   const built = path.join(appDir, "dist", "index.html");
-  const sources = ["src", "index.html", "vite.config.ts"].map((n) => path.join(appDir, n)).filter((p) => existsSync(p));
+  // protocol/ too: the app imports the wire's declarations from there (close codes, errors, rooms).
+  const sources = [...["src", "index.html", "vite.config.ts"].map((n) => path.join(appDir, n)), path.join(root, "protocol")].filter((p) => existsSync(p));
   if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newest))) return say("web app: up to date");
   say("web app: building web/app with Vite");
   const r = spawnSync("npm", ["run", "--silent", "build:web"], { cwd: root, stdio: "inherit" });

@@ -128,12 +128,12 @@ describe("Room", () => {
     r.presence("gw", 11, []);
     await new Promise((res) => setTimeout(res, 80));
     assert.deepEqual(counts(), [10, 11], "a small room: each change within a debounce (50 ms here)");
-    r.presence("gw", 5000, []);
-    await new Promise((res) => setTimeout(res, 320));
-    r.presence("gw", 5001, []);
-    await new Promise((res) => setTimeout(res, 80));
-    assert.deepEqual(counts(), [10, 11, 5000], "5,000 members: the next change waits 5 × 50 ms");
-    await new Promise((res) => setTimeout(res, 250));
-    assert.deepEqual(counts(), [10, 11, 5000, 5001]);
+    r.presence("gw", 10_000, []);
+    await new Promise((res) => setTimeout(res, 800)); // 10,000 members: 10 × 50 ms apart
+    r.presence("gw", 10_001, []);
+    await new Promise((res) => setTimeout(res, 150));
+    assert.deepEqual(counts(), [10, 11, 10_000], "10,000 members: the next change waits 500 ms after the last");
+    await new Promise((res) => setTimeout(res, 700));
+    assert.deepEqual(counts(), [10, 11, 10_000, 10_001]);
   });
 });

@@ -167,4 +167,16 @@ describe("rooms across two nodes (Fake transporter)", () => {
     assert.ok(events.some((x) => x.kind === "chat" && x.text === "three" && x.seq === three.seq));
     if (!(late instanceof Error)) assert.ok(events.some((x) => x.kind === "chat" && x.text === "late" && x.seq === (late as { seq: number }).seq), "what e acknowledged is in the log");
   });
+
+  it("a gateway's batch of joins: each member its own slot (a private room's stranger NOT_FOUND, a banned member FORBIDDEN), the others join", async () => {
+    const a = await node("rooms-batch");
+    await a.call("rooms.create", { id: "priv", ownerId: "host", visibility: "private", grants: ["friend", "pest"] });
+    const who = (userId: string, role: Principal["role"] = "viewer"): Principal => ({ ...ann, userId, name: userId, role, sid: `s-${userId}` });
+    await a.call("rooms.ban", { id: "priv", userId: "pest" }, { meta: { caller: { kind: "user", principal: who("host", "creator") } } });
+    const members = [who("friend"), who("stranger"), who("pest"), who("host", "creator"), who("admin", "admin")].map((principal) => ({ principal }));
+    const ans = await a.call<JoinBatchAnswer, object>("rooms.join", { id: "priv", members });
+    assert.deepEqual(ans.members.map((m) => ("error" in m ? m.error.code : "joined")), ["joined", "NOT_FOUND", "FORBIDDEN", "joined", "joined"]);
+    assert.equal(ans.base.seq, 1, "the ban is the room's first event");
+    await assert.rejects(a.call("rooms.join", { id: "priv", members: [{ principal: who("stranger") }] }), (err: { type?: string }) => err.type === "NOT_FOUND", "nobody in the batch may watch: the room is not there for them");
+  });
 });

@@ -28,4 +28,26 @@ describe("MediaAccess", () => {
     await assert.rejects(access.watchable("priv", viewer("stranger")), (err: { type?: string }) => err.type === "NOT_FOUND");
     assert.equal(lookups, 2);
   });
+
+  it("a stream made private while a lookup is on its way: later joins ask again, nothing stale is kept", async () => {
+    let visibility: "public" | "private" = "public";
+    let lookups = 0;
+    const access = new MediaAccess({
+      lookup: async () => {
+        lookups++;
+        const v = visibility; // what the catalog said when asked
+        await new Promise((r) => setTimeout(r, 30));
+        return { ownerId: "host", kind: "live", status: "live", visibility: v };
+      },
+      verifyPlayback: () => Promise.resolve(false),
+      verifyToken: () => Promise.reject(new Error("unused")),
+    });
+    const before = access.watchable("s", viewer("early"));
+    visibility = "private";
+    access.forget("s"); // streams.updated reached this gateway
+    await assert.rejects(access.watchable("s", viewer("stranger")), (err: { type?: string }) => err.type === "NOT_FOUND", "not answered from the lookup begun before the change");
+    await before; // asked before the change: answered as it was then
+    await assert.rejects(access.watchable("s", viewer("later")), (err: { type?: string }) => err.type === "NOT_FOUND", "the old answer was not cached");
+    assert.equal(lookups, 2);
+  });
 });

@@ -30,6 +30,8 @@ export class MediaAccess {
   readonly #deps: MediaAccessDeps;
   readonly #cache = new Map<string, { s: StreamView | undefined; at: number }>();
   readonly #asking = new Map<string, Promise<StreamView | undefined>>();
+  /** Bumped by forget(): a lookup begun before a change is not cached after it. */
+  readonly #generation = new Map<string, number>();
 
   constructor(deps: MediaAccessDeps) {
     this.#deps = deps;
@@ -67,9 +69,13 @@ export class MediaAccess {
     if (!s || !canWatch(s, { kind: "user", principal })) throw new AppError("NOT_FOUND", "No such room");
   }
 
-  /** A stream changed (deleted, made private): the next request asks the catalog again. */
+  /** A stream changed (deleted, made private): the next request asks the catalog again, and
+   *  a lookup already on its way (begun before the change) is neither shared nor kept. */
   forget(id: string): void {
     this.#cache.delete(id);
+    this.#asking.delete(id);
+    if (this.#generation.size >= MAX_ENTRIES) this.#generation.clear();
+    this.#generation.set(id, (this.#generation.get(id) ?? 0) + 1);
   }
 
   /** The catalog's view of a stream, kept TTL_MS; one lookup per stream at a time (a reconnect
@@ -79,11 +85,17 @@ export class MediaAccess {
     if (hit && Date.now() - hit.at < TTL_MS) return Promise.resolve(hit.s);
     let asking = this.#asking.get(id);
     if (!asking) {
-      asking = this.#deps.lookup(id).then((s) => {
-        if (this.#cache.size >= MAX_ENTRIES) this.#cache.clear();
-        this.#cache.set(id, { s, at: Date.now() });
+      const generation = this.#generation.get(id) ?? 0;
+      const mine: Promise<StreamView | undefined> = this.#deps.lookup(id).then((s) => {
+        if ((this.#generation.get(id) ?? 0) === generation) {
+          if (this.#cache.size >= MAX_ENTRIES) this.#cache.clear();
+          this.#cache.set(id, { s, at: Date.now() });
+        }
         return s;
-      }).finally(() => this.#asking.delete(id));
+      }).finally(() => {
+        if (this.#asking.get(id) === mine) this.#asking.delete(id);
+      });
+      asking = mine;
       this.#asking.set(id, asking);
     }
     return asking;

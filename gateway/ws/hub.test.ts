@@ -38,7 +38,9 @@ const noActor = () => Promise.reject(new AppError("UNAVAILABLE", "no actors in t
 const rooms = new RoomsEdge({ nodeId: "hub-test", batchMs: 10, reactionFlushMs: 20, joins: new JoinBatcher({ maxBatch: 500, call: noActor }), callInternal: noActor, onError: () => undefined });
 /** What admission sees of this node's joins: set by the shedding test. */
 const joinLoad = { pending: 0, rate: 0 };
-const admission = new Admission({ joinQueueMs: 100, shedLagMs: 100, joins: joinLoad, random: () => 0.5 });
+/** Lag shedding is off (60 s) but in its own test: no stall of this machine refuses another test's socket. */
+const shedding = { joinQueueMs: 100, shedLagMs: 60_000, joins: joinLoad, random: () => 0.5 };
+const admission = new Admission(shedding);
 const media = new MediaEdge({ nodeId: "hub-test", call: noActor, callInternal: noActor, onError: () => undefined });
 const env: MessageEnv = {
   nodeId: "hub-test", rooms, media, admission,
@@ -152,6 +154,7 @@ describe("WsHub", () => {
   });
 
   it("refuses upgrades with 503 and Retry-After while the event loop lags, and takes them again after", async () => {
+    shedding.shedLagMs = 100;
     const pending = connect("token-bob-one").catch((e: unknown) => e);
     const until = performance.now() + 400;
     while (performance.now() < until); // the event loop blocked 400 ms, as under a storm
@@ -163,6 +166,7 @@ describe("WsHub", () => {
     assert.equal(err.headers?.["retry-after"], String(Math.ceil(body.error.data.retryAfterMs / 1000)), "Retry-After for HTTP clients too");
     assert.ok(admission.refusedUpgrades >= 1);
     const again = await waitFor("the hub takes sockets again", () => connect("token-bob-one").then((c) => c, () => undefined), 5000, 100);
+    shedding.shedLagMs = 60_000;
     again.close();
     await closed(again);
   });

@@ -33,6 +33,13 @@ interface Pending {
 }
 
 const RENEW_EARLY_SEC = 30;
+/** A gateway whose machine vanished (power, a network cut) sends no close: the socket would
+ *  wait minutes for TCP to give up while the show goes on elsewhere. Quiet for HEARTBEAT_MS,
+ *  the app pings; heard nothing for SILENT_MS, it drops the socket and reconnects (through the
+ *  load balancer: to a gateway that is up) with the lost-connection rule. */
+const HEARTBEAT_MS = 4000;
+const SILENT_MS = 8000;
+const BEAT_CHECK_MS = 1000;
 const REQUEST_TIMEOUT_MS = 15_000;
 
 export class AppSocket {
@@ -45,6 +52,10 @@ export class AppSocket {
   #connecting = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
+  #beatTimer: ReturnType<typeof setInterval> | undefined;
+  /** When the open socket last heard anything (a frame of any kind). */
+  #heard = 0;
+  #pinging = false;
   readonly #pending = new Map<string, Pending>();
   readonly #push = new Set<PushListener>();
   readonly #state = new Set<StateListener>();
@@ -95,6 +106,7 @@ export class AppSocket {
     this.#retryTimer = undefined;
     this.#connecting = false;
     clearTimeout(this.#renewTimer);
+    clearInterval(this.#beatTimer);
     this.#ws?.close(1000);
     this.#ws = undefined;
   }
@@ -144,13 +156,32 @@ export class AppSocket {
     this.#ws = ws;
     ws.onopen = () => {
       this.#attempt = 0;
+      this.#heard = Date.now();
+      clearInterval(this.#beatTimer);
+      this.#beatTimer = setInterval(() => this.#beat(ws), BEAT_CHECK_MS);
       this.#emitState(true);
     };
     ws.onmessage = (m) => this.#onFrame(m.data as string);
     ws.onclose = (ev) => this.#onClose(ws, ev.code, ev.reason);
   }
 
+  /** Pings a quiet socket; drops a silent one (see HEARTBEAT_MS). */
+  #beat(ws: WebSocket): void {
+    if (this.#ws !== ws) return;
+    const quiet = Date.now() - this.#heard;
+    if (quiet >= SILENT_MS) {
+      ws.onclose = null;
+      ws.onmessage = null;
+      ws.close();
+      this.#onClose(ws, 1006, "the gateway went silent");
+    } else if (quiet >= HEARTBEAT_MS && !this.#pinging) {
+      this.#pinging = true;
+      this.request("ping", {}).catch(() => undefined).finally(() => (this.#pinging = false));
+    }
+  }
+
   #onFrame(raw: string): void {
+    this.#heard = Date.now();
     let f: { t: string; id?: string; d?: unknown };
     try {
       f = JSON.parse(raw) as typeof f;
@@ -190,6 +221,7 @@ export class AppSocket {
   #onClose(ws: WebSocket, code: number, reason: string): void {
     if (this.#ws !== ws) return;
     this.#ws = undefined;
+    clearInterval(this.#beatTimer);
     clearTimeout(this.#renewTimer);
     for (const id of [...this.#pending.keys()]) this.#settle(id, undefined, new SocketError("OFFLINE", "Connection lost: retrying"));
     this.#emitState(false);
