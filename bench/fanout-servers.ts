@@ -22,7 +22,7 @@ export interface Server {
 const BASELINES: Record<Exclude<ServerKind, "ours">, string> = { uws: "bench/baselines/uws-server.ts", ws: "bench/baselines/ws-server.ts", socketio: "bench/baselines/socketio-server.ts" };
 
 /** Limits opened so that the bench measures the engine, not our abuse protections. */
-const OPEN_LIMITS = { LOG_LEVEL: "warn", ESH_ROOMS_CHAT_RATE_PER_SEC: "1000", ESH_ROOMS_CHAT_BURST: "1000", ESH_GATEWAY_WS_RATE_PER_SEC: "100000", ESH_GATEWAY_WS_BURST: "100000", ESH_GATEWAY_AUTH_BURST_PER_IP: "1000000", ESH_GATEWAY_WS_PER_IP: "10000000", ESH_GATEWAY_WS_PER_USER: "10000000", ESH_GATEWAY_AUTH_RATE_PER_IP: "100000", ESH_GATEWAY_HTTP_BURST_PER_IP: "1000000", ESH_GATEWAY_MAX_BACKPRESSURE_BYTES: String(16 << 20) };
+const OPEN_LIMITS = { LOG_LEVEL: "warn", ESH_ROOMS_CHAT_RATE_PER_SEC: "1000", ESH_ROOMS_CHAT_BURST: "1000", ESH_GATEWAY_WS_RATE_PER_SEC: "100000", ESH_GATEWAY_WS_BURST: "100000", ESH_GATEWAY_AUTH_BURST_PER_IP: "1000000", ESH_GATEWAY_WS_PER_IP: "10000000", ESH_GATEWAY_JOINS_PER_IP: "10000000", ESH_GATEWAY_WS_PER_USER: "10000000", ESH_GATEWAY_AUTH_RATE_PER_IP: "100000", ESH_GATEWAY_HTTP_BURST_PER_IP: "1000000", ESH_GATEWAY_MAX_BACKPRESSURE_BYTES: String(16 << 20) };
 
 export async function startServer(kind: ServerKind, gateways: number, batchMs: number, profileDir?: string): Promise<Server> {
   if (kind === "ours") {

@@ -10,7 +10,7 @@ import { Admission, NOMINAL_JOINS_PER_SEC } from "./admission.js";
 
 const refusal = (a: Admission): { retryAfterMs: number; retryAfterSec: number } | undefined => {
   try {
-    a.admitJoin();
+    a.admitJoin("198.51.100.1")();
     return undefined;
   } catch (err) {
     assert.equal((err as { type?: string }).type, "UNAVAILABLE");
@@ -21,7 +21,7 @@ const refusal = (a: Admission): { retryAfterMs: number; retryAfterSec: number } 
 describe("Admission", () => {
   it("takes a cold gateway's storm up to joinQueueMs at the nominal rate, and refuses past it", () => {
     const joins = { pending: 0, rate: 0 };
-    const a = new Admission({ joinQueueMs: 2000, shedLagMs: 1000, joins, random: () => 0.5 });
+    const a = new Admission({ joinQueueMs: 2000, joinsPerIp: 200, shedLagMs: 1000, joins, random: () => 0.5 });
     joins.pending = (2 * NOMINAL_JOINS_PER_SEC) - 1; // under 2 s of queue at the nominal rate
     assert.equal(refusal(a), undefined);
     joins.pending = 3 * NOMINAL_JOINS_PER_SEC;
@@ -31,14 +31,25 @@ describe("Admission", () => {
 
   it("uses the measured rate when it is faster, and bounds and jitters the wait", () => {
     const joins = { pending: 9000, rate: 6000 };
-    const a = new Admission({ joinQueueMs: 1000, shedLagMs: 1000, joins, random: () => 0 });
+    const a = new Admission({ joinQueueMs: 1000, joinsPerIp: 200, shedLagMs: 1000, joins, random: () => 0 });
     assert.deepEqual(refusal(a), { retryAfterMs: 1125, retryAfterSec: 2 }, "1.5 s of queue at 6,000/s, jittered to 75%");
-    const b = new Admission({ joinQueueMs: 100, shedLagMs: 1000, joins: { pending: 1e9, rate: 0 }, random: () => 0.999 });
+    const b = new Admission({ joinQueueMs: 100, joinsPerIp: 200, shedLagMs: 1000, joins: { pending: 1e9, rate: 0 }, random: () => 0.999 });
     assert.ok((refusal(b)?.retryAfterMs ?? 0) <= 30_000 * 1.25, "never more than 30 s (plus jitter)");
   });
 
+  it("lets one address have joinsPerIp joins on their way, no more, and counts each out once", () => {
+    const a = new Admission({ joinQueueMs: 2000, joinsPerIp: 3, shedLagMs: 1000, joins: { pending: 0, rate: 0 }, random: () => 0.5 });
+    const done = [a.admitJoin("203.0.113.9"), a.admitJoin("203.0.113.9"), a.admitJoin("203.0.113.9")];
+    assert.throws(() => a.admitJoin("203.0.113.9"), (err: { type?: string; data?: { retryAfterMs?: number } }) => err.type === "RATE_LIMITED" && (err.data?.retryAfterMs ?? 0) > 0);
+    assert.doesNotThrow(() => a.admitJoin("198.51.100.7")(), "another address is not held back");
+    done[0]?.();
+    done[0]?.(); // twice: counted out once
+    assert.doesNotThrow(() => a.admitJoin("203.0.113.9"));
+    assert.throws(() => a.admitJoin("203.0.113.9"), (err: { type?: string }) => err.type === "RATE_LIMITED");
+  });
+
   it("measures the event loop's lag and refuses upgrades while it is past shedLagMs", async () => {
-    const a = new Admission({ joinQueueMs: 1000, shedLagMs: 250, joins: { pending: 0, rate: 0 } });
+    const a = new Admission({ joinQueueMs: 1000, joinsPerIp: 200, shedLagMs: 250, joins: { pending: 0, rate: 0 } });
     a.start();
     try {
       await new Promise((r) => setTimeout(r, 120));

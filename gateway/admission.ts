@@ -1,6 +1,7 @@
 /**
  * Load shedding at a gateway: what it refuses when overrun, and how long it asks to wait.
- *   joins     a join that would wait more than `joinQueueMs` behind the joins already pending
+ *   joins     one address may have `joinsPerIp` joins on their way (RATE_LIMITED past it), and
+ *             a join that would wait more than `joinQueueMs` behind the joins already pending
  *             (at the measured join rate, never assumed below NOMINAL_JOINS_PER_SEC) is refused
  *             with UNAVAILABLE and `retryAfterMs` (+ `retryAfterSec`): about the time the queue
  *             takes to clear, jittered so the refused do not come back together;
@@ -13,6 +14,8 @@ import { AppError } from "../lib/errors.js";
 
 export interface AdmissionDeps {
   joinQueueMs: number;
+  /** Joins one client address may have waiting or on their way at once. */
+  joinsPerIp: number;
   shedLagMs: number;
   /** Joins waiting or on their way, and joins answered per second (join-batcher.ts). */
   joins: { readonly pending: number; readonly rate: number };
@@ -31,6 +34,7 @@ export class Admission {
   readonly #deps: AdmissionDeps;
   readonly #random: () => number;
   #lagMs = 0;
+  readonly #perIp = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   /** Refusals so far (metrics, bench). */
   refusedJoins = 0;
@@ -70,12 +74,30 @@ export class Admission {
     return (1000 * pending) / Math.max(rate, NOMINAL_JOINS_PER_SEC);
   }
 
-  /** Throws UNAVAILABLE (with the wait to ask for) when one more join would wait too long. */
-  admitJoin(): void {
+  /** Lets a join of this address in, or throws: RATE_LIMITED when the address has joinsPerIp
+   *  on their way already (one client cannot fill the queue everyone else is shed on),
+   *  UNAVAILABLE when the queue would take too long. Call the answer when the join is done. */
+  admitJoin(ip: string): () => void {
+    const mine = this.#perIp.get(ip) ?? 0;
+    if (mine >= this.#deps.joinsPerIp) {
+      this.refusedJoins++;
+      const ms = Math.round(MIN_RETRY_MS * 2 * (0.75 + 0.5 * this.#random()));
+      throw new AppError("RATE_LIMITED", `${String(mine)} joins from this address are on their way: retry in ${String(ms)} ms`, { retryAfterMs: ms, retryAfterSec: 1 });
+    }
     const wait = this.queueMs();
-    if (wait <= this.#deps.joinQueueMs) return;
-    this.refusedJoins++;
-    throw this.#busy(`This gateway has ${String(this.#deps.joins.pending)} joins ahead of yours`, wait);
+    if (wait > this.#deps.joinQueueMs) {
+      this.refusedJoins++;
+      throw this.#busy(`This gateway has ${String(this.#deps.joins.pending)} joins ahead of yours`, wait);
+    }
+    this.#perIp.set(ip, mine + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.#perIp.get(ip) ?? 1) - 1;
+      if (n > 0) this.#perIp.set(ip, n);
+      else this.#perIp.delete(ip);
+    };
   }
 
   /** Throws UNAVAILABLE when the event loop is too far behind to take a new socket. */

@@ -48,7 +48,7 @@ export class Realtime {
     const { cfg, broker, log } = d;
     const internal = (action: string, params: Record<string, unknown>, nodeID?: string) => broker.call(action, params, nodeID === undefined ? {} : { nodeID });
     this.joins = new JoinBatcher({ maxBatch: cfg.gateway.joinBatch, call: (room, members) => broker.call<JoinBatchAnswer, object>("rooms.join", { id: room, members }) });
-    this.admission = new Admission({ joinQueueMs: cfg.gateway.joinQueueMs, shedLagMs: cfg.gateway.shedLagMs, joins: this.joins });
+    this.admission = new Admission({ joinQueueMs: cfg.gateway.joinQueueMs, joinsPerIp: cfg.gateway.joinsPerIp, shedLagMs: cfg.gateway.shedLagMs, joins: this.joins });
     this.rooms = new RoomsEdge({
       joins: this.joins,
       nodeId: broker.nodeID,

@@ -91,7 +91,7 @@ describe("rooms edge batching", () => {
     const answer: JoinBatchAnswer = { base: { seq: 0, polls: [], presence: { count: 0, sample: [] }, slowModeSec: 0, chatEnabled: true }, history: [], members: [{ from: 0 }] };
     const held = new JoinBatcher({ maxBatch: 500, call: () => new Promise((r) => (release = () => r(answer))) });
     const edge = new RoomsEdge({ nodeId: "t-once", batchMs: 0, reactionFlushMs: 1000, joins: held, callInternal: noActor, onError: () => undefined });
-    const data = { id: 7, format: "msgpack", rooms: new Set<string>(), principal: { userId: "u", name: "u", role: "viewer", guest: true, sid: "s", exp: 2e9 }, closed: false };
+    const data = { id: 7, ip: "127.0.0.1", format: "msgpack", rooms: new Set<string>(), principal: { userId: "u", name: "u", role: "viewer", guest: true, sid: "s", exp: 2e9 }, closed: false };
     // A socket as the edge uses it (its user data and topic subscriptions); no uWS app needed.
     const ws = { getUserData: () => data, subscribe: () => true, unsubscribe: () => true } as unknown as UwsSocket<Connection>;
     const first = edge.join(ws, "r9", data.principal as Principal, undefined);

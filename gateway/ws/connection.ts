@@ -13,6 +13,8 @@ export interface Connection {
   readonly media: Map<string, string>;
   /** Streams whose media.join is under way (they count against the per-connection cap). */
   readonly mediaJoining: Set<string>;
+  /** The client's address (behind trusted proxies: the forwarded one). */
+  readonly ip: string;
   /** The User-Agent of the upgrade request (device info for analytics). */
   readonly userAgent: string;
   /** The socket, for room subscriptions; `closed` once uWS closed it (never touch it then). */

@@ -39,7 +39,7 @@ const rooms = new RoomsEdge({ nodeId: "hub-test", batchMs: 10, reactionFlushMs: 
 /** What admission sees of this node's joins: set by the shedding test. */
 const joinLoad = { pending: 0, rate: 0 };
 /** Lag shedding is off (60 s) but in its own test: no stall of this machine refuses another test's socket. */
-const shedding = { joinQueueMs: 100, shedLagMs: 60_000, joins: joinLoad, random: () => 0.5 };
+const shedding = { joinQueueMs: 100, joinsPerIp: 200, shedLagMs: 60_000, joins: joinLoad, random: () => 0.5 };
 const admission = new Admission(shedding);
 const media = new MediaEdge({ nodeId: "hub-test", call: noActor, callInternal: noActor, onError: () => undefined });
 const env: MessageEnv = {

@@ -19,7 +19,6 @@ import type { Connection } from "./connection.js";
 import type { MessageEnv } from "./message-def.js";
 
 export interface ConnData extends Connection {
-  ip: string;
   bucket: TokenBucket;
   limitedInARow: number;
   malformedInARow: number;

@@ -46,11 +46,15 @@ export const MESSAGES = {
     const ws = conn.socket;
     if (!ws) throw new AppError("INTERNAL", "Connection not ready");
     if (!conn.rooms.has(d.room) && conn.rooms.size >= MAX_ROOMS_PER_CONNECTION) throw new AppError("BAD_REQUEST", `At most ${MAX_ROOMS_PER_CONNECTION} rooms per connection`);
-    env.admission.admitJoin(); // overrun: UNAVAILABLE with retryAfterMs, before any work
-    // Before the socket hears anything of the room: a private stream's chat is its content.
-    await env.mayWatch(d.room, conn.principal);
-    if (!isOpen(conn)) throw new AppError("CONFLICT", "Connection closed while joining");
-    return env.rooms.join(ws, d.room, conn.principal, d.since);
+    const done = env.admission.admitJoin(conn.ip); // overrun: refused with retryAfterMs, before any work
+    try {
+      // Before the socket hears anything of the room: a private stream's chat is its content.
+      await env.mayWatch(d.room, conn.principal);
+      if (!isOpen(conn)) throw new AppError("CONFLICT", "Connection closed while joining");
+      return await env.rooms.join(ws, d.room, conn.principal, d.since);
+    } finally {
+      done();
+    }
   }),
 
   "room.leave": def<{ room: string }>({ room: id }, (d, conn, env) => {
