@@ -39,7 +39,7 @@ export class StormClient {
   #answer: ((f: Frame) => void) | undefined;
   #n = 0;
 
-  constructor(readonly token: string, readonly room: string, readonly localAddress: string | undefined, readonly onLost: (c: StormClient) => void) {}
+  constructor(readonly token: string, readonly room: string, readonly localAddress: string | undefined, readonly onLost: (c: StormClient) => void, readonly onRefused: (why: string) => void = () => undefined) {}
 
   get open(): boolean {
     return this.#ws !== undefined;
@@ -104,6 +104,7 @@ export class StormClient {
       const why = `join ${String(f.d?.code)}: ${String(f.d?.message).replace(/\d+/g, "N").slice(0, 60)}`;
       const wait = retryDelayMs(f.d?.data, 0);
       if (f.d?.code === "OFFLINE" || f.d?.code === "TIMEOUT" || wait === 0) throw new Refused(why, wait);
+      this.onRefused(`${why} (asked again on the same socket)`);
       await new Promise((r) => setTimeout(r, wait));
       if (this.#ws !== ws) throw new Refused("closed while waiting to join again", 0);
     }

@@ -50,7 +50,7 @@ async function enterAll(cmd: Extract<StormCommand, { cmd: "enter" }>): Promise<v
   urls = cmd.urls.map((u) => new URL(u));
   refused = new Map();
   const startAt = Date.now();
-  const queue = cmd.clients.map((spec, i) => ({ c: new StormClient(spec.token, cmd.room, cmd.addresses[i % cmd.addresses.length], onLost), gateway: spec.gateway }));
+  const queue = cmd.clients.map((spec, i) => ({ c: new StormClient(spec.token, cmd.room, cmd.addresses[i % cmd.addresses.length], onLost, count), gateway: spec.gateway }));
   clients = queue.map((q) => q.c);
   let done = 0;
   let lastAt = startAt;

@@ -38,7 +38,7 @@ interface Options {
   overrun: boolean;
   rules: Rule[];
   json?: string | undefined;
-  /** Write gw-1's and gw-base's CPU profiles (node --cpu-prof) here, at the end of the run. */
+  /** Write gw-2's (a survivor) and gw-base's CPU profiles (node --cpu-prof) here, at the end of the run. */
   profile?: string | undefined;
 }
 type Entered = Extract<StormMessage, { type: "entered" }>;
@@ -183,10 +183,22 @@ async function storm(cluster: Cluster, workers: Workers<StormCommand, StormMessa
   const armed = await workers.all<Extract<StormMessage, { type: "armed" }>>(workers.procs.map(() => ({ cmd: "arm", lost: 0, survivors, rule })), "armed", 30_000);
   const lost = armed.reduce((a, b) => a + b.lost, 0);
   const backs = workers.all<Back>([], "back", 120_000);
+  // CPU by part while the storm lasts (user + kernel seconds): where a rejoin's cost goes.
+  const groups: Record<string, number[]> = {
+    survivors: gws.slice(1).map((g) => g.node.proc.pid ?? 0),
+    actors: cluster.nodes.filter((n) => n.services.includes("rooms")).map((n) => n.node.proc.pid ?? 0),
+    nats: cluster.nats.pids,
+    clients: workers.procs.map((p) => p.pid ?? 0),
+  };
+  const cpu0 = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, sumStats(pids).cpuSec]));
+  const m0 = machineJiffies();
   const t0 = Date.now();
   await cluster.kill(gws[0]?.id ?? "gw-1");
   say(`killed ${gws[0]?.id ?? "gw-1"} under ${String(lost)} clients; rule: ${rule}`);
   const got = await backs;
+  const cpu = Object.entries(groups).map(([k, pids]) => `${k} ${(sumStats(pids).cpuSec - (cpu0[k] ?? 0)).toFixed(2)} s`).join(", ");
+  const m1 = machineJiffies();
+  say(`CPU from the kill until all were back: ${cpu}; machine ${String(Math.round((100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total)))}% busy`);
   const chats = await stopChat();
   const ms = got.flatMap((b) => b.at.map((t) => t - t0)).sort((a, b) => a - b);
   const stage = (f: (b: Back, i: number) => number) => {
@@ -230,7 +242,7 @@ export async function stormBench(argv: string[]): Promise<void> {
   ];
   // Every bench client comes from 127.0.0.1: the per-address limits are lifted (for every gateway alike).
   const env = { ESH_GATEWAY_AUTH_BURST_PER_IP: "1000000", ESH_GATEWAY_AUTH_RATE_PER_IP: "1000000", ESH_GATEWAY_JOINS_PER_IP: "1000000" };
-  if (o.profile) for (const p of plan.filter((n) => n.id === "gw-1" || n.id === BASELINE)) p.nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${o.profile}`];
+  if (o.profile) for (const p of plan.filter((n) => n.id === "gw-2" || n.id === BASELINE)) p.nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${o.profile}`];
   const cluster = await Cluster.start({ nodes: plan.length, plan, clickhouse: false, env }, say);
   const workers = new Workers<StormCommand, StormMessage>(o.workers, "storm-worker.ts");
   try {

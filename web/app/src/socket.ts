@@ -1,7 +1,7 @@
 /**
  * The app's one WebSocket to the gateway (JSON frames, docs/protocol.md): request/answer by id,
  * pushes to listeners, reconnect by the protocol's close-code rules (protocol/close-codes.ts:
- * 1001/1006/40xx with a full-jitter backoff below 1 s doubling to 30 s, 4000 at once, 45xx stop), and
+ * 1001/1006/40xx with a full-jitter backoff below 0.5 s doubling to 30 s, 4000 at once, 45xx stop), and
  * token renewal on the open socket (`auth`) ahead of expiry, so an expiring session never closes
  * it. Errors are data: a refused request rejects with a SocketError carrying the server's code.
  */
