@@ -10,7 +10,7 @@ import { Refused, StormClient, type Rejoin } from "./storm-client.js";
 
 export type StormCommand =
   | { cmd: "enter"; clients: { token: string; gateway: number }[]; urls: string[]; room: string; addresses: string[]; concurrency: number }
-  | { cmd: "arm"; lost: number; survivors: number[]; rule: "app" | "naive" | "overrun" }
+  | { cmd: "arm"; lost: number[]; survivors: number[]; rule: "app" | "naive" | "overrun" }
   | { cmd: "leave" }
   | { cmd: "close" };
 
@@ -27,7 +27,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let clients: StormClient[] = [];
 let urls: URL[] = [];
 let refused = new Map<string, number>();
-let armed: { lost: number; survivors: number[]; rule: "app" | "naive" | "overrun"; waiting: number; at: number[]; gateway: number[]; lostAt: number[]; upgradedAt: number[]; outcomes: Record<Rejoin, number> } | undefined;
+let armed: { lost: number[]; survivors: number[]; rule: "app" | "naive" | "overrun"; waiting: number; at: number[]; gateway: number[]; lostAt: number[]; upgradedAt: number[]; outcomes: Record<Rejoin, number> } | undefined;
 
 const count = (why: string) => refused.set(why, (refused.get(why) ?? 0) + 1);
 
@@ -66,7 +66,7 @@ async function enterAll(cmd: Extract<StormCommand, { cmd: "enter" }>): Promise<v
 }
 
 function onLost(c: StormClient): void {
-  if (!armed || c.gateway !== armed.lost) return;
+  if (!armed?.lost.includes(c.gateway)) return;
   void comeBack(c, armed).catch((err: unknown) => send({ type: "error", message: `comeBack: ${String(err)}` }));
 }
 
@@ -100,7 +100,7 @@ process.on("message", (msg: StormCommand) => {
     if (msg.cmd === "enter") await enterAll(msg);
     else if (msg.cmd === "arm") {
       refused = new Map();
-      const waiting = clients.filter((c) => c.gateway === msg.lost).length;
+      const waiting = clients.filter((c) => msg.lost.includes(c.gateway)).length;
       armed = { ...msg, waiting, at: [], gateway: [], lostAt: [], upgradedAt: [], outcomes: { resumed: 0, reset: 0, gap: 0, fresh: 0 } };
       send({ type: "armed", lost: waiting });
       if (waiting === 0) send({ type: "back", at: [], gateway: [], lostAt: [], upgradedAt: [], outcomes: armed.outcomes, refused: [] });

@@ -62,7 +62,7 @@ const BASELINE = "gw-base";
 const RULE_NAMES: Record<Rule, string> = {
   app: "ours: the app's rule (full jitter below 1 s), to any survivor",
   naive: "everyone at once, to any survivor",
-  overrun: "everyone at once, all to gw-2 (overrun: shed with retry-after)",
+  overrun: "overrun: gw-1 and gw-3 killed, everyone at once to gw-2 (shed with retry-after)",
 };
 
 function options(argv: string[]): Options {
@@ -179,13 +179,15 @@ async function storm(cluster: Cluster, workers: Workers<StormCommand, StormMessa
   say(`entered at ${String(Math.round(entered.perSec))} joins/s over ${String(gws.length)} gateways; refused and asked again: ${JSON.stringify(entered.refused)}`);
   const stopChat = await chatters(urls[1] ?? "", room, tokens.slice(0, o.chatRate));
   await sleep(2000);
-  const survivors = rule === "overrun" ? [1] : gws.map((_, i) => i).slice(1);
-  const armed = await workers.all<Extract<StormMessage, { type: "armed" }>>(workers.procs.map(() => ({ cmd: "arm", lost: 0, survivors, rule })), "armed", 30_000);
+  // Overrun: two gateways of four lost at once (a rack), and all their clients sent to one.
+  const killed = rule === "overrun" ? [0, 2] : [0];
+  const survivors = rule === "overrun" ? [1] : gws.map((_, i) => i).filter((i) => !killed.includes(i));
+  const armed = await workers.all<Extract<StormMessage, { type: "armed" }>>(workers.procs.map(() => ({ cmd: "arm", lost: killed, survivors, rule })), "armed", 30_000);
   const lost = armed.reduce((a, b) => a + b.lost, 0);
   const backs = workers.all<Back>([], "back", 120_000);
   // CPU by part while the storm lasts (user + kernel seconds): where a rejoin's cost goes.
   const groups: Record<string, number[]> = {
-    survivors: gws.slice(1).map((g) => g.node.proc.pid ?? 0),
+    survivors: survivors.map((i) => gws[i]?.node.proc.pid ?? 0),
     actors: cluster.nodes.filter((n) => n.services.includes("rooms")).map((n) => n.node.proc.pid ?? 0),
     nats: cluster.nats.pids,
     clients: workers.procs.map((p) => p.pid ?? 0),
@@ -193,8 +195,9 @@ async function storm(cluster: Cluster, workers: Workers<StormCommand, StormMessa
   const cpu0 = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, sumStats(pids).cpuSec]));
   const m0 = machineJiffies();
   const t0 = Date.now();
-  await cluster.kill(gws[0]?.id ?? "gw-1");
-  say(`killed ${gws[0]?.id ?? "gw-1"} under ${String(lost)} clients; rule: ${rule}`);
+  const ids = killed.map((i) => gws[i]?.id ?? "");
+  await Promise.all(ids.map((id) => cluster.kill(id)));
+  say(`killed ${ids.join(" and ")} under ${String(lost)} clients; rule: ${rule}`);
   const got = await backs;
   const cpu = Object.entries(groups).map(([k, pids]) => `${k} ${(sumStats(pids).cpuSec - (cpu0[k] ?? 0)).toFixed(2)} s`).join(", ");
   const m1 = machineJiffies();
@@ -216,7 +219,7 @@ async function storm(cluster: Cluster, workers: Workers<StormCommand, StormMessa
   const run: StormRun = { rule, clients: o.clients, lost, p50: percentile(ms, 50), p99: percentile(ms, 99), max: ms[ms.length - 1] ?? 0, peakPerGateway: peak, refused, outcomes };
   say(`${rule}: ${String(lost)} back; p50 ${String(run.p50)} ms, p99 ${String(run.p99)} ms, max ${String(run.max)} ms; peak ${String(peak)} joins/s on one survivor; refusals ${JSON.stringify(refused)}; rejoins ${JSON.stringify(outcomes)}; ${String(chats)} chats acknowledged meanwhile`);
   await leave(workers);
-  await cluster.restart(gws[0]?.id ?? "gw-1");
+  for (const id of ids) await cluster.restart(id);
   await cluster.waitDiscovery();
   await sleep(1000);
   return run;
