@@ -60,7 +60,7 @@ const say = (l: string) => console.log(`[storm] ${l}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const BASELINE = "gw-base";
 const RULE_NAMES: Record<Rule, string> = {
-  app: "ours: the app's rule (full jitter below 1 s), to any survivor",
+  app: "ours: the app's rule (full jitter below 0.5 s), to any survivor",
   naive: "everyone at once, to any survivor",
   overrun: "overrun: gw-1 and gw-3 killed, everyone at once to gw-2 (shed with retry-after)",
 };
@@ -111,6 +111,7 @@ interface RateSummary extends Rate {
 }
 
 function summarize(rs: Rate[]): RateSummary {
+  if (rs.length === 0) return { perSec: 0, gatewayUsPerJoin: 0, clusterUsPerJoin: 0, clientUsPerJoin: 0, machineBusyPct: 0, refused: {}, runs: 0, minPerSec: 0, maxPerSec: 0 };
   const med = (f: (r: Rate) => number) => percentile(rs.map(f).sort((a, b) => a - b), 50);
   const refused: Record<string, number> = {};
   for (const r of rs) for (const [k, n] of Object.entries(r.refused)) refused[k] = (refused[k] ?? 0) + n;
@@ -286,18 +287,20 @@ export async function stormBench(argv: string[]): Promise<void> {
 
 function report(o: Options, rates: [string, RateSummary][], runs: StormRun[]): void {
   const refusals = (r: Record<string, number>) => Object.entries(r).map(([k, n]) => `${k} ×${String(n)}`).join(", ") || "0";
-  console.log(`\n| ${String(o.rateClients)} fresh joins through one gateway, median of ${String(o.repeats)} (range) | joins/s (clients on the same 2 cores) | gateway CPU µs/join | joins/s per gateway core | cluster CPU µs/join | refused (asked to wait) |`);
-  console.log("|---|---|---|---|---|---|");
-  for (const [name, r] of rates) console.log(`| ${name} | ${String(Math.round(r.perSec))} (${String(Math.round(r.minPerSec))}–${String(Math.round(r.maxPerSec))}) | ${String(r.gatewayUsPerJoin)} | ${String(Math.round(1e6 / Math.max(1, r.gatewayUsPerJoin)))} | ${String(r.clusterUsPerJoin)} | ${refusals(r.refused)} |`);
-  const [ours, base] = [rates[0]?.[1], rates[1]?.[1]];
-  if (ours && base) console.log(`ratio: ${(ours.perSec / base.perSec).toFixed(2)}× the joins/s, ${(base.gatewayUsPerJoin / Math.max(1, ours.gatewayUsPerJoin)).toFixed(2)}× less gateway CPU and ${(base.clusterUsPerJoin / Math.max(1, ours.clusterUsPerJoin)).toFixed(2)}× less cluster CPU per join · target >= 2,000 joins/s per gateway: ${ours.perSec >= 2000 ? "MET" : "NOT MET"} (measured), ${1e6 / Math.max(1, ours.gatewayUsPerJoin) >= 2000 ? "MET" : "NOT MET"} (per gateway core)`);
+  if (o.repeats > 0) {
+    console.log(`\n| ${String(o.rateClients)} fresh joins through one gateway, median of ${String(o.repeats)} (range) | joins/s (clients on the same 2 cores) | gateway CPU µs/join | joins/s per gateway core | cluster CPU µs/join | refused (asked to wait) |`);
+    console.log("|---|---|---|---|---|---|");
+    for (const [name, r] of rates) console.log(`| ${name} | ${String(Math.round(r.perSec))} (${String(Math.round(r.minPerSec))}–${String(Math.round(r.maxPerSec))}) | ${String(r.gatewayUsPerJoin)} | ${String(Math.round(1e6 / Math.max(1, r.gatewayUsPerJoin)))} | ${String(r.clusterUsPerJoin)} | ${refusals(r.refused)} |`);
+    const [ours, base] = [rates[0]?.[1], rates[1]?.[1]];
+    if (ours && base) console.log(`ratio: ${(ours.perSec / base.perSec).toFixed(2)}× the joins/s, ${(base.gatewayUsPerJoin / Math.max(1, ours.gatewayUsPerJoin)).toFixed(2)}× less gateway CPU and ${(base.clusterUsPerJoin / Math.max(1, ours.clusterUsPerJoin)).toFixed(2)}× less cluster CPU per join · target >= 2,000 joins/s per gateway: ${ours.perSec >= 2000 ? "MET" : "NOT MET"} (measured), ${1e6 / Math.max(1, ours.gatewayUsPerJoin) >= 2000 ? "MET" : "NOT MET"} (per gateway core)`);
+  }
   console.log(`\n| ${String(o.clients)} clients on ${String(o.gateways)} gateways, gw-1 killed | lost | back p50 ms | p99 ms | max ms | peak joins/s on a survivor | refusals | rejoins |`);
   console.log("|---|---|---|---|---|---|---|---|");
   for (const r of runs) console.log(`| ${RULE_NAMES[r.rule]} | ${String(r.lost)} | ${String(r.p50)} | ${String(r.p99)} | ${String(r.max)} | ${String(r.peakPerGateway)} | ${refusals(r.refused)} | ${JSON.stringify(r.outcomes)} |`);
   const app = runs.find((r) => r.rule === "app");
   if (app) console.log(`target p99 <= 2,000 ms at 20,000 clients: ${app.p99 <= 2000 && o.clients >= 20_000 ? "MET" : "NOT MET"} (${String(app.p99)} ms at ${String(o.clients)} clients)`);
   writeBenchResults("storm", "A gateway killed under its clients: the reconnect storm", `${String(o.clients)} guests in one room over ${String(o.gateways)} gateways + 2 actor nodes, default settings, 2 cores shared with the clients`, [
-    barChart("Fresh joins through one gateway", "joins/s", rates.map(([label, r], i) => ({ label, value: Math.round(r.perSec), baseline: i === 1 }))),
+    barChart("Fresh joins through one gateway", "joins/s", rates.filter(([, r]) => r.runs > 0).map(([label, r], i) => ({ label, value: Math.round(r.perSec), baseline: i === 1 }))),
     barChart("Back in the room after the kill, p99", "ms", runs.map((r) => ({ label: r.rule, value: r.p99, baseline: r.rule === "naive" }))),
     table(["clients", "lost", "back p50 ms", "p99 ms", "max ms", "peak joins/s on a survivor", "refusals", "rejoins"], runs.map((r) => [RULE_NAMES[r.rule], r.lost, r.p50, r.p99, r.max, r.peakPerGateway, refusals(r.refused), JSON.stringify(r.outcomes)])),
   ], { options: o, rates: Object.fromEntries(rates), runs }, o.json);

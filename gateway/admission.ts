@@ -3,8 +3,9 @@
  *   joins     one address may have `joinsPerIp` joins on their way (RATE_LIMITED past it), and
  *             a join that would wait more than `joinQueueMs` behind the joins already pending
  *             (at the measured join rate, never assumed below NOMINAL_JOINS_PER_SEC) is refused
- *             with UNAVAILABLE and `retryAfterMs` (+ `retryAfterSec`): about the time the queue
- *             takes to clear, jittered so the refused do not come back together;
+ *             with UNAVAILABLE and `retryAfterMs` (+ `retryAfterSec`): the time until the queue
+ *             falls under the limit, plus a draw within the limit's window, so the refused come
+ *             back as room frees up and not together;
  *   upgrades  while the event loop lags more than `shedLagMs`, a WebSocket upgrade answers 503
  *             with Retry-After (the node cannot even read its sockets in time).
  * A refused client keeps its place nowhere: it is simply asked to come back, which it does (the
@@ -84,10 +85,13 @@ export class Admission {
       const ms = Math.round(MIN_RETRY_MS * 2 * (0.75 + 0.5 * this.#random()));
       throw new AppError("RATE_LIMITED", `${String(mine)} joins from this address are on their way: retry in ${String(ms)} ms`, { retryAfterMs: ms, retryAfterSec: 1 });
     }
-    const wait = this.queueMs();
-    if (wait > this.#deps.joinQueueMs) {
+    const queue = this.queueMs();
+    if (queue > this.#deps.joinQueueMs) {
       this.refusedJoins++;
-      throw this.#busy(`This gateway has ${String(this.#deps.joins.pending)} joins ahead of yours`, wait);
+      // Back once the queue has fallen under the limit, spread over the limit's window: the
+      // refused arrive as room frees up, not together when the queue runs dry.
+      const ms = Math.round(Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, queue - this.#deps.joinQueueMs + this.#random() * this.#deps.joinQueueMs)));
+      throw new AppError("UNAVAILABLE", `This gateway has ${String(this.#deps.joins.pending)} joins ahead of yours: retry in ${String(ms)} ms`, { retryAfterMs: ms, retryAfterSec: Math.ceil(ms / 1000) });
     }
     this.#perIp.set(ip, mine + 1);
     let done = false;
