@@ -54,6 +54,9 @@ interface StormRun {
   peakPerGateway: number;
   refused: Record<string, number>;
   outcomes: Record<string, number>;
+  /** CPU seconds each part spent from the kill until all were back, and the machine's busy %. */
+  cpuSec: Record<string, number>;
+  machineBusyPct: number;
 }
 
 const say = (l: string) => console.log(`[storm] ${l}`);
@@ -200,9 +203,10 @@ async function storm(cluster: Cluster, workers: Workers<StormCommand, StormMessa
   await Promise.all(ids.map((id) => cluster.kill(id)));
   say(`killed ${ids.join(" and ")} under ${String(lost)} clients; rule: ${rule}`);
   const got = await backs;
-  const cpu = Object.entries(groups).map(([k, pids]) => `${k} ${(sumStats(pids).cpuSec - (cpu0[k] ?? 0)).toFixed(2)} s`).join(", ");
+  const cpuSec = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, Math.round((sumStats(pids).cpuSec - (cpu0[k] ?? 0)) * 100) / 100]));
   const m1 = machineJiffies();
-  say(`CPU from the kill until all were back: ${cpu}; machine ${String(Math.round((100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total)))}% busy`);
+  const machineBusyPct = Math.round((100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total));
+  say(`CPU from the kill until all were back: ${Object.entries(cpuSec).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(", ")}; machine ${String(machineBusyPct)}% busy`);
   const chats = await stopChat();
   const ms = got.flatMap((b) => b.at.map((t) => t - t0)).sort((a, b) => a - b);
   const stage = (f: (b: Back, i: number) => number) => {
@@ -217,7 +221,7 @@ async function storm(cluster: Cluster, workers: Workers<StormCommand, StormMessa
     for (const [why, n] of b.refused) refused[why] = (refused[why] ?? 0) + n;
     for (const [k, n] of Object.entries(b.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + n;
   }
-  const run: StormRun = { rule, clients: o.clients, lost, p50: percentile(ms, 50), p99: percentile(ms, 99), max: ms[ms.length - 1] ?? 0, peakPerGateway: peak, refused, outcomes };
+  const run: StormRun = { rule, clients: o.clients, lost, p50: percentile(ms, 50), p99: percentile(ms, 99), max: ms[ms.length - 1] ?? 0, peakPerGateway: peak, refused, outcomes, cpuSec, machineBusyPct };
   say(`${rule}: ${String(lost)} back; p50 ${String(run.p50)} ms, p99 ${String(run.p99)} ms, max ${String(run.max)} ms; peak ${String(peak)} joins/s on one survivor; refusals ${JSON.stringify(refused)}; rejoins ${JSON.stringify(outcomes)}; ${String(chats)} chats acknowledged meanwhile`);
   await leave(workers);
   for (const id of ids) await cluster.restart(id);

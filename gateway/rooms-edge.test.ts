@@ -8,8 +8,7 @@ import { after, before, describe, it } from "node:test";
 import type { us_listen_socket, WebSocket as UwsSocket } from "@trufflesuite/uws-js-unofficial";
 import { unpack } from "msgpackr";
 import WebSocket from "ws";
-import type { Principal } from "../lib/identity.js";
-import type { JoinBatchAnswer, RoomItem } from "../protocol/rooms.js";
+import type { RoomItem } from "../protocol/rooms.js";
 import { waitFor } from "../tools/harness/ports.js";
 import type { Connection } from "./ws/connection.js";
 import { JoinBatcher } from "./join-batcher.js";
@@ -86,25 +85,20 @@ describe("rooms edge batching", () => {
     }
   });
 
-  it("takes one join of a room per connection at a time (a repeated room.join cannot stack the join queue)", async () => {
-    let release: () => void = () => undefined;
-    const answer: JoinBatchAnswer = { base: { seq: 0, polls: [], presence: { count: 0, sample: [] }, slowModeSec: 0, chatEnabled: true }, history: [], members: [{ from: 0 }] };
-    const held = new JoinBatcher({ maxBatch: 500, call: () => new Promise((r) => (release = () => r(answer))) });
-    const edge = new RoomsEdge({ nodeId: "t-once", batchMs: 0, reactionFlushMs: 1000, joins: held, callInternal: noActor, onError: () => undefined });
-    const data = { id: 7, ip: "127.0.0.1", format: "msgpack", rooms: new Set<string>(), principal: { userId: "u", name: "u", role: "viewer", guest: true, sid: "s", exp: 2e9 }, closed: false };
-    // A socket as the edge uses it (its user data and topic subscriptions); no uWS app needed.
-    const ws = { getUserData: () => data, subscribe: () => true, unsubscribe: () => true } as unknown as UwsSocket<Connection>;
-    const first = edge.join(ws, "r9", data.principal as Principal, undefined);
-    await assert.rejects(edge.join(ws, "r9", data.principal as Principal, undefined), (err: { type?: string }) => err.type === "CONFLICT");
-    assert.equal(held.pending, 1, "the repeat never reached the queue");
-    await new Promise((r) => setImmediate(r));
-    release();
-    assert.equal((await first).seq, 0);
-    release = () => undefined;
-    const again = edge.join(ws, "r9", data.principal as Principal, 0);
-    await new Promise((r) => setImmediate(r));
-    release();
-    assert.equal((await again).seq, 0, "once answered, the connection may join again (a resync)");
+  it("takes one join of a room per connection at a time, and counts joins on their way against the room cap", () => {
+    const edge = new RoomsEdge({ nodeId: "t-once", batchMs: 0, reactionFlushMs: 1000, joins, callInternal: noActor, onError: () => undefined });
+    const conn = { id: 7, rooms: new Set<string>(["in-already"]) } as unknown as Connection;
+    const r9 = edge.beginJoin(conn, "r9", 3);
+    assert.throws(() => edge.beginJoin(conn, "r9", 3), (err: { type?: string }) => err.type === "CONFLICT", "the same room again while on its way");
+    const r10 = edge.beginJoin(conn, "r10", 3);
+    assert.throws(() => edge.beginJoin(conn, "r11", 3), (err: { type?: string }) => err.type === "BAD_REQUEST", "1 joined + 2 joining = the cap of 3: pipelined joins cannot pass it");
+    edge.beginJoin(conn, "in-already", 3)(); // a resync of a joined room is not a new room
+    r9();
+    r9(); // twice: harmless
+    const r11 = edge.beginJoin(conn, "r11", 3);
+    const again = edge.beginJoin(conn, "r9", 4);
+    for (const end of [r10, r11, again]) end();
+    edge.beginJoin({ id: 8, rooms: new Set<string>() } as unknown as Connection, "r9", 3)(); // another connection is not held back
     edge.stop();
   });
 });

@@ -38,7 +38,8 @@ export class RoomsEdge {
   readonly #deps: RoomsEdgeDeps;
   #app: TemplatedApp | undefined;
   readonly #members = new Map<string, Set<Ws>>();
-  readonly #joining = new Set<string>();
+  /** Rooms each connection (by id) is joining right now. */
+  readonly #joining = new Map<number, Set<string>>();
   readonly #pending = new Map<string, RoomItem[]>();
   readonly #reactions = new Map<string, Map<string, number>>();
   readonly #presenceDirty = new Set<string>();
@@ -114,11 +115,6 @@ export class RoomsEdge {
    *  owner's answer (batched with this node's other joins of the room), which also says where
    *  this node's forwarding of the room starts (gap checks). */
   async join(ws: Ws, room: string, principal: Principal, since: number | undefined): Promise<JoinAnswer> {
-    // One join of a room per connection at a time: a client repeating room.join cannot stack
-    // the gateway's join queue (what admission sheds everyone else's joins on).
-    const key = `${String(ws.getUserData().id)}/${room}`;
-    if (this.#joining.has(key)) throw new AppError("CONFLICT", "A join of this room is already on its way");
-    this.#joining.add(key);
     this.subscribe(ws, room);
     try {
       const ans = await this.#deps.joins.join(room, { principal, since, gone: () => ws.getUserData().closed });
@@ -127,9 +123,24 @@ export class RoomsEdge {
     } catch (err) {
       if (!ws.getUserData().closed) this.unsubscribe(ws, room);
       throw err;
-    } finally {
-      this.#joining.delete(key);
     }
+  }
+
+  /** Called first thing by room.join, synchronously: one join of a room per connection at a
+   *  time (a client repeating room.join cannot stack the join queue admission sheds everyone
+   *  on), and joins on their way count against the connection's room cap (pipelined joins of
+   *  many rooms cannot pass it before any has subscribed). Call the answer when done. */
+  beginJoin(conn: Connection, room: string, maxRooms: number): () => void {
+    let mine = this.#joining.get(conn.id);
+    if (mine?.has(room)) throw new AppError("CONFLICT", "A join of this room is already on its way");
+    if (!conn.rooms.has(room) && conn.rooms.size + (mine?.size ?? 0) >= maxRooms) throw new AppError("BAD_REQUEST", `At most ${String(maxRooms)} rooms per connection`);
+    if (!mine) this.#joining.set(conn.id, (mine = new Set()));
+    mine.add(room);
+    const set = mine;
+    return () => {
+      set.delete(room);
+      if (set.size === 0 && this.#joining.get(conn.id) === set) this.#joining.delete(conn.id);
+    };
   }
 
   /** The owner's broadcast for one room: checked for gaps, then queued for the next frame. */

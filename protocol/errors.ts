@@ -18,9 +18,9 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, retryable: false, doc: "The resource exists already, or was changed concurrently." },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, doc: "The body or frame is larger than the configured limit." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, doc: "The request body is not application/json." },
-  RATE_LIMITED: { status: 429, retryable: true, doc: "Too many requests: wait `retryAfterSec` seconds." },
+  RATE_LIMITED: { status: 429, retryable: true, doc: "Too many requests: wait `retryAfterMs` (when given) or `retryAfterSec`." },
   INTERNAL: { status: 500, retryable: true, doc: "A bug or an unexpected fault; it is logged with a request id." },
-  UNAVAILABLE: { status: 503, retryable: true, doc: "The node is draining or an actor is unreachable: retry, maybe elsewhere." },
+  UNAVAILABLE: { status: 503, retryable: true, doc: "The node is draining, overrun (then with `retryAfterMs`) or an actor is unreachable: retry, maybe elsewhere." },
   TIMEOUT: { status: 504, retryable: true, doc: "An actor did not answer in time." },
 } as const;
 

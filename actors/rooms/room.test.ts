@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SqliteStore } from "../../store/store-sqlite.js";
+import { waitFor } from "../../tools/harness/ports.js";
 import { Room, type RoomDeps } from "./room.js";
 import { RoomLog } from "./room-log.js";
 import { joinAnswerOf, type JoinAnswer, type RoomItem } from "../../protocol/rooms.js";
@@ -20,7 +21,7 @@ const settings = { historySize: 5, chatMaxLength: 50, chatRatePerSec: 1000, chat
 const rooms: Room[] = [];
 
 async function open(id: string, published: RoomItem[][] = []): Promise<Room> {
-  const deps: RoomDeps = { store, log: new RoomLog(store, 100), settings, publish: (_room, items) => published.push(items) };
+  const deps: RoomDeps = { store, log: new RoomLog(store, 100), settings, publish: (_room, items) => void published.push(items) };
   const r = await Room.load(id, deps);
   rooms.push(r);
   return r;
@@ -122,18 +123,19 @@ describe("Room", () => {
     await newRoom("pr1");
     const published: RoomItem[][] = [];
     const r = await open("pr1", published);
-    const counts = () => published.flat().flatMap((i) => (i.kind === "presence" ? [i.count] : []));
+    const sent = new Map<number, number>(); // count -> when it was first seen published
+    const seen = setInterval(() => {
+      for (const i of published.flat()) if (i.kind === "presence" && !sent.has(i.count)) sent.set(i.count, performance.now());
+    }, 5);
+    after(() => clearInterval(seen));
+    const until = (count: number) => waitFor(`presence ${String(count)} sent`, () => sent.get(count), 3000, 10);
     r.presence("gw", 10, []);
-    await new Promise((res) => setTimeout(res, 80));
+    const t10 = await until(10);
     r.presence("gw", 11, []);
-    await new Promise((res) => setTimeout(res, 80));
-    assert.deepEqual(counts(), [10, 11], "a small room: each change within a debounce (50 ms here)");
+    assert.ok((await until(11)) - t10 < 400, "a small room: the next change within a debounce or so (50 ms here)");
     r.presence("gw", 10_000, []);
-    await new Promise((res) => setTimeout(res, 800)); // 10,000 members: 10 × 50 ms apart
+    const big = await until(10_000);
     r.presence("gw", 10_001, []);
-    await new Promise((res) => setTimeout(res, 150));
-    assert.deepEqual(counts(), [10, 11, 10_000], "10,000 members: the next change waits 500 ms after the last");
-    await new Promise((res) => setTimeout(res, 700));
-    assert.deepEqual(counts(), [10, 11, 10_000, 10_001]);
+    assert.ok((await until(10_001)) - big >= 540, "10,001 members: 11 × 50 ms after the last");
   });
 });

@@ -49,36 +49,43 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
   /** The room's owner, visibility and grants, from its own record (cached briefly: joins and
    *  chats are many; while the store is unreachable, what it said last still holds). */
   const reading = new Map<string, Promise<Watchable>>();
-  /** Bumped when a room's record changes: a read begun before is neither shared nor kept. */
-  const generation = new Map<string, number>();
+  /** A clock ticked by every change of a room's record: when each room last changed, and when
+   *  that record was last wiped. A read begun before either is neither shared nor kept. */
+  let clock = 0;
+  let wipedAt = 0;
+  const changedAt = new Map<string, number>();
   const roomAccess = (rid: string): Promise<Watchable> => {
     const hit = access.get(rid);
     if (hit && Date.now() - hit.at < ACCESS_TTL_MS) return Promise.resolve(hit.s);
     // One store read per room at a time: a reconnect storm's joins share it.
     let r = reading.get(rid);
     if (!r) {
-      const mine = readAccess(rid, hit, generation.get(rid) ?? 0).finally(() => {
+      const mine = readAccess(rid, hit, clock).finally(() => {
         if (reading.get(rid) === mine) reading.delete(rid);
       });
       reading.set(rid, (r = mine));
     }
     return r;
   };
-  const readAccess = async (rid: string, hit: { s: Watchable } | undefined, gen: number): Promise<Watchable> => {
+  const readAccess = async (rid: string, hit: { s: Watchable } | undefined, began: number): Promise<Watchable> => {
     const meta = await load(rid).then((e) => e.value, (err: unknown) => {
       if (hit && !hasCode(err, "NOT_FOUND")) return hit.s;
       throw err;
     });
     const s: Watchable = { ownerId: meta.ownerId, ...(meta.visibility ? { visibility: meta.visibility } : {}), ...(meta.grants ? { grants: meta.grants } : {}) };
     if (access.size > 10_000) access.clear();
-    if ((generation.get(rid) ?? 0) === gen) access.set(rid, { s, at: Date.now() });
+    if (Math.max(changedAt.get(rid) ?? 0, wipedAt) <= began) access.set(rid, { s, at: Date.now() });
     return s;
   };
   const accessChanged = (rid: string): void => {
     access.delete(rid);
     reading.delete(rid);
-    if (generation.size > 10_000) generation.clear();
-    generation.set(rid, (generation.get(rid) ?? 0) + 1);
+    clock++;
+    if (changedAt.size > 10_000) {
+      changedAt.clear();
+      wipedAt = clock;
+    }
+    changedAt.set(rid, clock);
   };
   /** A private stream's room is for those who may watch it (its chat is its content too). */
   const mayWatch = async (ctx: Ctx<unknown>, rid: string): Promise<void> => {

@@ -30,8 +30,11 @@ export class MediaAccess {
   readonly #deps: MediaAccessDeps;
   readonly #cache = new Map<string, { s: StreamView | undefined; at: number }>();
   readonly #asking = new Map<string, Promise<StreamView | undefined>>();
-  /** Bumped by forget(): a lookup begun before a change is not cached after it. */
-  readonly #generation = new Map<string, number>();
+  /** A clock ticked by every forget(): when each id last changed, and when the record of that
+   *  was last wiped. A lookup begun before either is not cached after it. */
+  #clock = 0;
+  readonly #changedAt = new Map<string, number>();
+  #wipedAt = 0;
 
   constructor(deps: MediaAccessDeps) {
     this.#deps = deps;
@@ -74,8 +77,12 @@ export class MediaAccess {
   forget(id: string): void {
     this.#cache.delete(id);
     this.#asking.delete(id);
-    if (this.#generation.size >= MAX_ENTRIES) this.#generation.clear();
-    this.#generation.set(id, (this.#generation.get(id) ?? 0) + 1);
+    this.#clock++;
+    if (this.#changedAt.size >= MAX_ENTRIES) {
+      this.#changedAt.clear();
+      this.#wipedAt = this.#clock;
+    }
+    this.#changedAt.set(id, this.#clock);
   }
 
   /** The catalog's view of a stream, kept TTL_MS; one lookup per stream at a time (a reconnect
@@ -85,9 +92,9 @@ export class MediaAccess {
     if (hit && Date.now() - hit.at < TTL_MS) return Promise.resolve(hit.s);
     let asking = this.#asking.get(id);
     if (!asking) {
-      const generation = this.#generation.get(id) ?? 0;
+      const began = this.#clock;
       const mine: Promise<StreamView | undefined> = this.#deps.lookup(id).then((s) => {
-        if ((this.#generation.get(id) ?? 0) === generation) {
+        if (Math.max(this.#changedAt.get(id) ?? 0, this.#wipedAt) <= began) {
           if (this.#cache.size >= MAX_ENTRIES) this.#cache.clear();
           this.#cache.set(id, { s, at: Date.now() });
         }

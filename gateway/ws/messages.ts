@@ -45,15 +45,19 @@ export const MESSAGES = {
   "room.join": def<{ room: string; since?: number }>({ room: id, since: F.since }, async (d, conn, env) => {
     const ws = conn.socket;
     if (!ws) throw new AppError("INTERNAL", "Connection not ready");
-    if (!conn.rooms.has(d.room) && conn.rooms.size >= MAX_ROOMS_PER_CONNECTION) throw new AppError("BAD_REQUEST", `At most ${MAX_ROOMS_PER_CONNECTION} rooms per connection`);
-    const done = env.admission.admitJoin(conn.ip); // overrun: refused with retryAfterMs, before any work
+    const joining = env.rooms.beginJoin(conn, d.room, MAX_ROOMS_PER_CONNECTION);
     try {
-      // Before the socket hears anything of the room: a private stream's chat is its content.
-      await env.mayWatch(d.room, conn.principal);
-      if (!isOpen(conn)) throw new AppError("CONFLICT", "Connection closed while joining");
-      return await env.rooms.join(ws, d.room, conn.principal, d.since);
+      const done = env.admission.admitJoin(conn.ip); // overrun: refused with retryAfterMs, before any work
+      try {
+        // Before the socket hears anything of the room: a private stream's chat is its content.
+        await env.mayWatch(d.room, conn.principal);
+        if (!isOpen(conn)) throw new AppError("CONFLICT", "Connection closed while joining");
+        return await env.rooms.join(ws, d.room, conn.principal, d.since);
+      } finally {
+        done();
+      }
     } finally {
-      done();
+      joining();
     }
   }),
 
