@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Admission, NOMINAL_JOINS_PER_SEC } from "./admission.js";
+import { addressKey, Admission, NOMINAL_JOINS_PER_SEC } from "./admission.js";
 
 const refusal = (a: Admission): { retryAfterMs: number; retryAfterSec: number } | undefined => {
   try {
@@ -46,6 +46,20 @@ describe("Admission", () => {
     done[0]?.(); // twice: counted out once
     assert.doesNotThrow(() => a.admitJoin("203.0.113.9"));
     assert.throws(() => a.admitJoin("203.0.113.9"), (err: { type?: string }) => err.type === "RATE_LIMITED");
+  });
+
+  it("counts an IPv6 client by its /64: its many addresses do not each get the cap", () => {
+    assert.equal(addressKey("203.0.113.9"), "203.0.113.9");
+    assert.equal(addressKey("::ffff:203.0.113.9"), "203.0.113.9", "IPv4-mapped");
+    assert.equal(addressKey("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+    assert.equal(addressKey("2001:DB8:1:2:bbbb:cccc:dddd:eeee"), "2001:db8:1:2::/64");
+    assert.equal(addressKey("2001:db8::7"), "2001:db8:0:0::/64");
+    assert.equal(addressKey("fe80::1%eth0"), "fe80:0:0:0::/64");
+    const a = new Admission({ joinQueueMs: 2000, joinsPerIp: 2, shedLagMs: 1000, joins: { pending: 0, rate: 0 } });
+    a.admitJoin("2001:db8:1:2::a");
+    a.admitJoin("2001:db8:1:2::b");
+    assert.throws(() => a.admitJoin("2001:db8:1:2::c"), (err: { type?: string }) => err.type === "RATE_LIMITED", "a third address of the same /64");
+    assert.doesNotThrow(() => a.admitJoin("2001:db8:1:3::a"), "another /64");
   });
 
   it("measures the event loop's lag and refuses upgrades while it is past shedLagMs", async () => {

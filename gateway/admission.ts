@@ -1,6 +1,7 @@
 /**
  * Load shedding at a gateway: what it refuses when overrun, and how long it asks to wait.
- *   joins     one address may have `joinsPerIp` joins on their way (RATE_LIMITED past it), and
+ *   joins     one address (an IPv6 one by its /64) may have `joinsPerIp` joins on their way
+ *             (RATE_LIMITED past it), and
  *             a join that would wait more than `joinQueueMs` behind the joins already pending
  *             (at the measured join rate, never assumed below NOMINAL_JOINS_PER_SEC) is refused
  *             with UNAVAILABLE and `retryAfterMs` (+ `retryAfterSec`): the time until the queue
@@ -78,7 +79,8 @@ export class Admission {
   /** Lets a join of this address in, or throws: RATE_LIMITED when the address has joinsPerIp
    *  on their way already (one client cannot fill the queue everyone else is shed on),
    *  UNAVAILABLE when the queue would take too long. Call the answer when the join is done. */
-  admitJoin(ip: string): () => void {
+  admitJoin(address: string): () => void {
+    const ip = addressKey(address);
     const mine = this.#perIp.get(ip) ?? 0;
     if (mine >= this.#deps.joinsPerIp) {
       this.refusedJoins++;
@@ -115,4 +117,18 @@ export class Admission {
     const ms = Math.round(Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, waitMs)) * (0.75 + 0.5 * this.#random()));
     return new AppError("UNAVAILABLE", `${why}: retry in ${String(ms)} ms`, { retryAfterMs: ms, retryAfterSec: Math.ceil(ms / 1000) });
   }
+}
+
+/** The key an address's joins are counted under: an IPv4 address as it is, an IPv6 one by its
+ *  /64 (one host or home network is handed a whole /64: its addresses are one client). */
+export function addressKey(ip: string): string {
+  if (!ip.includes(":")) return ip;
+  const bare = ip.replace(/%.*$/, "").toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
+  if (mapped?.[1]) return mapped[1];
+  const [head = "", tail] = bare.split("::");
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const groups = tail === undefined ? h : [...h, ...new Array<string>(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t];
+  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(":")}::/64`;
 }

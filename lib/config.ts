@@ -80,7 +80,7 @@ export const CONFIG = {
     wsPerIp: int(1, 10_000_000, 1000, "Open WebSockets per client IP on one gateway; past it or wsPerUser an upgrade answers 429 with Retry-After."),
     wsPerUser: int(1, 10_000_000, 20, "Open WebSockets per user (a guest token is its own user) on one gateway."),
     joinBatch: int(1, 500, 500, "Joins of one room sent to its owner as one call, at most (gathered while the previous batch is on its way); 1 = each join its own call."),
-    joinsPerIp: int(1, 10_000_000, 200, "Shed load: joins one client address may have on their way at once on a gateway; past it room.join answers RATE_LIMITED with retryAfterMs (one address cannot fill the queue everyone else's joins are shed on)."),
+    joinsPerIp: int(1, 10_000_000, 200, "Shed load: joins one client address (an IPv6 one by its /64) may have on their way at once on a gateway; past it room.join answers RATE_LIMITED with retryAfterMs (one address cannot fill the queue everyone else's joins are shed on)."),
     joinQueueMs: int(100, 60_000, 2000, "Shed load: a join that would wait longer than this for the joins ahead of it (at this gateway's measured join rate) is refused with UNAVAILABLE and `retryAfterMs`."),
     shedLagMs: int(50, 60_000, 1000, "Shed load: while this gateway's event loop lags more than this, WebSocket upgrades answer 503 with Retry-After."),
     httpRatePerIp: num(0.1, 1e6, 50, "HTTP requests/s per client IP."),
