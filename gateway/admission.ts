@@ -84,16 +84,14 @@ export class Admission {
     const mine = this.#perIp.get(ip) ?? 0;
     if (mine >= this.#deps.joinsPerIp) {
       this.refusedJoins++;
-      const ms = Math.round(MIN_RETRY_MS * 2 * (0.75 + 0.5 * this.#random()));
-      throw new AppError("RATE_LIMITED", `${String(mine)} joins from this address are on their way: retry in ${String(ms)} ms`, { retryAfterMs: ms, retryAfterSec: 1 });
+      throw refusal("RATE_LIMITED", `${String(mine)} joins from this address are on their way`, MIN_RETRY_MS * 2 * (0.75 + 0.5 * this.#random()));
     }
     const queue = this.queueMs();
     if (queue > this.#deps.joinQueueMs) {
       this.refusedJoins++;
       // Back once the queue has fallen under the limit, spread over the limit's window: the
       // refused arrive as room frees up, not together when the queue runs dry.
-      const ms = Math.round(Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, queue - this.#deps.joinQueueMs + this.#random() * this.#deps.joinQueueMs)));
-      throw new AppError("UNAVAILABLE", `This gateway has ${String(this.#deps.joins.pending)} joins ahead of yours: retry in ${String(ms)} ms`, { retryAfterMs: ms, retryAfterSec: Math.ceil(ms / 1000) });
+      throw refusal("UNAVAILABLE", `This gateway has ${String(this.#deps.joins.pending)} joins ahead of yours`, clamp(queue - this.#deps.joinQueueMs + this.#random() * this.#deps.joinQueueMs));
     }
     this.#perIp.set(ip, mine + 1);
     let done = false;
@@ -110,13 +108,16 @@ export class Admission {
   admitUpgrade(): void {
     if (this.#lagMs <= this.#deps.shedLagMs) return;
     this.refusedUpgrades++;
-    throw this.#busy(`This gateway is overloaded (event loop ${String(Math.round(this.#lagMs))} ms late)`, this.#lagMs * 2);
+    throw refusal("UNAVAILABLE", `This gateway is overloaded (event loop ${String(Math.round(this.#lagMs))} ms late)`, clamp(this.#lagMs * 2) * (0.75 + 0.5 * this.#random()));
   }
+}
 
-  #busy(why: string, waitMs: number): AppError {
-    const ms = Math.round(Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, waitMs)) * (0.75 + 0.5 * this.#random()));
-    return new AppError("UNAVAILABLE", `${why}: retry in ${String(ms)} ms`, { retryAfterMs: ms, retryAfterSec: Math.ceil(ms / 1000) });
-  }
+const clamp = (ms: number): number => Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, ms));
+
+/** A refusal that says how long to wait: in the message, and as data for programs. */
+function refusal(code: "RATE_LIMITED" | "UNAVAILABLE", why: string, waitMs: number): AppError {
+  const ms = Math.round(waitMs);
+  return new AppError(code, `${why}: retry in ${String(ms)} ms`, { retryAfterMs: ms, retryAfterSec: Math.ceil(ms / 1000) });
 }
 
 /** The key an address's joins are counted under: an IPv4 address as it is, an IPv6 one by its

@@ -23,6 +23,7 @@ import type { Room } from "./room.js";
 import { canWatch, VISIBILITIES, type Visibility, type Watchable } from "../streams/visibility.js";
 import type { RoomMeta } from "./room-meta.js";
 import { ID_SCHEMA } from "../../protocol/ids.js";
+import { TtlCache } from "../../lib/ttl-cache.js";
 
 const C = "rooms";
 type Ctx<P> = Context<P, RoomCallMeta>;
@@ -45,47 +46,18 @@ const ACCESS_TTL_MS = 5000;
 
 export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
   let live: LiveRooms;
-  const access = new Map<string, { s: Watchable; at: number }>();
-  /** The room's owner, visibility and grants, from its own record (cached briefly: joins and
-   *  chats are many; while the store is unreachable, what it said last still holds). */
-  const reading = new Map<string, Promise<Watchable>>();
-  /** A clock ticked by every change of a room's record: when each room last changed, and when
-   *  that record was last wiped. A read begun before either is neither shared nor kept. */
-  let clock = 0;
-  let wipedAt = 0;
-  const changedAt = new Map<string, number>();
-  const roomAccess = (rid: string): Promise<Watchable> => {
-    const hit = access.get(rid);
-    if (hit && Date.now() - hit.at < ACCESS_TTL_MS) return Promise.resolve(hit.s);
-    // One store read per room at a time: a reconnect storm's joins share it.
-    let r = reading.get(rid);
-    if (!r) {
-      const mine = readAccess(rid, hit, clock).finally(() => {
-        if (reading.get(rid) === mine) reading.delete(rid);
-      });
-      reading.set(rid, (r = mine));
-    }
-    return r;
-  };
-  const readAccess = async (rid: string, hit: { s: Watchable } | undefined, began: number): Promise<Watchable> => {
+  /** The room's owner, visibility and grants, from its own record, kept briefly and read once
+   *  per room at a time (joins and chats are many; a reconnect storm's joins share one read);
+   *  while the store is unreachable, what it said last still holds. */
+  const access = new TtlCache<Watchable>(ACCESS_TTL_MS, 10_000);
+  const roomAccess = (rid: string): Promise<Watchable> => access.get(rid, () => readAccess(rid));
+  const readAccess = async (rid: string): Promise<Watchable> => {
     const meta = await load(rid).then((e) => e.value, (err: unknown) => {
-      if (hit && !hasCode(err, "NOT_FOUND")) return hit.s;
+      const last = access.stale(rid);
+      if (last && !hasCode(err, "NOT_FOUND")) return last;
       throw err;
     });
-    const s: Watchable = { ownerId: meta.ownerId, ...(meta.visibility ? { visibility: meta.visibility } : {}), ...(meta.grants ? { grants: meta.grants } : {}) };
-    if (access.size > 10_000) access.clear();
-    if (Math.max(changedAt.get(rid) ?? 0, wipedAt) <= began) access.set(rid, { s, at: Date.now() });
-    return s;
-  };
-  const accessChanged = (rid: string): void => {
-    access.delete(rid);
-    reading.delete(rid);
-    clock++;
-    if (changedAt.size > 10_000) {
-      changedAt.clear();
-      wipedAt = clock;
-    }
-    changedAt.set(rid, clock);
+    return { ownerId: meta.ownerId, ...(meta.visibility ? { visibility: meta.visibility } : {}), ...(meta.grants ? { grants: meta.grants } : {}) };
   };
   /** A private stream's room is for those who may watch it (its chat is its content too). */
   const mayWatch = async (ctx: Ctx<unknown>, rid: string): Promise<void> => {
@@ -247,7 +219,7 @@ export function roomsService(cfg: AppConfig, store: Store): ServiceSchema {
     events: {
       "rooms.updated": {
         handler: async (ctx: Context<RoomMeta>) => {
-          accessChanged(ctx.params.id);
+          access.forget(ctx.params.id);
           (await live.loaded(ctx.params.id)?.catch(() => undefined))?.settingsChanged(ctx.params);
         },
       },

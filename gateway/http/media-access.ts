@@ -10,6 +10,7 @@ import { AppError, toErrorBody } from "../../lib/errors.js";
 import type { Principal } from "../../lib/identity.js";
 import { canWatch, type Watchable } from "../../actors/streams/visibility.js";
 import type { RequestHead } from "./exchange.js";
+import { TtlCache } from "../../lib/ttl-cache.js";
 
 export interface StreamView extends Watchable {
   kind: "live" | "vod";
@@ -28,13 +29,7 @@ const MAX_ENTRIES = 10_000;
 
 export class MediaAccess {
   readonly #deps: MediaAccessDeps;
-  readonly #cache = new Map<string, { s: StreamView | undefined; at: number }>();
-  readonly #asking = new Map<string, Promise<StreamView | undefined>>();
-  /** A clock ticked by every forget(): when each id last changed, and when the record of that
-   *  was last wiped. A lookup begun before either is not cached after it. */
-  #clock = 0;
-  readonly #changedAt = new Map<string, number>();
-  #wipedAt = 0;
+  readonly #cache = new TtlCache<StreamView | undefined>(TTL_MS, MAX_ENTRIES);
 
   constructor(deps: MediaAccessDeps) {
     this.#deps = deps;
@@ -75,36 +70,12 @@ export class MediaAccess {
   /** A stream changed (deleted, made private): the next request asks the catalog again, and
    *  a lookup already on its way (begun before the change) is neither shared nor kept. */
   forget(id: string): void {
-    this.#cache.delete(id);
-    this.#asking.delete(id);
-    this.#clock++;
-    if (this.#changedAt.size >= MAX_ENTRIES) {
-      this.#changedAt.clear();
-      this.#wipedAt = this.#clock;
-    }
-    this.#changedAt.set(id, this.#clock);
+    this.#cache.forget(id);
   }
 
   /** The catalog's view of a stream, kept TTL_MS; one lookup per stream at a time (a reconnect
    *  storm's thousands of joins, or a segment's thousands of viewers, share it). */
   #stream(id: string): Promise<StreamView | undefined> {
-    const hit = this.#cache.get(id);
-    if (hit && Date.now() - hit.at < TTL_MS) return Promise.resolve(hit.s);
-    let asking = this.#asking.get(id);
-    if (!asking) {
-      const began = this.#clock;
-      const mine: Promise<StreamView | undefined> = this.#deps.lookup(id).then((s) => {
-        if (Math.max(this.#changedAt.get(id) ?? 0, this.#wipedAt) <= began) {
-          if (this.#cache.size >= MAX_ENTRIES) this.#cache.clear();
-          this.#cache.set(id, { s, at: Date.now() });
-        }
-        return s;
-      }).finally(() => {
-        if (this.#asking.get(id) === mine) this.#asking.delete(id);
-      });
-      asking = mine;
-      this.#asking.set(id, asking);
-    }
-    return asking;
+    return this.#cache.get(id, () => this.#deps.lookup(id));
   }
 }
