@@ -51,6 +51,7 @@ async function page(size: keyof typeof SIZES, at = "/app/", as?: string): Promis
     await appLogin(p, as, `${as} password 1`);
   }
   await p.goto(url);
+  if (as) await p.waitForSelector(`.account:has-text("${as}")`); // the stored login restored
   return p;
 }
 

@@ -7,6 +7,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly status: number,
+    /** The error's data, when the server gave some (`retryAfterMs` of a refusal, say). */
+    readonly data?: Record<string, unknown>,
   ) {
     super(message);
     this.name = "ApiError";
@@ -51,10 +53,16 @@ export async function request<T>(method: string, path: string, opts: { token?: s
     throw new ApiError("NETWORK", "The server cannot be reached", 0);
   }
   const text = await res.text();
-  const data = (text ? JSON.parse(text) : null) as unknown;
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    // Not ours (a proxy's error page): the status says what happened.
+    if (res.ok) throw new ApiError("MALFORMED_ANSWER", "The server's answer was not JSON", res.status);
+  }
   if (!res.ok) {
-    const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(err?.code ?? "HTTP_" + String(res.status), err?.message ?? res.statusText, res.status);
+    const err = (data as { error?: { code?: string; message?: string; data?: Record<string, unknown> } } | null)?.error;
+    throw new ApiError(err?.code ?? "HTTP_" + String(res.status), err?.message ?? res.statusText, res.status, err?.data);
   }
   return data as T;
 }

@@ -127,5 +127,5 @@ if (root) {
   }
   interceptLinks(document.body);
   render(<App />, root);
-  void session.token();
+  void session.restore();
 }

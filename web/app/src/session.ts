@@ -4,7 +4,14 @@
  * keeps the login. `authed()` refreshes ahead of expiry, and once more after a TOKEN_EXPIRED
  * answer, so an expiring session never interrupts what the user is doing (typed chat stays in
  * its input: nothing here reloads the page).
+ *
+ * The server revokes a session whose refresh token is presented twice, so the tabs of one
+ * browser, which share the stored token, take turns: a refresh runs under a Web Lock and uses
+ * the token stored when its turn comes (the one the tab before it got). Only the server's "this
+ * login is over" (an answer that is not worth repeating: 401, 409) forgets the stored token; a
+ * hiccup (offline, 429, 5xx) keeps it, and `restore()` asks again until the server answers.
  */
+import { isRetryable, retryDelayMs } from "../../../protocol/errors";
 import { ApiError, request } from "./api";
 
 interface TokenPair {
@@ -18,6 +25,18 @@ type Listener = (s: Session) => void;
 
 const REFRESH_KEY = "esh.refresh";
 const EARLY_SEC = 20;
+/** `restore()`'s waits after a hiccup: full jitter below 1 s, doubling to 30 s. */
+const RESTORE_BASE_MS = 1000;
+const RESTORE_MAX_MS = 30_000;
+
+/** Whether asking again can succeed: offline, a server fault, or a code that says so. */
+const isHiccup = (err: unknown): boolean => !(err instanceof ApiError) || err.status === 0 || err.status >= 500 || isRetryable(err.code);
+
+/** Runs `fn` while no other tab of this origin runs a refresh (Web Locks; in a page that has
+ *  none, an insecure context, it runs at once and two tabs may still race). */
+function oneTabAtATime<T>(fn: () => Promise<T>): Promise<T> {
+  return typeof navigator.locks === "undefined" ? fn() : navigator.locks.request("esh.refresh", fn);
+}
 
 export class Session {
   #pair: TokenPair | undefined;
@@ -67,17 +86,35 @@ export class Session {
     return (await this.#pending).accessToken;
   }
 
-  async #renew(): Promise<TokenPair> {
-    const refreshToken = localStorage.getItem(REFRESH_KEY);
-    if (refreshToken) {
+  /** Restores a stored login at start (or fetches a guest token), asking again after each
+   *  hiccup until the server answers: a node restarting never logs anyone out. */
+  async restore(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
       try {
-        return this.#set(await request<TokenPair>("POST", "/api/auth/refresh", { body: { refreshToken } })) as TokenPair;
+        await this.token();
+        return;
       } catch (err) {
-        if (!(err instanceof ApiError) || err.status === 0) throw err; // offline: keep the refresh token
-        localStorage.removeItem(REFRESH_KEY); // revoked or expired: continue as a guest
+        const backoff = Math.random() * Math.min(RESTORE_BASE_MS * 2 ** Math.min(attempt, 10), RESTORE_MAX_MS);
+        await new Promise((r) => setTimeout(r, retryDelayMs(err instanceof ApiError ? err.data : undefined, backoff)));
       }
     }
-    return this.#set(await request<TokenPair>("POST", "/api/auth/guest")) as TokenPair;
+  }
+
+  #renew(): Promise<TokenPair> {
+    return oneTabAtATime(async () => {
+      // Read now, not before the turn: the tab before this one rotated it.
+      const refreshToken = localStorage.getItem(REFRESH_KEY);
+      if (refreshToken) {
+        try {
+          return this.#set(await request<TokenPair>("POST", "/api/auth/refresh", { body: { refreshToken } })) as TokenPair;
+        } catch (err) {
+          if (isHiccup(err)) throw err; // keep the login: the next token() asks again
+          // Revoked, expired or used up: continue as a guest (leaving another tab's newer token be).
+          if (localStorage.getItem(REFRESH_KEY) === refreshToken) localStorage.removeItem(REFRESH_KEY);
+        }
+      }
+      return this.#set(await request<TokenPair>("POST", "/api/auth/guest")) as TokenPair;
+    });
   }
 
   /** The server said the access token expired (clock skew, revocation): the next token() renews. */
