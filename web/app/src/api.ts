@@ -41,18 +41,24 @@ export interface RecRow {
   items: (Pick<StreamCard, "id" | "title" | "kind" | "category" | "ownerName" | "durationSec"> & { resumeSec?: number })[];
 }
 
+/** An answer that takes longer is given up (a black-holed connection would hold a refresh, and
+ *  with it every tab's turn, for minutes): it fails as NETWORK, which callers retry. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 export async function request<T>(method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<T> {
   let res: Response;
+  let text: string;
   try {
     res = await fetch(path, {
       method,
       headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.body !== undefined ? { "content-type": "application/json" } : {}) },
       ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
+    text = await res.text();
   } catch {
     throw new ApiError("NETWORK", "The server cannot be reached", 0);
   }
-  const text = await res.text();
   let data: unknown = null;
   try {
     data = text ? JSON.parse(text) : null;
