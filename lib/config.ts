@@ -63,6 +63,7 @@ export const CONFIG = {
   auth: {
     accessTtlSec: int(5, 86400, 300, "Access token lifetime. Short: revocation also reaches every node by event."),
     refreshTtlSec: int(60, 365 * 86400, 30 * 24 * 3600, "Refresh token lifetime; each use rotates it."),
+    refreshReuseGraceSec: int(0, 300, 20, "A refresh token superseded this recently is still honoured (and rotates again) instead of counting as stolen: a client whose refresh answer was lost, or whose tabs refreshed together, is not logged out. 0: any second use revokes the session."),
     guestTtlSec: int(5, 7 * 86400, 3600, "Guest viewer token lifetime (no refresh: ask for a new guest token)."),
     scryptCost: int(1024, 1 << 20, 16384, "scrypt cost N (power of two). 16384 ~ 50 ms per hash on our machines."),
     keyGraceSec: int(5, 7 * 86400, 900, "A retired signing key still verifies for this long (>= accessTtlSec)."),

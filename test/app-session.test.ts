@@ -44,11 +44,16 @@ describe("the app's stored login", () => {
     const { context, page } = await loggedIn("tabs");
     const tabs = [page, ...(await Promise.all([1, 2, 3].map(() => context.newPage())))];
     const refreshes: number[] = [];
+    const refused: string[] = [];
     context.on("response", (r) => {
       if (r.url().endsWith("/api/auth/refresh")) refreshes.push(r.status());
+      if (r.status() >= 400 || r.url().includes("/api/auth/")) refused.push(`${String(r.status())} ${r.url()}`);
     });
+    after(() => console.log(`# refused during the four tabs: ${refused.length ? refused.join(", ") : "none"}`));
     await Promise.all(tabs.map((t) => t.goto(`${node.url}/app/`)));
-    for (const t of tabs) await shows(t, "tabs");
+    for (const [i, t] of tabs.entries()) await shows(t, "tabs").catch(async (e: unknown) => {
+      throw new Error(`tab ${String(i)}: ${String(e)}; account: ${String(await t.textContent(".account"))}; html: ${(await t.content()).slice(0, 300)}`);
+    });
     assert.deepEqual(refreshes.filter((s) => s !== 200), [], "no refresh was refused");
     // The login is still good: one more reload of every tab stays logged in.
     await Promise.all(tabs.map((t) => t.reload()));
@@ -75,9 +80,12 @@ describe("the app's stored login", () => {
     const refreshToken = await page.evaluate<string | null>(`localStorage.getItem("esh.refresh")`);
     assert.ok(refreshToken);
     assert.equal((await api(node.url, "POST", "/api/auth/logout", { refreshToken })).status, 200);
+    const refused = page.waitForResponse((r) => r.url().endsWith("/api/auth/refresh"));
     await page.reload();
-    await page.waitForFunction(`document.querySelector(".account")?.textContent === "Log in"`, undefined, { timeout: 15_000 });
-    assert.equal(await page.evaluate<string | null>(`localStorage.getItem("esh.refresh")`), null, "the dead refresh token is forgotten");
+    assert.equal((await refused).status(), 401);
+    await page.waitForResponse((r) => r.url().endsWith("/api/auth/guest"));
+    await page.waitForFunction(`localStorage.getItem("esh.refresh") === null`, undefined, { timeout: 15_000 }); // the dead token forgotten
+    assert.equal(await page.textContent(".account"), "Log in");
     await context.close();
   });
 });

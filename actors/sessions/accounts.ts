@@ -2,6 +2,13 @@
  * Users and their login sessions (the refresh-token side). A refresh token is
  * `<userId>.<sid>.<secret>`; the store keeps only a hash of the current secret and of the few
  * before it. Presenting an old secret means the token was copied: the whole session is revoked.
+ *
+ * Except within the reuse grace (`auth.refreshReuseGraceSec`, as identity providers grant): a
+ * secret superseded moments ago is still honoured, and rotates again. An honest client presents
+ * one twice when the answer to its refresh was lost (a tab reloaded mid-refresh, a network cut)
+ * or when its tabs, sharing one stored token, refresh together (one tab's storage can lag
+ * another's). A thief's copy used inside the grace branches the session; the owner's next
+ * refresh, outside it, is then a reuse and ends both.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { AppError, hasCode } from "../../lib/errors.js";
@@ -25,6 +32,8 @@ export interface LoginSession {
   sid: string;
   secretHash: string;
   previousHashes: string[];
+  /** Secrets superseded within the reuse grace, honoured until `until` (ms). */
+  graceHashes?: { hash: string; until: number }[];
   createdAt: number;
   expiresAt: number;
 }
@@ -33,6 +42,8 @@ const USERS = "users";
 const USERNAMES = "usernames";
 const SESSIONS = "login_sessions";
 const PREVIOUS_KEPT = 8;
+/** A refresh that keeps losing its compare-and-set (many at once) gives up after this many reads. */
+const CAS_TRIES = 5;
 
 export const newId = (): string => randomBytes(12).toString("base64url");
 const hashSecret = (s: string): string => createHash("sha256").update(s).digest("base64url");
@@ -89,37 +100,48 @@ export class Accounts {
   }
 
   /**
-   * Swaps a refresh token for the next one. A reused (already rotated) token revokes the
-   * session and answers TOKEN_REVOKED; the returned `reused` tells the caller to broadcast.
+   * Swaps a refresh token for the next one. A reused (already rotated) token, outside the grace,
+   * revokes the session and answers TOKEN_REVOKED; the returned `reused` tells the caller to
+   * broadcast. Concurrent refreshes with one token each get a new one (the CAS loser reads the
+   * session again, where the token is now within the grace); with no grace, the loser gets
+   * CONFLICT.
    */
-  async rotate(refreshToken: string, ttlSec: number): Promise<{ session: LoginSession; refreshToken: string } | { reused: LoginSession }> {
+  async rotate(refreshToken: string, ttlSec: number, graceMs: number): Promise<{ session: LoginSession; refreshToken: string } | { reused: LoginSession }> {
     const [userId, sid, secret, extra] = refreshToken.split(".");
     if (!userId || !sid || !secret || extra !== undefined || !isId(userId) || !isId(sid)) {
       throw new AppError("UNAUTHENTICATED", "Malformed refresh token");
     }
     const key = `${userId}.${sid}`;
-    const e = await this.#store.get<LoginSession>(SESSIONS, key);
-    if (!e || e.value.expiresAt < Date.now()) throw new AppError("TOKEN_REVOKED", "Session ended: log in again");
     const presented = hashSecret(secret);
-    if (!sameHash(presented, e.value.secretHash)) {
-      if (e.value.previousHashes.some((h) => sameHash(presented, h))) {
-        await this.#store.delete(SESSIONS, key);
-        return { reused: e.value };
+    for (let attempt = 0; ; attempt++) {
+      const e = await this.#store.get<LoginSession>(SESSIONS, key);
+      const now = Date.now();
+      if (!e || e.value.expiresAt < now) throw new AppError("TOKEN_REVOKED", "Session ended: log in again");
+      const grace = (e.value.graceHashes ?? []).filter((g) => g.until > now);
+      if (!sameHash(presented, e.value.secretHash) && !grace.some((g) => sameHash(presented, g.hash))) {
+        if (e.value.previousHashes.some((h) => sameHash(presented, h))) {
+          await this.#store.delete(SESSIONS, key);
+          return { reused: e.value };
+        }
+        throw new AppError("UNAUTHENTICATED", "Invalid refresh token");
       }
-      throw new AppError("UNAUTHENTICATED", "Invalid refresh token");
+      const next = randomBytes(32).toString("base64url");
+      const session: LoginSession = {
+        ...e.value,
+        secretHash: hashSecret(next),
+        previousHashes: [e.value.secretHash, ...e.value.previousHashes].slice(0, PREVIOUS_KEPT),
+        graceHashes: graceMs > 0 ? [{ hash: e.value.secretHash, until: now + graceMs }, ...grace].slice(0, PREVIOUS_KEPT) : [],
+        expiresAt: now + ttlSec * 1000,
+      };
+      try {
+        await this.#store.put(SESSIONS, key, session, { expect: e.revision });
+        return { session, refreshToken: `${userId}.${sid}.${next}` };
+      } catch (err) {
+        if (!hasCode(err, "CONFLICT")) throw err;
+        // Another refresh of this session won: within the grace this one may still succeed.
+        if (graceMs <= 0 || attempt >= CAS_TRIES - 1) throw new AppError("CONFLICT", "Refresh token already used");
+      }
     }
-    const next = randomBytes(32).toString("base64url");
-    const session: LoginSession = {
-      ...e.value,
-      secretHash: hashSecret(next),
-      previousHashes: [e.value.secretHash, ...e.value.previousHashes].slice(0, PREVIOUS_KEPT),
-      expiresAt: Date.now() + ttlSec * 1000,
-    };
-    // CAS: of two concurrent refreshes with the same token exactly one wins.
-    await this.#store.put(SESSIONS, key, session, { expect: e.revision }).catch(() => {
-      throw new AppError("CONFLICT", "Refresh token already used");
-    });
-    return { session, refreshToken: `${userId}.${sid}.${next}` };
   }
 
   /** Ends a session if it exists; returns whether it did. */

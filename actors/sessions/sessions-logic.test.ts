@@ -19,6 +19,9 @@ const broker = new ServiceBroker({ logger: false, nodeID: "sessions-test" });
 const revoked: Revocation[][] = [];
 let logic: SessionsLogic;
 let open: SessionsLogic;
+/** With a 1 s refresh reuse grace (the default is 20 s), and with none. */
+let graceful: SessionsLogic;
+let strict: SessionsLogic;
 
 before(async () => {
   broker.createService({ name: "listener", events: { "sessions.revoked": { handler: (ctx: { params: { list: Revocation[] } }) => void revoked.push(ctx.params.list) } } });
@@ -27,11 +30,14 @@ before(async () => {
   await logic.start();
   open = new SessionsLogic(loadConfig({ ESH_AUTH_SCRYPT_COST: "1024", DATA_DIR: dir, ESH_AUTH_OPEN_CREATOR_SIGNUP: "true" }), store, broker);
   await open.start();
+  graceful = new SessionsLogic(loadConfig({ ESH_AUTH_SCRYPT_COST: "1024", DATA_DIR: dir, ESH_AUTH_REFRESH_REUSE_GRACE_SEC: "1" }), store, broker);
+  await graceful.start();
+  strict = new SessionsLogic(loadConfig({ ESH_AUTH_SCRYPT_COST: "1024", DATA_DIR: dir, ESH_AUTH_REFRESH_REUSE_GRACE_SEC: "0" }), store, broker);
+  await strict.start();
 });
 
 after(async () => {
-  logic.stop();
-  open.stop();
+  for (const l of [logic, open, graceful, strict]) l.stop();
   await broker.stop();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
@@ -45,15 +51,42 @@ describe("SessionsLogic", () => {
   });
 
   it("refresh tokens rotate; presenting a used one revokes the whole session, on every node", async () => {
-    const first = await logic.login("patient", "patient password 1");
-    const second = await logic.refresh(first.refreshToken ?? "");
+    const first = await strict.login("patient", "patient password 1");
+    const second = await strict.refresh(first.refreshToken ?? "");
     assert.notEqual(second.refreshToken, first.refreshToken);
     const before = revoked.length;
-    await assert.rejects(logic.refresh(first.refreshToken ?? ""), (err: { type?: string }) => err.type === "TOKEN_REVOKED");
-    await assert.rejects(logic.refresh(second.refreshToken ?? ""), "the thief's copy dies with the session");
+    await assert.rejects(strict.refresh(first.refreshToken ?? ""), (err: { type?: string }) => err.type === "TOKEN_REVOKED");
+    await assert.rejects(strict.refresh(second.refreshToken ?? ""), "the thief's copy dies with the session");
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(revoked.length, before + 1, "sessions.revoked was broadcast");
-    assert.ok((await logic.activeRevocations()).length >= 1);
+    assert.ok((await strict.activeRevocations()).length >= 1);
+  });
+
+  it("with no reuse grace, of two refreshes with one token exactly one wins; the other gets CONFLICT", async () => {
+    const s = await strict.login("patient", "patient password 1");
+    const both = await Promise.allSettled([strict.refresh(s.refreshToken ?? ""), strict.refresh(s.refreshToken ?? "")]);
+    assert.equal(both.filter((r) => r.status === "fulfilled").length, 1);
+    const lost = both.find((r) => r.status === "rejected");
+    assert.ok(lost?.status === "rejected" && ["CONFLICT", "TOKEN_REVOKED"].includes((lost.reason as { type?: string }).type ?? ""));
+  });
+
+  it("within the reuse grace a superseded token rotates again (a lost answer, tabs refreshing together); past it, it is a reuse and ends the session", async () => {
+    const first = await graceful.login("patient", "patient password 1");
+    const second = await graceful.refresh(first.refreshToken ?? "");
+    // The answer to that refresh was lost: the client presents the first token again.
+    const again = await graceful.refresh(first.refreshToken ?? "");
+    assert.ok(![first.refreshToken, second.refreshToken].includes(again.refreshToken), "a new token, not a copy of one given before");
+    // Four tabs at once with the newest token: each gets a token of the same session.
+    const tabs = await Promise.all([1, 2, 3, 4].map(() => graceful.refresh(again.refreshToken ?? "")));
+    assert.equal(new Set(tabs.map((t) => t.refreshToken)).size, 4);
+    const last = await graceful.refresh(tabs[3]?.refreshToken ?? "");
+    await new Promise((r) => setTimeout(r, 1100));
+    const before = revoked.length;
+    // Past the grace, the first token again: copied. The session ends, the newest token with it.
+    await assert.rejects(graceful.refresh(first.refreshToken ?? ""), (err: { type?: string }) => err.type === "TOKEN_REVOKED");
+    await assert.rejects(graceful.refresh(last.refreshToken ?? ""), (err: { type?: string }) => err.type === "TOKEN_REVOKED");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(revoked.length, before + 1, "sessions.revoked was broadcast");
   });
 
   it("a role change revokes the user's sessions (their tokens carry the old role)", async () => {

@@ -93,7 +93,7 @@ export class SessionsLogic {
   }
 
   async refresh(refreshToken: string): Promise<TokenPair> {
-    const r = await this.#accounts.rotate(refreshToken, this.#cfg.auth.refreshTtlSec);
+    const r = await this.#accounts.rotate(refreshToken, this.#cfg.auth.refreshTtlSec, this.#cfg.auth.refreshReuseGraceSec * 1000);
     if ("reused" in r) {
       this.#sec.event("token.reused", { user: r.reused.userId, sid: r.reused.sid, action: "session revoked" });
       await this.#revoke([r.reused.sid]);
@@ -114,7 +114,7 @@ export class SessionsLogic {
     const [userId, sid] = refreshToken?.split(".") ?? [];
     if (userId && sid && isId(userId) && isId(sid)) {
       // Only the holder of the token's secret may end it; rotate() checks the secret.
-      const r = await this.#accounts.rotate(refreshToken ?? "", this.#cfg.auth.refreshTtlSec).catch(() => undefined);
+      const r = await this.#accounts.rotate(refreshToken ?? "", this.#cfg.auth.refreshTtlSec, this.#cfg.auth.refreshReuseGraceSec * 1000).catch(() => undefined);
       if (r && !("reused" in r)) await this.#accounts.closeSession(userId, sid);
       if (r) sids.push(sid);
     }

@@ -5,10 +5,12 @@
  * answer, so an expiring session never interrupts what the user is doing (typed chat stays in
  * its input: nothing here reloads the page).
  *
- * The server revokes a session whose refresh token is presented twice, so the tabs of one
- * browser, which share the stored token, take turns: a refresh runs under a Web Lock and uses
- * the token stored when its turn comes (the one the tab before it got). Only the server's "this
- * login is over" (an answer that is not worth repeating: 401, 409) forgets the stored token; a
+ * The server revokes a session whose refresh token is presented twice (past a short reuse
+ * grace), so the tabs of one browser, which share the stored token, take turns: a refresh runs
+ * under a Web Lock and uses the token stored when its turn comes, and the stored token is the
+ * newest one the server gave. (A tab's view of localStorage may lag another tab's write by a
+ * moment; the grace covers that, and an answer lost to a reload mid-refresh.) Only the server's
+ * "this login is over" (an answer not worth repeating: 401, 409) forgets the stored token; a
  * hiccup (offline, 429, 5xx) keeps it, and `restore()` asks again until the server answers.
  */
 import { isRetryable, retryDelayMs } from "../../../protocol/errors";
