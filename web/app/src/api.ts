@@ -48,16 +48,21 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export async function request<T>(method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<T> {
   let res: Response;
   let text: string;
+  // Not AbortSignal.timeout: browsers this build runs on (Safari 15, Chrome < 103) lack it.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
   try {
     res = await fetch(path, {
       method,
       headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.body !== undefined ? { "content-type": "application/json" } : {}) },
       ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      signal: abort.signal,
     });
     text = await res.text();
   } catch {
     throw new ApiError("NETWORK", "The server cannot be reached", 0);
+  } finally {
+    clearTimeout(timer);
   }
   let data: unknown = null;
   try {

@@ -13,14 +13,14 @@ import { Watch } from "./pages/Watch";
 import { Notifications } from "./components/Notifications";
 import { href, interceptLinks, useRoute } from "./router";
 import { session } from "./session";
+import { useExternal } from "./external";
 import { enableSpatialNavigation, tvMode } from "./tv";
 import "./styles.css";
 import { isId } from "../../../protocol/ids";
 
 /** Re-renders the caller when the user logs in or out, or a guest token arrives. */
 function useSession(): void {
-  const [, redraw] = useState(0);
-  useEffect(() => session.on(() => redraw((n) => n + 1)), []);
+  useExternal((changed) => session.on(changed), () => session.version);
 }
 
 function Account() {

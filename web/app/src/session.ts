@@ -13,7 +13,7 @@
  * "this login is over" (an answer not worth repeating: 401, 409) forgets the stored token; a
  * hiccup (offline, 429, 5xx) keeps it, and `restore()` asks again until the server answers.
  */
-import { isRetryable, retryDelayMs } from "../../../protocol/errors";
+import { isErrorCode, retryDelayMs } from "../../../protocol/errors";
 import { ApiError, request } from "./api";
 
 interface TokenPair {
@@ -27,17 +27,39 @@ type Listener = (s: Session) => void;
 
 const REFRESH_KEY = "esh.refresh";
 const EARLY_SEC = 20;
-/** `restore()`'s waits after a hiccup: full jitter below 1 s, doubling to 30 s. */
+/** `restore()`'s waits after a hiccup: full jitter below 1 s, doubling to 30 s; a wait the
+ *  server names is kept within [0.25 s, 60 s] and spread by a quarter either way. */
 const RESTORE_BASE_MS = 1000;
 const RESTORE_MAX_MS = 30_000;
+const SERVER_WAIT_MS = [250, 60_000] as const;
 
-/** Whether asking again can succeed: offline, a server fault, or a code that says so. */
-const isHiccup = (err: unknown): boolean => !(err instanceof ApiError) || err.status === 0 || err.status >= 500 || isRetryable(err.code);
+/** Our server's "this login is over" (revoked, expired, malformed: 400/401 with one of our
+ *  codes): the stored token is forgotten. Anything else (offline, a proxy's page, 403/404 from
+ *  something in the way, 409, 429, 5xx) may pass: the login is kept and asked for again. */
+const isFinal = (err: unknown): boolean => err instanceof ApiError && (err.status === 400 || err.status === 401) && isErrorCode(err.code);
 
-/** Runs `fn` while no other tab of this origin runs a refresh (Web Locks; in a page that has
- *  none, an insecure context, it runs at once and two tabs may still race). */
+function restoreWait(err: unknown, attempt: number): number {
+  const backoff = Math.random() * Math.min(RESTORE_BASE_MS * 2 ** Math.min(attempt, 10), RESTORE_MAX_MS);
+  const named = retryDelayMs(err instanceof ApiError ? err.data : undefined, -1);
+  if (named < 0) return backoff;
+  return Math.min(SERVER_WAIT_MS[1], Math.max(SERVER_WAIT_MS[0], named)) * (0.75 + 0.5 * Math.random());
+}
+
+/** Runs `fn` while no other tab of this origin refreshes, logs in or out (Web Locks; in a page
+ *  that has none, an insecure context, it runs at once and the server's reuse grace is what
+ *  keeps two tabs refreshing together logged in). */
 function oneTabAtATime<T>(fn: () => Promise<T>): Promise<T> {
-  return typeof navigator.locks === "undefined" ? fn() : navigator.locks.request("esh.refresh", fn);
+  const locks = navigator.locks as LockManager | undefined;
+  return locks ? locks.request("esh.refresh", fn) : fn();
+}
+
+/** A token pair, or a MALFORMED_ANSWER error (kept as a hiccup: the login stays). */
+async function pair(path: string, body?: unknown): Promise<TokenPair> {
+  const p = await request<TokenPair | null>("POST", path, body === undefined ? {} : { body });
+  if (typeof p?.accessToken !== "string" || typeof p.accessExpiresAt !== "number" || typeof p.user !== "object") {
+    throw new ApiError("MALFORMED_ANSWER", "The server's token answer was not a token pair", 200);
+  }
+  return p;
 }
 
 export class Session {
@@ -45,6 +67,9 @@ export class Session {
   #early = EARLY_SEC;
   #pending: Promise<TokenPair> | undefined;
   readonly #listeners = new Set<Listener>();
+
+  /** Counts changes (login, logout, renewal), for screens that re-read on a change. */
+  version = 0;
 
   get user(): TokenPair["user"] | undefined {
     return this.#pair?.user;
@@ -59,25 +84,29 @@ export class Session {
     return () => this.#listeners.delete(l);
   }
 
-  #set(p: TokenPair | undefined): TokenPair | undefined {
+  #set(p: TokenPair | undefined): void {
     this.#pair = p;
+    this.version++;
     // Renew 20 s ahead, or a third of the lifetime ahead when tokens are shorter-lived than that.
     if (p) this.#early = Math.min(EARLY_SEC, Math.max(1, (p.accessExpiresAt - Date.now() / 1000) / 3));
     if (p?.refreshToken) localStorage.setItem(REFRESH_KEY, p.refreshToken);
     for (const l of this.#listeners) l(this);
-    return p;
   }
 
+  /** Logs in; in turn with the tabs' refreshes, so none of them stores the old login after it. */
   async login(username: string, password: string): Promise<void> {
-    this.#set(await request<TokenPair>("POST", "/api/auth/login", { body: { username, password } }));
+    await oneTabAtATime(async () => this.#set(await pair("/api/auth/login", { username, password })));
   }
 
   async logout(): Promise<void> {
-    const refreshToken = localStorage.getItem(REFRESH_KEY) ?? undefined;
-    localStorage.removeItem(REFRESH_KEY);
-    const token = this.#pair?.accessToken;
-    this.#set(undefined);
-    await request("POST", "/api/auth/logout", { ...(token ? { token } : {}), body: refreshToken ? { refreshToken } : {} }).catch(() => undefined);
+    const ended = await oneTabAtATime(() => {
+      const refreshToken = localStorage.getItem(REFRESH_KEY) ?? undefined;
+      localStorage.removeItem(REFRESH_KEY);
+      const token = this.#pair?.accessToken;
+      this.#set(undefined);
+      return Promise.resolve({ refreshToken, token });
+    });
+    await request("POST", "/api/auth/logout", { ...(ended.token ? { token: ended.token } : {}), body: ended.refreshToken ? { refreshToken: ended.refreshToken } : {} }).catch(() => undefined);
   }
 
   /** A valid access token: refreshed (or a guest token fetched) when missing or about to expire. */
@@ -96,26 +125,34 @@ export class Session {
         await this.token();
         return;
       } catch (err) {
-        const backoff = Math.random() * Math.min(RESTORE_BASE_MS * 2 ** Math.min(attempt, 10), RESTORE_MAX_MS);
-        await new Promise((r) => setTimeout(r, retryDelayMs(err instanceof ApiError ? err.data : undefined, backoff)));
+        if (isFinal(err)) return; // not even a guest token: nothing asking again would change
+        await new Promise((r) => setTimeout(r, restoreWait(err, attempt)));
       }
     }
   }
 
   #renew(): Promise<TokenPair> {
     return oneTabAtATime(async () => {
+      const fresh = this.#pair;
+      // A login, or another call's renewal, while this one waited for its turn.
+      if (fresh && fresh.accessExpiresAt - Date.now() / 1000 > this.#early) return fresh;
       // Read now, not before the turn: the tab before this one rotated it.
-      const refreshToken = localStorage.getItem(REFRESH_KEY);
-      if (refreshToken) {
+      let refreshToken = localStorage.getItem(REFRESH_KEY);
+      while (refreshToken) {
         try {
-          return this.#set(await request<TokenPair>("POST", "/api/auth/refresh", { body: { refreshToken } })) as TokenPair;
+          const p = await pair("/api/auth/refresh", { refreshToken });
+          this.#set(p);
+          return p;
         } catch (err) {
-          if (isHiccup(err)) throw err; // keep the login: the next token() asks again
-          // Revoked, expired or used up: continue as a guest (leaving another tab's newer token be).
-          if (localStorage.getItem(REFRESH_KEY) === refreshToken) localStorage.removeItem(REFRESH_KEY);
+          if (!isFinal(err)) throw err; // keep the login: the next token() asks again
+          const now = localStorage.getItem(REFRESH_KEY);
+          if (now === refreshToken) localStorage.removeItem(REFRESH_KEY); // revoked, expired: a guest now
+          refreshToken = now !== refreshToken ? now : null; // another tab stored a newer one: that one
         }
       }
-      return this.#set(await request<TokenPair>("POST", "/api/auth/guest")) as TokenPair;
+      const p = await pair("/api/auth/guest");
+      this.#set(p);
+      return p;
     });
   }
 

@@ -30,6 +30,9 @@ export function telemetry(): Telemetry {
       for (const f of exits) f();
     },
   });
-  void session.token().then((t) => (lastToken = t));
+  session.token().then(
+    (t) => (lastToken = t),
+    () => undefined, // offline: the first send fetches one
+  );
   return shared;
 }

@@ -8,15 +8,15 @@ import type { Notification } from "../../../../protocol/notifications";
 import { href } from "../router";
 import { session } from "../session";
 import { socket } from "../socket";
+import { useExternal } from "../external";
 
 const SHOWN = 5;
 const GONE_AFTER_MS = 60_000;
 
 export function Notifications() {
   const [items, setItems] = useState<Notification[]>([]);
-  const [online, setOnline] = useState(socket.online);
-  const loggedIn = session.loggedIn;
-  useEffect(() => socket.onState(setOnline), []);
+  const online = useExternal((changed) => socket.onState(changed), () => socket.online);
+  const loggedIn = useExternal((changed) => session.on(changed), () => session.loggedIn);
   useEffect(() => {
     if (!loggedIn) return;
     socket.start();

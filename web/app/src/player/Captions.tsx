@@ -21,7 +21,8 @@ export function useCaptionTracks(streamId: string, captions: readonly Caption[])
     const life = { live: true };
     const urls: string[] = [];
     void (async () => {
-      const token = await session.token();
+      const token = await session.token().catch(() => undefined);
+      if (token === undefined) return; // the server unreachable: no captions, the video plays on
       const got = await Promise.all(
         captions.map(async (c) => {
           const r = await fetch(`/vod/${encodeURIComponent(streamId)}/subs/${encodeURIComponent(c.lang)}.vtt`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);

@@ -5,6 +5,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { createPlayer, keyboard, type Player } from "../lib/player";
+import { errorText } from "../api";
 import { session } from "../session";
 import { telemetry } from "../telemetry";
 import { CaptionsMenu, useCaptionTracks, type Caption } from "./Captions";
@@ -28,7 +29,7 @@ export default function HlsPlayer({ streamId, live, bufferSec, startSec, caption
     let p: Player | undefined;
     let view: ReturnType<ReturnType<typeof telemetry>["watch"]> | undefined;
     const src = `/${live ? "live" : "vod"}/${encodeURIComponent(streamId)}/master.m3u8`;
-    void (async () => {
+    (async () => {
       if (live) await waitForPlaylist(src, () => life.gone, () => setState("starting…"));
       const token = await session.token();
       const el = video.current;
@@ -56,7 +57,9 @@ export default function HlsPlayer({ streamId, live, bufferSec, startSec, caption
       keyboard(el, el); // shortcuts while the video has focus: arrows elsewhere navigate (TV)
       el.onplaying = () => setState("playing");
       el.onwaiting = () => setState("buffering");
-    })();
+    })().catch((err: unknown) => {
+      if (!life.gone) setState(`cannot start: ${errorText(err)}`); // the server unreachable: no token, no playlist
+    });
     return () => {
       life.gone = true;
       // The view ends with the player (navigating away in the app), before the player lets go of
