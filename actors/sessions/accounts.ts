@@ -9,6 +9,12 @@
  * or when its tabs, sharing one stored token, refresh together (one tab's storage can lag
  * another's). A thief's copy used inside the grace branches the session; the owner's next
  * refresh, outside it, is then a reuse and ends both.
+ *
+ * Any other secret presented for a live session ends it too, not only one still in the short
+ * history: a thief who refreshed often enough to push the owner's secret out of the history must
+ * not turn the owner's next refresh into a mere "invalid" while the stolen branch lives on.
+ * Whoever presents a wrong secret has seen the session's ids in one of its tokens, so its secrets
+ * are out. The judgement is made on a read proven current (a replica may lag the last rotation).
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { AppError, hasCode } from "../../lib/errors.js";
@@ -100,13 +106,13 @@ export class Accounts {
   }
 
   /**
-   * Swaps a refresh token for the next one. A reused (already rotated) token, outside the grace,
-   * revokes the session and answers TOKEN_REVOKED; the returned `reused` tells the caller to
-   * broadcast. Concurrent refreshes with one token each get a new one (the CAS loser reads the
-   * session again, where the token is now within the grace); with no grace, the loser gets
-   * CONFLICT.
+   * Swaps a refresh token for the next one. A secret that is neither the current one nor within
+   * the grace ends the session: the returned `reused` tells the caller to revoke and broadcast
+   * (`known`: it was one of the session's earlier secrets, not a guess). Concurrent refreshes with
+   * one token each get a new one (the CAS loser reads the session again, where the token is now
+   * within the grace); with no grace, the loser gets CONFLICT.
    */
-  async rotate(refreshToken: string, ttlSec: number, graceMs: number): Promise<{ session: LoginSession; refreshToken: string } | { reused: LoginSession }> {
+  async rotate(refreshToken: string, ttlSec: number, graceMs: number): Promise<{ session: LoginSession; refreshToken: string } | { reused: LoginSession; known: boolean }> {
     const [userId, sid, secret, extra] = refreshToken.split(".");
     if (!userId || !sid || !secret || extra !== undefined || !isId(userId) || !isId(sid)) {
       throw new AppError("UNAUTHENTICATED", "Malformed refresh token");
@@ -119,11 +125,13 @@ export class Accounts {
       if (!e || e.value.expiresAt < now) throw new AppError("TOKEN_REVOKED", "Session ended: log in again");
       const grace = (e.value.graceHashes ?? []).filter((g) => g.until > now);
       if (!sameHash(presented, e.value.secretHash) && !grace.some((g) => sameHash(presented, g.hash))) {
-        if (e.value.previousHashes.some((h) => sameHash(presented, h))) {
-          await this.#store.delete(SESSIONS, key);
-          return { reused: e.value };
+        if (!(await this.#current(key, e))) {
+          if (attempt >= CAS_TRIES - 1) throw new AppError("UNAVAILABLE", "The session store did not settle: retry");
+          await new Promise((r) => setTimeout(r, 20 * (attempt + 1))); // a lagging replica catches up
+          continue;
         }
-        throw new AppError("UNAUTHENTICATED", "Invalid refresh token");
+        await this.#store.delete(SESSIONS, key);
+        return { reused: e.value, known: e.value.previousHashes.some((h) => sameHash(presented, h)) };
       }
       const next = randomBytes(32).toString("base64url");
       const session: LoginSession = {
@@ -142,6 +150,18 @@ export class Accounts {
         if (graceMs <= 0 || attempt >= CAS_TRIES - 1) throw new AppError("CONFLICT", "Refresh token already used");
       }
     }
+  }
+
+  /** Whether this read of a session is its latest: rewriting it unchanged on its revision
+   *  succeeds only then (a compare-and-set is decided where the writes are ordered). */
+  async #current(key: string, e: Entry<LoginSession>): Promise<boolean> {
+    return this.#store.put(SESSIONS, key, e.value, { expect: e.revision }).then(
+      () => true,
+      (err: unknown) => {
+        if (hasCode(err, "CONFLICT")) return false;
+        throw err;
+      },
+    );
   }
 
   /** Ends a session if it exists; returns whether it did. */

@@ -9,6 +9,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ServiceBroker } from "moleculer";
 import { loadConfig } from "../../lib/config.js";
+import { AppError } from "../../lib/errors.js";
 import type { Revocation } from "../../lib/revocations.js";
 import { SqliteStore } from "../../store/store-sqlite.js";
 import { SessionsLogic } from "./sessions-logic.js";
@@ -19,9 +20,18 @@ const broker = new ServiceBroker({ logger: false, nodeID: "sessions-test" });
 const revoked: Revocation[][] = [];
 let logic: SessionsLogic;
 let open: SessionsLogic;
-/** With a 1 s refresh reuse grace (the default is 20 s), and with none. */
+/** With a 2 s refresh reuse grace (the default is 20 s), and with none. */
 let graceful: SessionsLogic;
 let strict: SessionsLogic;
+/** The store, with its reads failing (UNAVAILABLE) while `storeDown` is set. */
+let storeDown = false;
+const downable = new Proxy(store, {
+  get(target, prop, receiver) {
+    if (prop === "get" && storeDown) return () => Promise.reject(new AppError("UNAVAILABLE", "store unavailable: test"));
+    const v: unknown = Reflect.get(target, prop, receiver);
+    return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+  },
+});
 
 before(async () => {
   broker.createService({ name: "listener", events: { "sessions.revoked": { handler: (ctx: { params: { list: Revocation[] } }) => void revoked.push(ctx.params.list) } } });
@@ -30,7 +40,7 @@ before(async () => {
   await logic.start();
   open = new SessionsLogic(loadConfig({ ESH_AUTH_SCRYPT_COST: "1024", DATA_DIR: dir, ESH_AUTH_OPEN_CREATOR_SIGNUP: "true" }), store, broker);
   await open.start();
-  graceful = new SessionsLogic(loadConfig({ ESH_AUTH_SCRYPT_COST: "1024", DATA_DIR: dir, ESH_AUTH_REFRESH_REUSE_GRACE_SEC: "1" }), store, broker);
+  graceful = new SessionsLogic(loadConfig({ ESH_AUTH_SCRYPT_COST: "1024", DATA_DIR: dir, ESH_AUTH_REFRESH_REUSE_GRACE_SEC: "2" }), downable, broker);
   await graceful.start();
   strict = new SessionsLogic(loadConfig({ ESH_AUTH_SCRYPT_COST: "1024", DATA_DIR: dir, ESH_AUTH_REFRESH_REUSE_GRACE_SEC: "0" }), store, broker);
   await strict.start();
@@ -80,13 +90,53 @@ describe("SessionsLogic", () => {
     const tabs = await Promise.all([1, 2, 3, 4].map(() => graceful.refresh(again.refreshToken ?? "")));
     assert.equal(new Set(tabs.map((t) => t.refreshToken)).size, 4);
     const last = await graceful.refresh(tabs[3]?.refreshToken ?? "");
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, 2100));
     const before = revoked.length;
     // Past the grace, the first token again: copied. The session ends, the newest token with it.
     await assert.rejects(graceful.refresh(first.refreshToken ?? ""), (err: { type?: string }) => err.type === "TOKEN_REVOKED");
     await assert.rejects(graceful.refresh(last.refreshToken ?? ""), (err: { type?: string }) => err.type === "TOKEN_REVOKED");
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(revoked.length, before + 1, "sessions.revoked was broadcast");
+  });
+
+  it("a thief cannot keep a stolen token's grace alive by presenting it again and again", async () => {
+    const owner = await graceful.login("patient", "patient password 1");
+    const stolen = owner.refreshToken ?? "";
+    await graceful.refresh(stolen); // the owner refreshes: `stolen` is in its 2 s grace
+    const started = Date.now();
+    // Presented every 400 ms, each time honoured, until 2 s after it was superseded: then refused.
+    let refusedAt = 0;
+    while (Date.now() - started < 4000) {
+      const r = await graceful.refresh(stolen).catch((err: unknown) => err as { type?: string });
+      if ("type" in r) {
+        assert.equal(r.type, "TOKEN_REVOKED");
+        refusedAt = Date.now() - started;
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 400));
+    }
+    assert.ok(refusedAt >= 1900 && refusedAt < 3000, `the grace ran from the owner's refresh, not from each presentation: refused at ${String(refusedAt)} ms`);
+  });
+
+  it("a thief who refreshes past the history cannot leave the owner merely 'invalid': the owner's next refresh ends the thief's branch too", async () => {
+    const owner = await strict.login("patient", "patient password 1");
+    let thief = await strict.refresh(owner.refreshToken ?? ""); // stolen and used first
+    for (let i = 0; i < 12; i++) thief = await strict.refresh(thief.refreshToken ?? ""); // the owner's secret leaves the history
+    const before = revoked.length;
+    await assert.rejects(strict.refresh(owner.refreshToken ?? ""), (err: { type?: string }) => err.type === "TOKEN_REVOKED");
+    await assert.rejects(strict.refresh(thief.refreshToken ?? ""), (err: { type?: string }) => err.type === "TOKEN_REVOKED", "the stolen branch is over");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(revoked.length, before + 1, "revoked on every node");
+  });
+
+  it("logout with the refresh token ends its session; a store that cannot answer is an error, not 'nothing to log out'", async () => {
+    const s = await graceful.login("patient", "patient password 1");
+    storeDown = true;
+    await assert.rejects(graceful.logout(undefined, s.refreshToken), (err: { type?: string }) => err.type === "UNAVAILABLE");
+    storeDown = false;
+    assert.deepEqual(await graceful.logout(undefined, s.refreshToken), { revoked: 1 });
+    await assert.rejects(graceful.refresh(s.refreshToken ?? ""), (err: { type?: string }) => err.type === "TOKEN_REVOKED");
+    await assert.rejects(graceful.logout(undefined, s.refreshToken), (err: { type?: string }) => err.type === "UNAUTHENTICATED", "already over: nothing to log out");
   });
 
   it("a role change revokes the user's sessions (their tokens carry the old role)", async () => {

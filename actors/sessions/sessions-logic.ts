@@ -7,7 +7,7 @@ import type { Caller, Principal, Role } from "../../lib/identity.js";
 import type { Revocation } from "../../lib/revocations.js";
 import { signAccessToken } from "../../lib/tokens.js";
 import type { Store } from "../../store/index.js";
-import { Accounts, newId, publicUser, type PublicUser, type User } from "./accounts.js";
+import { Accounts, newId, publicUser, type LoginSession, type PublicUser, type User } from "./accounts.js";
 import { Keyring } from "./keyring.js";
 import { decoyHash, hashPassword, verifyPassword } from "./passwords.js";
 import { isId } from "../../protocol/ids.js";
@@ -95,8 +95,7 @@ export class SessionsLogic {
   async refresh(refreshToken: string): Promise<TokenPair> {
     const r = await this.#accounts.rotate(refreshToken, this.#cfg.auth.refreshTtlSec, this.#cfg.auth.refreshReuseGraceSec * 1000);
     if ("reused" in r) {
-      this.#sec.event("token.reused", { user: r.reused.userId, sid: r.reused.sid, action: "session revoked" });
-      await this.#revoke([r.reused.sid]);
+      await this.#endReused(r);
       throw new AppError("TOKEN_REVOKED", "Refresh token reused: the session was revoked");
     }
     const user = await this.#accounts.byId(r.session.userId);
@@ -113,14 +112,27 @@ export class SessionsLogic {
     }
     const [userId, sid] = refreshToken?.split(".") ?? [];
     if (userId && sid && isId(userId) && isId(sid)) {
-      // Only the holder of the token's secret may end it; rotate() checks the secret.
-      const r = await this.#accounts.rotate(refreshToken ?? "", this.#cfg.auth.refreshTtlSec, this.#cfg.auth.refreshReuseGraceSec * 1000).catch(() => undefined);
-      if (r && !("reused" in r)) await this.#accounts.closeSession(userId, sid);
+      // Only the holder of the token's secret may end it; rotate() checks the secret (a wrong
+      // one ends the session too, as a reuse). A session already over has nothing to end; a
+      // store that cannot answer is the caller's to retry, not a silent "nothing to log out".
+      const r = await this.#accounts.rotate(refreshToken ?? "", this.#cfg.auth.refreshTtlSec, this.#cfg.auth.refreshReuseGraceSec * 1000).catch((err: unknown) => {
+        if (hasCode(err, "TOKEN_REVOKED") || hasCode(err, "UNAUTHENTICATED")) return undefined;
+        throw err;
+      });
+      if (r && "reused" in r) await this.#endReused(r);
+      else if (r) await this.#accounts.closeSession(userId, sid);
       if (r) sids.push(sid);
     }
     if (sids.length === 0) throw new AppError("UNAUTHENTICATED", "Nothing to log out: send a token or a refresh token");
     await this.#revoke(sids);
     return { revoked: sids.length };
+  }
+
+  /** A session whose secrets are out (an earlier one presented again, or a wrong one): logged,
+   *  and its tokens revoked on every node. */
+  async #endReused(r: { reused: LoginSession; known: boolean }): Promise<void> {
+    this.#sec.event("token.reused", { user: r.reused.userId, sid: r.reused.sid, secret: r.known ? "an earlier one" : "unknown", action: "session revoked" });
+    await this.#revoke([r.reused.sid]);
   }
 
   async me(caller: Caller | undefined): Promise<{ principal: Principal; user?: PublicUser }> {

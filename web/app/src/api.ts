@@ -45,12 +45,12 @@ export interface RecRow {
  *  with it every tab's turn, for minutes): it fails as NETWORK, which callers retry. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
-export async function request<T>(method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<T> {
+export async function request<T>(method: string, path: string, opts: { token?: string; body?: unknown; timeoutMs?: number } = {}): Promise<T> {
   let res: Response;
   let text: string;
   // Not AbortSignal.timeout: browsers this build runs on (Safari 15, Chrome < 103) lack it.
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
+  const timer = setTimeout(() => abort.abort(), opts.timeoutMs ?? REQUEST_TIMEOUT_MS);
   try {
     res = await fetch(path, {
       method,

@@ -9,9 +9,9 @@
  * grace), so the tabs of one browser, which share the stored token, take turns: a refresh runs
  * under a Web Lock and uses the token stored when its turn comes, and the stored token is the
  * newest one the server gave. (A tab's view of localStorage may lag another tab's write by a
- * moment; the grace covers that, and an answer lost to a reload mid-refresh.) Only the server's
- * "this login is over" (an answer not worth repeating: 401, 409) forgets the stored token; a
- * hiccup (offline, 429, 5xx) keeps it, and `restore()` asks again until the server answers.
+ * moment; the grace covers that, and an answer lost to a reload mid-refresh.) Only our server's
+ * "this login is over" (400/401) forgets the stored token; a hiccup (offline, 409, 429, 5xx, a
+ * proxy's page) keeps it, and `restore()` asks again until the server answers.
  */
 import { isErrorCode, retryDelayMs } from "../../../protocol/errors";
 import { ApiError, request } from "./api";
@@ -33,6 +33,21 @@ const RESTORE_BASE_MS = 1000;
 const RESTORE_MAX_MS = 30_000;
 const SERVER_WAIT_MS = [250, 60_000] as const;
 
+/** The refresh, asked again at once when its answer did not come (no answer, or the gateway's
+ *  TIMEOUT: the sessions actor may have rotated it). A refusal that came (429, 503) did not
+ *  rotate anything: `restore()` waits as it says. */
+async function refreshed(refreshToken: string): Promise<TokenPair> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await pair("/api/auth/refresh", { refreshToken }, REFRESH_TIMEOUT_MS);
+    } catch (err) {
+      const unanswered = err instanceof ApiError && (err.status === 0 || err.status === 504);
+      if (!unanswered || attempt >= REFRESH_TRIES) throw err;
+      await new Promise((r) => setTimeout(r, REFRESH_PAUSE_MS));
+    }
+  }
+}
+
 /** Our server's "this login is over" (revoked, expired, malformed: 400/401 with one of our
  *  codes): the stored token is forgotten. Anything else (offline, a proxy's page, 403/404 from
  *  something in the way, 409, 429, 5xx) may pass: the login is kept and asked for again. */
@@ -53,9 +68,16 @@ function oneTabAtATime<T>(fn: () => Promise<T>): Promise<T> {
   return locks ? locks.request("esh.refresh", fn) : fn();
 }
 
+/** A refresh whose answer did not come may still have rotated the token on the server, which
+ *  honours the old one for its reuse grace only (20 s by default): it is asked again at once,
+ *  within the turn, REFRESH_TRIES times in REFRESH_TIMEOUT_MS each, a second apart (17 s at most). */
+const REFRESH_TRIES = 3;
+const REFRESH_TIMEOUT_MS = 5000;
+const REFRESH_PAUSE_MS = 1000;
+
 /** A token pair, or a MALFORMED_ANSWER error (kept as a hiccup: the login stays). */
-async function pair(path: string, body?: unknown): Promise<TokenPair> {
-  const p = await request<TokenPair | null>("POST", path, body === undefined ? {} : { body });
+async function pair(path: string, body?: unknown, timeoutMs?: number): Promise<TokenPair> {
+  const p = await request<TokenPair | null>("POST", path, { ...(body === undefined ? {} : { body }), ...(timeoutMs ? { timeoutMs } : {}) });
   if (typeof p?.accessToken !== "string" || typeof p.accessExpiresAt !== "number" || typeof p.user !== "object") {
     throw new ApiError("MALFORMED_ANSWER", "The server's token answer was not a token pair", 200);
   }
@@ -140,7 +162,7 @@ export class Session {
       let refreshToken = localStorage.getItem(REFRESH_KEY);
       while (refreshToken) {
         try {
-          const p = await pair("/api/auth/refresh", { refreshToken });
+          const p = await refreshed(refreshToken);
           this.#set(p);
           return p;
         } catch (err) {
