@@ -146,11 +146,30 @@ export class JetStreamStore implements Store {
     const probe = this.#nc.jetstream({ timeout: PROBE_TIMEOUT_MS });
     const deadline = Date.now() + LEADER_WAIT_MS;
     for (;;) {
-      const info = await kv.status().then((s) => s.streamInfo, () => undefined);
-      // A leader, and this connection's server already routes the bucket's requests.
-      const ready = Boolean(info?.cluster?.leader) && (await probe.views.kv(name, { bindOnly: true }).then((b) => b.get("-probe")).then(() => true, () => false));
+      const cluster = await kv.status().then((s) => s.streamInfo.cluster, () => undefined);
+      // A leader whose followers have all joined and caught up (a write is stored once a quorum
+      // has it: before they join, a write can wait out the request timeout), and this
+      // connection's server already routes the bucket's requests.
+      const peers = cluster?.replicas ?? [];
+      const settled = Boolean(cluster?.leader) && peers.length >= this.#opts.replicas - 1 && peers.every((p) => p.current && !p.offline);
+      const ready = settled && (await probe.views.kv(name, { bindOnly: true }).then((b) => b.get("-probe")).then(() => true, () => false));
       if (ready || Date.now() >= deadline) return kv;
       await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Opens (creating if need be) a bucket. Two nodes creating one replicated bucket at once:
+   *  the cluster's meta leader may leave one request unanswered (a TIMEOUT) while it creates
+   *  the stream for the other. Creating an existing bucket with the same settings is a no-op, so
+   *  a timed-out or unanswered open is asked again (OPEN_TRIES in all). */
+  async #open(name: string): Promise<KV> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#nc.jetstream().views.kv(name, { history: 1, replicas: this.#opts.replicas });
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (attempt >= OPEN_TRIES || !(code === "TIMEOUT" || isNoResponders(err))) throw err;
+      }
     }
   }
 
@@ -158,7 +177,7 @@ export class JetStreamStore implements Store {
     let kv = this.#buckets.get(collection);
     if (!kv) {
       const name = `${this.#opts.namespace}_${collection}`;
-      kv = this.#nc.jetstream().views.kv(name, { history: 1, replicas: this.#opts.replicas }).then((b) => this.#led(name, b));
+      kv = this.#open(name).then((b) => this.#led(name, b));
       // A failed open (NATS down at that moment) must not be cached for ever.
       kv.catch(() => this.#buckets.delete(collection));
       this.#buckets.set(collection, kv);
@@ -167,11 +186,12 @@ export class JetStreamStore implements Store {
   }
 }
 
-/** A replicated bucket just created has no stream leader for a moment: its first reads and
- *  writes would get 503 or wait out the 5 s request timeout (a cold room's first joins did).
- *  Opening it waits until the stream has a leader and answers a read through this connection
- *  (at most LEADER_WAIT_MS). */
+/** A replicated bucket just created has no stream leader for a moment, and its followers join
+ *  after: its first reads and writes would get 503 or wait out the 5 s request timeout (a cold
+ *  room's first joins did). Opening it waits until the stream has a leader, every follower is
+ *  current, and it answers a read through this connection (at most LEADER_WAIT_MS). */
 const LEADER_WAIT_MS = 5000;
+const OPEN_TRIES = 3;
 const PROBE_TIMEOUT_MS = 300;
 
 function toEntry<T>(e: KvEntry | null): Entry<T> | undefined {

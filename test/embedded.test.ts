@@ -11,7 +11,7 @@ import { WsClient } from "../tools/harness/ws-client.js";
 
 const ADMIN = { username: "root", password: "root-password-1" };
 let node: PlatformNode;
-const NODE_ENV_VARS = { ADMIN_USER: "root", ADMIN_PASSWORD: "root-password-1", ESH_GATEWAY_AUTH_BURST_PER_IP: "60", ESH_GATEWAY_AUTH_RATE_PER_IP: "1", ESH_GATEWAY_WS_BURST: "40", ESH_GATEWAY_WS_FLOOD_CLOSE_AFTER: "20", ESH_GATEWAY_MAX_FRAME_BYTES: "8192", ESH_GATEWAY_MAX_BODY_BYTES: "4096", ESH_GATEWAY_HTTP_BURST_PER_IP: "2000", ESH_GATEWAY_HTTP_BURST_PER_USER: "20" };
+const NODE_ENV_VARS = { ADMIN_USER: "root", ADMIN_PASSWORD: "root-password-1", ESH_GATEWAY_AUTH_BURST_PER_IP: "60", ESH_GATEWAY_AUTH_RATE_PER_IP: "1", ESH_GATEWAY_WS_BURST: "40", ESH_GATEWAY_WS_FLOOD_CLOSE_AFTER: "20", ESH_GATEWAY_MAX_FRAME_BYTES: "8192", ESH_GATEWAY_MAX_BODY_BYTES: "4096", ESH_GATEWAY_HTTP_BURST_PER_IP: "2000", ESH_GATEWAY_HTTP_BURST_PER_USER: "20", ESH_AUTH_REFRESH_REUSE_GRACE_SEC: "1" };
 let base: string;
 
 type Tokens = { accessToken: string; refreshToken: string; user: { id: string; role: string } };
@@ -97,13 +97,15 @@ describe("embedded platform: accounts and tokens", () => {
     await login("Alice", "correct horse battery");
   });
 
-  it("refresh rotates; reusing an old refresh token revokes the session everywhere", async () => {
+  it("refresh rotates; reusing an old refresh token (past the reuse grace) revokes the session everywhere", async () => {
     const t = await register("bob");
     const r1 = await api(base, "POST", "/api/auth/refresh", { refreshToken: t.refreshToken });
     assert.equal(r1.status, 200);
     const next = r1.body as unknown as Tokens;
     assert.notEqual(next.refreshToken, t.refreshToken);
     assert.equal((await api(base, "GET", "/api/auth/me", undefined, next.accessToken)).status, 200);
+    // Past the reuse grace (1 s here, 20 s by default: a lost answer is asked again inside it).
+    await new Promise((r) => setTimeout(r, 1100));
     const reuse = await api(base, "POST", "/api/auth/refresh", { refreshToken: t.refreshToken });
     assert.equal(code(reuse), "TOKEN_REVOKED");
     assert.equal(code(await api(base, "GET", "/api/auth/me", undefined, next.accessToken)), "TOKEN_REVOKED");
