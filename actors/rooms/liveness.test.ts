@@ -43,9 +43,13 @@ describe("rooms node liveness (real sqlite store)", () => {
     await new Promise((r) => setTimeout(r, DEAD_AFTER_MS + 300));
     assert.equal(a.dead("b"), false, "beating: alive");
     assert.equal(a.dead("a"), false, "never itself");
+    assert.equal(a.deadAt("a"), Number.POSITIVE_INFINITY, "never itself");
     b.pause();
     const t0 = performance.now();
+    const due = a.deadAt("b");
+    assert.ok(due > t0 - 1 && due <= t0 + DEAD_AFTER_MS, `while it beats, its death is due within DEAD_AFTER_MS (${(due - t0).toFixed(0)} ms)`);
     await waitFor("b found dead", () => (a.dead("b") ? true : undefined), 5000, 20);
+    assert.ok(performance.now() >= a.deadAt("b"), "dead no earlier than deadAt() said");
     const took = performance.now() - t0;
     assert.ok(took >= DEAD_AFTER_MS - 200, `not before it was quiet for long enough (${took.toFixed(0)} ms)`);
     await waitFor("b reported", () => (dead.includes("b") ? true : undefined), 2000, 20);

@@ -74,6 +74,15 @@ export class Liveness {
     return now - s.changedAt >= DEAD_AFTER_MS;
   }
 
+  /** performance.now() at which `nodeId` is judged dead if no new beat of it is read before
+   *  then (Infinity: not judged, as for dead()). A caller waiting for a silent owner wakes then
+   *  instead of polling past the moment. */
+  deadAt(nodeId: string): number {
+    if (nodeId === this.#me || this.#watchingSince === 0) return Number.POSITIVE_INFINITY;
+    const s = this.#seen.get(nodeId);
+    return (s ? s.changedAt : this.#watchingSince) + DEAD_AFTER_MS;
+  }
+
   async #tick(): Promise<void> {
     if (this.#running) return; // a slow store: one beat at a time
     this.#running = true;
