@@ -147,11 +147,11 @@ export class JetStreamStore implements Store {
     const deadline = Date.now() + LEADER_WAIT_MS;
     for (;;) {
       const cluster = await kv.status().then((s) => s.streamInfo.cluster, () => undefined);
-      // A leader whose followers have all joined and caught up (a write is stored once a quorum
-      // has it: before they join, a write can wait out the request timeout), and this
-      // connection's server already routes the bucket's requests.
-      const peers = cluster?.replicas ?? [];
-      const settled = Boolean(cluster?.leader) && peers.length >= this.#opts.replicas - 1 && peers.every((p) => p.current && !p.offline);
+      // A leader with a quorum of current followers (a write is stored once a quorum has it;
+      // one server down still leaves one), and this connection's server already routes the
+      // bucket's requests.
+      const current = (cluster?.replicas ?? []).filter((p) => p.current && !p.offline).length;
+      const settled = Boolean(cluster?.leader) && current >= Math.floor(this.#opts.replicas / 2);
       const ready = settled && (await probe.views.kv(name, { bindOnly: true }).then((b) => b.get("-probe")).then(() => true, () => false));
       if (ready || Date.now() >= deadline) return kv;
       await new Promise((r) => setTimeout(r, 50));
@@ -169,6 +169,7 @@ export class JetStreamStore implements Store {
       } catch (err) {
         const code = (err as { code?: unknown }).code;
         if (attempt >= OPEN_TRIES || !(code === "TIMEOUT" || isNoResponders(err))) throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
       }
     }
   }
@@ -188,8 +189,8 @@ export class JetStreamStore implements Store {
 
 /** A replicated bucket just created has no stream leader for a moment, and its followers join
  *  after: its first reads and writes would get 503 or wait out the 5 s request timeout (a cold
- *  room's first joins did). Opening it waits until the stream has a leader, every follower is
- *  current, and it answers a read through this connection (at most LEADER_WAIT_MS). */
+ *  room's first joins did). Opening it waits until the stream has a leader, a quorum of current
+ *  followers, and answers a read through this connection (at most LEADER_WAIT_MS). */
 const LEADER_WAIT_MS = 5000;
 const OPEN_TRIES = 3;
 const PROBE_TIMEOUT_MS = 300;

@@ -55,6 +55,8 @@ async function allShow(tabs: Page[]): Promise<void> {
 }
 
 describe("the app's stored login", () => {
+  // What the user sees of the whole design: the tabs' turns (a Web Lock) and the server's reuse
+  // grace (a tab's localStorage may lag the write of the tab before it) together.
   it("four tabs opened at once all come back logged in, and the session is not revoked as a reused token", async () => {
     const { context, page } = await loggedIn("tabs");
     const tabs = [page, ...(await Promise.all([1, 2, 3].map(() => context.newPage())))];

@@ -87,7 +87,8 @@ export class LiveRooms {
       if (performance.now() > deadline) throw new AppError("UNAVAILABLE", "The room is moving between nodes: retry");
       // The owner did not answer (or nobody holds the room): look again shortly, and at the
       // moment its silence makes it dead (then this node may take the room), not a poll later.
-      // (A moment already past, its reading stale, the usual pause: never a spin.)
+      // (A moment already past, a reading too stale for dead() to judge, or a beat read since:
+      // the usual pause, never a spin.)
       const backoff = Math.min(DEAD_AFTER_MS / 4, 50 * 2 ** attempt);
       const judged = own.owner ? this.liveness.deadAt(own.owner) - performance.now() + 1 : 0;
       await new Promise((r) => setTimeout(r, judged > 0 ? Math.min(backoff, judged) : backoff));

@@ -10,13 +10,15 @@
  * another's). A thief's copy used inside the grace branches the session; the owner's next
  * refresh, outside it, is then a reuse and ends both.
  *
- * Any other secret presented for a live session ends it too, not only one still in the short
- * history: a thief who refreshed often enough to push the owner's secret out of the history must
- * not turn the owner's next refresh into a mere "invalid" while the stolen branch lives on.
- * Whoever presents a wrong secret has seen the session's ids in one of its tokens, so its secrets
- * are out. The judgement is made on a read proven current (a replica may lag the last rotation).
+ * Every secret this session ever issued is recognisable, not only those in the short history:
+ * a secret is a nonce and its MAC under the session's own key (`macKey`, kept with the session).
+ * A thief who refreshed often enough to push the owner's secret out of the history cannot turn
+ * the owner's next refresh into a mere "invalid" while the stolen branch lives on: an earlier
+ * secret of the session, however old, ends it. A secret the session never issued (someone who
+ * read the ids in a JWT and made one up) is only UNAUTHENTICATED: it ends nothing and writes
+ * nothing. The judgement is made on a read proven current (a replica may lag the last rotation).
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { AppError, hasCode } from "../../lib/errors.js";
 import type { Role } from "../../lib/identity.js";
 import type { Entry, Store } from "../../store/index.js";
@@ -40,6 +42,8 @@ export interface LoginSession {
   previousHashes: string[];
   /** Secrets superseded within the reuse grace, honoured until `until` (ms). */
   graceHashes?: { hash: string; until: number }[];
+  /** The key of the MAC every secret of this session carries (sessions opened before it: none). */
+  macKey?: string;
   createdAt: number;
   expiresAt: number;
 }
@@ -98,21 +102,22 @@ export class Accounts {
   /** Starts a login session and returns its first refresh token. */
   async openSession(userId: string, ttlSec: number): Promise<{ sid: string; refreshToken: string; expiresAt: number }> {
     const sid = newId();
-    const secret = randomBytes(32).toString("base64url");
+    const macKey = randomBytes(32).toString("base64url");
+    const secret = issueSecret(macKey);
     const now = Date.now();
-    const s: LoginSession = { userId, sid, secretHash: hashSecret(secret), previousHashes: [], createdAt: now, expiresAt: now + ttlSec * 1000 };
+    const s: LoginSession = { userId, sid, secretHash: hashSecret(secret), previousHashes: [], macKey, createdAt: now, expiresAt: now + ttlSec * 1000 };
     await this.#store.put(SESSIONS, `${userId}.${sid}`, s, { expect: 0 });
     return { sid, refreshToken: `${userId}.${sid}.${secret}`, expiresAt: s.expiresAt };
   }
 
   /**
-   * Swaps a refresh token for the next one. A secret that is neither the current one nor within
-   * the grace ends the session: the returned `reused` tells the caller to revoke and broadcast
-   * (`known`: it was one of the session's earlier secrets, not a guess). Concurrent refreshes with
+   * Swaps a refresh token for the next one. An earlier secret of the session, outside the grace,
+   * ends it: the returned `reused` tells the caller to revoke and broadcast. A secret the session
+   * never issued is UNAUTHENTICATED and changes nothing. Concurrent refreshes with
    * one token each get a new one (the CAS loser reads the session again, where the token is now
    * within the grace); with no grace, the loser gets CONFLICT.
    */
-  async rotate(refreshToken: string, ttlSec: number, graceMs: number): Promise<{ session: LoginSession; refreshToken: string } | { reused: LoginSession; known: boolean }> {
+  async rotate(refreshToken: string, ttlSec: number, graceMs: number): Promise<{ session: LoginSession; refreshToken: string } | { reused: LoginSession }> {
     const [userId, sid, secret, extra] = refreshToken.split(".");
     if (!userId || !sid || !secret || extra !== undefined || !isId(userId) || !isId(sid)) {
       throw new AppError("UNAUTHENTICATED", "Malformed refresh token");
@@ -125,15 +130,17 @@ export class Accounts {
       if (!e || e.value.expiresAt < now) throw new AppError("TOKEN_REVOKED", "Session ended: log in again");
       const grace = (e.value.graceHashes ?? []).filter((g) => g.until > now);
       if (!sameHash(presented, e.value.secretHash) && !grace.some((g) => sameHash(presented, g.hash))) {
+        const known = e.value.previousHashes.some((h) => sameHash(presented, h));
+        if (!known && !issuedBy(e.value.macKey, secret)) throw new AppError("UNAUTHENTICATED", "Invalid refresh token");
         if (!(await this.#current(key, e))) {
           if (attempt >= CAS_TRIES - 1) throw new AppError("UNAVAILABLE", "The session store did not settle: retry");
           await new Promise((r) => setTimeout(r, 20 * (attempt + 1))); // a lagging replica catches up
           continue;
         }
         await this.#store.delete(SESSIONS, key);
-        return { reused: e.value, known: e.value.previousHashes.some((h) => sameHash(presented, h)) };
+        return { reused: e.value };
       }
-      const next = randomBytes(32).toString("base64url");
+      const next = e.value.macKey ? issueSecret(e.value.macKey) : randomBytes(32).toString("base64url");
       const session: LoginSession = {
         ...e.value,
         secretHash: hashSecret(next),
@@ -176,6 +183,25 @@ export class Accounts {
     return (await this.#store.list<LoginSession>(SESSIONS, `${userId}.`)).map((e) => e.value);
   }
 }
+
+const NONCE_BYTES = 16;
+const TAG_BYTES = 16;
+
+/** A new secret: a random nonce and its MAC under the session's key (32 bytes, base64url). */
+function issueSecret(macKey: string): string {
+  const nonce = randomBytes(NONCE_BYTES);
+  return Buffer.concat([nonce, tag(macKey, nonce)]).toString("base64url");
+}
+
+/** Whether the session (its MAC key) issued this secret at some point. */
+function issuedBy(macKey: string | undefined, secret: string): boolean {
+  if (!macKey) return false;
+  const raw = Buffer.from(secret, "base64url");
+  if (raw.length !== NONCE_BYTES + TAG_BYTES) return false;
+  return timingSafeEqual(raw.subarray(NONCE_BYTES), tag(macKey, raw.subarray(0, NONCE_BYTES)));
+}
+
+const tag = (macKey: string, nonce: Buffer): Buffer => createHmac("sha256", Buffer.from(macKey, "base64url")).update(nonce).digest().subarray(0, TAG_BYTES);
 
 function sameHash(a: string, b: string): boolean {
   const x = Buffer.from(a);

@@ -3,6 +3,7 @@
  * and a real (in-process) Moleculer broker that hears the revocations it broadcasts.
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -72,12 +73,31 @@ describe("SessionsLogic", () => {
     assert.ok((await strict.activeRevocations()).length >= 1);
   });
 
-  it("with no reuse grace, of two refreshes with one token exactly one wins; the other gets CONFLICT", async () => {
+  it("with no reuse grace, of two refreshes with one token exactly one wins; the other is refused (CONFLICT when they raced, a reuse when it came after)", async () => {
     const s = await strict.login("patient", "patient password 1");
     const both = await Promise.allSettled([strict.refresh(s.refreshToken ?? ""), strict.refresh(s.refreshToken ?? "")]);
     assert.equal(both.filter((r) => r.status === "fulfilled").length, 1);
     const lost = both.find((r) => r.status === "rejected");
-    assert.ok(lost?.status === "rejected" && ["CONFLICT", "TOKEN_REVOKED"].includes((lost.reason as { type?: string }).type ?? ""));
+    const code = lost?.status === "rejected" ? ((lost.reason as { type?: string }).type ?? "") : "";
+    assert.ok(["CONFLICT", "TOKEN_REVOKED"].includes(code), code);
+    const won = both.find((r) => r.status === "fulfilled");
+    const next = won?.status === "fulfilled" ? (won.value.refreshToken ?? "") : "";
+    // CONFLICT leaves the winner's session alive; a reuse ended it.
+    const after = await strict.refresh(next).then(() => "alive", (err: unknown) => (err as { type?: string }).type);
+    assert.equal(after, code === "CONFLICT" ? "alive" : "TOKEN_REVOKED");
+  });
+
+  it("a secret the session never issued (ids read from a JWT, a secret made up) is refused and ends nothing", async () => {
+    const s = await strict.login("patient", "patient password 1");
+    const [userId, sid] = (s.refreshToken ?? "").split(".");
+    const before = revoked.length;
+    for (const forged of [randomBytes(32).toString("base64url"), "x".repeat(43), "short"]) {
+      await assert.rejects(strict.refresh(`${userId ?? ""}.${sid ?? ""}.${forged}`), (err: { type?: string }) => err.type === "UNAUTHENTICATED");
+      await assert.rejects(strict.logout(undefined, `${userId ?? ""}.${sid ?? ""}.${forged}`), (err: { type?: string }) => err.type === "UNAUTHENTICATED");
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(revoked.length, before, "nothing revoked");
+    assert.ok((await strict.refresh(s.refreshToken ?? "")).refreshToken, "the session lives on");
   });
 
   it("within the reuse grace a superseded token rotates again (a lost answer, tabs refreshing together); past it, it is a reuse and ends the session", async () => {

@@ -74,6 +74,7 @@ function oneTabAtATime<T>(fn: () => Promise<T>): Promise<T> {
 const REFRESH_TRIES = 3;
 const REFRESH_TIMEOUT_MS = 5000;
 const REFRESH_PAUSE_MS = 1000;
+const LOGOUT_TRIES = 3;
 
 /** A token pair, or a MALFORMED_ANSWER error (kept as a hiccup: the login stays). */
 async function pair(path: string, body?: unknown, timeoutMs?: number): Promise<TokenPair> {
@@ -128,7 +129,13 @@ export class Session {
       this.#set(undefined);
       return Promise.resolve({ refreshToken, token });
     });
-    await request("POST", "/api/auth/logout", { ...(ended.token ? { token: ended.token } : {}), body: ended.refreshToken ? { refreshToken: ended.refreshToken } : {} }).catch(() => undefined);
+    // The server must end the session too (this device forgot it already): asked again through a
+    // hiccup (a store away answers UNAVAILABLE), a few times.
+    for (let attempt = 1; ; attempt++) {
+      const err = await request("POST", "/api/auth/logout", { ...(ended.token ? { token: ended.token } : {}), body: ended.refreshToken ? { refreshToken: ended.refreshToken } : {} }).then(() => undefined, (e: unknown) => e);
+      if (err === undefined || isFinal(err) || attempt >= LOGOUT_TRIES) return;
+      await new Promise((r) => setTimeout(r, REFRESH_PAUSE_MS * attempt));
+    }
   }
 
   /** A valid access token: refreshed (or a guest token fetched) when missing or about to expire. */
