@@ -33,6 +33,28 @@ const RESTORE_BASE_MS = 1000;
 const RESTORE_MAX_MS = 30_000;
 const SERVER_WAIT_MS = [250, 60_000] as const;
 
+/** A refresh whose answer did not come may still have rotated the token on the server, which
+ *  honours the old one for its reuse grace only (20 s by default): it is asked again at once,
+ *  within the turn, REFRESH_TRIES times in REFRESH_TIMEOUT_MS each, a second apart (17 s at most). */
+const REFRESH_TRIES = 3;
+const REFRESH_TIMEOUT_MS = 5000;
+const REFRESH_PAUSE_MS = 1000;
+const LOGOUT_TRIES = 3;
+
+/** Our server's "this login is over" (revoked, expired, malformed: 400/401 with one of our
+ *  codes): the stored token is forgotten. Anything else (offline, a proxy's page, 403/404 from
+ *  something in the way, 409, 429, 5xx) may pass: the login is kept and asked for again. */
+const isFinal = (err: unknown): boolean => err instanceof ApiError && (err.status === 400 || err.status === 401) && isErrorCode(err.code);
+
+/** A token pair, or a MALFORMED_ANSWER error (kept as a hiccup: the login stays). */
+async function pair(path: string, body?: unknown, timeoutMs?: number): Promise<TokenPair> {
+  const p = await request<TokenPair | null>("POST", path, { ...(body === undefined ? {} : { body }), ...(timeoutMs ? { timeoutMs } : {}) });
+  if (typeof p?.accessToken !== "string" || typeof p.accessExpiresAt !== "number" || typeof p.user !== "object") {
+    throw new ApiError("MALFORMED_ANSWER", "The server's token answer was not a token pair", 200);
+  }
+  return p;
+}
+
 /** The refresh, asked again at once when its answer did not come (no answer, or the gateway's
  *  TIMEOUT: the sessions actor may have rotated it). A refusal that came (429, 503) did not
  *  rotate anything: `restore()` waits as it says. */
@@ -48,11 +70,6 @@ async function refreshed(refreshToken: string): Promise<TokenPair> {
   }
 }
 
-/** Our server's "this login is over" (revoked, expired, malformed: 400/401 with one of our
- *  codes): the stored token is forgotten. Anything else (offline, a proxy's page, 403/404 from
- *  something in the way, 409, 429, 5xx) may pass: the login is kept and asked for again. */
-const isFinal = (err: unknown): boolean => err instanceof ApiError && (err.status === 400 || err.status === 401) && isErrorCode(err.code);
-
 function restoreWait(err: unknown, attempt: number): number {
   const backoff = Math.random() * Math.min(RESTORE_BASE_MS * 2 ** Math.min(attempt, 10), RESTORE_MAX_MS);
   const named = retryDelayMs(err instanceof ApiError ? err.data : undefined, -1);
@@ -66,23 +83,6 @@ function restoreWait(err: unknown, attempt: number): number {
 function oneTabAtATime<T>(fn: () => Promise<T>): Promise<T> {
   const locks = navigator.locks as LockManager | undefined;
   return locks ? locks.request("esh.refresh", fn) : fn();
-}
-
-/** A refresh whose answer did not come may still have rotated the token on the server, which
- *  honours the old one for its reuse grace only (20 s by default): it is asked again at once,
- *  within the turn, REFRESH_TRIES times in REFRESH_TIMEOUT_MS each, a second apart (17 s at most). */
-const REFRESH_TRIES = 3;
-const REFRESH_TIMEOUT_MS = 5000;
-const REFRESH_PAUSE_MS = 1000;
-const LOGOUT_TRIES = 3;
-
-/** A token pair, or a MALFORMED_ANSWER error (kept as a hiccup: the login stays). */
-async function pair(path: string, body?: unknown, timeoutMs?: number): Promise<TokenPair> {
-  const p = await request<TokenPair | null>("POST", path, { ...(body === undefined ? {} : { body }), ...(timeoutMs ? { timeoutMs } : {}) });
-  if (typeof p?.accessToken !== "string" || typeof p.accessExpiresAt !== "number" || typeof p.user !== "object") {
-    throw new ApiError("MALFORMED_ANSWER", "The server's token answer was not a token pair", 200);
-  }
-  return p;
 }
 
 export class Session {
