@@ -44,6 +44,11 @@ export const RECONNECT_MAX_MS = 30_000;
 export function reconnectAfter(code: number, attempt: number, random: number): number | undefined {
   if (code === CLOSE.RECONNECT_ELSEWHERE && attempt === 0) return Math.floor(random * 250);
   if (!shouldReconnect(code)) return undefined;
-  const cap = Math.min(RECONNECT_BASE_MS * 2 ** Math.min(attempt, 10), RECONNECT_MAX_MS);
-  return Math.floor(cap * random);
+  return fullJitter(attempt, random);
+}
+
+/** The `attempt`-th wait in a row (0 = the first), "full jitter": uniform in
+ *  [0, min(baseMs × 2^attempt, maxMs)), `random` in [0, 1). Whole milliseconds. */
+export function fullJitter(attempt: number, random: number, baseMs = RECONNECT_BASE_MS, maxMs = RECONNECT_MAX_MS): number {
+  return Math.floor(Math.min(baseMs * 2 ** Math.min(attempt, 10), maxMs) * random);
 }

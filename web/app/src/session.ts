@@ -13,6 +13,7 @@
  * "this login is over" (400/401) forgets the stored token; a hiccup (offline, 409, 429, 5xx, a
  * proxy's page) keeps it, and `restore()` asks again until the server answers.
  */
+import { fullJitter } from "../../../protocol/close-codes";
 import { isErrorCode, retryDelayMs } from "../../../protocol/errors";
 import { ApiError, request } from "./api";
 
@@ -71,7 +72,7 @@ async function refreshed(refreshToken: string): Promise<TokenPair> {
 }
 
 function restoreWait(err: unknown, attempt: number): number {
-  const backoff = Math.random() * Math.min(RESTORE_BASE_MS * 2 ** Math.min(attempt, 10), RESTORE_MAX_MS);
+  const backoff = fullJitter(attempt, Math.random(), RESTORE_BASE_MS, RESTORE_MAX_MS);
   const named = retryDelayMs(err instanceof ApiError ? err.data : undefined, -1);
   if (named < 0) return backoff;
   return Math.min(SERVER_WAIT_MS[1], Math.max(SERVER_WAIT_MS[0], named)) * (0.75 + 0.5 * Math.random());
